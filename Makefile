@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmm: top-level build.  Everything generated goes to build/ except the
+# kbuild objects, which kbuild insists on placing beside the sources.
+#
+#   make deps      install the Debian packages the build and the VM need
+#   make           module (against KDIR), vmmctl, library and selftests
+#   make check     everything above, then every test inside a QEMU guest
+#   make demo      a narrated session in a QEMU guest
+
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := $(TOP)/build
+
+# On a real machine the module builds against the running kernel.  The VM
+# targets build it against the newest Debian linux-image-amd64 installed,
+# which is what the guest boots.
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+STOCK_KVER = $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
+
+# Kernel files used at build time (kselftest_harness.h, checkpatch.pl) come
+# from Debian's linux-source-6.1 package, unpacked once into build/.
+KSRC_TAR := $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
+KSRC := $(BUILD)/linux-source
+KSRC_STAMP := $(KSRC)/.unpacked
+
+.PHONY: all deps module module-stock userspace selftests guest check demo \
+	clean help
+
+all: module userspace selftests
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+deps:
+	@scripts/deps
+
+module:
+	$(MAKE) -C $(KDIR) M=$(TOP) W=1 modules
+
+module-stock: deps
+	$(MAKE) -C /lib/modules/$(STOCK_KVER)/build M=$(TOP) W=1 modules
+
+userspace:
+	$(MAKE) -C userspace OUT=$(BUILD)/bin
+
+$(KSRC_STAMP): $(KSRC_TAR)
+	@test -n "$(KSRC_TAR)" || { echo "linux-source-6.1 is missing: run 'make deps'" >&2; exit 1; }
+	rm -rf $(KSRC) && mkdir -p $(KSRC)
+	tar -xJf $(KSRC_TAR) -C $(KSRC) --strip-components=1 --wildcards \
+		'linux-source-6.1/tools/testing/selftests/kselftest*' \
+		'linux-source-6.1/scripts/checkpatch.pl' \
+		'linux-source-6.1/scripts/spelling.txt' \
+		'linux-source-6.1/scripts/const_structs.checkpatch' \
+		'linux-source-6.1/scripts/kernel-doc' \
+		'linux-source-6.1/.clang-format'
+	touch $@
+
+selftests: $(KSRC_STAMP)
+	$(MAKE) -C selftests OUT=$(BUILD)/bin KSFT=$(KSRC)/tools/testing/selftests
+
+# What the guest needs: the module built for the stock kernel, the tool and
+# the tests.  scripts/vm calls this.
+guest: deps
+	$(MAKE) module-stock
+	$(MAKE) userspace selftests
+
+check: deps
+	@scripts/check
+
+demo: guest
+	scripts/vm --param size=64 -- /repo/scripts/demo
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
+	rm -rf $(BUILD)

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmm internals shared by the arena allocator, the character device and
+ * sysfs.  The arena code (vmm_arena.c) knows nothing about files or user
+ * memory, so it can be unit-tested on its own.
+ */
+#ifndef _VMM_H
+#define _VMM_H
+
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/vmm.h>
+
+#define VMM_VERSION "0.1.0"
+
+/**
+ * struct vmm_extent - a maximal free range of the arena
+ * @node: in &vmm_arena.free, ordered by @start
+ * @start: first free byte
+ * @size: free bytes; never 0
+ * @subtree_max: the largest @size in this node's subtree, which lets the
+ *	first-fit search skip whole subtrees that cannot satisfy a request
+ */
+struct vmm_extent {
+	struct rb_node node;
+	u64 start;
+	u64 size;
+	u64 subtree_max;
+};
+
+/**
+ * enum vmm_block_state - where a block is in its life
+ * @VMM_BLOCK_NEW: allocated, being zeroed; invisible to lookups
+ * @VMM_BLOCK_LIVE: visible by ID
+ * @VMM_BLOCK_DEAD: freed while pinned; the last unpin releases its range
+ */
+enum vmm_block_state {
+	VMM_BLOCK_NEW,
+	VMM_BLOCK_LIVE,
+	VMM_BLOCK_DEAD,
+};
+
+/**
+ * struct vmm_block - an allocated range of the arena
+ * @id_node: in &vmm_arena.ids, ordered by @id
+ * @addr_node: in &vmm_arena.addrs, ordered by @start
+ * @id: stable name, never reused while the module is loaded
+ * @start: current offset; changes only under the lock, and never while
+ *	@pins is non-zero
+ * @size: bytes; fixed for the block's life
+ * @pins: copies of the block's data in flight outside the lock
+ * @state: see &enum vmm_block_state
+ * @spare: for a DEAD block, the extent node its release may need, so that
+ *	the release never allocates under the lock
+ */
+struct vmm_block {
+	struct rb_node id_node;
+	struct rb_node addr_node;
+	u64 id;
+	u64 start;
+	u64 size;
+	unsigned int pins;
+	enum vmm_block_state state;
+	struct vmm_extent *spare;
+};
+
+/**
+ * struct vmm_arena - the arena and its metadata
+ * @lock: protects every field below except @base's contents, @size and
+ *	@compact_lock.  Never held across anything that can sleep or fault.
+ * @base: the arena's memory.  A block's bytes may be copied without @lock
+ *	only while the block is pinned.
+ * @size: arena size in bytes; fixed after init
+ * @ids: blocks by ID
+ * @addrs: blocks by offset
+ * @free: free extents by offset, augmented with &vmm_extent.subtree_max
+ * @next_id: the ID the next allocation gets
+ * @used: bytes covered by blocks (including NEW and DEAD ones)
+ * @nr_blocks: blocks in @ids
+ * @nr_pinned: blocks with a non-zero pin count
+ * @allocs: successful allocations
+ * @frees: successful frees
+ * @alloc_failures: allocations refused with -ENOSPC
+ * @defrags: completed defragmentations
+ * @bytes_moved: bytes copied by defragmentation
+ * @unpin_wq: woken when a block's pin count drops to zero
+ * @compact_lock: serialises defragmentation; taken before @lock
+ */
+struct vmm_arena {
+	/* protects the metadata: see above */
+	spinlock_t lock;
+	u8 *base;
+	u64 size;
+	struct rb_root ids;
+	struct rb_root addrs;
+	struct rb_root free;
+	u64 next_id;
+	u64 used;
+	u64 nr_blocks;
+	u64 nr_pinned;
+	u64 allocs;
+	u64 frees;
+	u64 alloc_failures;
+	u64 defrags;
+	u64 bytes_moved;
+	wait_queue_head_t unpin_wq;
+	/* one defragmentation at a time */
+	struct mutex compact_lock;
+};
+
+/**
+ * struct vmm_device - the one /dev/vmm instance
+ * @misc: the registered misc device
+ * @arena: the arena it manages
+ */
+struct vmm_device {
+	struct miscdevice misc;
+	struct vmm_arena arena;
+};
+
+int vmm_arena_init(struct vmm_arena *arena, u64 size);
+void vmm_arena_destroy(struct vmm_arena *arena);
+int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
+		    u64 *id, u64 *start);
+int vmm_arena_free(struct vmm_arena *arena, u64 id);
+int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size);
+struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
+void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
+int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks);
+void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
+u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
+		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
+
+long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
+		    u64 offset, void __user *ubuf, size_t len, bool to_block);
+
+/**
+ * struct vmm_file - per-open-file state
+ * @vmm: the device
+ * @selected: the block read(2)/write(2)/lseek(2) act on, 0 for none;
+ *	written under &vmm_arena.lock
+ */
+struct vmm_file {
+	struct vmm_device *vmm;
+	u64 selected;
+};
+
+extern const struct attribute_group *vmm_groups[];
+void vmm_sysfs_init(void);
+
+#endif /* _VMM_H */

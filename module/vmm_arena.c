@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vmm arena: first-fit placement of variable-size blocks and
+ * order-preserving compaction.
+ *
+ * Free space is a set of maximal extents in an rb-tree ordered by offset,
+ * each node augmented with the largest extent size in its subtree (as
+ * mm/vmalloc.c does).  The lowest-offset extent that can hold a request is
+ * found by descending only into subtrees whose maximum is large enough.
+ * Blocks sit in two rb-trees: by ID for lookups, by offset for compaction.
+ *
+ * Locking: arena->compact_lock (mutex) -> arena->lock (spinlock).
+ * arena->lock protects all metadata.  Nothing under it sleeps, faults or
+ * allocates: metadata nodes are allocated before it is taken and data is
+ * copied outside it, with the block pinned so it can neither move nor be
+ * released under the copy.
+ */
+
+#include <linux/err.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/rbtree_augmented.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "vmm.h"
+
+static inline u64 vmm_extent_size(struct vmm_extent *ext)
+{
+	return ext->size;
+}
+
+RB_DECLARE_CALLBACKS_MAX(static, vmm_extent_cb, struct vmm_extent, node,
+			 u64, subtree_max, vmm_extent_size);
+
+static inline u64 vmm_block_end(const struct vmm_block *blk)
+{
+	return blk->start + blk->size;
+}
+
+static inline u64 vmm_extent_end(const struct vmm_extent *ext)
+{
+	return ext->start + ext->size;
+}
+
+/* The extent's size changed: fix the subtree maxima up to the root. */
+static void vmm_extent_resized(struct vmm_extent *ext)
+{
+	vmm_extent_cb_propagate(&ext->node, NULL);
+}
+
+static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	struct rb_node **link = &arena->free.rb_node, *parent = NULL;
+
+	lockdep_assert_held(&arena->lock);
+	while (*link) {
+		struct vmm_extent *cur = rb_entry(*link, struct vmm_extent, node);
+
+		parent = *link;
+		link = ext->start < cur->start ? &parent->rb_left :
+						 &parent->rb_right;
+	}
+	/* Zero so that the propagation below always climbs to the root. */
+	ext->subtree_max = 0;
+	rb_link_node(&ext->node, parent, link);
+	rb_insert_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	vmm_extent_resized(ext);
+}
+
+static void vmm_extent_erase(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	kfree(ext);
+}
+
+/* The first extent whose start is above @offset, or NULL. */
+static struct vmm_extent *vmm_extent_above(struct vmm_arena *arena,
+					   u64 offset)
+{
+	struct rb_node *n = arena->free.rb_node;
+	struct vmm_extent *found = NULL;
+
+	while (n) {
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent, node);
+
+		if (ext->start > offset) {
+			found = ext;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return found;
+}
+
+/* The extent that ends exactly at @offset, or NULL. */
+static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
+					       u64 offset)
+{
+	struct vmm_extent *next = vmm_extent_above(arena, offset - 1);
+	struct rb_node *prev;
+	struct vmm_extent *ext;
+
+	prev = next ? rb_prev(&next->node) : rb_last(&arena->free);
+	if (!prev)
+		return NULL;
+	ext = rb_entry(prev, struct vmm_extent, node);
+	return vmm_extent_end(ext) == offset ? ext : NULL;
+}
+
+/*
+ * Return [start, start + size) to the free space, merging with the extents
+ * on either side.  *spare is used, and set to NULL, only when no neighbour
+ * can absorb the range.
+ */
+static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size,
+			    struct vmm_extent **spare)
+{
+	struct vmm_extent *next = vmm_extent_above(arena, start);
+	struct vmm_extent *prev = NULL;
+	struct rb_node *p;
+
+	p = next ? rb_prev(&next->node) : rb_last(&arena->free);
+	if (p)
+		prev = rb_entry(p, struct vmm_extent, node);
+	if (prev && vmm_extent_end(prev) != start)
+		prev = NULL;
+	if (next && next->start != start + size)
+		next = NULL;
+
+	if (prev && next) {
+		prev->size += size + next->size;
+		vmm_extent_erase(arena, next);
+		vmm_extent_resized(prev);
+	} else if (prev) {
+		prev->size += size;
+		vmm_extent_resized(prev);
+	} else if (next) {
+		next->start = start;
+		next->size += size;
+		vmm_extent_resized(next);
+	} else {
+		struct vmm_extent *ext = *spare;
+
+		*spare = NULL;
+		ext->start = start;
+		ext->size = size;
+		vmm_extent_insert(arena, ext);
+	}
+}
+
+/* Remove [start, start + size), which lies inside @ext, from the free space. */
+static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
+			    u64 start, u64 size, struct vmm_extent **spare)
+{
+	u64 left = start - ext->start;
+	u64 right = vmm_extent_end(ext) - (start + size);
+
+	if (!left && !right) {
+		vmm_extent_erase(arena, ext);
+	} else if (!left) {
+		/* Still between the same neighbours: no reordering needed. */
+		ext->start += size;
+		ext->size = right;
+		vmm_extent_resized(ext);
+	} else {
+		ext->size = left;
+		vmm_extent_resized(ext);
+		if (right) {
+			struct vmm_extent *tail = *spare;
+
+			*spare = NULL;
+			tail->start = start + size;
+			tail->size = right;
+			vmm_extent_insert(arena, tail);
+		}
+	}
+}
+
+/* Where an @align-aligned block of @size fits in @ext, if it does. */
+static bool vmm_extent_fits(const struct vmm_extent *ext, u64 size, u64 align,
+			    u64 *start)
+{
+	u64 s = round_up(ext->start, align);
+	u64 pad = s - ext->start;
+
+	if (pad >= ext->size || ext->size - pad < size)
+		return false;
+	*start = s;
+	return true;
+}
+
+/*
+ * The lowest-offset extent where the request fits.  Subtrees whose largest
+ * extent is too small are never entered, so without alignment this visits
+ * one path: O(log n).  Recursion depth is bounded by the tree height.
+ */
+static struct vmm_extent *vmm_first_fit(struct rb_node *n, u64 size,
+					u64 align, u64 *start)
+{
+	struct vmm_extent *ext, *found;
+
+	while (n) {
+		ext = rb_entry(n, struct vmm_extent, node);
+		if (ext->subtree_max < size)
+			return NULL;
+		found = vmm_first_fit(n->rb_left, size, align, start);
+		if (found)
+			return found;
+		if (vmm_extent_fits(ext, size, align, start))
+			return ext;
+		n = n->rb_right;
+	}
+	return NULL;
+}
+
+static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	struct rb_node **link, *parent;
+
+	/* IDs only grow, so the new block is the rightmost by ID. */
+	link = &arena->ids.rb_node;
+	parent = NULL;
+	while (*link) {
+		parent = *link;
+		link = &parent->rb_right;
+	}
+	rb_link_node(&blk->id_node, parent, link);
+	rb_insert_color(&blk->id_node, &arena->ids);
+
+	link = &arena->addrs.rb_node;
+	parent = NULL;
+	while (*link) {
+		struct vmm_block *cur;
+
+		parent = *link;
+		cur = rb_entry(parent, struct vmm_block, addr_node);
+		link = blk->start < cur->start ? &parent->rb_left :
+						 &parent->rb_right;
+	}
+	rb_link_node(&blk->addr_node, parent, link);
+	rb_insert_color(&blk->addr_node, &arena->addrs);
+}
+
+/* Drop the block from both trees and give its range back.  Frees @blk. */
+static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk,
+			      struct vmm_extent **spare)
+{
+	lockdep_assert_held(&arena->lock);
+	rb_erase(&blk->id_node, &arena->ids);
+	rb_erase(&blk->addr_node, &arena->addrs);
+	arena->used -= blk->size;
+	arena->nr_blocks--;
+	vmm_extent_give(arena, blk->start, blk->size, spare);
+	kfree(blk);
+}
+
+/* The block with @id, if it exists in any state. */
+static struct vmm_block *vmm_block_find(struct vmm_arena *arena, u64 id)
+{
+	struct rb_node *n = arena->ids.rb_node;
+
+	while (n) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (id < blk->id)
+			n = n->rb_left;
+		else if (id > blk->id)
+			n = n->rb_right;
+		else
+			return blk;
+	}
+	return NULL;
+}
+
+static struct vmm_block *vmm_block_lookup(struct vmm_arena *arena, u64 id)
+{
+	struct vmm_block *blk = vmm_block_find(arena, id);
+
+	return blk && blk->state == VMM_BLOCK_LIVE ? blk : NULL;
+}
+
+/* The lowest-offset block starting at or after @offset. */
+static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset)
+{
+	struct rb_node *n = arena->addrs.rb_node;
+	struct vmm_block *found = NULL;
+
+	while (n) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, addr_node);
+
+		if (blk->start >= offset) {
+			found = blk;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return found;
+}
+
+static void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	lockdep_assert_held(&arena->lock);
+	if (!blk->pins++)
+		arena->nr_pinned++;
+}
+
+/*
+ * Drop a pin.  Returns true if someone may be waiting for it.  Releases a
+ * DEAD block whose last pin this was, which frees @blk.
+ */
+static bool vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	lockdep_assert_held(&arena->lock);
+	if (--blk->pins)
+		return false;
+	arena->nr_pinned--;
+	if (blk->state == VMM_BLOCK_DEAD) {
+		struct vmm_extent *spare = blk->spare;
+
+		vmm_block_release(arena, blk, &spare);
+		kfree(spare);
+	}
+	return true;
+}
+
+/**
+ * vmm_arena_init() - allocate a zeroed arena of @size bytes
+ * @arena: the arena to set up
+ * @size: bytes, at least 1
+ *
+ * Return: 0, -EINVAL for a size of 0, or -ENOMEM.
+ */
+int vmm_arena_init(struct vmm_arena *arena, u64 size)
+{
+	struct vmm_extent *ext;
+
+	if (!size)
+		return -EINVAL;
+	if (size > (u64)totalram_pages() << PAGE_SHIFT)
+		return -ENOMEM;
+
+	memset(arena, 0, sizeof(*arena));
+	spin_lock_init(&arena->lock);
+	mutex_init(&arena->compact_lock);
+	init_waitqueue_head(&arena->unpin_wq);
+	arena->ids = RB_ROOT;
+	arena->addrs = RB_ROOT;
+	arena->free = RB_ROOT;
+	arena->size = size;
+	arena->next_id = 1;
+
+	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	if (!ext)
+		return -ENOMEM;
+	/* No OOM kill for an arena the machine cannot back: just fail. */
+	arena->base = __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+				__GFP_RETRY_MAYFAIL);
+	if (!arena->base) {
+		kfree(ext);
+		return -ENOMEM;
+	}
+	ext->start = 0;
+	ext->size = size;
+	spin_lock(&arena->lock);
+	vmm_extent_insert(arena, ext);
+	spin_unlock(&arena->lock);
+	return 0;
+}
+
+/**
+ * vmm_arena_destroy() - free the arena and every block in it
+ * @arena: an arena no file can reach any more
+ */
+void vmm_arena_destroy(struct vmm_arena *arena)
+{
+	struct vmm_block *blk, *nb;
+	struct vmm_extent *ext, *ne;
+
+	rbtree_postorder_for_each_entry_safe(blk, nb, &arena->ids, id_node) {
+		kfree(blk->spare);
+		kfree(blk);
+	}
+	rbtree_postorder_for_each_entry_safe(ext, ne, &arena->free, node)
+		kfree(ext);
+	arena->ids = RB_ROOT;
+	arena->addrs = RB_ROOT;
+	arena->free = RB_ROOT;
+	vfree(arena->base);
+	arena->base = NULL;
+}
+
+/**
+ * vmm_arena_alloc() - allocate a zeroed block, first-fit
+ * @arena: the arena
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two up to the arena size
+ * @id: the new block's ID
+ * @start: its offset
+ *
+ * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
+ * range fits, -ENOMEM when metadata cannot be allocated.
+ */
+int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
+		    u64 *id, u64 *start)
+{
+	struct vmm_extent *ext, *spare;
+	struct vmm_block *blk;
+	bool wake;
+
+	if (!size || size > arena->size)
+		return -EINVAL;
+	if (align <= 1)
+		align = 1;
+	else if (!is_power_of_2(align) || align > arena->size)
+		return -EINVAL;
+
+	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	if (!blk || !spare) {
+		kfree(blk);
+		kfree(spare);
+		return -ENOMEM;
+	}
+
+	spin_lock(&arena->lock);
+	ext = vmm_first_fit(arena->free.rb_node, size, align, start);
+	if (!ext) {
+		arena->alloc_failures++;
+		spin_unlock(&arena->lock);
+		kfree(blk);
+		kfree(spare);
+		return -ENOSPC;
+	}
+	vmm_extent_take(arena, ext, *start, size, &spare);
+	blk->id = arena->next_id++;
+	blk->start = *start;
+	blk->size = size;
+	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
+	blk->state = VMM_BLOCK_NEW;
+	vmm_pin_locked(arena, blk);
+	vmm_block_insert(arena, blk);
+	arena->used += size;
+	arena->nr_blocks++;
+	arena->allocs++;
+	spin_unlock(&arena->lock);
+	kfree(spare);
+
+	memset(arena->base + blk->start, 0, size);
+
+	spin_lock(&arena->lock);
+	blk->state = VMM_BLOCK_LIVE;
+	*id = blk->id;
+	wake = vmm_unpin_locked(arena, blk);
+	spin_unlock(&arena->lock);
+	if (wake)
+		wake_up_all(&arena->unpin_wq);
+	return 0;
+}
+
+/**
+ * vmm_arena_free() - free a block
+ * @arena: the arena
+ * @id: the block
+ *
+ * A block with copies in flight disappears from lookups at once; its range
+ * is released when the last copy finishes.
+ *
+ * Return: 0, -ENOENT for an unknown ID, -ENOMEM.
+ */
+int vmm_arena_free(struct vmm_arena *arena, u64 id)
+{
+	struct vmm_extent *spare;
+	struct vmm_block *blk;
+
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	if (!spare)
+		return -ENOMEM;
+
+	spin_lock(&arena->lock);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk) {
+		spin_unlock(&arena->lock);
+		kfree(spare);
+		return -ENOENT;
+	}
+	arena->frees++;
+	if (blk->pins) {
+		blk->state = VMM_BLOCK_DEAD;
+		blk->spare = spare;
+		spare = NULL;
+	} else {
+		vmm_block_release(arena, blk, &spare);
+	}
+	spin_unlock(&arena->lock);
+	kfree(spare);
+	return 0;
+}
+
+/**
+ * vmm_arena_info() - a block's offset and size
+ * @arena: the arena
+ * @id: the block
+ * @start: its current offset
+ * @size: its size
+ *
+ * Return: 0 or -ENOENT.
+ */
+int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size)
+{
+	struct vmm_block *blk;
+	int ret = -ENOENT;
+
+	spin_lock(&arena->lock);
+	blk = vmm_block_lookup(arena, id);
+	if (blk) {
+		*start = blk->start;
+		*size = blk->size;
+		ret = 0;
+	}
+	spin_unlock(&arena->lock);
+	return ret;
+}
+
+/**
+ * vmm_arena_pin() - hold a block in place for a copy outside the lock
+ * @arena: the arena
+ * @id: the block
+ *
+ * While pinned, the block's start and size are stable and its bytes at
+ * @arena->base + start are its own.  Pair with vmm_arena_unpin().
+ *
+ * Return: the block, or ERR_PTR(-ENOENT).
+ */
+struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
+{
+	struct vmm_block *blk;
+
+	spin_lock(&arena->lock);
+	blk = vmm_block_lookup(arena, id);
+	if (blk)
+		vmm_pin_locked(arena, blk);
+	spin_unlock(&arena->lock);
+	return blk ?: ERR_PTR(-ENOENT);
+}
+
+/**
+ * vmm_arena_unpin() - end a copy started with vmm_arena_pin()
+ * @arena: the arena
+ * @blk: the pinned block; may be freed by this call
+ */
+void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	bool wake;
+
+	spin_lock(&arena->lock);
+	wake = vmm_unpin_locked(arena, blk);
+	spin_unlock(&arena->lock);
+	if (wake)
+		wake_up_all(&arena->unpin_wq);
+}
+
+/* Free space is one extent ending at the end of the arena, or none. */
+static bool vmm_arena_compact(struct vmm_arena *arena)
+{
+	struct rb_node *first = rb_first(&arena->free);
+	struct vmm_extent *ext;
+
+	if (!first)
+		return true;
+	ext = rb_entry(first, struct vmm_extent, node);
+	return vmm_extent_end(ext) == arena->size;
+}
+
+/* Slide @blk down over the free extent right below it, if there is one. */
+static bool vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	struct vmm_extent *ext, *next;
+	u64 end = vmm_block_end(blk);
+
+	lockdep_assert_held(&arena->lock);
+	ext = vmm_extent_ending_at(arena, blk->start);
+	if (!ext)
+		return false;
+
+	memmove(arena->base + ext->start, arena->base + blk->start, blk->size);
+	blk->start = ext->start;
+	/* The hole moves above the block and joins whatever follows it. */
+	ext->start = vmm_block_end(blk);
+	next = vmm_extent_above(arena, ext->start);
+	if (next && next->start == end) {
+		ext->size += next->size;
+		vmm_extent_erase(arena, next);
+		vmm_extent_resized(ext);
+	}
+	return true;
+}
+
+/*
+ * One pass over the blocks in offset order, sliding each unpinned block
+ * down.  The lock is dropped whenever someone else needs the CPU or the
+ * lock; the walk resumes from the offset reached, and each block is looked
+ * up afresh, so changes made meanwhile are simply seen.
+ */
+static void vmm_compact_pass(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
+{
+	struct vmm_block *blk;
+	u64 cursor = 0;
+
+	spin_lock(&arena->lock);
+	while ((blk = vmm_block_from(arena, cursor))) {
+		if (!blk->pins && vmm_block_slide(arena, blk)) {
+			*bytes += blk->size;
+			*blocks += 1;
+			arena->bytes_moved += blk->size;
+		}
+		cursor = vmm_block_end(blk);
+		if (need_resched() || spin_needbreak(&arena->lock)) {
+			spin_unlock(&arena->lock);
+			cond_resched();
+			spin_lock(&arena->lock);
+		}
+	}
+	spin_unlock(&arena->lock);
+}
+
+static bool vmm_arena_settled(struct vmm_arena *arena)
+{
+	bool settled;
+
+	spin_lock(&arena->lock);
+	settled = !arena->nr_pinned || vmm_arena_compact(arena);
+	spin_unlock(&arena->lock);
+	return settled;
+}
+
+/**
+ * vmm_arena_defrag() - slide every block toward offset 0, keeping order
+ * @arena: the arena
+ * @bytes: incremented by the bytes copied
+ * @blocks: incremented by the blocks moved
+ *
+ * Pinned blocks stay where they are during a pass; when a pass leaves a
+ * hole, the call waits until no block is pinned and passes again.
+ *
+ * Return: 0, or -EINTR if a signal ended the wait (blocks already moved
+ * stay moved, with their data).
+ */
+int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
+{
+	int ret;
+
+	if (mutex_lock_interruptible(&arena->compact_lock))
+		return -EINTR;
+	for (;;) {
+		bool done;
+
+		vmm_compact_pass(arena, bytes, blocks);
+		spin_lock(&arena->lock);
+		done = vmm_arena_compact(arena);
+		if (done)
+			arena->defrags++;
+		spin_unlock(&arena->lock);
+		if (done) {
+			ret = 0;
+			break;
+		}
+		ret = wait_event_interruptible(arena->unpin_wq,
+					       vmm_arena_settled(arena));
+		if (ret) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	mutex_unlock(&arena->compact_lock);
+	return ret;
+}
+
+/**
+ * vmm_arena_stats() - one consistent snapshot of the counters
+ * @arena: the arena
+ * @st: filled in; reserved fields zeroed
+ */
+void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
+{
+	struct rb_node *root;
+
+	memset(st, 0, sizeof(*st));
+	spin_lock(&arena->lock);
+	root = arena->free.rb_node;
+	st->size = arena->size;
+	st->used = arena->used;
+	st->free = arena->size - arena->used;
+	st->largest_free = root ?
+		rb_entry(root, struct vmm_extent, node)->subtree_max : 0;
+	st->blocks = arena->nr_blocks;
+	st->allocs = arena->allocs;
+	st->frees = arena->frees;
+	st->alloc_failures = arena->alloc_failures;
+	st->defrags = arena->defrags;
+	st->bytes_moved = arena->bytes_moved;
+	spin_unlock(&arena->lock);
+
+	if (st->free)
+		st->fragmentation = div64_u64(1000 * (st->free - st->largest_free),
+					      st->free);
+}
+
+/**
+ * vmm_arena_list() - describe live blocks in increasing ID order
+ * @arena: the arena
+ * @start_id: the lowest ID to report
+ * @out: array of @capacity entries, filled from index 0
+ * @capacity: entries @out holds
+ * @next_id: set to the next ID to ask for, or 0 when no block is left
+ *
+ * Return: the number of entries stored.
+ */
+u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
+		   struct vmm_block_info *out, u32 capacity, u64 *next_id)
+{
+	struct rb_node *n = arena->ids.rb_node, *from = NULL;
+	u32 count = 0;
+
+	*next_id = 0;
+	spin_lock(&arena->lock);
+	while (n) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (blk->id >= start_id) {
+			from = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	for (n = from; n; n = rb_next(n)) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (blk->state != VMM_BLOCK_LIVE)
+			continue;
+		if (count == capacity) {
+			*next_id = blk->id;
+			break;
+		}
+		memset(&out[count], 0, sizeof(out[count]));
+		out[count].id = blk->id;
+		out[count].offset = blk->start;
+		out[count].size = blk->size;
+		count++;
+	}
+	spin_unlock(&arena->lock);
+	return count;
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm: a kernel-owned arena of variable-size blocks behind /dev/vmm.
+ *
+ * This file holds the module's life cycle and the file operations that act
+ * on the block an open file has selected.  The ioctls are in vmm_ioctl.c,
+ * the allocator in vmm_arena.c, the sysfs counters in vmm_sysfs.c.
+ *
+ * Locking: see vmm_arena.c.  File operations take the arena lock only to
+ * look up and pin a block; the copy itself runs unlocked.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vmm.h"
+
+/* Copies are split so that a huge block yields the CPU now and then. */
+#define VMM_COPY_CHUNK	SZ_1M
+
+static u64 vmm_size = 16ULL << 20;
+
+static int vmm_size_set(const char *val, const struct kernel_param *kp)
+{
+	char *end;
+	u64 size;
+
+	size = memparse(val, &end);
+	if (end == val || (*end && *end != '\n')) {
+		pr_err("size=%s: not a byte count (use e.g. 4096, 64K, 16M, 1G)\n",
+		       val);
+		return -EINVAL;
+	}
+	if (!size) {
+		pr_err("size=0: the arena needs at least 1 byte\n");
+		return -EINVAL;
+	}
+	*(u64 *)kp->arg = size;
+	return 0;
+}
+
+static int vmm_size_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%llu\n", *(u64 *)kp->arg);
+}
+
+static const struct kernel_param_ops vmm_size_ops = {
+	.set = vmm_size_set,
+	.get = vmm_size_get,
+};
+
+module_param_cb(size, &vmm_size_ops, &vmm_size, 0444);
+MODULE_PARM_DESC(size, "Arena size in bytes; K, M and G suffixes allowed (default 16M)");
+
+static struct vmm_device *vmm_dev;
+
+/**
+ * vmm_copy_block() - copy between a pinned block and user memory
+ * @arena: the arena
+ * @blk: a block pinned by the caller
+ * @offset: byte offset in the block; @offset + @len must lie inside it
+ * @ubuf: user buffer
+ * @len: bytes to copy
+ * @to_block: true to copy from @ubuf into the block
+ *
+ * Return: bytes copied, which is less than @len only if @ubuf faulted or a
+ * fatal signal arrived.
+ */
+long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
+		    u64 offset, void __user *ubuf, size_t len, bool to_block)
+{
+	u8 *kbuf = arena->base + blk->start + offset;
+	size_t done = 0;
+
+	while (done < len) {
+		size_t n = min_t(size_t, len - done, VMM_COPY_CHUNK);
+		unsigned long left;
+
+		if (to_block)
+			left = copy_from_user(kbuf + done, ubuf + done, n);
+		else
+			left = copy_to_user(ubuf + done, kbuf + done, n);
+		done += n - left;
+		if (left || fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	return done;
+}
+
+/* Pin the block this file has selected. */
+static struct vmm_block *vmm_file_pin(struct vmm_file *vf)
+{
+	struct vmm_arena *arena = &vf->vmm->arena;
+	u64 id;
+
+	spin_lock(&arena->lock);
+	id = vf->selected;
+	spin_unlock(&arena->lock);
+	if (!id)
+		return ERR_PTR(-ENXIO);
+	return vmm_arena_pin(arena, id);
+}
+
+static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
+			loff_t *ppos)
+{
+	struct vmm_file *vf = file->private_data;
+	struct vmm_arena *arena = &vf->vmm->arena;
+	struct vmm_block *blk;
+	u64 pos = *ppos;
+	long done;
+
+	blk = vmm_file_pin(vf);
+	if (IS_ERR(blk))
+		return PTR_ERR(blk);
+	if (pos >= blk->size) {
+		vmm_arena_unpin(arena, blk);
+		return 0;
+	}
+	count = min_t(u64, count, blk->size - pos);
+	done = vmm_copy_block(arena, blk, pos, buf, count, false);
+	vmm_arena_unpin(arena, blk);
+	if (!done && count)
+		return -EFAULT;
+	*ppos = pos + done;
+	return done;
+}
+
+static ssize_t vmm_write(struct file *file, const char __user *buf,
+			 size_t count, loff_t *ppos)
+{
+	struct vmm_file *vf = file->private_data;
+	struct vmm_arena *arena = &vf->vmm->arena;
+	struct vmm_block *blk;
+	u64 pos = *ppos, end;
+	long done;
+
+	blk = vmm_file_pin(vf);
+	if (IS_ERR(blk))
+		return PTR_ERR(blk);
+	if (!count) {
+		vmm_arena_unpin(arena, blk);
+		return 0;
+	}
+	/* All or nothing: a write that does not fit stores no byte. */
+	if (pos >= blk->size) {
+		vmm_arena_unpin(arena, blk);
+		return -ERANGE;
+	}
+	if (check_add_overflow(pos, (u64)count, &end) || end > blk->size) {
+		vmm_arena_unpin(arena, blk);
+		return -EFBIG;
+	}
+	done = vmm_copy_block(arena, blk, pos, (void __user *)buf, count, true);
+	vmm_arena_unpin(arena, blk);
+	if (!done)
+		return -EFAULT;
+	*ppos = pos + done;
+	return done;
+}
+
+static loff_t vmm_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct vmm_file *vf = file->private_data;
+	struct vmm_block *blk;
+	u64 size;
+
+	blk = vmm_file_pin(vf);
+	if (IS_ERR(blk))
+		return PTR_ERR(blk);
+	size = blk->size;
+	vmm_arena_unpin(&vf->vmm->arena, blk);
+	/* Positions past the end are allowed; reads there return 0. */
+	return generic_file_llseek_size(file, offset, whence,
+					MAX_LFS_FILESIZE, size);
+}
+
+static int vmm_open(struct inode *inode, struct file *file)
+{
+	struct vmm_device *vmm = container_of(file->private_data,
+					      struct vmm_device, misc);
+	struct vmm_file *vf;
+
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	if (!vf)
+		return -ENOMEM;
+	vf->vmm = vmm;
+	file->private_data = vf;
+	return 0;
+}
+
+static int vmm_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations vmm_fops = {
+	.owner = THIS_MODULE,
+	.open = vmm_open,
+	.release = vmm_release,
+	.read = vmm_read,
+	.write = vmm_write,
+	.llseek = vmm_llseek,
+	.unlocked_ioctl = vmm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static int __init vmm_init(void)
+{
+	int ret;
+
+	vmm_dev = kzalloc(sizeof(*vmm_dev), GFP_KERNEL);
+	if (!vmm_dev)
+		return -ENOMEM;
+
+	ret = vmm_arena_init(&vmm_dev->arena, vmm_size);
+	if (ret) {
+		pr_err("cannot allocate a %llu-byte arena (%d); load with a smaller size=\n",
+		       vmm_size, ret);
+		goto err_free_dev;
+	}
+
+	vmm_dev->misc.minor = MISC_DYNAMIC_MINOR;
+	vmm_dev->misc.name = "vmm";
+	vmm_dev->misc.fops = &vmm_fops;
+	vmm_dev->misc.groups = vmm_groups;
+	vmm_sysfs_init();
+	ret = misc_register(&vmm_dev->misc);
+	if (ret) {
+		pr_err("cannot register /dev/vmm (%d)\n", ret);
+		goto err_destroy_arena;
+	}
+	pr_info("arena of %llu bytes ready at /dev/vmm\n", vmm_size);
+	return 0;
+
+err_destroy_arena:
+	vmm_arena_destroy(&vmm_dev->arena);
+err_free_dev:
+	kfree(vmm_dev);
+	return ret;
+}
+
+static void __exit vmm_exit(void)
+{
+	misc_deregister(&vmm_dev->misc);
+	vmm_arena_destroy(&vmm_dev->arena);
+	kfree(vmm_dev);
+}
+
+module_init(vmm_init);
+module_exit(vmm_exit);
+
+MODULE_DESCRIPTION("Arena of variable-size blocks with stable IDs and compaction");
+MODULE_AUTHOR("The vmm developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(VMM_VERSION);

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm counters in sysfs, one value per file under /sys/class/misc/vmm/.
+ * Documented in Documentation/ABI/testing/sysfs-class-misc-vmm.  Each file
+ * shows one field of the snapshot that VMM_IOC_STATS returns, so the two
+ * interfaces cannot disagree.
+ */
+
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/stddef.h>
+#include <linux/stringify.h>
+#include <linux/sysfs.h>
+
+#include "vmm.h"
+
+struct vmm_stat_attr {
+	struct device_attribute dattr;
+	size_t offset;		/* of the __u64 in struct vmm_stats_args */
+};
+
+static ssize_t vmm_stat_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vmm_stat_attr *sa = container_of(attr, struct vmm_stat_attr,
+						dattr);
+	struct miscdevice *misc = dev_get_drvdata(dev);
+	struct vmm_device *vmm = container_of(misc, struct vmm_device, misc);
+	struct vmm_stats_args st;
+
+	vmm_arena_stats(&vmm->arena, &st);
+	return sysfs_emit(buf, "%llu\n", *(u64 *)((u8 *)&st + sa->offset));
+}
+
+#define VMM_STAT(field) {						\
+	.dattr = {							\
+		.attr = { .name = __stringify(field), .mode = 0444 },	\
+		.show = vmm_stat_show,					\
+	},								\
+	.offset = offsetof(struct vmm_stats_args, field),		\
+}
+
+static struct vmm_stat_attr vmm_stats[] = {
+	VMM_STAT(size),
+	VMM_STAT(used),
+	VMM_STAT(free),
+	VMM_STAT(largest_free),
+	VMM_STAT(blocks),
+	VMM_STAT(fragmentation),
+	VMM_STAT(allocs),
+	VMM_STAT(frees),
+	VMM_STAT(alloc_failures),
+	VMM_STAT(defrags),
+	VMM_STAT(bytes_moved),
+};
+
+static struct attribute *vmm_attrs[ARRAY_SIZE(vmm_stats) + 1];
+
+static const struct attribute_group vmm_group = {
+	.attrs = vmm_attrs,
+};
+
+const struct attribute_group *vmm_groups[] = {
+	&vmm_group,
+	NULL,
+};
+
+/**
+ * vmm_sysfs_init() - fill the attribute list; call before misc_register()
+ */
+void vmm_sysfs_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(vmm_stats); i++)
+		vmm_attrs[i] = &vmm_stats[i].dattr.attr;
+}

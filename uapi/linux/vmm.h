@@ -35,7 +35,8 @@
  * @reserved: must be 0
  *
  * Placement is first-fit: the lowest offset where the block fits.  The new
- * block reads as zeros.  ENOSPC when no free range is large enough, ENOMEM
+ * block reads as zeros.  @align holds where the block is placed; a later
+ * VMM_IOC_DEFRAG packs blocks without gaps and may leave it unaligned.  ENOSPC when no free range is large enough, ENOMEM
  * when the kernel cannot allocate the block's metadata.
  */
 struct vmm_alloc_args {

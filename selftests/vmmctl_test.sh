@@ -1,0 +1,541 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of vmmctl itself, run inside the guest as root.  Prints TAP and
+# exits non-zero if any test fails.  Reloads the vmm module with the arena
+# size each group of tests needs, and leaves it loaded with size=5.
+#
+# Environment: VMMCTL (default: vmmctl on PATH), VMM_KO (a vmm.ko to insmod
+# when modprobe cannot find the module; default /repo/module/vmm.ko).
+
+set -u
+
+VMMCTL=${VMMCTL:-vmmctl}
+VMM_KO=${VMM_KO:-/repo/module/vmm.ko}
+SYSFS=/sys/class/misc/vmm
+T=$(mktemp -d /tmp/vmmctl_test.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+
+n=0
+failures=0
+
+echo "TAP version 13"
+
+pass()
+{
+	n=$((n + 1))
+	echo "ok $n $1"
+}
+
+# fail NAME [DIAGNOSTIC...]
+fail()
+{
+	local name=$1 line
+
+	shift
+	n=$((n + 1))
+	failures=$((failures + 1))
+	echo "not ok $n $name"
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/# /'
+	done
+}
+
+skip()
+{
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+}
+
+bail()
+{
+	echo "Bail out! $*"
+	exit 1
+}
+
+# reload SIZE: a fresh module (IDs from 1) with a SIZE-byte arena.
+reload()
+{
+	local i
+
+	if grep -q '^vmm ' /proc/modules; then
+		modprobe -r vmm 2>/dev/null || rmmod vmm || bail "cannot unload vmm"
+	fi
+	if ! modprobe vmm size="$1" 2>"$T/modprobe.err"; then
+		insmod "$VMM_KO" size="$1" ||
+			bail "cannot load vmm size=$1: $(cat "$T/modprobe.err")"
+	fi
+	for i in $(seq 50); do
+		[ -c /dev/vmm ] && return 0
+		sleep 0.1
+	done
+	bail "/dev/vmm did not appear after loading vmm size=$1"
+}
+
+# run CMD...: run with stdin from /dev/null unless STDIN names a file;
+# sets RC and leaves stdout in $T/out and stderr in $T/err.
+run()
+{
+	"$@" <"${STDIN:-/dev/null}" >"$T/out" 2>"$T/err"
+	RC=$?
+}
+
+# check NAME RC STDOUT STDERR CMD...
+#   STDOUT is compared byte for byte ('*' accepts anything);
+#   STDERR is an extended regex that must match ('' = must be empty,
+#   '*' = anything).
+check()
+{
+	local name=$1 rc=$2 out=$3 err=$4 why=()
+
+	shift 4
+	run "$@"
+	[ "$RC" = "$rc" ] || why+=("exit status $RC, expected $rc")
+	if [ "$out" != '*' ]; then
+		printf '%s' "$out" >"$T/exp"
+		cmp -s "$T/exp" "$T/out" ||
+			why+=("stdout differs from the expected (-) output:"
+			      "$(diff -a -u "$T/exp" "$T/out" | tail -n +3 |
+				 head -n 40)")
+	fi
+	case $err in
+	'*') ;;
+	'') [ -s "$T/err" ] && why+=("unexpected stderr: $(cat "$T/err")") ;;
+	*) grep -Eq -- "$err" "$T/err" ||
+		why+=("stderr does not match /$err/: $(cat "$T/err")") ;;
+	esac
+	if [ ${#why[@]} -eq 0 ]; then
+		failed_last=0
+		pass "$name"
+	else
+		failed_last=1
+		fail "$name" "command: $*" "${why[@]}"
+	fi
+}
+
+# check_od NAME RC HEX STDERR CMD...: like check, with stdout given as the
+# hex bytes "od -An -tx1" shows, for output holding NUL bytes.
+check_od()
+{
+	local name=$1 rc=$2 hex=$3 err=$4 got
+
+	shift 4
+	check "$name" "$rc" '*' "$err" "$@"
+	[ "${failed_last:-0}" = 1 ] && return
+	got=$(od -An -tx1 "$T/out" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+	expect "$name (bytes)" "$got" "$hex"
+}
+
+# expect NAME ACTUAL EXPECTED: a plain comparison.
+expect()
+{
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got:      $2" "expected: $3"
+	fi
+}
+
+V=$VMMCTL
+command -v "$V" >/dev/null || bail "$V is not on PATH"
+
+# --- the simulator's behaviours on a 5-byte arena -------------------------
+
+reload 5
+check "fresh 5-byte arena maps -----" 0 $'-----\n' '' $V map
+check "alloc 3 prints ID 1" 0 $'1\n' '' $V alloc 3
+check "alloc 3 maps XXX--" 0 $'XXX--\n' '' $V map
+check "then alloc 2 prints ID 2" 0 $'2\n' '' $V alloc 2
+check "then the map is XXXXX" 0 $'XXXXX\n' '' $V map
+
+reload 5
+check "alloc 5 on a fresh arena prints 1" 0 $'1\n' '' $V alloc 5
+check "alloc 5 maps XXXXX" 0 $'XXXXX\n' '' $V map
+
+reload 5
+check "alloc 0 exits 2 (ValueError)" 2 '' \
+	'^vmmctl: alloc: invalid size 0: a block must be 1 to 5 bytes' \
+	$V alloc 0
+check "alloc -1 exits 2 (ValueError)" 2 '' \
+	'^vmmctl: alloc: invalid size -1: a block must be 1 to 5 bytes' \
+	$V alloc -1
+check "alloc 6 exits 2 (ValueError)" 2 '' \
+	'^vmmctl: alloc: invalid size 6: a block must be 1 to 5 bytes' \
+	$V alloc 6
+check "failed allocs leave the arena empty" 0 $'-----\n' '' $V map
+
+reload 5
+check "alloc 3 of 5" 0 $'1\n' '' $V alloc 3
+check "second alloc 3 exits 4 (MemoryError) and says what to do" 4 '' \
+	"^vmmctl: alloc: no contiguous free range of 3 bytes \(largest is 2, 2 free in total\); free some blocks" \
+	$V alloc 3
+check "the failed alloc changed nothing" 0 $'XXX--\n' '' $V map
+check "free of a never-allocated ID exits 2" 2 '' \
+	"^vmmctl: free: no block with ID 7 \(it was never allocated or is already freed\); 'vmmctl list' shows live blocks" \
+	$V free 7
+check "free 1 succeeds silently" 0 '' '' $V free 1
+check "free 1 again exits 2" 2 '' \
+	'^vmmctl: free: no block with ID 1 \(it was never allocated or is already freed\)' \
+	$V free 1
+check "freed arena maps -----" 0 $'-----\n' '' $V map
+check "IDs are not reused after a free" 0 $'2\n' '' $V alloc 1
+
+# Five 1-byte blocks with distinct bytes; free the 2nd and 4th.
+reload 5
+ok=1
+for i in 1 2 3 4 5; do
+	run $V alloc 1
+	[ "$RC" = 0 ] && [ "$(cat "$T/out")" = "$i" ] || ok=0
+	run $V write "$i" 0 "$(printf "\\x$((60 + i))")"	# a..e
+	[ "$RC" = 0 ] && [ ! -s "$T/out" ] || ok=0
+done
+expect "five 1-byte blocks allocated and written" "$ok" 1
+check "free the 2nd block" 0 '' '' $V free 2
+check "free the 4th block" 0 '' '' $V free 4
+check "fragmented map is X-X-X" 0 $'X-X-X\n' '' $V map
+check "alloc 2 exits 4 with 2 bytes free but not contiguous" 4 '' \
+	"^vmmctl: alloc: no contiguous free range of 2 bytes \(largest is 1, 2 free in total\); run 'vmmctl defrag'" \
+	$V alloc 2
+check "defrag prints the 2 bytes moved" 0 $'2\n' '' $V defrag
+check "after defrag the map is XXX--" 0 $'XXX--\n' '' $V map
+check "block 1 still holds a" 0 'a' '' $V read 1 0 1
+check "block 3 still holds c" 0 'c' '' $V read 3 0 1
+check "block 5 still holds e" 0 'e' '' $V read 5 0 1
+check "now alloc 2 succeeds with ID 6" 0 $'6\n' '' $V alloc 2
+check "and the map is XXXXX" 0 $'XXXXX\n' '' $V map
+check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\n' '' $V info 6
+check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\n' '' \
+	$V info 5
+
+reload 5
+check "alloc 1 (variant)" 0 $'1\n' '' $V alloc 1
+check "alloc 1 (variant) again" 0 $'2\n' '' $V alloc 1
+check "map is XX---" 0 $'XX---\n' '' $V map
+check "alloc 3 fills it" 0 $'3\n' '' $V alloc 3
+check "map is XXXXX" 0 $'XXXXX\n' '' $V map
+
+# --- every exit class ------------------------------------------------------
+
+reload 5
+check "alloc 5 for the range tests" 0 $'1\n' '' $V alloc 5
+check "write at offset -1 exits 3 (IndexError)" 3 '' \
+	'^vmmctl: write: offset -1 is outside block 1 \(size 5\): use an offset from 0 to 4' \
+	$V write 1 -1 x
+check "write at offset = size exits 3" 3 '' \
+	'^vmmctl: write: offset 5 is outside block 1 \(size 5\)' \
+	$V write 1 5 x
+check "write of data longer than size - offset exits 2" 2 '' \
+	'^vmmctl: write: 3 bytes at offset 3 do not fit in block 1 \(size 5, room for 2\); write less data' \
+	$V write 1 3 xyz
+check "write of 6 bytes into a 5-byte block exits 2" 2 '' \
+	'do not fit in block 1 \(size 5, room for 5\)' $V write 1 0 abcdef
+check_od "the refused writes stored nothing" 0 "00 00 00 00 00" '' \
+	$V read 1 0 5
+check "write to an unknown ID exits 2" 2 '' \
+	'^vmmctl: write: no block with ID 9 ' $V write 9 0 x
+check "write of empty data succeeds" 0 '' '' $V write 1 4 ''
+check "write fills the end exactly" 0 '' '' $V write 1 3 xy
+check "read length 0 exits 2 (ValueError)" 2 '' \
+	'^vmmctl: read: LENGTH must be at least 1 \(got 0\)' $V read 1 0 0
+check "read length -1 exits 2" 2 '' \
+	'^vmmctl: read: LENGTH must be at least 1 \(got -1\)' $V read 1 0 -1
+check "read at offset -1 exits 3 (IndexError)" 3 '' \
+	'^vmmctl: read: offset -1 is outside block 1 \(size 5\)' \
+	$V read 1 -1 1
+check "read past the end exits 3" 3 '' \
+	'^vmmctl: read: offset 3 \+ length 3 runs past the end of block 1 \(size 5\); at most 2 bytes can be read at offset 3' \
+	$V read 1 3 3
+check "read at offset = size exits 3" 3 '' \
+	'^vmmctl: read: offset 5 is outside block 1' $V read 1 5 1
+check "read of a huge length exits 3" 3 '' 'runs past the end' \
+	$V read 1 0 9223372036854775807
+check "read of an unknown ID exits 2" 2 '' \
+	'^vmmctl: read: no block with ID 42 ' $V read 42 0 1
+check "info of an unknown ID exits 2" 2 '' \
+	"^vmmctl: info: no block with ID 0 .*'vmmctl list'" $V info 0
+check "read of the last 2 bytes" 0 'xy' '' $V read 1 3 2
+
+check "no command is a usage error" 1 '' '^vmmctl: no command given' $V
+check "unknown command exits 1" 1 '' \
+	"^vmmctl: unknown command 'allocate'; 'vmmctl --help' lists" \
+	$V allocate 3
+check "alloc 12x exits 1" 1 '' \
+	"^vmmctl: alloc: SIZE '12x' is not a decimal number" $V alloc 12x
+check "alloc with no size exits 1 and shows the usage" 1 '' \
+	'Usage: vmmctl \[-d DEVICE\] alloc SIZE \[--align N\]' $V alloc
+check "free with an extra argument exits 1" 1 '' \
+	"^vmmctl: free: unexpected argument '2'" $V free 1 2
+check "free of a non-number exits 1" 1 '' \
+	"^vmmctl: free: ID 'one' is not a signed 64-bit decimal number" \
+	$V free one
+check "read with OFFSET 1.5 exits 1" 1 '' "OFFSET '1.5'" $V read 1 1.5 1
+check "an ID beyond 64 bits exits 1" 1 '' "ID '99999999999999999999'" \
+	$V info 99999999999999999999
+check "unknown option exits 1" 1 '' "^vmmctl: map: unknown option '--wide'" \
+	$V map --wide
+check "unknown global option exits 1" 1 '' "^vmmctl: unknown option '-x'" \
+	$V -x list
+check "-d without a path exits 1" 1 '' "needs a device path" $V -d
+check "map --width 0 exits 1" 1 '' '^vmmctl: map: --width must be at least 1' \
+	$V map --width 0
+check "missing device exits 6 and suggests modprobe" 6 '' \
+	"^vmmctl: stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
+	$V -d /nonexistent stats
+check "a device that is not vmm exits 6" 6 '' \
+	'/dev/null is not a vmm device' $V -d /dev/null stats
+check "-dPATH selects the device" 0 'xy' '' $V -d/dev/vmm read 1 3 2
+check "--device=PATH selects the device" 0 'xy' '' \
+	$V --device=/dev/vmm read 1 3 2
+check "--device /dev/vmm info 1" 0 $'id 1\noffset 0\nsize 5\n' '' \
+	$V --device /dev/vmm info 1
+
+# Permission denied: a copy of the device node with mode 0000, opened from
+# a new user namespace, where root has no CAP_DAC_OVERRIDE over it.
+dev=$(stat -c '%t:%T' /dev/vmm)
+if mknod "$T/vmmnode" c $((16#${dev%:*})) $((16#${dev#*:})) 2>/dev/null &&
+   chmod 0000 "$T/vmmnode" && unshare -U true 2>/dev/null; then
+	check "permission denied exits 5" 5 '' \
+		"^vmmctl: stats: cannot open $T/vmmnode: Permission denied; run as root" \
+		unshare -U "$(command -v $V)" -d "$T/vmmnode" stats
+	check "the same node works with permission" 0 '*' '' \
+		$V -d "$T/vmmnode" stats
+	rm -f "$T/vmmnode"
+else
+	skip "permission denied exits 5" "mknod or unshare -U unavailable"
+fi
+
+# ENOSPC with an alignment, and alignment errors.
+reload 16
+check "alloc 1 in a 16-byte arena" 0 $'1\n' '' $V alloc 1
+check "alloc 4 --align 8 goes to offset 8" 0 $'2\n' '' $V alloc 4 --align 8
+check "info shows the aligned offset" 0 $'id 2\noffset 8\nsize 4\n' '' \
+	$V info 2
+check "--align=4 form" 0 $'3\n' '' $V alloc --align=4 2
+check "info 3 at offset 4" 0 $'id 3\noffset 4\nsize 2\n' '' $V info 3
+check "alignment 3 exits 2" 2 '' \
+	'^vmmctl: alloc: invalid alignment 3: use 0 or 1 for none, or a power of two' \
+	$V alloc 1 --align 3
+check "alignment 32 (> arena) exits 2" 2 '' 'invalid alignment 32' \
+	$V alloc 1 --align 32
+check "alloc 4 --align 16 exits 4" 4 '' \
+	'no contiguous free range of 4 bytes aligned to 16' \
+	$V alloc 4 --align 16
+
+# Size suffixes.
+reload 4K
+check "alloc 2K" 0 $'1\n' '' $V alloc 2K
+check "alloc 2k (lower case)" 0 $'2\n' '' $V alloc 2k
+check "info shows 2048 bytes" 0 $'id 1\noffset 0\nsize 2048\n' '' $V info 1
+check "alloc 1M exits 2" 2 '' 'invalid size 1048576: a block must be 1 to 4096' \
+	$V alloc 1M
+check "alloc 1 on a full arena exits 4" 4 '' \
+	'no contiguous free range of 1 byte \(largest is 0, 0 free in total\)' \
+	$V alloc 1
+check "alloc 2X exits 1" 1 '' "SIZE '2X' is not a decimal number" $V alloc 2X
+
+# --- map --width and --raw ---------------------------------------------------
+
+reload 100
+$V alloc 10 >/dev/null && $V alloc 10 >/dev/null && $V free 1
+check "map --width 10: one character per 10 bytes" 0 $'-X--------\n' '' \
+	$V map --width 10
+check "map --width=10 form" 0 $'-X--------\n' '' $V map --width=10
+check "map default width 64: 2 bytes a character, 50 characters" 0 \
+	"-----XXXXX$(printf -- '-%.0s' $(seq 40))"$'\n' '' $V map
+check "map --raw: one character per byte" 0 \
+	"$(printf -- '-%.0s' $(seq 10))$(printf 'X%.0s' $(seq 10))$(printf -- '-%.0s' $(seq 80))"$'\n' \
+	'' $V map --raw
+check "map --width 200 is at most one character per byte" 0 \
+	"$(printf -- '-%.0s' $(seq 10))$(printf 'X%.0s' $(seq 10))$(printf -- '-%.0s' $(seq 80))"$'\n' \
+	'' $V map --width 200
+check "map --width 3: units of 34 bytes, X if any byte is allocated" 0 \
+	$'X--\n' '' $V map --width 3
+check "map --width 1" 0 $'X\n' '' $V map --width 1
+check "alloc 1 --align 64 takes offset 0 (first fit)" 0 $'3\n' '' \
+	$V alloc 1 --align 64
+check "map --width 7: units of 15 bytes" 0 $'XX-----\n' '' $V map --width 7
+
+# --- list, info, stats -------------------------------------------------------
+
+check "list: header and one row per block in ID order" 0 \
+	"$(printf '%10s %12s %12s\n%10s %12s %12s\n%10s %12s %12s\n' \
+		ID OFFSET SIZE 2 10 10 3 0 1)"$'\n' '' $V list
+run $V stats
+ok=1
+for f in size used free largest_free blocks fragmentation allocs frees \
+	 alloc_failures defrags bytes_moved; do
+	grep -qx "$f $(cat "$SYSFS/$f")" "$T/out" || ok=0
+done
+expect "stats: every counter matches sysfs" "$ok,$RC,$(wc -l <"$T/out")" "1,0,11"
+check "stats values" 0 \
+	$'size 100\nused 11\nfree 89\nlargest_free 80\nblocks 2\nfragmentation 101\nallocs 3\nfrees 1\nalloc_failures 0\ndefrags 0\nbytes_moved 0\n' \
+	'' $V stats
+reload 5
+check "list of an empty arena is the header" 0 \
+	"$(printf '%10s %12s %12s' ID OFFSET SIZE)"$'\n' '' $V list
+
+# --- read/write exactness ----------------------------------------------------
+
+reload 16
+$V alloc 8 >/dev/null
+check_od "a new block reads as 8 zero bytes" 0 \
+	"00 00 00 00 00 00 00 00" '' $V read 1 0 8
+printf 'a\0b\n\377' >"$T/bin"
+STDIN=$T/bin check "write 1 0 - takes binary data from stdin" 0 '' '' \
+	$V write 1 0 -
+run $V read 1 0 8
+expect "read gives back exactly the bytes (od)" \
+	"$(od -An -tx1 "$T/out" | tr -s ' ')" " 61 00 62 0a ff 00 00 00"
+run $V read 1 1 3
+expect "read of a middle range writes exactly 3 bytes" \
+	"$RC $(wc -c <"$T/out") $(od -An -tx1 "$T/out" | tr -s ' ')" \
+	"0 3  00 62 0a"
+printf 'too long data' >"$T/long"
+STDIN=$T/long check "write - of too much data exits 2" 2 '' \
+	'13 bytes at offset 0 do not fit in block 1 \(size 8, room for 8\)' \
+	$V write 1 0 -
+check "write of literal DATA adds no newline" 0 '' '' $V write 1 5 'x y'
+check_od "read it back" 0 "61 00 62 0a ff 78 20 79" '' $V read 1 0 8
+check "DATA after -- may start with --" 0 '' '' $V write 1 0 -- --ab
+check "read --ab back" 0 '--ab' '' $V read 1 0 4
+check "DATA '-x' is literal" 0 '' '' $V write 1 0 -x
+check "read -x back" 0 '-x' '' $V read 1 0 2
+
+# --- batch -------------------------------------------------------------------
+
+reload 5
+cat >"$T/batch" <<'EOF'
+# a comment, then a blank line; neither prints anything
+
+alloc 3
+  # an indented comment
+map
+write 1 0 abc
+read 1 0 3
+alloc 3
+free 9
+alloc 2
+write 2 0 "a b"
+write 2 0 'a'
+write 2 1 "q"
+read 2 0 2
+info 2
+free 1
+map
+defrag
+map
+list
+read 2 0 3
+write 2 -1 x
+stats
+alloc 0
+EOF
+STDIN=$T/batch check "batch: one line per command, exit = last error class" 2 \
+	'1
+XXX--
+ok
+abc
+error 4 alloc: no contiguous free range of 3 bytes (largest is 2, 2 free in total); free some blocks first ('"'vmmctl list'"' shows them)
+error 2 free: no block with ID 9 (it was never allocated or is already freed); '"'vmmctl list'"' shows live blocks
+2
+error 2 write: 3 bytes at offset 0 do not fit in block 2 (size 2, room for 2); write less data or use a smaller offset
+ok
+ok
+aq
+id=2 offset=3 size=2
+ok
+---XX
+2
+XX---
+blocks=1 id=2,offset=0,size=2
+error 3 read: offset 0 + length 3 runs past the end of block 2 (size 2); at most 2 bytes can be read at offset 0
+error 3 write: offset -1 is outside block 2 (size 2): use an offset from 0 to 1
+size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2
+error 2 alloc: invalid size 0: a block must be 1 to 5 bytes (the arena size)
+' '' $V batch
+
+printf 'alloc 1\nalloc 9\nmap\n' >"$T/batch"
+STDIN=$T/batch check "batch exits with the LAST error, not the worst" 2 \
+	$'3\nerror 2 alloc: invalid size 9: a block must be 1 to 5 bytes (the arena size)\nXXX--\n' \
+	'' $V batch
+printf 'alloc 1\nalloc 5\n' >"$T/batch"
+STDIN=$T/batch check "batch: a final MemoryError gives exit 4" 4 '*' '' $V batch
+printf 'free 4\nmap --raw\n' >"$T/batch"
+STDIN=$T/batch check "batch exits 0 when every command succeeds" 0 \
+	$'ok\nXXX--\n' '' $V batch
+printf 'frobnicate\nalloc 12x\nwrite 1 0 -\nread 1 0\nbatch\nwrite 1 0 "open\n' \
+	>"$T/batch"
+STDIN=$T/batch check "batch: usage errors are class 1, one line each" 1 \
+	"error 1 unknown command 'frobnicate'; 'vmmctl --help' lists the commands
+error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N]
+error 1 write: DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead; usage: write ID OFFSET DATA
+error 1 read: missing argument (2 given, 3 needed); usage: read ID OFFSET LENGTH
+error 1 batch: cannot be nested; run the commands directly
+error 1 unterminated \" quote
+" '' $V batch
+printf 'write 2 0 \\x41\nread 2 0 1\nalloc --help\n' >"$T/batch"
+STDIN=$T/batch check "batch: escapes and one-line help" 0 \
+	$'ok\nA\nusage: alloc SIZE [--align N]\n' '' $V batch
+printf 'stats\n' >"$T/batch"
+STDIN=$T/batch check "batch on a missing device: error 6 per line" 6 \
+	"error 6 stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on /nonexistent"$'\n' \
+	'' $V -d /nonexistent batch
+check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
+
+# --- --version and --help ----------------------------------------------------
+
+modver=$(cat /sys/module/vmm/version 2>/dev/null)
+check "--version shows vmmctl 0.1.0 and the module's version" 0 \
+	"vmmctl 0.1.0"$'\n'"module: $modver"$'\n' '' $V --version
+expect "the module reports version 0.1.0" "$modver" "0.1.0"
+check "-V is --version" 0 '*' '' $V -V
+printf '9.9.9\n' >"$T/fakever"
+if mount --bind "$T/fakever" /sys/module/vmm/version 2>/dev/null; then
+	check "--version flags a version mismatch" 0 \
+		$'vmmctl 0.1.0\nmodule: 9.9.9\n' \
+		'version mismatch: vmmctl is 0.1.0 but the loaded module is 9.9.9' \
+		$V --version
+	umount /sys/module/vmm/version
+else
+	skip "--version flags a version mismatch" "cannot bind-mount over sysfs"
+fi
+modprobe -r vmm 2>/dev/null || rmmod vmm
+check "--version without the module says not loaded" 0 \
+	$'vmmctl 0.1.0\nmodule: not loaded\n' '' $V --version
+check "a command without the module exits 6 and suggests modprobe" 6 '' \
+	"cannot open /dev/vmm: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
+	$V list
+reload 5
+
+check "--help lists every command and the exit classes" 0 '*' '' $V --help
+ok=1
+for c in alloc free write read defrag info list stats map batch help; do
+	grep -q "^  $c" "$T/out" || ok=0
+done
+for c in 0 1 2 3 4 5 6; do
+	grep -q "^  $c  " "$T/out" || ok=0
+done
+expect "--help text mentions every command and exit class" "$ok" 1
+check "-h is --help" 0 "$(cat "$T/out")"$'\n' '' $V -h
+check "help is --help" 0 "$(cat "$T/out")"$'\n' '' $V help
+for c in alloc free write read defrag info list stats map batch help; do
+	check "$c --help" 0 '*' '' $V $c --help
+	head -n 1 "$T/out" | grep -q "^Usage: vmmctl \[-d DEVICE\] $c" &&
+		[ "$(wc -l <"$T/out")" -gt 2 ]
+	expect "$c --help shows the usage and an explanation" "$?" 0
+done
+check "help map is map --help" 0 "$($V map --help)"$'\n' '' $V help map
+check "--help wins over bad arguments" 0 '*' '' $V alloc 12x --help
+run $V batch --help
+grep -q "'#' are" "$T/out" && grep -q 'skipped' "$T/out"
+expect "batch --help says blank lines and # comments are skipped" "$?" 0
+check "help of an unknown command exits 1" 1 '' "unknown command 'nope'" \
+	$V help nope
+
+echo "1..$n"
+if [ "$failures" -ne 0 ]; then
+	echo "# $failures of $n tests failed"
+	exit 1
+fi
+echo "# all $n tests passed"
+exit 0

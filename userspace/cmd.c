@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmctl: the commands that talk to the device.
+ *
+ * The kernel enforces every bound; these functions pass the user's numbers
+ * through (negative ones as their two's complement) and only word the
+ * errors, fetching the block's or the arena's figures after a failure to
+ * say what went wrong and what to do next.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libvmm.h"
+#include "vmmctl.h"
+
+/* Parse a number argument called @what, recording a usage error. */
+static int arg_num(struct ctx *c, const char *what, const char *s,
+		   int64_t *v, int suffixes)
+{
+	if (!parse_s64(s, v, suffixes))
+		return 0;
+	fail_usage(c, "%s '%s' is not a %sdecimal number%s", what, s,
+		   suffixes ? "" : "signed 64-bit ",
+		   suffixes ? " (K, M and G suffixes allowed)" : "");
+	return -1;
+}
+
+static const char *byte_word(int64_t n)
+{
+	return n == 1 ? "byte" : "bytes";
+}
+
+static int fail_noent(struct ctx *c, int64_t id)
+{
+	return fail(c, EXIT_INVAL, "no block with ID %" PRId64 " (it was never allocated or is already freed); 'vmmctl list' shows live blocks",
+		    id);
+}
+
+int cmd_alloc(struct ctx *c, int argc, char **argv)
+{
+	static const char *const opts[] = { "align=", NULL };
+	const char *vals[1];
+	struct vmm_stats_args st;
+	int64_t size, align = 0;
+	__u64 id;
+	char *pos[1];
+	int fd, ret;
+
+	ret = parse_args(c, argc, argv, opts, vals, pos, 1);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (arg_num(c, "SIZE", pos[0], &size, 1))
+		return EXIT_USAGE;
+	if (vals[0] && arg_num(c, "alignment", vals[0], &align, 1))
+		return EXIT_USAGE;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+
+	ret = vmm_alloc(fd, (__u64)size, (__u64)align, &id, NULL);
+	if (!ret) {
+		printf("%llu\n", (unsigned long long)id);
+		return EXIT_OK;
+	}
+	if (ret != -EINVAL && ret != -ENOSPC)
+		return fail_errno(c, -ret, "cannot allocate");
+	/* Word the failure with the arena's figures, if we can get them. */
+	if (vmm_stats(fd, &st))
+		return fail_errno(c, -ret, "cannot allocate");
+
+	if (ret == -EINVAL) {
+		if (size <= 0 || (__u64)size > st.size)
+			return fail(c, EXIT_INVAL, "invalid size %" PRId64 ": a block must be 1 to %llu bytes (the arena size)",
+				    size, st.size);
+		if (align < 0 || (align > 1 && ((align & (align - 1)) ||
+						(__u64)align > st.size)))
+			return fail(c, EXIT_INVAL, "invalid alignment %" PRId64 ": use 0 or 1 for none, or a power of two no larger than %llu (the arena size)",
+				    align, st.size);
+		return fail_errno(c, EINVAL, "cannot allocate");
+	}
+
+	/* ENOSPC */
+	if (st.free < (__u64)size)
+		return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
+			    size, byte_word(size), st.largest_free, st.free);
+	if (align > 1)
+		return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s aligned to %" PRId64 " (largest is %llu, %llu free in total); run 'vmmctl defrag' or free some blocks",
+			    size, byte_word(size), align, st.largest_free, st.free);
+	return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s (largest is %llu, %llu free in total); run 'vmmctl defrag'",
+		    size, byte_word(size), st.largest_free, st.free);
+}
+
+/* The common "ID" argument of free, info, read and write. */
+static int one_id(struct ctx *c, int argc, char **argv, int64_t *id)
+{
+	char *pos[1];
+	int ret;
+
+	ret = parse_args(c, argc, argv, NULL, NULL, pos, 1);
+	if (ret)
+		return ret;
+	return arg_num(c, "ID", pos[0], id, 0);
+}
+
+int cmd_free(struct ctx *c, int argc, char **argv)
+{
+	int64_t id;
+	int fd, ret;
+
+	ret = one_id(c, argc, argv, &id);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_free(fd, (__u64)id);
+	if (ret == -ENOENT)
+		return fail_noent(c, id);
+	if (ret)
+		return fail_errno(c, -ret, "cannot free");
+	if (c->batch)
+		printf("ok\n");
+	return EXIT_OK;
+}
+
+/* Read all of standard input into a malloc()ed buffer. */
+static int slurp_stdin(struct ctx *c, char **data, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return fail(c, EXIT_FAIL, "out of memory reading standard input");
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+
+			if (!nb) {
+				free(buf);
+				return fail(c, EXIT_FAIL, "out of memory reading standard input");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return fail(c, EXIT_FAIL, "cannot read standard input: %s",
+				    strerror(errno));
+		}
+		n += (size_t)r;
+	}
+	*data = buf;
+	*len = n;
+	return EXIT_OK;
+}
+
+/* The block's size after a range error, or -1 if it cannot be had. */
+static int block_size(int fd, int64_t id, __u64 *size)
+{
+	return vmm_info(fd, (__u64)id, NULL, size) ? -1 : 0;
+}
+
+int cmd_write(struct ctx *c, int argc, char **argv)
+{
+	int64_t id, off;
+	char *pos[3], *data, *owned = NULL;
+	size_t len = 0;
+	__u64 bsize;
+	int fd, ret;
+
+	ret = parse_args(c, argc, argv, NULL, NULL, pos, 3);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (arg_num(c, "ID", pos[0], &id, 0) ||
+	    arg_num(c, "OFFSET", pos[1], &off, 0))
+		return EXIT_USAGE;
+	if (!strcmp(pos[2], "-")) {
+		if (c->batch)
+			return fail_usage(c, "DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead");
+		fd = dev_fd(c);
+		if (fd < 0)
+			return -fd;
+		ret = slurp_stdin(c, &owned, &len);
+		if (ret)
+			return ret;
+		data = owned;
+	} else {
+		data = pos[2];
+		len = strlen(data);
+	}
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+
+	ret = vmm_write(fd, (__u64)id, (__u64)off, data, len);
+	free(owned);
+	if (!ret) {
+		if (c->batch)
+			printf("ok\n");
+		return EXIT_OK;
+	}
+	if (ret == -ENOENT)
+		return fail_noent(c, id);
+	if (ret == -ERANGE && !block_size(fd, id, &bsize))
+		return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
+			    off, id, bsize, bsize - 1);
+	if (ret == -EFBIG && !block_size(fd, id, &bsize))
+		return fail(c, EXIT_INVAL, "%zu bytes at offset %" PRId64 " do not fit in block %" PRId64 " (size %llu, room for %llu); write less data or use a smaller offset",
+			    len, off, id, bsize,
+			    (__u64)off < bsize ? bsize - (__u64)off : 0);
+	return fail_errno(c, -ret, "cannot write");
+}
+
+int cmd_read(struct ctx *c, int argc, char **argv)
+{
+	struct vmm_stats_args st;
+	int64_t id, off, len;
+	char *pos[3], *buf = NULL;
+	__u64 bsize;
+	int fd, ret;
+
+	ret = parse_args(c, argc, argv, NULL, NULL, pos, 3);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (arg_num(c, "ID", pos[0], &id, 0) ||
+	    arg_num(c, "OFFSET", pos[1], &off, 0) ||
+	    arg_num(c, "LENGTH", pos[2], &len, 0))
+		return EXIT_USAGE;
+	/* The one check of our own: the ABI has no negative lengths. */
+	if (len <= 0)
+		return fail(c, EXIT_INVAL, "LENGTH must be at least 1 (got %" PRId64 ")",
+			    len);
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+
+	/*
+	 * No block is larger than the arena, so a longer read cannot
+	 * succeed: rather than allocating a buffer for it, let the kernel
+	 * refuse it with ERANGE (it checks bounds before copying).
+	 */
+	ret = vmm_stats(fd, &st);
+	if (ret)
+		return fail_errno(c, -ret, "cannot read");
+	if ((__u64)len <= st.size) {
+		buf = malloc((size_t)len);
+		if (!buf)
+			return fail(c, EXIT_FAIL, "out of memory for a %" PRId64 "-byte buffer; read less at a time",
+				    len);
+	}
+	ret = vmm_read(fd, (__u64)id, (__u64)off, buf, (__u64)len);
+	if (!ret) {
+		fwrite(buf, 1, (size_t)len, stdout);
+		if (c->batch)
+			putchar('\n');
+		free(buf);
+		return EXIT_OK;
+	}
+	free(buf);
+	if (ret == -ENOENT)
+		return fail_noent(c, id);
+	if (ret == -ERANGE && !block_size(fd, id, &bsize)) {
+		if (off < 0 || (__u64)off >= bsize)
+			return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
+				    off, id, bsize, bsize - 1);
+		return fail(c, EXIT_RANGE, "offset %" PRId64 " + length %" PRId64 " runs past the end of block %" PRId64 " (size %llu); at most %llu %s can be read at offset %" PRId64,
+			    off, len, id, bsize, bsize - (__u64)off,
+			    byte_word((int64_t)(bsize - (__u64)off)), off);
+	}
+	if (ret == -EINVAL)
+		return fail(c, EXIT_INVAL, "the kernel refused length %" PRId64 " (EINVAL); LENGTH must be at least 1",
+			    len);
+	return fail_errno(c, -ret, "cannot read");
+}
+
+/* Commands without arguments. */
+static int no_args(struct ctx *c, int argc, char **argv)
+{
+	return parse_args(c, argc, argv, NULL, NULL, NULL, 0);
+}
+
+int cmd_defrag(struct ctx *c, int argc, char **argv)
+{
+	__u64 bytes;
+	int fd, ret;
+
+	ret = no_args(c, argc, argv);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_defrag(fd, &bytes, NULL);
+	if (ret == -EINTR)
+		return fail(c, EXIT_FAIL, "interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
+	if (ret)
+		return fail_errno(c, -ret, "cannot defragment");
+	printf("%llu\n", (unsigned long long)bytes);
+	return EXIT_OK;
+}
+
+int cmd_info(struct ctx *c, int argc, char **argv)
+{
+	__u64 off, size;
+	int64_t id;
+	int fd, ret;
+
+	ret = one_id(c, argc, argv, &id);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_info(fd, (__u64)id, &off, &size);
+	if (ret == -ENOENT)
+		return fail_noent(c, id);
+	if (ret)
+		return fail_errno(c, -ret, "cannot get the block's details");
+	if (c->batch)
+		printf("id=%" PRId64 " offset=%llu size=%llu\n", id, off, size);
+	else
+		printf("id %" PRId64 "\noffset %llu\nsize %llu\n", id, off, size);
+	return EXIT_OK;
+}
+
+int cmd_list(struct ctx *c, int argc, char **argv)
+{
+	struct vmm_block_info *v;
+	size_t n, i;
+	int fd, ret;
+
+	ret = no_args(c, argc, argv);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_list_all(fd, &v, &n);
+	if (ret)
+		return fail_errno(c, -ret, "cannot list the blocks");
+	if (c->batch)
+		printf("blocks=%zu", n);
+	else
+		printf("%10s %12s %12s\n", "ID", "OFFSET", "SIZE");
+	for (i = 0; i < n; i++) {
+		if (c->batch)
+			printf(" id=%llu,offset=%llu,size=%llu", v[i].id,
+			       v[i].offset, v[i].size);
+		else
+			printf("%10llu %12llu %12llu\n", v[i].id, v[i].offset,
+			       v[i].size);
+	}
+	if (c->batch)
+		putchar('\n');
+	free(v);
+	return EXIT_OK;
+}
+
+int cmd_stats(struct ctx *c, int argc, char **argv)
+{
+	static const char *const names[] = {
+		"size", "used", "free", "largest_free", "blocks",
+		"fragmentation", "allocs", "frees", "alloc_failures",
+		"defrags", "bytes_moved",
+	};
+	struct vmm_stats_args st;
+	__u64 values[11];
+	int fd, ret;
+	size_t i;
+
+	ret = no_args(c, argc, argv);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_stats(fd, &st);
+	if (ret)
+		return fail_errno(c, -ret, "cannot read the counters");
+	values[0] = st.size;
+	values[1] = st.used;
+	values[2] = st.free;
+	values[3] = st.largest_free;
+	values[4] = st.blocks;
+	values[5] = st.fragmentation;
+	values[6] = st.allocs;
+	values[7] = st.frees;
+	values[8] = st.alloc_failures;
+	values[9] = st.defrags;
+	values[10] = st.bytes_moved;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (c->batch)
+			printf("%s%s=%llu", i ? " " : "", names[i], values[i]);
+		else
+			printf("%s %llu\n", names[i], values[i]);
+	}
+	if (c->batch)
+		putchar('\n');
+	return EXIT_OK;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct vmm_block_info *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+int cmd_map(struct ctx *c, int argc, char **argv)
+{
+	static const char *const opts[] = { "width=", "raw", NULL };
+	const char *vals[2];
+	struct vmm_stats_args st;
+	struct vmm_block_info *v;
+	int64_t width = 64;
+	__u64 unit, units, u;
+	size_t n, j = 0;
+	int fd, ret;
+
+	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
+	if (ret)
+		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (vals[0] && arg_num(c, "width", vals[0], &width, 0))
+		return EXIT_USAGE;
+	if (width < 1)
+		return fail_usage(c, "--width must be at least 1 (got %" PRId64 ")",
+				  width);
+	fd = dev_fd(c);
+	if (fd < 0)
+		return -fd;
+	ret = vmm_list_all(fd, &v, &n);
+	if (ret)
+		return fail_errno(c, -ret, "cannot list the blocks");
+	ret = vmm_stats(fd, &st);
+	if (ret) {
+		free(v);
+		return fail_errno(c, -ret, "cannot read the arena size");
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_offset);
+
+	if (vals[1])
+		unit = 1;
+	else
+		unit = st.size / (__u64)width + !!(st.size % (__u64)width);
+	if (!unit)
+		unit = 1;
+	units = st.size / unit + !!(st.size % unit);
+	for (u = 0; u < units; u++) {
+		__u64 lo = u * unit;
+		__u64 hi = st.size - lo < unit ? st.size : lo + unit;
+
+		while (j < n && v[j].offset + v[j].size <= lo)
+			j++;
+		putchar(j < n && v[j].offset < hi ? 'X' : '-');
+	}
+	putchar('\n');
+	free(v);
+	return EXIT_OK;
+}

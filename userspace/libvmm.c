@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libvmm: thin C wrappers around the /dev/vmm ioctls.  See libvmm.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "libvmm.h"
+
+/* ioctl(2) returning 0 or -errno; EINTR is the caller's business. */
+static int vmm_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	if (ioctl(fd, cmd, arg) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vmm_open(const char *path)
+{
+	int fd = open(path ? path : VMM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno ? -errno : -EIO;
+	return fd;
+}
+
+int vmm_close(int fd)
+{
+	if (close(fd) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
+{
+	struct vmm_alloc_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.size = size;
+	a.align = align;
+	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
+	if (ret)
+		return ret;
+	if (id)
+		*id = a.id;
+	if (offset)
+		*offset = a.offset;
+	return 0;
+}
+
+int vmm_free(int fd, __u64 id)
+{
+	struct vmm_free_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	return vmm_ioctl(fd, VMM_IOC_FREE, &a);
+}
+
+int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved)
+{
+	struct vmm_defrag_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	ret = vmm_ioctl(fd, VMM_IOC_DEFRAG, &a);
+	if (ret)
+		return ret;
+	if (bytes_moved)
+		*bytes_moved = a.bytes_moved;
+	if (blocks_moved)
+		*blocks_moved = a.blocks_moved;
+	return 0;
+}
+
+int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size)
+{
+	struct vmm_info_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	ret = vmm_ioctl(fd, VMM_IOC_INFO, &a);
+	if (ret)
+		return ret;
+	if (offset)
+		*offset = a.offset;
+	if (size)
+		*size = a.size;
+	return 0;
+}
+
+int vmm_stats(int fd, struct vmm_stats_args *st)
+{
+	memset(st, 0, sizeof(*st));
+	return vmm_ioctl(fd, VMM_IOC_STATS, st);
+}
+
+int vmm_select(int fd, __u64 id)
+{
+	struct vmm_select_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	return vmm_ioctl(fd, VMM_IOC_SELECT, &a);
+}
+
+static int vmm_rw(int fd, unsigned long cmd, __u64 id, __u64 offset,
+		  const void *buf, __u64 length)
+{
+	struct vmm_rw_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.offset = offset;
+	a.length = length;
+	a.buffer = (__u64)(uintptr_t)buf;
+	return vmm_ioctl(fd, cmd, &a);
+}
+
+int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length)
+{
+	return vmm_rw(fd, VMM_IOC_READ, id, offset, buf, length);
+}
+
+int vmm_write(int fd, __u64 id, __u64 offset, const void *buf,
+	      __u64 length)
+{
+	return vmm_rw(fd, VMM_IOC_WRITE, id, offset, buf, length);
+}
+
+int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
+	     __u32 capacity, __u32 *count, __u64 *next_id)
+{
+	struct vmm_list_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.buffer = (__u64)(uintptr_t)entries;
+	a.capacity = capacity;
+	a.start_id = start_id;
+	ret = vmm_ioctl(fd, VMM_IOC_LIST, &a);
+	if (ret)
+		return ret;
+	/* Never trust a count that would overrun the caller's array. */
+	if (a.count > capacity)
+		return -EIO;
+	*count = a.count;
+	if (next_id)
+		*next_id = a.next_id;
+	return 0;
+}
+
+void vmm_list_iter_init(struct vmm_list_iter *it, int fd)
+{
+	memset(it, 0, sizeof(*it));
+	it->fd = fd;
+	it->next_id = 1;
+}
+
+int vmm_list_iter_next(struct vmm_list_iter *it, struct vmm_block_info *out)
+{
+	while (it->pos >= it->count) {
+		__u64 start = it->next_id;
+		int ret;
+
+		if (it->started && start == 0)
+			return 0;
+		ret = vmm_list(it->fd, start, it->page, VMM_LIST_ITER_PAGE,
+			       &it->count, &it->next_id);
+		if (ret)
+			return ret;
+		it->started = 1;
+		it->pos = 0;
+		/* A kernel that does not advance would loop forever. */
+		if (it->next_id && it->next_id <= start)
+			return -EIO;
+	}
+	*out = it->page[it->pos++];
+	return 1;
+}
+
+int vmm_list_all(int fd, struct vmm_block_info **entries, size_t *count)
+{
+	struct vmm_list_iter *it;
+	struct vmm_block_info b, *v = NULL;
+	size_t n = 0, cap = 0;
+	int ret;
+
+	*entries = NULL;
+	*count = 0;
+	it = malloc(sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	vmm_list_iter_init(it, fd);
+	while ((ret = vmm_list_iter_next(it, &b)) > 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : VMM_LIST_ITER_PAGE;
+			struct vmm_block_info *nv;
+
+			nv = reallocarray(v, ncap, sizeof(*v));
+			if (!nv) {
+				ret = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[n++] = b;
+	}
+	free(it);
+	if (ret < 0) {
+		free(v);
+		return ret;
+	}
+	*entries = v;
+	*count = n;
+	return 0;
+}
+
+int vmm_module_version(char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err;
+
+	if (len < 1)
+		return -EINVAL;
+	fd = open(VMM_SYSFS_VERSION, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno ? -errno : -EIO;
+	n = read(fd, buf, len);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return err ? -err : -EIO;
+	/* A full buffer may mean a truncated version. */
+	if ((size_t)n == len)
+		return -ENAMETOOLONG;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}

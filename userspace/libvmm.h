@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libvmm: thin C wrappers around the /dev/vmm ioctls.
+ *
+ * Every function returns 0 (or, where documented, a non-negative value) on
+ * success and a negative errno on failure; none of them prints anything or
+ * touches errno-based global state beyond what the system calls do.  The
+ * errnos are the kernel's own, documented in <linux/vmm.h>.
+ *
+ * A "fd" below is a file descriptor returned by vmm_open() (or any open(2)
+ * of the vmm device).  The library keeps no hidden state: every call is
+ * independent and may be made from any thread.
+ */
+#ifndef LIBVMM_H
+#define LIBVMM_H
+
+#include <stddef.h>
+#include <linux/vmm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version; vmmctl reports the same number. */
+#define LIBVMM_VERSION "0.1.0"
+
+/* Where the misc device appears when the module is loaded. */
+#define VMM_DEVICE_PATH "/dev/vmm"
+
+/* Where the loaded module reports its MODULE_VERSION. */
+#define VMM_SYSFS_VERSION "/sys/module/vmm/version"
+
+/**
+ * vmm_open() - open the vmm device for reading and writing
+ * @path: the device node, or NULL for VMM_DEVICE_PATH
+ *
+ * The descriptor is close-on-exec.
+ *
+ * Return: a file descriptor (>= 0), or -errno from open(2): typically
+ * -ENOENT when the module is not loaded, -EACCES without permission.
+ */
+int vmm_open(const char *path);
+
+/**
+ * vmm_close() - close a descriptor returned by vmm_open()
+ * @fd: the descriptor
+ *
+ * Return: 0, or -errno from close(2).
+ */
+int vmm_close(int fd);
+
+/**
+ * vmm_alloc() - allocate a block (VMM_IOC_ALLOC)
+ * @fd: the device
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two no larger than the arena
+ * @id: out, may be NULL: the new block's ID
+ * @offset: out, may be NULL: its offset in the arena
+ *
+ * Return: 0; -EINVAL for a bad size or alignment; -ENOSPC when no free
+ * range is large enough (vmm_defrag() may help); -ENOMEM.
+ */
+int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
+
+/**
+ * vmm_free() - free a block (VMM_IOC_FREE)
+ * @fd: the device
+ * @id: the block
+ *
+ * Return: 0, or -ENOENT if @id was never allocated or is already freed.
+ */
+int vmm_free(int fd, __u64 id);
+
+/**
+ * vmm_defrag() - slide every block toward offset 0 (VMM_IOC_DEFRAG)
+ * @fd: the device
+ * @bytes_moved: out, may be NULL: bytes copied by this call
+ * @blocks_moved: out, may be NULL: blocks whose offset changed
+ *
+ * Return: 0, or -EINTR if a signal ended a wait (the blocks moved so far
+ * stay where they are; calling again finishes the job).
+ */
+int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved);
+
+/**
+ * vmm_info() - a block's offset and size (VMM_IOC_INFO)
+ * @fd: the device
+ * @id: the block
+ * @offset: out, may be NULL: its current offset in the arena
+ * @size: out, may be NULL: its size in bytes
+ *
+ * Return: 0, or -ENOENT for an unknown or freed @id.
+ */
+int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size);
+
+/**
+ * vmm_stats() - one consistent snapshot of the counters (VMM_IOC_STATS)
+ * @fd: the device
+ * @st: out: the counters; see struct vmm_stats_args
+ *
+ * Return: 0 or -errno.
+ */
+int vmm_stats(int fd, struct vmm_stats_args *st);
+
+/**
+ * vmm_select() - bind @fd to a block for read(2)/write(2) (VMM_IOC_SELECT)
+ * @fd: the device
+ * @id: the block, or 0 to unbind
+ *
+ * Afterwards plain read(2), write(2), pread(2), pwrite(2) and lseek(2) on
+ * @fd act on the block's bytes, starting at position 0.
+ *
+ * Return: 0, or -ENOENT for an unknown or freed @id.
+ */
+int vmm_select(int fd, __u64 id);
+
+/**
+ * vmm_read() - copy bytes out of a block (VMM_IOC_READ)
+ * @fd: the device
+ * @id: the block
+ * @offset: the first byte inside the block
+ * @buf: where to store @length bytes
+ * @length: bytes to copy, at least 1
+ *
+ * All or nothing: either every byte is copied or none is.
+ *
+ * Return: 0; -ENOENT for an unknown @id; -EINVAL if @length is 0; -ERANGE
+ * if @offset + @length runs past the end of the block.
+ */
+int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length);
+
+/**
+ * vmm_write() - copy bytes into a block (VMM_IOC_WRITE)
+ * @fd: the device
+ * @id: the block
+ * @offset: the first byte inside the block
+ * @buf: @length bytes to store
+ * @length: bytes to copy; 0 stores nothing
+ *
+ * Return: 0; -ENOENT for an unknown @id; -ERANGE if @offset is at or past
+ * the end of the block; -EFBIG if the data would run past the end (then
+ * nothing is written).
+ */
+int vmm_write(int fd, __u64 id, __u64 offset, const void *buf,
+	      __u64 length);
+
+/**
+ * vmm_list() - one page of live blocks in ID order (VMM_IOC_LIST)
+ * @fd: the device
+ * @start_id: the lowest ID to report; 1 for the first page
+ * @entries: room for @capacity entries
+ * @capacity: 1 to VMM_LIST_MAX
+ * @count: out: entries stored
+ * @next_id: out, may be NULL: @start_id for the next page, 0 at the end
+ *
+ * Return: 0, or -EINVAL for a bad @capacity.
+ */
+int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
+	     __u32 capacity, __u32 *count, __u64 *next_id);
+
+/* Entries fetched per VMM_IOC_LIST call by the iterator (4 KiB). */
+#define VMM_LIST_ITER_PAGE 64
+
+/**
+ * struct vmm_list_iter - walks every live block, a page at a time
+ * @fd: the device
+ * @next_id: the start ID of the next page; 0 once the last page is in
+ * @count: entries in @page
+ * @pos: the next entry of @page to hand out
+ * @started: whether the first page has been fetched
+ * @page: the current page
+ *
+ * Blocks allocated or freed during a walk may or may not be seen; every
+ * block that lives throughout the walk is seen exactly once.
+ */
+struct vmm_list_iter {
+	int fd;
+	__u64 next_id;
+	__u32 count;
+	__u32 pos;
+	int started;
+	struct vmm_block_info page[VMM_LIST_ITER_PAGE];
+};
+
+/**
+ * vmm_list_iter_init() - prepare to walk the live blocks of @fd
+ * @it: the iterator
+ * @fd: the device
+ */
+void vmm_list_iter_init(struct vmm_list_iter *it, int fd);
+
+/**
+ * vmm_list_iter_next() - the next live block, in increasing ID order
+ * @it: an iterator set up by vmm_list_iter_init()
+ * @out: out: the block
+ *
+ * Return: 1 when @out holds a block, 0 when the walk is over, or -errno.
+ */
+int vmm_list_iter_next(struct vmm_list_iter *it, struct vmm_block_info *out);
+
+/**
+ * vmm_list_all() - fetch every live block at once
+ * @fd: the device
+ * @entries: out: a malloc()ed array in increasing ID order (NULL if there
+ *	are none); the caller frees it
+ * @count: out: its length
+ *
+ * Return: 0, -ENOMEM, or -errno from the kernel.  On failure *@entries is
+ * NULL and *@count is 0.
+ */
+int vmm_list_all(int fd, struct vmm_block_info **entries, size_t *count);
+
+/**
+ * vmm_module_version() - the loaded module's MODULE_VERSION
+ * @buf: out: the version, without a trailing newline, NUL-terminated
+ * @len: the size of @buf, at least 1
+ *
+ * Reads VMM_SYSFS_VERSION.
+ *
+ * Return: 0; -ENOENT when the module is not loaded; -ENAMETOOLONG if
+ * @len is too small; other -errno from reading the file.
+ */
+int vmm_module_version(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBVMM_H */

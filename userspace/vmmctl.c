@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmmctl: command-line front end of the vmm kernel arena (/dev/vmm).
+ *
+ * This file holds the entry point, the command table and help texts, the
+ * shared error and argument helpers.  The commands live in cmd.c and the
+ * batch runner in batch.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libvmm.h"
+#include "vmmctl.h"
+
+static int cmd_help(struct ctx *c, int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "alloc", cmd_alloc, "alloc SIZE [--align N]",
+	  "Allocate a block of SIZE bytes and print its ID.\n"
+	  "\n"
+	  "The block goes at the lowest offset where it fits (first fit) and\n"
+	  "reads as zeros.  SIZE is a decimal number of bytes, optionally\n"
+	  "followed by K, M or G (x1024, x1024^2, x1024^3).\n"
+	  "\n"
+	  "  --align N   place the block at an offset that is a multiple of N\n"
+	  "              (0 or 1 for no constraint, else a power of two no\n"
+	  "              larger than the arena)\n"
+	  "\n"
+	  "Exit 2 if SIZE is not 1 to the arena size or N is not allowed;\n"
+	  "exit 4 if no free range is large enough: 'vmmctl defrag' merges\n"
+	  "the free space into one range.\n" },
+	{ "free", cmd_free, "free ID",
+	  "Free the block ID; its bytes become free space.\n"
+	  "\n"
+	  "Exit 2 if no block has that ID (never allocated or already\n"
+	  "freed).  IDs are never reused while the module stays loaded.\n" },
+	{ "write", cmd_write, "write ID OFFSET DATA",
+	  "Store DATA in block ID, starting OFFSET bytes into the block.\n"
+	  "\n"
+	  "DATA is the literal bytes of the argument, without a newline.\n"
+	  "A DATA of '-' means: read all of standard input and store that\n"
+	  "(binary-safe; not available inside 'vmmctl batch').  Put '--'\n"
+	  "before a DATA that starts with '--'.\n"
+	  "\n"
+	  "Nothing is written unless all of DATA fits.  Exit 3 if OFFSET is\n"
+	  "negative or not inside the block; exit 2 if DATA is longer than\n"
+	  "the block's size minus OFFSET, or the ID is unknown.\n" },
+	{ "read", cmd_read, "read ID OFFSET LENGTH",
+	  "Write LENGTH bytes of block ID, starting OFFSET bytes into the\n"
+	  "block, to standard output: exactly those bytes, with no newline\n"
+	  "added (binary-safe; pipe through 'od -c' to look at them).\n"
+	  "\n"
+	  "Exit 2 if LENGTH is less than 1 or the ID is unknown; exit 3 if\n"
+	  "OFFSET is negative or OFFSET + LENGTH runs past the block's end.\n" },
+	{ "defrag", cmd_defrag, "defrag",
+	  "Slide every block toward offset 0, keeping their order, IDs and\n"
+	  "data, so that all free space becomes one range at the end of the\n"
+	  "arena.  Prints the number of bytes moved.\n" },
+	{ "info", cmd_info, "info ID",
+	  "Show the current offset and the size of block ID, one\n"
+	  "'name value' per line.  Exit 2 if the ID is unknown.\n" },
+	{ "list", cmd_list, "list",
+	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
+	  "(offsets and sizes in bytes).\n" },
+	{ "stats", cmd_stats, "stats",
+	  "Show the arena counters, one 'name value' per line, with the\n"
+	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
+	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
+	  "alloc_failures, defrags, bytes_moved.\n" },
+	{ "map", cmd_map, "map [--width N] [--raw]",
+	  "Draw the arena on one line: X for allocated, - for free.\n"
+	  "\n"
+	  "  --width N   at most N characters (default 64); each stands for\n"
+	  "              ceil(size / N) bytes and is X if any of them is\n"
+	  "              allocated\n"
+	  "  --raw       one character per byte\n" },
+	{ "batch", cmd_batch, "batch",
+	  "Run commands read from standard input, one per line, written as\n"
+	  "on the command line without 'vmmctl' (e.g. 'alloc 10').\n"
+	  "\n"
+	  "Every command prints exactly one line on standard output:\n"
+	  "  alloc           the new ID\n"
+	  "  free, write     ok\n"
+	  "  read            the bytes read (as they are, then a newline)\n"
+	  "  defrag          the number of bytes moved\n"
+	  "  map             the map line\n"
+	  "  info, stats     name=value pairs separated by spaces\n"
+	  "  list            blocks=N, then id=I,offset=O,size=S per block\n"
+	  "  COMMAND --help  the command's usage line\n"
+	  "  (any failure)   error CLASS MESSAGE, CLASS being the exit status\n"
+	  "                  the command would have had on its own\n"
+	  "\n"
+	  "Blank lines and lines whose first non-blank character is '#' are\n"
+	  "skipped and print nothing.  Words are split at blanks; 'single'\n"
+	  "quotes keep everything literally, \"double\" quotes and unquoted\n"
+	  "words take backslash escapes \\n \\t \\r \\xHH (not \\x00), and a\n"
+	  "backslash before any other character keeps that character.\n"
+	  "'write ID OFFSET -' is refused: standard input holds the commands.\n"
+	  "\n"
+	  "All commands share one open device.  The batch carries on after a\n"
+	  "failure and exits 0 if every command succeeded, otherwise with the\n"
+	  "class of the last failure.\n" },
+	{ "help", cmd_help, "help [COMMAND]",
+	  "Show the overview, or the help of COMMAND.\n" },
+};
+
+#define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char main_help[] =
+"Manage the blocks of the vmm kernel arena.\n"
+"\n"
+"Commands:\n"
+"  alloc SIZE [--align N]  allocate SIZE bytes (K/M/G suffixes); print the ID\n"
+"  free ID                 free a block\n"
+"  write ID OFFSET DATA    store DATA (the argument, '-' for stdin) in a block\n"
+"  read ID OFFSET LENGTH   copy LENGTH bytes of a block to stdout\n"
+"  defrag                  compact the arena; print the bytes moved\n"
+"  info ID                 show a block's offset and size\n"
+"  list                    table of the live blocks, in ID order\n"
+"  stats                   the arena counters, one 'name value' per line\n"
+"  map [--width N] [--raw] the arena on one line: X allocated, - free\n"
+"  batch                   run commands from stdin, one result line each\n"
+"  help [COMMAND]          this text, or a command's\n"
+"\n"
+"Options:\n"
+"  -d, --device DEVICE     the vmm device (default " VMM_DEVICE_PATH ")\n"
+"  -h, --help              show this help\n"
+"  -V, --version           show the versions of vmmctl and of the module\n"
+"\n"
+"Numbers are signed decimal; IDs, offsets and sizes are bytes or block\n"
+"IDs as listed by 'vmmctl list'.  The kernel checks every bound.\n"
+"\n"
+"Exit status:\n"
+"  0  success\n"
+"  1  bad usage of vmmctl (see the message and '--help')\n"
+"  2  invalid value: size, alignment, unknown ID, data too long, LENGTH < 1\n"
+"  3  offset outside the block\n"
+"  4  no contiguous free range large enough (try 'vmmctl defrag')\n"
+"  5  permission denied on the device\n"
+"  6  device missing (is the module loaded?) or any other failure\n"
+"\n"
+"Run 'vmmctl COMMAND --help' for the details of a command.\n";
+
+const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void vfail(struct ctx *c, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+
+	if (c->cmd) {
+		int r = snprintf(c->msg, sizeof(c->msg), "%s: ", c->cmd->name);
+
+		n = r > 0 ? (size_t)r : 0;
+	}
+	vsnprintf(c->msg + n, sizeof(c->msg) - n, fmt, ap);
+}
+
+int fail(struct ctx *c, int cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, fmt, ap);
+	va_end(ap);
+	c->usage = 0;
+	return cls;
+}
+
+int fail_usage(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(c, fmt, ap);
+	va_end(ap);
+	c->usage = 1;
+	return EXIT_USAGE;
+}
+
+int errno_class(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case EINVAL:
+	case ENOENT:
+	case EFBIG:
+		return EXIT_INVAL;
+	case ERANGE:
+		return EXIT_RANGE;
+	case ENOSPC:
+		return EXIT_NOSPC;
+	case EACCES:
+	case EPERM:
+		return EXIT_PERM;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int fail_errno(struct ctx *c, int err, const char *what)
+{
+	int cls = errno_class(err);
+
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return fail(c, cls, "%s: %s on %s; run as root or ask for access to it",
+			    what, strerror(err), c->device);
+	case ENOTTY:
+		return fail(c, cls, "%s: %s is not a vmm device (it does not know the ioctl); point -d at the vmm device",
+			    what, c->device);
+	case ENOMEM:
+		return fail(c, cls, "%s: the kernel is out of memory; free some memory and try again",
+			    what);
+	case EINTR:
+		return fail(c, cls, "%s: interrupted by a signal; run it again",
+			    what);
+	default:
+		return fail(c, cls, "%s: %s; check 'dmesg' for messages from the vmm module",
+			    what, strerror(err));
+	}
+}
+
+int dev_fd(struct ctx *c)
+{
+	int fd;
+
+	if (c->fd >= 0)
+		return c->fd;
+	fd = vmm_open(c->device);
+	if (fd >= 0) {
+		c->fd = fd;
+		return fd;
+	}
+	switch (-fd) {
+	case EACCES:
+	case EPERM:
+		return -fail(c, EXIT_PERM, "cannot open %s: %s; run as root (e.g. with sudo) or ask for access to %s",
+			     c->device, strerror(-fd), c->device);
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return -fail(c, EXIT_FAIL, "cannot open %s: %s; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on %s",
+			     c->device, strerror(-fd), c->device);
+	default:
+		return -fail(c, EXIT_FAIL, "cannot open %s: %s; check that it is the vmm device and that you may open it for reading and writing",
+			     c->device, strerror(-fd));
+	}
+}
+
+int parse_s64(const char *s, int64_t *out, int suffixes)
+{
+	const char *p = s;
+	long long v;
+	char *end;
+	int64_t mul = 1;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'k': case 'K':
+			mul = INT64_C(1) << 10;
+			break;
+		case 'm': case 'M':
+			mul = INT64_C(1) << 20;
+			break;
+		case 'g': case 'G':
+			mul = INT64_C(1) << 30;
+			break;
+		default:
+			return -1;
+		}
+		end++;
+	}
+	if (*end)
+		return -1;
+	if (__builtin_mul_overflow((int64_t)v, mul, out))
+		return -1;
+	return 0;
+}
+
+void print_command_help(const struct ctx *c, const struct command *cmd)
+{
+	if (c->batch) {
+		printf("usage: %s\n", cmd->synopsis);
+		return;
+	}
+	printf("Usage: vmmctl [-d DEVICE] %s\n\n%s", cmd->synopsis, cmd->help);
+}
+
+int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
+	       const char **vals, char **pos, int npos)
+{
+	int i, n = 0, dashdash = 0;
+	size_t k;
+
+	/* Help wins over everything else on the line. */
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			print_command_help(c, c->cmd);
+			return 1;
+		}
+	}
+	for (k = 0; opts && opts[k]; k++)
+		vals[k] = NULL;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (dashdash || strncmp(a, "--", 2)) {
+			if (n == npos) {
+				fail_usage(c, "unexpected argument '%s'", a);
+				return -1;
+			}
+			pos[n++] = argv[i];
+			continue;
+		}
+		if (!a[2]) {
+			dashdash = 1;
+			continue;
+		}
+		for (k = 0; opts && opts[k]; k++) {
+			size_t len = strlen(opts[k]);
+			int takes = opts[k][len - 1] == '=';
+
+			if (takes)
+				len--;
+			if (strncmp(a + 2, opts[k], len))
+				continue;
+			if (!takes && !a[2 + len]) {
+				vals[k] = "";
+				break;
+			}
+			if (takes && a[2 + len] == '=') {
+				vals[k] = a + 3 + len;
+				break;
+			}
+			if (takes && !a[2 + len]) {
+				if (i + 1 >= argc) {
+					fail_usage(c, "option '%s' needs a value",
+						   a);
+					return -1;
+				}
+				vals[k] = argv[++i];
+				break;
+			}
+		}
+		if (!opts || !opts[k]) {
+			fail_usage(c, "unknown option '%s'", a);
+			return -1;
+		}
+	}
+	if (n < npos) {
+		fail_usage(c, "missing argument%s (%d given, %d needed)",
+			   npos - n > 1 ? "s" : "", n, npos);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_help(struct ctx *c, int argc, char **argv)
+{
+	const struct command *cmd;
+	char *name[1];
+	int i, r;
+
+	/* "help" alone, or "help COMMAND"; "help --help" is handled too. */
+	if (argc < 2) {
+		if (c->batch)
+			printf("usage: COMMAND [ARGS...]; run 'vmmctl --help' for the list\n");
+		else
+			printf("Usage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n\n%s",
+			       main_help);
+		return EXIT_OK;
+	}
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			break;
+	if (i < argc) {
+		print_command_help(c, c->cmd);
+		return EXIT_OK;
+	}
+	r = parse_args(c, argc, argv, NULL, NULL, name, 1);
+	if (r)
+		return r < 0 ? EXIT_USAGE : EXIT_OK;
+	cmd = find_command(name[0]);
+	if (!cmd)
+		return fail_usage(c, "unknown command '%s'; 'vmmctl --help' lists them",
+				  name[0]);
+	print_command_help(c, cmd);
+	return EXIT_OK;
+}
+
+int run_command(struct ctx *c, int argc, char **argv)
+{
+	const struct command *cmd = find_command(argv[0]);
+
+	c->cmd = NULL;
+	c->usage = 0;
+	c->msg[0] = '\0';
+	if (!cmd)
+		return fail_usage(c, "unknown command '%s'; 'vmmctl --help' lists the commands",
+				  argv[0]);
+	c->cmd = cmd;
+	return cmd->run(c, argc, argv);
+}
+
+static int show_version(void)
+{
+	char mod[128];
+	int ret;
+
+	printf("vmmctl %s\n", VMMCTL_VERSION);
+	ret = vmm_module_version(mod, sizeof(mod));
+	if (ret == -ENOENT) {
+		printf("module: not loaded\n");
+	} else if (ret) {
+		printf("module: unknown (%s)\n", strerror(-ret));
+	} else {
+		printf("module: %s\n", mod);
+		if (strcmp(mod, VMMCTL_VERSION))
+			fprintf(stderr, "vmmctl: warning: version mismatch: vmmctl is %s but the loaded module is %s; install the matching vmmctl or reload the matching module\n",
+				VMMCTL_VERSION, mod);
+	}
+	return EXIT_OK;
+}
+
+static int main_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static int main_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vmmctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nUsage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n"
+		"Try 'vmmctl --help' for the list of commands.\n");
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = { .device = VMM_DEVICE_PATH, .fd = -1 };
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			printf("Usage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n\n%s",
+			       main_help);
+			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			show_version();
+			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+		} else if (!strcmp(a, "-d") || !strcmp(a, "--device")) {
+			if (++i >= argc)
+				return main_usage("option '%s' needs a device path",
+						  a);
+			c.device = argv[i];
+		} else if (!strncmp(a, "--device=", 9)) {
+			c.device = a + 9;
+		} else if (!strncmp(a, "-d", 2)) {
+			c.device = a + 2;
+		} else if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (a[0] == '-') {
+			return main_usage("unknown option '%s'", a);
+		} else {
+			break;
+		}
+	}
+	if (!*c.device)
+		return main_usage("the device path is empty; give -d a path such as %s",
+				  VMM_DEVICE_PATH);
+	if (i >= argc)
+		return main_usage("no command given");
+
+	ret = run_command(&c, argc - i, argv + i);
+	if (ret && c.msg[0]) {
+		fprintf(stderr, "vmmctl: %s\n", c.msg);
+		if (c.usage && c.cmd)
+			fprintf(stderr, "Usage: vmmctl [-d DEVICE] %s\nTry 'vmmctl %s --help' for more.\n",
+				c.cmd->synopsis, c.cmd->name);
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "vmmctl: error writing to standard output: %s\n",
+			strerror(errno));
+		if (!ret)
+			ret = EXIT_FAIL;
+	}
+	if (c.fd >= 0)
+		vmm_close(c.fd);
+	return ret;
+}

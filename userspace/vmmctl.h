@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmmctl: internal interfaces shared by its source files.
+ */
+#ifndef VMMCTL_H
+#define VMMCTL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define VMMCTL_VERSION "0.1.0"
+
+/* Exit classes; the comments name the Python simulator's exceptions. */
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,		/* bad usage of vmmctl itself */
+	EXIT_INVAL = 2,		/* ValueError */
+	EXIT_RANGE = 3,		/* IndexError */
+	EXIT_NOSPC = 4,		/* MemoryError */
+	EXIT_PERM = 5,		/* permission denied */
+	EXIT_FAIL = 6,		/* device missing or anything else */
+};
+
+struct command;
+
+/**
+ * struct ctx - state of one vmmctl run (or of a whole batch)
+ * @device: the device path
+ * @fd: the open device, or -1 until a command needs it
+ * @batch: set while running "vmmctl batch": output is one line per command
+ * @cmd: the command being run, for messages; NULL before dispatch
+ * @usage: the last failure was a usage error (print the synopsis)
+ * @msg: the last failure's message, one line, without "vmmctl: "
+ */
+struct ctx {
+	const char *device;
+	int fd;
+	int batch;
+	const struct command *cmd;
+	int usage;
+	char msg[1024];
+};
+
+/**
+ * struct command - one subcommand
+ * @name: what the user types
+ * @run: does the work; argv[0] is @name; returns an exit class
+ * @synopsis: the usage line, without "vmmctl "
+ * @help: the rest of the COMMAND --help text
+ */
+struct command {
+	const char *name;
+	int (*run)(struct ctx *c, int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+};
+
+/* Record a failure of class @cls; returns @cls. */
+int fail(struct ctx *c, int cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Record a usage error (class 1); returns EXIT_USAGE. */
+int fail_usage(struct ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Record a failure from a kernel errno with generic wording. */
+int fail_errno(struct ctx *c, int err, const char *what);
+/* The exit class of a kernel errno. */
+int errno_class(int err);
+
+/* The device, opened on first use; -(exit class) after recording a failure. */
+int dev_fd(struct ctx *c);
+
+/* Print @cmd's help (or, in batch mode, its synopsis line) to stdout. */
+void print_command_help(const struct ctx *c, const struct command *cmd);
+
+/*
+ * Parse a signed 64-bit decimal; with @suffixes, one K, M or G (powers of
+ * 1024) may follow.  Returns 0, or -1 for garbage or overflow.
+ */
+int parse_s64(const char *s, int64_t *out, int suffixes);
+
+/*
+ * Split argv[1..argc-1] into positionals and "--name[=value]" options.
+ * @opts lists the accepted option names, "name" for a flag and "name="
+ * for one that takes a value; @vals[i] receives the value (or "" for a
+ * flag) of @opts[i], NULL if absent.  "-h" and "--help" anywhere before
+ * "--" print the command's help.  Everything else, including "-", "-1"
+ * and anything after "--", is positional.
+ *
+ * Returns 0 when @npos positionals are in @pos, 1 when help was printed,
+ * or -1 after recording a usage error.
+ */
+int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
+	       const char **vals, char **pos, int npos);
+
+/* The commands (cmd.c). */
+int cmd_alloc(struct ctx *c, int argc, char **argv);
+int cmd_free(struct ctx *c, int argc, char **argv);
+int cmd_write(struct ctx *c, int argc, char **argv);
+int cmd_read(struct ctx *c, int argc, char **argv);
+int cmd_defrag(struct ctx *c, int argc, char **argv);
+int cmd_info(struct ctx *c, int argc, char **argv);
+int cmd_list(struct ctx *c, int argc, char **argv);
+int cmd_stats(struct ctx *c, int argc, char **argv);
+int cmd_map(struct ctx *c, int argc, char **argv);
+
+/* The batch runner (batch.c). */
+int cmd_batch(struct ctx *c, int argc, char **argv);
+
+/* Find a command by name (vmmctl.c); NULL if there is none. */
+const struct command *find_command(const char *name);
+/* Run one command line, recording a failure in @c; returns its class. */
+int run_command(struct ctx *c, int argc, char **argv);
+
+#endif /* VMMCTL_H */

@@ -10,12 +10,20 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/vmm.h>
 
 #define VMM_VERSION "0.1.0"
+
+/*
+ * Bulk copies and clears of arena bytes run outside the lock in pieces of
+ * this size, yielding the CPU between them, so that even a 1 GiB block
+ * never keeps a CPU busy long enough to stall RCU.
+ */
+#define VMM_CHUNK	SZ_256K
 
 /**
  * struct vmm_extent - a maximal free range of the arena
@@ -82,12 +90,14 @@ struct vmm_block {
  * @used: bytes covered by blocks (including NEW and DEAD ones)
  * @nr_blocks: blocks in @ids
  * @nr_pinned: blocks with a non-zero pin count
+ * @moving_id: the block the compactor is copying, 0 for none; pinning it
+ *	waits on @wq until the copy is done
  * @allocs: successful allocations
  * @frees: successful frees
  * @alloc_failures: allocations refused with -ENOSPC
  * @defrags: completed defragmentations
  * @bytes_moved: bytes copied by defragmentation
- * @unpin_wq: woken when a block's pin count drops to zero
+ * @wq: woken when a block's pin count drops to zero or a move ends
  * @compact_lock: serialises defragmentation; taken before @lock
  */
 struct vmm_arena {
@@ -102,12 +112,13 @@ struct vmm_arena {
 	u64 used;
 	u64 nr_blocks;
 	u64 nr_pinned;
+	u64 moving_id;
 	u64 allocs;
 	u64 frees;
 	u64 alloc_failures;
 	u64 defrags;
 	u64 bytes_moved;
-	wait_queue_head_t unpin_wq;
+	wait_queue_head_t wq;
 	/* one defragmentation at a time */
 	struct mutex compact_lock;
 };

@@ -328,6 +328,19 @@ static bool vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 	return true;
 }
 
+/* Zero @len bytes outside the lock, yielding between chunks. */
+static void vmm_clear(u8 *p, u64 len)
+{
+	while (len) {
+		size_t n = min_t(u64, len, VMM_CHUNK);
+
+		memset(p, 0, n);
+		p += n;
+		len -= n;
+		cond_resched();
+	}
+}
+
 /**
  * vmm_arena_init() - allocate a zeroed arena of @size bytes
  * @arena: the arena to set up
@@ -347,7 +360,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size)
 	memset(arena, 0, sizeof(*arena));
 	spin_lock_init(&arena->lock);
 	mutex_init(&arena->compact_lock);
-	init_waitqueue_head(&arena->unpin_wq);
+	init_waitqueue_head(&arena->wq);
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
@@ -450,7 +463,7 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	spin_unlock(&arena->lock);
 	kfree(spare);
 
-	memset(arena->base + blk->start, 0, size);
+	vmm_clear(arena->base + blk->start, size);
 
 	spin_lock(&arena->lock);
 	blk->state = VMM_BLOCK_LIVE;
@@ -458,7 +471,7 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	wake = vmm_unpin_locked(arena, blk);
 	spin_unlock(&arena->lock);
 	if (wake)
-		wake_up_all(&arena->unpin_wq);
+		wake_up_all(&arena->wq);
 	return 0;
 }
 
@@ -534,14 +547,25 @@ int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size)
  * While pinned, the block's start and size are stable and its bytes at
  * @arena->base + start are its own.  Pair with vmm_arena_unpin().
  *
- * Return: the block, or ERR_PTR(-ENOENT).
+ * If the compactor is copying the block, this waits for the copy to end.
+ *
+ * Return: the block, ERR_PTR(-ENOENT), or ERR_PTR(-EINTR) if a fatal signal
+ * ended the wait.
  */
 struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
 {
 	struct vmm_block *blk;
 
-	spin_lock(&arena->lock);
-	blk = vmm_block_lookup(arena, id);
+	for (;;) {
+		spin_lock(&arena->lock);
+		blk = vmm_block_lookup(arena, id);
+		if (!blk || arena->moving_id != id)
+			break;
+		spin_unlock(&arena->lock);
+		if (wait_event_killable(arena->wq,
+					READ_ONCE(arena->moving_id) != id))
+			return ERR_PTR(-EINTR);
+	}
 	if (blk)
 		vmm_pin_locked(arena, blk);
 	spin_unlock(&arena->lock);
@@ -561,7 +585,7 @@ void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
 	wake = vmm_unpin_locked(arena, blk);
 	spin_unlock(&arena->lock);
 	if (wake)
-		wake_up_all(&arena->unpin_wq);
+		wake_up_all(&arena->wq);
 }
 
 /* Free space is one extent ending at the end of the arena, or none. */
@@ -576,35 +600,60 @@ static bool vmm_arena_compact(struct vmm_arena *arena)
 	return vmm_extent_end(ext) == arena->size;
 }
 
-/* Slide @blk down over the free extent right below it, if there is one. */
-static bool vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk)
+/*
+ * Slide @blk down over the free extent right below it, if there is one, and
+ * return the offset just past the block's new place.  Called and returns
+ * with the lock held, but copies without it: the extent is taken out of the
+ * free tree so nobody can allocate it, and the block is pinned and marked
+ * as moving so nobody can copy its bytes or release it meanwhile.  The
+ * pieces are copied in increasing offset order, which is safe for the
+ * overlapping downward move.
+ */
+static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
+			   u64 *bytes, u64 *blocks)
+	__must_hold(&arena->lock)
 {
-	struct vmm_extent *ext, *next;
-	u64 end = vmm_block_end(blk);
+	u64 src = blk->start, size = blk->size, dst, done, n;
+	struct vmm_extent *ext;
 
 	lockdep_assert_held(&arena->lock);
-	ext = vmm_extent_ending_at(arena, blk->start);
-	if (!ext)
-		return false;
+	ext = vmm_extent_ending_at(arena, src);
+	if (blk->pins || !ext)
+		return src + size;
 
-	memmove(arena->base + ext->start, arena->base + blk->start, blk->size);
-	blk->start = ext->start;
-	/* The hole moves above the block and joins whatever follows it. */
-	ext->start = vmm_block_end(blk);
-	next = vmm_extent_above(arena, ext->start);
-	if (next && next->start == end) {
-		ext->size += next->size;
-		vmm_extent_erase(arena, next);
-		vmm_extent_resized(ext);
+	dst = ext->start;
+	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	vmm_pin_locked(arena, blk);
+	arena->moving_id = blk->id;
+	spin_unlock(&arena->lock);
+
+	for (done = 0; done < size; done += n) {
+		n = min_t(u64, size - done, VMM_CHUNK);
+		memmove(arena->base + dst + done, arena->base + src + done, n);
+		cond_resched();
 	}
-	return true;
+
+	spin_lock(&arena->lock);
+	blk->start = dst;
+	arena->moving_id = 0;
+	arena->bytes_moved += size;
+	*bytes += size;
+	*blocks += 1;
+	/* The hole now lies above the block; @ext serves it if needed. */
+	vmm_extent_give(arena, dst + size, src - dst, &ext);
+	kfree(ext);
+	/* A block freed during the move is released here. */
+	vmm_unpin_locked(arena, blk);
+	/* Wakes both pinners waiting for the move and the free path. */
+	wake_up_all(&arena->wq);
+	return dst + size;
 }
 
 /*
  * One pass over the blocks in offset order, sliding each unpinned block
- * down.  The lock is dropped whenever someone else needs the CPU or the
- * lock; the walk resumes from the offset reached, and each block is looked
- * up afresh, so changes made meanwhile are simply seen.
+ * down.  The walk resumes from the offset reached after every block, and
+ * each block is looked up afresh, so changes made while the lock was
+ * dropped are simply seen.
  */
 static void vmm_compact_pass(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
 {
@@ -613,12 +662,7 @@ static void vmm_compact_pass(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
 
 	spin_lock(&arena->lock);
 	while ((blk = vmm_block_from(arena, cursor))) {
-		if (!blk->pins && vmm_block_slide(arena, blk)) {
-			*bytes += blk->size;
-			*blocks += 1;
-			arena->bytes_moved += blk->size;
-		}
-		cursor = vmm_block_end(blk);
+		cursor = vmm_block_slide(arena, blk, bytes, blocks);
 		if (need_resched() || spin_needbreak(&arena->lock)) {
 			spin_unlock(&arena->lock);
 			cond_resched();
@@ -669,7 +713,7 @@ int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
 			ret = 0;
 			break;
 		}
-		ret = wait_event_interruptible(arena->unpin_wq,
+		ret = wait_event_interruptible(arena->wq,
 					       vmm_arena_settled(arena));
 		if (ret) {
 			ret = -EINTR;
@@ -723,11 +767,12 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id)
 {
-	struct rb_node *n = arena->ids.rb_node, *from = NULL;
+	struct rb_node *n, *from = NULL;
 	u32 count = 0;
 
 	*next_id = 0;
 	spin_lock(&arena->lock);
+	n = arena->ids.rb_node;
 	while (n) {
 		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
 

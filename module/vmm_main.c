@@ -19,14 +19,10 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "vmm.h"
-
-/* Copies are split so that a huge block yields the CPU now and then. */
-#define VMM_COPY_CHUNK	SZ_1M
 
 static u64 vmm_size = 16ULL << 20;
 
@@ -83,7 +79,7 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 	size_t done = 0;
 
 	while (done < len) {
-		size_t n = min_t(size_t, len - done, VMM_COPY_CHUNK);
+		size_t n = min_t(size_t, len - done, VMM_CHUNK);
 		unsigned long left;
 
 		if (to_block)

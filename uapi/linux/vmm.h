@@ -56,8 +56,8 @@ struct vmm_alloc_args {
  * @pad: must be 0
  * @reserved: must be 0
  *
- * If another task is copying the block's data, the call waits for that
- * copy to finish before the range is reused.
+ * The ID is gone when the call returns.  If another task is copying the
+ * block's data at that moment, the range is reused only after that copy.
  */
 struct vmm_free_args {
 	__u64 id;

@@ -1,0 +1,95 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every vmm test program and let their TAP output through untouched:
+# the kselftest_harness programs from build/bin (vmm_*_test), then
+# selftests/vmmctl_test.sh if it exists.  Exits non-zero if any failed.
+#
+# Meant for the guest of scripts/vm (cwd /repo, build/bin on PATH, vmm
+# loaded, root), but runs anywhere as root with vmm.ko installed for
+# modprobe.  The harness programs reload the module with their own sizes;
+# this script puts back the size the module had when it started before
+# running each program, so every program finds the same state.
+#
+# Environment:
+#   VMM_TEST_BIN   directory of the test programs (default: build/bin)
+#   VMM_TESTS      space-separated program names to run instead of all
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+bin=${VMM_TEST_BIN:-$repo/build/bin}
+limit=$(sed -n 's/^timeout=//p' "$here/settings" 2>/dev/null)
+limit=${limit:-600}
+
+param=/sys/module/vmm/parameters/size
+orig_size=
+[ -r "$param" ] && orig_size=$(cat "$param")
+
+# Back to the state this script started from.
+restore_module() {
+	[ "$(id -u)" = 0 ] || return 0
+	cur=
+	[ -r "$param" ] && cur=$(cat "$param")
+	[ "$cur" = "$orig_size" ] && [ -e /dev/vmm -o -z "$orig_size" ] &&
+		return 0
+	modprobe -r vmm 2>/dev/null
+	if [ -n "$orig_size" ]; then
+		modprobe vmm size="$orig_size" ||
+			echo "# run_all: cannot reload vmm size=$orig_size"
+	fi
+}
+
+if [ -n "${VMM_TESTS:-}" ]; then
+	progs=
+	for t in $VMM_TESTS; do
+		progs="$progs $bin/$t"
+	done
+else
+	progs=$(ls "$bin"/vmm_*_test 2>/dev/null)
+fi
+[ -f "$here/vmmctl_test.sh" ] && [ -z "${VMM_TESTS:-}" ] &&
+	progs="$progs $here/vmmctl_test.sh"
+
+if [ -z "$progs" ]; then
+	echo "# run_all: no test programs in $bin (run 'make selftests')"
+	exit 1
+fi
+
+run_one() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout "$limit" "$@"
+	else
+		"$@"
+	fi
+}
+
+total=0
+failed=0
+failed_names=
+for prog in $progs; do
+	name=$(basename "$prog")
+	total=$((total + 1))
+	restore_module
+	echo "# run_all: $name"
+	if [ ! -x "$prog" ]; then
+		echo "# run_all: $name: not executable"
+		rc=1
+	else
+		run_one "$prog"
+		rc=$?
+	fi
+	# 0 is a pass, 4 (KSFT_SKIP) a skipped program.
+	case $rc in
+	0) echo "# run_all: $name: passed" ;;
+	4) echo "# run_all: $name: skipped" ;;
+	*)
+		echo "# run_all: $name: FAILED (exit status $rc)"
+		failed=$((failed + 1))
+		failed_names="$failed_names $name"
+		;;
+	esac
+done
+restore_module
+
+echo "# run_all: $((total - failed)) of $total programs passed${failed_names:+; failed:$failed_names}"
+[ "$failed" = 0 ]

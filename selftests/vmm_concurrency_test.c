@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Races between files and threads: the header's promises that hold while
+ * other tasks allocate, free, copy and defragment at the same time.  Each
+ * test runs for a bounded time; helper threads only record what they saw
+ * and the test thread asserts on it after joining them.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "vmm_util.h"
+
+#define ARENA		(4 * MiB)
+#define ARENA_STR	"4M"
+#define RUN_MS		1500
+
+FIXTURE(race) {
+	int fd;
+};
+
+FIXTURE_SETUP(race)
+{
+	VMM_SETUP_RELOAD(ARENA_STR, &self->fd);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* ---- LIST while other threads allocate and free */
+
+struct churn {
+	int fd;
+	atomic_bool stop;
+	atomic_long errors;	/* unexpected ioctl failures */
+	atomic_long rounds;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	__u64 ids[32] = { 0 };
+	unsigned int i = 0;
+
+	while (!atomic_load(&c->stop)) {
+		unsigned int slot = i++ % 32;
+
+		if (ids[slot] && vmm_free(c->fd, ids[slot]))
+			atomic_fetch_add(&c->errors, 1);
+		ids[slot] = 0;
+		if (vmm_alloc(c->fd, 1 + i % 512, 0, &ids[slot], NULL))
+			atomic_fetch_add(&c->errors, 1);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	for (i = 0; i < 32; i++)
+		if (ids[i])
+			vmm_free(c->fd, ids[i]);
+	return NULL;
+}
+
+TEST_F(race, list_sees_stable_blocks_during_alloc_free_churn)
+{
+	enum { STABLE = 64 };
+	struct vmm_block_info *e = calloc(VMM_LIST_MAX, sizeof(*e));
+	struct churn c = { .fd = self->fd };
+	pthread_t th;
+	long long end;
+	long lists = 0, bad = 0;
+	__u64 i;
+
+	ASSERT_NE(NULL, e);
+	for (i = 1; i <= STABLE; i++)
+		ALLOC_AT(self->fd, 100, 0, i, (i - 1) * 100);
+	ASSERT_EQ(0, pthread_create(&th, NULL, churn_thread, &c));
+	end = now_ms() + RUN_MS;
+	while (now_ms() < end) {
+		__u32 count = 0;
+
+		if (vmm_list(self->fd, 0, e, VMM_LIST_MAX, &count, NULL)) {
+			bad++;
+			continue;
+		}
+		lists++;
+		/* IDs 1..STABLE are the lowest live ones: always first. */
+		if (count < STABLE) {
+			bad++;
+			continue;
+		}
+		for (i = 0; i < STABLE; i++)
+			if (e[i].id != i + 1 || e[i].offset != i * 100 ||
+			    e[i].size != 100)
+				break;
+		if (i != STABLE)
+			bad++;
+	}
+	atomic_store(&c.stop, true);
+	pthread_join(th, NULL);
+	free(e);
+	TH_LOG("%ld lists against %ld alloc/free rounds", lists,
+	       atomic_load(&c.rounds));
+	EXPECT_EQ(0, bad) TH_LOG("%ld lists missed or garbled stable blocks",
+				 bad);
+	EXPECT_EQ(0, atomic_load(&c.errors));
+	EXPECT_LT(0, lists);
+	EXPECT_EQ((__u64)STABLE, vmm_sysfs("blocks"));
+}
+
+/* ---- ALLOC from several threads at once */
+
+#define ALLOCERS	4
+#define PER_THREAD	400
+
+struct allocer {
+	int fd;
+	unsigned int seed;
+	__u64 ids[PER_THREAD];
+	__u64 sizes[PER_THREAD];
+	int errors;
+};
+
+static void *alloc_thread(void *arg)
+{
+	struct allocer *a = arg;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		a->sizes[i] = 1 + rand_r(&a->seed) % 1000;
+		if (vmm_alloc(a->fd, a->sizes[i], 0, &a->ids[i], NULL))
+			a->errors++;
+	}
+	return NULL;
+}
+
+static int cmp_offset(const void *x, const void *y)
+{
+	const struct vmm_block_info *a = x, *b = y;
+
+	return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+TEST_F(race, concurrent_allocs_get_unique_ids_and_disjoint_ranges)
+{
+	static struct allocer a[ALLOCERS];
+	struct vmm_block_info *e = calloc(VMM_LIST_MAX, sizeof(*e));
+	pthread_t th[ALLOCERS];
+	__u64 used = 0, i;
+	__u32 count = 0;
+	int t;
+
+	ASSERT_NE(NULL, e);
+	for (t = 0; t < ALLOCERS; t++) {
+		a[t].fd = open(VMM_DEV, O_RDWR);
+		ASSERT_LE(0, a[t].fd);
+		a[t].seed = t + 1;
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, alloc_thread, &a[t]));
+	}
+	for (t = 0; t < ALLOCERS; t++) {
+		pthread_join(th[t], NULL);
+		close(a[t].fd);
+		EXPECT_EQ(0, a[t].errors);
+		for (i = 0; i < PER_THREAD; i++)
+			used += a[t].sizes[i];
+	}
+	ASSERT_OK(vmm_list(self->fd, 0, e, VMM_LIST_MAX, &count, NULL));
+	ASSERT_EQ((__u32)(ALLOCERS * PER_THREAD), count);
+	/* IDs are exactly 1..N: unique, none skipped. */
+	for (i = 0; i < count; i++)
+		ASSERT_EQ(i + 1, e[i].id);
+	EXPECT_EQ(used, vmm_sysfs("used"));
+	/* Nothing overlaps, and first fit left no gap. */
+	qsort(e, count, sizeof(*e), cmp_offset);
+	for (i = 1; i < count; i++)
+		ASSERT_EQ(e[i - 1].offset + e[i - 1].size, e[i].offset);
+	ASSERT_EQ(0ULL, e[0].offset);
+	free(e);
+}
+
+/* ---- READ racing with FREE and reuse of the range */
+
+#define BIG	(512 * KiB)
+
+struct reader {
+	int fd;
+	atomic_ullong id;	/* block to read; 0 to stop */
+	atomic_long reads, torn, errors;
+	unsigned char want;	/* the byte the current block holds */
+	atomic_bool go;
+	unsigned char *buf;
+};
+
+static void *read_thread(void *arg)
+{
+	struct reader *r = arg;
+
+	while (1) {
+		__u64 id = atomic_load(&r->id);
+		unsigned char want;
+
+		if (!id)
+			break;
+		if (!atomic_load(&r->go)) {
+			sched_yield();
+			continue;
+		}
+		want = r->want;
+		if (vmm_read(r->fd, id, 0, r->buf, BIG) == 0) {
+			atomic_fetch_add(&r->reads, 1);
+			/* A read that succeeded saw only this block's bytes. */
+			if (!vmm_all(r->buf, BIG, want))
+				atomic_fetch_add(&r->torn, 1);
+		} else if (errno == ENOENT) {
+			/* Freed: wait for the next block. */
+			atomic_store(&r->go, false);
+		} else {
+			atomic_fetch_add(&r->errors, 1);
+		}
+	}
+	return NULL;
+}
+
+TEST_F(race, read_racing_free_never_sees_new_owner_data)
+{
+	static unsigned char fill[BIG];
+	struct reader r = { 0 };
+	pthread_t th;
+	__u64 id;
+	int round;
+
+	r.fd = open(VMM_DEV, O_RDWR);
+	ASSERT_LE(0, r.fd);
+	r.buf = malloc(BIG);
+	ASSERT_NE(NULL, r.buf);
+	atomic_store(&r.id, UINT64_MAX);
+	ASSERT_EQ(0, pthread_create(&th, NULL, read_thread, &r));
+	for (round = 0; round < 400; round++) {
+		unsigned char mine = (unsigned char)(1 + round % 254);
+
+		ASSERT_OK(vmm_alloc(self->fd, BIG, 0, &id, NULL));
+		memset(fill, mine, BIG);
+		ASSERT_OK(vmm_write(self->fd, id, 0, fill, BIG));
+		r.want = mine;
+		atomic_store(&r.id, id);
+		atomic_store(&r.go, true);
+		/* 0 to 490 us: free before, during and after copies. */
+		usleep(round % 50 * 10);
+		/* Free while a copy is likely in flight; then reuse the range. */
+		ASSERT_OK(vmm_free(self->fd, id));
+		ASSERT_OK(vmm_alloc(self->fd, BIG, 0, &id, NULL));
+		memset(fill, 0xff, BIG);
+		ASSERT_OK(vmm_write(self->fd, id, 0, fill, BIG));
+		ASSERT_OK(vmm_free(self->fd, id));
+		while (atomic_load(&r.go))
+			usleep(50);
+	}
+	atomic_store(&r.id, 0);
+	pthread_join(th, NULL);
+	close(r.fd);
+	free(r.buf);
+	TH_LOG("%ld successful reads", atomic_load(&r.reads));
+	EXPECT_EQ(0, atomic_load(&r.torn));
+	EXPECT_EQ(0, atomic_load(&r.errors));
+	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
+	EXPECT_EQ(0ULL, vmm_sysfs("used"));
+}
+
+/* ---- WRITE racing with DEFRAG moving the block */
+
+struct writer {
+	int fd;
+	__u64 id;
+	atomic_bool stop;
+	atomic_int last;	/* last value fully written */
+	atomic_long errors;
+	unsigned char *buf;
+};
+
+static void *write_thread(void *arg)
+{
+	struct writer *w = arg;
+	int v = 0;
+
+	while (!atomic_load(&w->stop)) {
+		v = v % 255 + 1;
+		memset(w->buf, v, BIG);
+		if (vmm_write(w->fd, w->id, 0, w->buf, BIG))
+			atomic_fetch_add(&w->errors, 1);
+		else
+			atomic_store(&w->last, v);
+	}
+	return NULL;
+}
+
+TEST_F(race, defrag_keeps_writes_made_while_it_moves_blocks)
+{
+	enum { SMALL = 4096, NSMALL = 200 };
+	static unsigned char check[BIG];
+	unsigned char b[SMALL];
+	struct writer w = { 0 };
+	pthread_t th;
+	long long end;
+	__u64 i, freed = 0, moved = 0, bytes, off, last_off;
+
+	/* Blocks 1..NSMALL of SMALL bytes, each holding its ID, then the
+	 * big block NSMALL + 1 that a thread keeps rewriting.  Each round
+	 * frees the lowest small block, so every defrag must move the big
+	 * one down by SMALL while it is being written.
+	 */
+	for (i = 1; i <= NSMALL; i++) {
+		ALLOC_AT(self->fd, SMALL, 0, i, (i - 1) * SMALL);
+		memset(b, (int)i, SMALL);
+		ASSERT_OK(vmm_write(self->fd, i, 0, b, SMALL));
+	}
+	ALLOC_AT(self->fd, BIG, 0, NSMALL + 1, NSMALL * SMALL);
+	last_off = NSMALL * SMALL;
+	w.fd = open(VMM_DEV, O_RDWR);
+	ASSERT_LE(0, w.fd);
+	w.id = NSMALL + 1;
+	w.buf = malloc(BIG);
+	ASSERT_NE(NULL, w.buf);
+	ASSERT_EQ(0, pthread_create(&th, NULL, write_thread, &w));
+	end = now_ms() + RUN_MS;
+	while (freed < NSMALL && now_ms() < end) {
+		freed++;
+		ASSERT_OK(vmm_free(self->fd, freed));
+		ASSERT_OK(vmm_defrag(self->fd, &bytes, NULL));
+		moved += bytes;
+		/* Every block was waited for and moved: fully compact. */
+		ASSERT_OK(vmm_info(self->fd, NSMALL + 1, &off, NULL));
+		ASSERT_EQ(last_off - SMALL, off);
+		ASSERT_EQ((NSMALL - freed) * SMALL + BIG, bytes);
+		last_off = off;
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(th, NULL);
+	close(w.fd);
+	free(w.buf);
+	TH_LOG("%llu defrags moved %llu bytes", (unsigned long long)freed,
+	       (unsigned long long)moved);
+	EXPECT_EQ(0, atomic_load(&w.errors));
+	ASSERT_LT(0, atomic_load(&w.last));
+	ASSERT_OK(vmm_read(self->fd, NSMALL + 1, 0, check, BIG));
+	EXPECT_TRUE(vmm_all(check, BIG, (unsigned char)atomic_load(&w.last)))
+		TH_LOG("the big block does not hold the last value written (%d)",
+		       atomic_load(&w.last));
+	for (i = freed + 1; i <= NSMALL; i++) {
+		ASSERT_BLOCK(self->fd, i, (i - freed - 1) * SMALL, SMALL);
+		ASSERT_OK(vmm_read(self->fd, i, 0, b, SMALL));
+		ASSERT_TRUE(vmm_all(b, SMALL, (unsigned char)i));
+	}
+	EXPECT_EQ(moved, vmm_sysfs("bytes_moved"));
+	EXPECT_EQ(freed, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("fragmentation"));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMM_IOC_DEFRAG: order, data, exact bytes/blocks moved, the counters it
+ * feeds, and its rejections.
+ */
+#include "vmm_util.h"
+
+#define ARENA		(64 * KiB)
+#define ARENA_STR	"64K"
+#define NBLK		8
+
+FIXTURE(defrag) {
+	int fd;
+	__u64 size[NBLK + 1];		/* by ID; 0 once freed */
+	unsigned char *data[NBLK + 1];	/* expected contents by ID */
+};
+
+FIXTURE_SETUP(defrag)
+{
+	VMM_SETUP_RELOAD(ARENA_STR, &self->fd);
+}
+
+FIXTURE_TEARDOWN(defrag)
+{
+	int i;
+
+	for (i = 0; i <= NBLK; i++)
+		free(self->data[i]);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * Blocks 1..NBLK of sizes 1000 + 111 * i, back to back from 0, each
+ * filled with its own pattern.
+ */
+#define MAKE_BLOCKS() do { \
+	__u64 __off = 0; \
+	int __i; \
+	for (__i = 1; __i <= NBLK; __i++) { \
+		self->size[__i] = 1000 + 111 * __i; \
+		self->data[__i] = malloc(self->size[__i]); \
+		ASSERT_NE(NULL, self->data[__i]); \
+		vmm_fill(self->data[__i], self->size[__i], __i); \
+		ALLOC_AT(self->fd, self->size[__i], 0, __i, __off); \
+		ASSERT_OK(vmm_write(self->fd, __i, 0, self->data[__i], \
+				    self->size[__i])); \
+		__off += self->size[__i]; \
+	} \
+} while (0)
+
+#define FREE_BLOCK(id) do { \
+	int __fid = (id); \
+	ASSERT_OK(vmm_free(self->fd, __fid)); \
+	self->size[__fid] = 0; \
+} while (0)
+
+/* Live blocks sit back to back from 0 in ID order, holding their data. */
+#define ASSERT_COMPACT_AND_INTACT() do { \
+	static unsigned char __b[ARENA]; \
+	__u64 __off = 0; \
+	int __i; \
+	for (__i = 1; __i <= NBLK; __i++) { \
+		if (!self->size[__i]) \
+			continue; \
+		ASSERT_BLOCK(self->fd, __i, __off, self->size[__i]); \
+		ASSERT_OK(vmm_read(self->fd, __i, 0, __b, self->size[__i])); \
+		ASSERT_EQ(0, memcmp(__b, self->data[__i], self->size[__i])) \
+			TH_LOG("block %d data", __i); \
+		__off += self->size[__i]; \
+	} \
+	EXPECT_EQ(__off, vmm_sysfs("used")); \
+	EXPECT_EQ(ARENA - __off, vmm_sysfs("free")); \
+	EXPECT_EQ(ARENA - __off, vmm_sysfs("largest_free")); \
+	EXPECT_EQ(0ULL, vmm_sysfs("fragmentation")); \
+} while (0)
+
+TEST_F(defrag, defrag_preserves_order_and_data_when_odd_ids_freed)
+{
+	__u64 bytes = 1, blocks = 1, want = 0;
+	int i;
+
+	MAKE_BLOCKS();
+	for (i = 1; i <= NBLK; i += 2)
+		FREE_BLOCK(i);
+	/* Every even block moves down. */
+	for (i = 2; i <= NBLK; i += 2)
+		want += self->size[i];
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(want, bytes);
+	EXPECT_EQ((__u64)NBLK / 2, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(want, vmm_sysfs("bytes_moved"));
+}
+
+TEST_F(defrag, defrag_preserves_order_and_data_when_even_ids_freed)
+{
+	__u64 bytes = 1, blocks = 1, want = 0;
+	int i;
+
+	MAKE_BLOCKS();
+	for (i = 2; i <= NBLK; i += 2)
+		FREE_BLOCK(i);
+	/* Block 1 stays at 0; 3, 5 and 7 move down. */
+	for (i = 3; i <= NBLK; i += 2)
+		want += self->size[i];
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(want, bytes);
+	EXPECT_EQ((__u64)(NBLK / 2 - 1), blocks);
+	ASSERT_COMPACT_AND_INTACT();
+	EXPECT_EQ(want, vmm_sysfs("bytes_moved"));
+}
+
+TEST_F(defrag, defrag_moves_only_blocks_after_first_hole)
+{
+	__u64 bytes = 0, blocks = 0, want = 0;
+	int i;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(5);
+	for (i = 6; i <= NBLK; i++)
+		want += self->size[i];
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(want, bytes);
+	EXPECT_EQ(3ULL, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_moves_block_onto_overlapping_range)
+{
+	__u64 bytes = 0, blocks = 0;
+
+	/* Block 2 (8000 bytes) slides down by 100: source and target overlap. */
+	self->size[1] = 100;
+	self->size[2] = 8000;
+	self->data[2] = malloc(8000);
+	ASSERT_NE(NULL, self->data[2]);
+	vmm_fill(self->data[2], 8000, 42);
+	ALLOC_AT(self->fd, 100, 0, 1, 0);
+	ALLOC_AT(self->fd, 8000, 0, 2, 100);
+	ASSERT_OK(vmm_write(self->fd, 2, 0, self->data[2], 8000));
+	FREE_BLOCK(1);
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(8000ULL, bytes);
+	EXPECT_EQ(1ULL, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_on_compact_arena_moves_nothing)
+{
+	__u64 bytes = 1, blocks = 1;
+
+	MAKE_BLOCKS();
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(0ULL, bytes);
+	EXPECT_EQ(0ULL, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("bytes_moved"));
+}
+
+TEST_F(defrag, defrag_on_empty_arena_moves_nothing)
+{
+	__u64 bytes = 1, blocks = 1;
+
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(0ULL, bytes);
+	EXPECT_EQ(0ULL, blocks);
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(ARENA, vmm_sysfs("largest_free"));
+}
+
+TEST_F(defrag, defrag_with_only_trailing_free_space_moves_nothing)
+{
+	__u64 bytes = 1, blocks = 1;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(NBLK);
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(0ULL, bytes);
+	EXPECT_EQ(0ULL, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_twice_moves_nothing_the_second_time)
+{
+	__u64 bytes = 0, blocks = 0, want = 0;
+	int i;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	for (i = 2; i <= NBLK; i++)
+		want += self->size[i];
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(want, bytes);
+	EXPECT_EQ((__u64)(NBLK - 1), blocks);
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(0ULL, bytes);
+	EXPECT_EQ(0ULL, blocks);
+	EXPECT_EQ(2ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(want, vmm_sysfs("bytes_moved"));
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_accumulates_bytes_moved)
+{
+	__u64 bytes = 0, total = 0;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(7);
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, NULL));
+	EXPECT_EQ(self->size[8], bytes);
+	total += bytes;
+	FREE_BLOCK(2);
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, NULL));
+	EXPECT_EQ(self->size[3] + self->size[4] + self->size[5] +
+		  self->size[6] + self->size[8], bytes);
+	total += bytes;
+	EXPECT_EQ(total, vmm_sysfs("bytes_moved"));
+	EXPECT_EQ(2ULL, vmm_sysfs("defrags"));
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_ignores_original_alignment)
+{
+	__u64 bytes = 0, blocks = 0;
+
+	/* A 4096-aligned block after a 1-byte one slides down to offset 1. */
+	self->size[1] = 1;
+	self->size[2] = 10;
+	self->data[1] = calloc(1, 1);
+	self->data[2] = malloc(10);
+	ASSERT_NE(NULL, self->data[1]);
+	ASSERT_NE(NULL, self->data[2]);
+	vmm_fill(self->data[2], 10, 2);
+	ALLOC_AT(self->fd, 1, 0, 1, 0);
+	ALLOC_AT(self->fd, 10, 4096, 2, 4096);
+	ASSERT_OK(vmm_write(self->fd, 2, 0, self->data[2], 10));
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(10ULL, bytes);
+	EXPECT_EQ(1ULL, blocks);
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_keeps_ids_for_new_allocations)
+{
+	__u64 used;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	ASSERT_OK(vmm_defrag(self->fd, NULL, NULL));
+	/* The next ID is still NBLK + 1; the block goes right after the rest. */
+	used = vmm_sysfs("used");
+	ALLOC_AT(self->fd, 1, 0, NBLK + 1, used);
+	ASSERT_BLOCK(self->fd, 2, 0, self->size[2]);
+}
+
+TEST_F(defrag, alloc_after_defrag_reads_zeros_where_data_was)
+{
+	static unsigned char buf[ARENA];
+	__u64 used;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	ASSERT_OK(vmm_defrag(self->fd, NULL, NULL));
+	/* The tail that blocks 2..8 vacated held their old copies. */
+	used = vmm_sysfs("used");
+	ALLOC_AT(self->fd, ARENA - used, 0, NBLK + 1, used);
+	memset(buf, 0xee, sizeof(buf));
+	ASSERT_OK(vmm_read(self->fd, NBLK + 1, 0, buf, ARENA - used));
+	EXPECT_TRUE(vmm_all(buf, ARENA - used, 0));
+}
+
+TEST_F(defrag, defrag_fills_arena_to_allow_big_alloc)
+{
+	MAKE_BLOCKS();
+	FREE_BLOCK(2);
+	FREE_BLOCK(4);
+	FREE_BLOCK(6);
+	/* Fill the tail so that only the holes remain free. */
+	ALLOC_AT(self->fd, ARENA - 1000 * NBLK - 111 * NBLK * (NBLK + 1) / 2,
+		 0, NBLK + 1, 1000 * NBLK + 111 * NBLK * (NBLK + 1) / 2);
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, self->size[1] * 3, 0, NULL,
+				     NULL));
+	ASSERT_OK(vmm_defrag(self->fd, NULL, NULL));
+	EXPECT_OK(vmm_alloc(self->fd, vmm_sysfs("free"), 0, NULL, NULL));
+	EXPECT_EQ(0ULL, vmm_sysfs("free"));
+}
+
+TEST_F(defrag, defrag_rejects_nonzero_flags_pad_reserved)
+{
+	struct vmm_defrag_args a;
+	unsigned int i;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	a = (struct vmm_defrag_args){ .flags = 1 };
+	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	a = (struct vmm_defrag_args){ .flags = 0x80000000u };
+	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	a = (struct vmm_defrag_args){ .pad = 1 };
+	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	for (i = 0; i < 4; i++) {
+		a = (struct vmm_defrag_args){ 0 };
+		a.reserved[i] = 1;
+		EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	}
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("bytes_moved"));
+	/* Nothing moved: block 2 is still right after block 1's hole. */
+	ASSERT_BLOCK(self->fd, 2, 1111, 1222);
+}
+
+TEST_F(defrag, defrag_ignores_output_fields_on_input)
+{
+	struct vmm_defrag_args a = { .bytes_moved = 5, .blocks_moved = 5 };
+
+	MAKE_BLOCKS();
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	EXPECT_EQ(0ULL, a.bytes_moved);
+	EXPECT_EQ(0ULL, a.blocks_moved);
+	EXPECT_EQ(0U, a.flags);
+	EXPECT_EQ(0U, a.pad);
+	EXPECT_EQ(0ULL, a.reserved[0]);
+}
+
+TEST_F(defrag, defrag_rejects_bad_argument_pointer)
+{
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_DEFRAG, NULL));
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_DEFRAG,
+				 vmm_unmapped_addr()));
+	/* A bad pointer is found before anything moves. */
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	ASSERT_BLOCK(self->fd, 2, 1111, 1222);
+}
+
+TEST_HARNESS_MAIN

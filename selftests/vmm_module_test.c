@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The module's life: the size parameter and its suffixes, tiny and huge
+ * arenas, unloading with live blocks, and the reference an open file
+ * holds.  Each test loads the module itself.
+ */
+#include "vmm_util.h"
+
+FIXTURE(module) {
+	int fd;
+};
+
+FIXTURE_SETUP(module)
+{
+	const char *why = vmm_skip_reason();
+
+	if (why)
+		VMM_SETUP_SKIP("%s", why);
+	self->fd = -1;
+}
+
+FIXTURE_TEARDOWN(module)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Reload with @param and open the device into self->fd. */
+#define RELOAD_OPEN(param) do { \
+	const char *__param = (param); \
+	if (self->fd >= 0) \
+		close(self->fd); \
+	self->fd = -1; \
+	vmm_unload(); \
+	ASSERT_EQ(0, vmm_load(__param)) \
+		TH_LOG("modprobe vmm size=%s", \
+		       __param ? __param : "(default)"); \
+	self->fd = open(VMM_DEV, O_RDWR); \
+	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno)); \
+} while (0)
+
+/* The parameter, sysfs and STATS all report an arena of @bytes. */
+#define ASSERT_ARENA_SIZE(bytes) do { \
+	struct vmm_stats_args __st; \
+	__u64 __bytes = (bytes); \
+	ASSERT_EQ(__bytes, vmm_read_u64_file(VMM_PARAM_SIZE)); \
+	ASSERT_EQ(__bytes, vmm_sysfs("size")); \
+	ASSERT_EQ(__bytes, vmm_sysfs("free")); \
+	ASSERT_EQ(__bytes, vmm_sysfs("largest_free")); \
+	ASSERT_OK(vmm_stats(self->fd, &__st)); \
+	ASSERT_EQ(__bytes, __st.size); \
+} while (0)
+
+TEST_F(module, module_defaults_to_16m_arena)
+{
+	RELOAD_OPEN(NULL);
+	ASSERT_ARENA_SIZE(16 * MiB);
+}
+
+TEST_F(module, module_param_accepts_plain_bytes)
+{
+	RELOAD_OPEN("12345");
+	ASSERT_ARENA_SIZE(12345);
+	ALLOC_AT(self->fd, 12345, 0, 1, 0);
+}
+
+TEST_F(module, module_param_accepts_k_suffix)
+{
+	RELOAD_OPEN("4K");
+	ASSERT_ARENA_SIZE(4096);
+	ALLOC_AT(self->fd, 4096, 0, 1, 0);
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, 1, 0, NULL, NULL));
+}
+
+TEST_F(module, module_param_accepts_m_suffix)
+{
+	RELOAD_OPEN("3M");
+	ASSERT_ARENA_SIZE(3 * MiB);
+}
+
+TEST_F(module, module_param_accepts_g_suffix)
+{
+	RELOAD_OPEN("1G");
+	ASSERT_ARENA_SIZE(GiB);
+}
+
+TEST_F(module, module_rejects_zero_size)
+{
+	vmm_unload();
+	EXPECT_NE(0, vmm_load("0"));
+	EXPECT_FALSE(vmm_module_loaded());
+	EXPECT_FALSE(vmm_path_exists(VMM_DEV));
+	/* And loads again afterwards. */
+	RELOAD_OPEN("4K");
+	ASSERT_ARENA_SIZE(4096);
+}
+
+TEST_F(module, module_supports_one_byte_arena)
+{
+	unsigned char c = 0xab;
+
+	RELOAD_OPEN("1");
+	ASSERT_ARENA_SIZE(1);
+	EXPECT_ERR(EINVAL, vmm_alloc(self->fd, 2, 0, NULL, NULL));
+	EXPECT_ERR(EINVAL, vmm_alloc(self->fd, 1, 2, NULL, NULL));
+	ALLOC_AT(self->fd, 1, 1, 1, 0);
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, 1, 0, NULL, NULL));
+	EXPECT_EQ(0ULL, vmm_sysfs("free"));
+	EXPECT_EQ(0ULL, vmm_sysfs("fragmentation"));
+	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
+	ASSERT_OK(vmm_write(self->fd, 1, 0, &c, 1));
+	c = 0;
+	ASSERT_OK(vmm_read(self->fd, 1, 0, &c, 1));
+	EXPECT_EQ(0xab, c);
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ALLOC_AT(self->fd, 1, 0, 2, 0);
+	ASSERT_OK(vmm_read(self->fd, 2, 0, &c, 1));
+	EXPECT_EQ(0, c);
+}
+
+TEST_F_TIMEOUT(module, module_supports_1g_arena, 180)
+{
+	const __u64 half = GiB / 2, quarter = GiB / 4;
+	__u64 bytes = 0, blocks = 0;
+	unsigned char c;
+
+	RELOAD_OPEN("1G");
+	ASSERT_ARENA_SIZE(GiB);
+	ALLOC_AT(self->fd, half, 0, 1, 0);
+	ALLOC_AT(self->fd, quarter, quarter, 2, half);
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, quarter + 1, 0, NULL, NULL));
+	/* The last byte of the arena belongs to block 3. */
+	ALLOC_AT(self->fd, quarter, 0, 3, half + quarter);
+	c = 0x5c;
+	ASSERT_OK(vmm_write(self->fd, 3, quarter - 1, &c, 1));
+	c = 0xc5;
+	ASSERT_OK(vmm_write(self->fd, 2, 0, &c, 1));
+	EXPECT_EQ(0ULL, vmm_sysfs("free"));
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	EXPECT_EQ(half, bytes);
+	EXPECT_EQ(2ULL, blocks);
+	ASSERT_BLOCK(self->fd, 2, 0, quarter);
+	ASSERT_BLOCK(self->fd, 3, quarter, quarter);
+	ASSERT_OK(vmm_read(self->fd, 3, quarter - 1, &c, 1));
+	EXPECT_EQ(0x5c, c);
+	ASSERT_OK(vmm_read(self->fd, 2, 0, &c, 1));
+	EXPECT_EQ(0xc5, c);
+	EXPECT_EQ(half, vmm_sysfs("largest_free"));
+	EXPECT_EQ(half, vmm_sysfs("bytes_moved"));
+	/* The tail the blocks left is zeroed for the next owner. */
+	ALLOC_AT(self->fd, half, 0, 4, half);
+	ASSERT_OK(vmm_read(self->fd, 4, half - 1, &c, 1));
+	EXPECT_EQ(0, c);
+}
+
+TEST_F(module, module_unloads_with_live_blocks)
+{
+	unsigned char buf[64];
+
+	RELOAD_OPEN("64K");
+	ALLOC_AT(self->fd, 64, 0, 1, 0);
+	ALLOC_AT(self->fd, 64, 0, 2, 64);
+	ALLOC_AT(self->fd, 64, 0, 3, 128);
+	ASSERT_OK(vmm_free(self->fd, 2));
+	memset(buf, 0x11, sizeof(buf));
+	ASSERT_OK(vmm_write(self->fd, 1, 0, buf, sizeof(buf)));
+	ASSERT_OK(vmm_select(self->fd, 3));
+	close(self->fd);
+	self->fd = -1;
+
+	ASSERT_EQ(0, vmm_unload());
+	EXPECT_FALSE(vmm_module_loaded());
+	EXPECT_FALSE(vmm_path_exists(VMM_DEV));
+
+	/* A fresh arena: IDs restart at 1, nothing counted, zeros. */
+	ASSERT_EQ(0, vmm_load("64K"));
+	self->fd = open(VMM_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
+	EXPECT_EQ(0ULL, vmm_sysfs("used"));
+	EXPECT_EQ(0ULL, vmm_sysfs("allocs"));
+	EXPECT_EQ(0ULL, vmm_sysfs("frees"));
+	EXPECT_ERR(ENOENT, vmm_info(self->fd, 1, NULL, NULL));
+	EXPECT_ERR(ENOENT, vmm_info(self->fd, 3, NULL, NULL));
+	ALLOC_AT(self->fd, 64, 0, 1, 0);
+	memset(buf, 0xee, sizeof(buf));
+	ASSERT_OK(vmm_read(self->fd, 1, 0, buf, sizeof(buf)));
+	EXPECT_TRUE(vmm_all(buf, sizeof(buf), 0));
+}
+
+TEST_F(module, module_unload_fails_while_device_open)
+{
+	RELOAD_OPEN("64K");
+	ALLOC_AT(self->fd, 64, 0, 1, 0);
+	EXPECT_NE(0, vmm_unload());
+	ASSERT_TRUE(vmm_module_loaded());
+	ASSERT_TRUE(vmm_path_exists(VMM_DEV));
+	/* The open file still works and the arena is intact. */
+	ASSERT_BLOCK(self->fd, 1, 0, 64);
+	ALLOC_AT(self->fd, 64, 0, 2, 64);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(0, vmm_unload());
+	EXPECT_FALSE(vmm_module_loaded());
+}
+
+TEST_F(module, module_unload_fails_while_any_of_several_files_open)
+{
+	int fd2;
+
+	RELOAD_OPEN("64K");
+	fd2 = open(VMM_DEV, O_RDONLY);
+	ASSERT_LE(0, fd2);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_NE(0, vmm_unload());
+	EXPECT_TRUE(vmm_module_loaded());
+	close(fd2);
+	EXPECT_EQ(0, vmm_unload());
+}
+
+TEST_F(module, module_reload_resets_counters)
+{
+	RELOAD_OPEN("4K");
+	ALLOC_AT(self->fd, 4096, 0, 1, 0);
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, 1, 0, NULL, NULL));
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_OK(vmm_defrag(self->fd, NULL, NULL));
+	RELOAD_OPEN("4K");
+	EXPECT_EQ(0ULL, vmm_sysfs("allocs"));
+	EXPECT_EQ(0ULL, vmm_sysfs("frees"));
+	EXPECT_EQ(0ULL, vmm_sysfs("alloc_failures"));
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("bytes_moved"));
+	ALLOC_AT(self->fd, 1, 0, 1, 0);
+}
+
+TEST_HARNESS_MAIN

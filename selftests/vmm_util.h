@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vmm selftests: module (re)loading, thin ioctl
+ * wrappers that return the raw ioctl() result and leave errno alone, sysfs
+ * readers and data patterns.
+ * It includes kselftest_harness.h; the check macros below expand to
+ * harness ASSERTs and so only work inside FIXTURE_SETUP/TEST_F bodies.
+ */
+#ifndef _VMM_UTIL_H
+#define _VMM_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/vmm.h>
+
+/*
+ * The 6.1 harness defines __timeout_handler(int, siginfo_t *, void *) and
+ * never uses its third argument, which -Wextra reports.  Silence exactly
+ * that warning for the harness's own code; the tests stay under -Wextra.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+
+#define VMM_DEV		"/dev/vmm"
+#define VMM_SYSFS_DIR	"/sys/class/misc/vmm/"
+#define VMM_MOD_DIR	"/sys/module/vmm"
+#define VMM_PARAM_SIZE	"/sys/module/vmm/parameters/size"
+
+#define KiB		1024ULL
+#define MiB		(1024ULL * KiB)
+#define GiB		(1024ULL * MiB)
+
+/* Run a shell command; returns its exit status, or -1 if it did not exit. */
+static inline int vmm_sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fflush(stderr);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static inline bool vmm_path_exists(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0;
+}
+
+static inline bool vmm_module_loaded(void)
+{
+	return vmm_path_exists(VMM_MOD_DIR);
+}
+
+/* modprobe -r vmm; 0 on success. */
+static inline int vmm_unload(void)
+{
+	return vmm_sh("modprobe -r vmm 2>/dev/null");
+}
+
+/* modprobe vmm [size=@size]; @size NULL loads with the default. */
+static inline int vmm_load(const char *size)
+{
+	if (size)
+		return vmm_sh("modprobe vmm size=%s 2>/dev/null", size);
+	return vmm_sh("modprobe vmm 2>/dev/null");
+}
+
+/*
+ * Why a reload with @size cannot be done: NULL if it can, else a reason to
+ * SKIP.  Not root, or the module is neither loaded nor loadable, means
+ * there is no vmm to test; a loaded module that will not reload is a
+ * failure the caller asserts on.
+ */
+static inline const char *vmm_skip_reason(void)
+{
+	if (geteuid() != 0)
+		return "must run as root to reload the vmm module";
+	if (!vmm_module_loaded() && !vmm_path_exists(VMM_DEV) &&
+	    vmm_sh("modprobe -q vmm 2>/dev/null") != 0)
+		return "vmm module is not loaded and cannot be loaded";
+	return NULL;
+}
+
+/*
+ * SKIP() in a FIXTURE_SETUP of the 6.1 harness only marks the test skipped
+ * and then runs its body anyway; jumping back to the harness, as a failed
+ * ASSERT does, ends it without running the body or the teardown.
+ */
+#define VMM_SETUP_SKIP(fmt, ...) \
+	SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__)
+
+/* Skip unless reloadable; then reload with @size (NULL: default) and open. */
+#define VMM_SETUP_RELOAD(size, fdp) do { \
+	const char *__why = vmm_skip_reason(), *__size = (size); \
+	int *__fdp = (fdp); \
+	if (__why) \
+		VMM_SETUP_SKIP("%s", __why); \
+	vmm_unload(); \
+	ASSERT_EQ(0, vmm_load(__size)) \
+		TH_LOG("modprobe vmm size=%s failed", \
+		       __size ? __size : "(default)"); \
+	*__fdp = open(VMM_DEV, O_RDWR | O_CLOEXEC); \
+	ASSERT_LE(0, *__fdp) TH_LOG("open %s: %s", VMM_DEV, strerror(errno)); \
+} while (0)
+
+/*
+ * Each test reloads the module with its own size.  The program puts back
+ * what it found: the size the module was loaded with when the program
+ * started (recorded before any test runs), or no module at all.  The
+ * destructor runs in the harness's parent process only; test children
+ * leave with _exit() and skip it.
+ */
+static char vmm_initial_size[32];	/* "" if vmm was not loaded */
+
+static void __attribute__((constructor)) vmm_record_initial_size(void)
+{
+	FILE *f = fopen(VMM_PARAM_SIZE, "r");
+
+	if (!f)
+		return;
+	if (!fgets(vmm_initial_size, sizeof(vmm_initial_size), f))
+		vmm_initial_size[0] = '\0';
+	vmm_initial_size[strcspn(vmm_initial_size, "\n")] = '\0';
+	fclose(f);
+}
+
+static void __attribute__((destructor)) vmm_restore_at_exit(void)
+{
+	if (geteuid() != 0)
+		return;
+	vmm_unload();
+	if (vmm_initial_size[0])
+		vmm_load(vmm_initial_size);
+}
+
+/* ---- ioctl wrappers: return ioctl()'s result, errno as the kernel set it */
+
+static inline int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id,
+			    __u64 *offset)
+{
+	struct vmm_alloc_args a = { .size = size, .align = align };
+	int ret = ioctl(fd, VMM_IOC_ALLOC, &a);
+
+	if (ret == 0) {
+		if (id)
+			*id = a.id;
+		if (offset)
+			*offset = a.offset;
+	}
+	return ret;
+}
+
+static inline int vmm_free(int fd, __u64 id)
+{
+	struct vmm_free_args a = { .id = id };
+
+	return ioctl(fd, VMM_IOC_FREE, &a);
+}
+
+static inline int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size)
+{
+	struct vmm_info_args a = { .id = id };
+	int ret = ioctl(fd, VMM_IOC_INFO, &a);
+
+	if (ret == 0) {
+		if (offset)
+			*offset = a.offset;
+		if (size)
+			*size = a.size;
+	}
+	return ret;
+}
+
+static inline int vmm_defrag(int fd, __u64 *bytes, __u64 *blocks)
+{
+	struct vmm_defrag_args a = { 0 };
+	int ret = ioctl(fd, VMM_IOC_DEFRAG, &a);
+
+	if (ret == 0) {
+		if (bytes)
+			*bytes = a.bytes_moved;
+		if (blocks)
+			*blocks = a.blocks_moved;
+	}
+	return ret;
+}
+
+static inline int vmm_stats(int fd, struct vmm_stats_args *st)
+{
+	memset(st, 0, sizeof(*st));
+	return ioctl(fd, VMM_IOC_STATS, st);
+}
+
+static inline int vmm_select(int fd, __u64 id)
+{
+	struct vmm_select_args a = { .id = id };
+
+	return ioctl(fd, VMM_IOC_SELECT, &a);
+}
+
+static inline int vmm_rw(int fd, unsigned long cmd, __u64 id, __u64 offset,
+			 const void *buf, __u64 length)
+{
+	struct vmm_rw_args a = {
+		.id = id,
+		.offset = offset,
+		.length = length,
+		.buffer = (__u64)(uintptr_t)buf,
+	};
+
+	return ioctl(fd, cmd, &a);
+}
+
+static inline int vmm_read(int fd, __u64 id, __u64 offset, void *buf,
+			   __u64 length)
+{
+	return vmm_rw(fd, VMM_IOC_READ, id, offset, buf, length);
+}
+
+static inline int vmm_write(int fd, __u64 id, __u64 offset, const void *buf,
+			    __u64 length)
+{
+	return vmm_rw(fd, VMM_IOC_WRITE, id, offset, buf, length);
+}
+
+static inline int vmm_list(int fd, __u64 start_id, struct vmm_block_info *buf,
+			   __u32 capacity, __u32 *count, __u64 *next_id)
+{
+	struct vmm_list_args a = {
+		.buffer = (__u64)(uintptr_t)buf,
+		.capacity = capacity,
+		.start_id = start_id,
+	};
+	int ret = ioctl(fd, VMM_IOC_LIST, &a);
+
+	if (ret == 0) {
+		if (count)
+			*count = a.count;
+		if (next_id)
+			*next_id = a.next_id;
+	}
+	return ret;
+}
+
+/* ---- sysfs */
+
+/*
+ * Read a file holding one decimal value and a newline, strictly: anything
+ * else (missing file, junk, no newline) returns UINT64_MAX, which no test
+ * expects.
+ */
+static inline __u64 vmm_read_u64_file(const char *path)
+{
+	char buf[64], *end;
+	unsigned long long v;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return UINT64_MAX;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 2 || buf[n - 1] != '\n' || buf[0] < '0' || buf[0] > '9')
+		return UINT64_MAX;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoull(buf, &end, 10);
+	if (errno || end != buf + n - 1)
+		return UINT64_MAX;
+	return v;
+}
+
+static inline __u64 vmm_sysfs(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), VMM_SYSFS_DIR "%s", name);
+	return vmm_read_u64_file(path);
+}
+
+/* The header's formula, in integers: 1000 * (free - largest) / free. */
+static inline __u64 vmm_frag(__u64 free, __u64 largest_free)
+{
+	return free ? 1000 * (free - largest_free) / free : 0;
+}
+
+/* ---- data patterns */
+
+/* Deterministic, non-periodic bytes that differ per @seed. */
+static inline void vmm_fill(void *buf, size_t len, unsigned int seed)
+{
+	__u32 x = seed * 2654435761u + 0x9e3779b9u;
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+}
+
+/* True if @len bytes at @buf are all @c. */
+static inline bool vmm_all(const void *buf, size_t len, unsigned char c)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/*
+ * NULL, hidden from the compiler (noipa: no inlining, no propagation of
+ * the return value) so that passing it to read(2) or write(2) on purpose
+ * does not trip -Wnonnull.
+ */
+static __attribute__((noipa, unused)) void *vmm_null(void)
+{
+	return NULL;
+}
+
+/* An address that is certainly not mapped: a page mapped, then unmapped. */
+static inline void *vmm_unmapped_addr(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munmap(p, pg);
+	return p;
+}
+
+/* Assert a successful ALLOC and its placement. */
+#define ALLOC_AT(fd, size, align, want_id, want_off) do { \
+	__u64 __id = 0, __off = 0, __sz = (size), __al = (align); \
+	ASSERT_EQ(0, vmm_alloc(fd, __sz, __al, &__id, &__off)) \
+		TH_LOG("alloc size=%llu align=%llu: %s", \
+		       (unsigned long long)__sz, (unsigned long long)__al, \
+		       strerror(errno)); \
+	ASSERT_EQ((__u64)(want_id), __id); \
+	ASSERT_EQ((__u64)(want_off), __off); \
+} while (0)
+
+/* Assert a failing call: -1 and the errno. */
+#define EXPECT_ERR(err, call) do { \
+	errno = 0; \
+	int __ret = (call); \
+	int __err = errno; \
+	EXPECT_EQ(-1, __ret); \
+	EXPECT_EQ(err, __err) TH_LOG("errno %d (%s)", __err, strerror(__err)); \
+} while (0)
+
+#define ASSERT_ERR(err, call) do { \
+	errno = 0; \
+	int __ret = (call); \
+	int __err = errno; \
+	ASSERT_EQ(-1, __ret); \
+	ASSERT_EQ(err, __err) TH_LOG("errno %d (%s)", __err, strerror(__err)); \
+} while (0)
+
+/* Assert a successful call, reporting errno otherwise. */
+#define ASSERT_OK(call) do { \
+	errno = 0; \
+	int __ret = (call); \
+	ASSERT_EQ(0, __ret) TH_LOG("%s: %s", #call, strerror(errno)); \
+} while (0)
+
+#define EXPECT_OK(call) do { \
+	errno = 0; \
+	int __ret = (call); \
+	EXPECT_EQ(0, __ret) TH_LOG("%s: %s", #call, strerror(errno)); \
+} while (0)
+
+/* Assert a block's offset and size through VMM_IOC_INFO. */
+#define ASSERT_BLOCK(fd, id, want_off, want_size) do { \
+	__u64 __o = 0, __s = 0, __bid = (id); \
+	ASSERT_OK(vmm_info(fd, __bid, &__o, &__s)); \
+	ASSERT_EQ((__u64)(want_off), __o) \
+		TH_LOG("block %llu offset", (unsigned long long)__bid); \
+	ASSERT_EQ((__u64)(want_size), __s) \
+		TH_LOG("block %llu size", (unsigned long long)__bid); \
+} while (0)
+
+#endif /* _VMM_UTIL_H */

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the vmm arena allocator and compactor.  Built into
+ * vmm.ko when the kernel has CONFIG_KUNIT, so they run when the module
+ * loads and report under /sys/kernel/debug/kunit/vmm_arena/.
+ *
+ * Besides the fixed cases, a seeded random sequence of allocations and
+ * frees is checked after every step against a linear reference model: the
+ * model computes the first-fit offset by scanning its sorted block list,
+ * and the arena's free extents must be exactly the model's gaps.
+ */
+
+#include <kunit/test.h>
+#include <linux/prandom.h>
+#include <linux/rbtree_augmented.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+
+#include "../vmm.h"
+
+static struct vmm_arena *vmm_test_arena(struct kunit *test, u64 size)
+{
+	struct vmm_arena *arena = kunit_kzalloc(test, sizeof(*arena),
+						GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, arena);
+	KUNIT_ASSERT_EQ(test, vmm_arena_init(arena, size), 0);
+	test->priv = arena;
+	return arena;
+}
+
+static void vmm_test_exit(struct kunit *test)
+{
+	if (test->priv)
+		vmm_arena_destroy(test->priv);
+}
+
+static unsigned int vmm_test_holes(struct vmm_arena *arena)
+{
+	unsigned int n = 0;
+	struct rb_node *node;
+
+	for (node = rb_first(&arena->free); node; node = rb_next(node))
+		n++;
+	return n;
+}
+
+/* The augmented maxima must match a recomputation from the leaves. */
+static u64 vmm_test_check_max(struct kunit *test, struct rb_node *node)
+{
+	struct vmm_extent *ext;
+	u64 max;
+
+	if (!node)
+		return 0;
+	ext = rb_entry(node, struct vmm_extent, node);
+	max = ext->size;
+	max = max(max, vmm_test_check_max(test, node->rb_left));
+	max = max(max, vmm_test_check_max(test, node->rb_right));
+	KUNIT_EXPECT_EQ(test, ext->subtree_max, max);
+	return max;
+}
+
+static u64 vmm_test_alloc(struct kunit *test, struct vmm_arena *arena,
+			  u64 size, u64 align)
+{
+	u64 id, start;
+
+	KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, size, align, &id, &start),
+			0);
+	return id;
+}
+
+static u64 vmm_test_start(struct kunit *test, struct vmm_arena *arena, u64 id)
+{
+	u64 start, size;
+
+	KUNIT_ASSERT_EQ(test, vmm_arena_info(arena, id, &start, &size), 0);
+	return start;
+}
+
+static void vmm_empty_arena_has_one_hole(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_stats_args st;
+
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 1U);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.free, 4096ULL);
+	KUNIT_EXPECT_EQ(test, st.largest_free, 4096ULL);
+	KUNIT_EXPECT_EQ(test, st.fragmentation, 0ULL);
+}
+
+static void vmm_full_arena_has_no_hole(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_stats_args st;
+	u64 id, start;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		vmm_test_alloc(test, arena, 1024, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 0U);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, 0, &id, &start),
+			-ENOSPC);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.free, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1ULL);
+}
+
+static void vmm_freed_slot_is_refilled_at_same_offset(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 ids[4], start, id;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ids[i] = vmm_test_alloc(test, arena, 100, 0);
+	start = vmm_test_start(test, arena, ids[2]);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[2]), 0);
+	id = vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), start);
+	KUNIT_EXPECT_EQ(test, id, ids[3] + 1);
+}
+
+static void vmm_first_fit_takes_lowest_hole(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1000);
+	u64 a, b, c, d, id;
+
+	a = vmm_test_alloc(test, arena, 100, 0);	/* [0, 100) */
+	b = vmm_test_alloc(test, arena, 300, 0);	/* [100, 400) */
+	c = vmm_test_alloc(test, arena, 100, 0);	/* [400, 500) */
+	d = vmm_test_alloc(test, arena, 200, 0);	/* [500, 700) */
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, b), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, d), 0);
+	/* Holes: [0, 400) merged, [500, 1000). First fit is the lowest. */
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 2U);
+	id = vmm_test_alloc(test, arena, 350, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 0ULL);
+	id = vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 500ULL);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, c), 400ULL);
+}
+
+static void vmm_alignment_is_honoured(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	u64 id, start;
+
+	vmm_test_alloc(test, arena, 3, 0);
+	id = vmm_test_alloc(test, arena, 10, 64);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 64ULL);
+	/* The padding before it is still usable. */
+	id = vmm_test_alloc(test, arena, 61, 1);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 3ULL);
+	id = vmm_test_alloc(test, arena, 1, 4096);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 4096ULL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, 3, &id, &start),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, 16384, &id, &start),
+			-EINVAL);
+	/* An aligned request that no hole can hold fails cleanly. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 4096, 4096, &id, &start),
+			-ENOSPC);
+}
+
+static void vmm_power_of_two_edge_sizes_fit(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
+	u64 expect = 0, id;
+	int n;
+
+	for (n = 1; n < 12; n++) {
+		u64 sizes[] = { (1ULL << n) - 1, 1ULL << n, (1ULL << n) + 1 };
+		int i;
+
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			id = vmm_test_alloc(test, arena, sizes[i], 0);
+			KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id),
+					expect);
+			expect += sizes[i];
+		}
+	}
+	vmm_test_check_max(test, arena->free.rb_node);
+}
+
+static void vmm_bad_sizes_are_rejected(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 100);
+	struct vmm_stats_args st;
+	u64 id, start;
+
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 0, 0, &id, &start),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 101, 0, &id, &start),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_free(arena, 1), -ENOENT);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.allocs, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 0ULL);
+	id = vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_EXPECT_EQ(test, id, 1ULL);
+}
+
+struct vmm_model_block {
+	u64 id;
+	u64 start;
+	u64 size;
+};
+
+static int vmm_model_cmp(const void *a, const void *b)
+{
+	const struct vmm_model_block *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* First fit by a linear scan of the gaps between sorted blocks. */
+static bool vmm_model_fit(const struct vmm_model_block *blocks, int n,
+			  u64 arena_size, u64 size, u64 align, u64 *start)
+{
+	u64 gap_start = 0;
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		u64 gap_end = i < n ? blocks[i].start : arena_size;
+		u64 s = round_up(gap_start, align);
+
+		if (s <= gap_end && gap_end - s >= size) {
+			*start = s;
+			return true;
+		}
+		if (i < n)
+			gap_start = blocks[i].start + blocks[i].size;
+	}
+	return false;
+}
+
+/* The arena's extents must be exactly the gaps between the model's blocks. */
+static void vmm_model_check(struct kunit *test, struct vmm_arena *arena,
+			    const struct vmm_model_block *blocks, int n)
+{
+	struct rb_node *node = rb_first(&arena->free);
+	u64 gap_start = 0, largest = 0;
+	struct vmm_stats_args st;
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		u64 gap_end = i < n ? blocks[i].start : arena->size;
+		struct vmm_extent *ext;
+
+		if (gap_end > gap_start) {
+			KUNIT_ASSERT_NOT_NULL(test, node);
+			ext = rb_entry(node, struct vmm_extent, node);
+			KUNIT_EXPECT_EQ(test, ext->start, gap_start);
+			KUNIT_EXPECT_EQ(test, ext->size, gap_end - gap_start);
+			largest = max(largest, gap_end - gap_start);
+			node = rb_next(node);
+		}
+		if (i < n)
+			gap_start = blocks[i].start + blocks[i].size;
+	}
+	KUNIT_EXPECT_NULL(test, node);
+	vmm_test_check_max(test, arena->free.rb_node);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.largest_free, largest);
+	KUNIT_EXPECT_EQ(test, st.blocks, (u64)n);
+}
+
+#define VMM_MODEL_MAX	128
+#define VMM_MODEL_STEPS	4000
+
+static void vmm_random_ops_match_linear_model(struct kunit *test)
+{
+	const u64 arena_size = 1 << 14;
+	struct vmm_arena *arena = vmm_test_arena(test, arena_size);
+	struct vmm_model_block *blocks;
+	struct rnd_state rnd;
+	int n = 0, step;
+
+	blocks = kunit_kcalloc(test, VMM_MODEL_MAX, sizeof(*blocks),
+			       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, blocks);
+	prandom_seed_state(&rnd, 20261129);
+	kunit_info(test, "seed 20261129, %d steps\n", VMM_MODEL_STEPS);
+
+	for (step = 0; step < VMM_MODEL_STEPS; step++) {
+		u32 r = prandom_u32_state(&rnd);
+
+		if (n && (n == VMM_MODEL_MAX || r % 3 == 0)) {
+			int victim = prandom_u32_state(&rnd) % n;
+
+			KUNIT_ASSERT_EQ(test,
+					vmm_arena_free(arena, blocks[victim].id),
+					0);
+			memmove(&blocks[victim], &blocks[victim + 1],
+				(n - victim - 1) * sizeof(*blocks));
+			n--;
+		} else {
+			u64 size = 1 + prandom_u32_state(&rnd) % 700;
+			u64 align = r % 4 ? 0 : 1ULL << (r >> 8) % 10;
+			u64 expect, id, start;
+			bool fits;
+			int ret;
+
+			fits = vmm_model_fit(blocks, n, arena_size, size,
+					     align ?: 1, &expect);
+			ret = vmm_arena_alloc(arena, size, align, &id, &start);
+			if (!fits) {
+				KUNIT_ASSERT_EQ(test, ret, -ENOSPC);
+				continue;
+			}
+			KUNIT_ASSERT_EQ(test, ret, 0);
+			KUNIT_ASSERT_EQ_MSG(test, start, expect,
+					    "step %d size %llu align %llu",
+					    step, size, align);
+			blocks[n].id = id;
+			blocks[n].start = start;
+			blocks[n].size = size;
+			n++;
+			sort(blocks, n, sizeof(*blocks), vmm_model_cmp, NULL);
+		}
+		vmm_model_check(test, arena, blocks, n);
+	}
+}
+
+static void vmm_defrag_preserves_order_and_data(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 20);
+	u64 *ids, *sizes, bytes = 0, moved = 0, expect = 0, start;
+	struct vmm_stats_args st;
+	int i;
+
+	ids = kunit_kcalloc(test, 64, sizeof(*ids), GFP_KERNEL);
+	sizes = kunit_kcalloc(test, 64, sizeof(*sizes), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	KUNIT_ASSERT_NOT_NULL(test, sizes);
+	for (i = 0; i < 64; i++) {
+		sizes[i] = 1000 + i * 37;
+		ids[i] = vmm_test_alloc(test, arena, sizes[i], 0);
+		start = vmm_test_start(test, arena, ids[i]);
+		memset(arena->base + start, i + 1, sizes[i]);
+	}
+	for (i = 0; i < 64; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+
+	KUNIT_ASSERT_EQ(test, vmm_arena_defrag(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, 32ULL);
+	for (i = 1; i < 64; i += 2) {
+		start = vmm_test_start(test, arena, ids[i]);
+		KUNIT_EXPECT_EQ(test, start, expect);
+		KUNIT_EXPECT_NULL(test, memchr_inv(arena->base + start, i + 1,
+						   sizes[i]));
+		expect += sizes[i];
+	}
+	KUNIT_EXPECT_EQ(test, bytes, expect);
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 1U);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.largest_free, st.free);
+	KUNIT_EXPECT_EQ(test, st.defrags, 1ULL);
+
+	/* Compact already: nothing moves. */
+	bytes = 0;
+	moved = 0;
+	KUNIT_ASSERT_EQ(test, vmm_arena_defrag(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+}
+
+static void vmm_defrag_moves_blocks_larger_than_a_chunk(struct kunit *test)
+{
+	const u64 big = 3 * VMM_CHUNK + 123;
+	struct vmm_arena *arena = vmm_test_arena(test, 4 * VMM_CHUNK);
+	u64 small, id, bytes = 0, moved = 0, i;
+	u8 *p;
+
+	small = vmm_test_alloc(test, arena, 1000, 0);
+	id = vmm_test_alloc(test, arena, big, 0);
+	p = arena->base + vmm_test_start(test, arena, id);
+	for (i = 0; i < big; i++)
+		p[i] = i % 251;
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, small), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_defrag(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, bytes, big);
+	KUNIT_ASSERT_EQ(test, vmm_test_start(test, arena, id), 0ULL);
+	for (i = 0; i < big; i++)
+		if (arena->base[i] != i % 251)
+			break;
+	KUNIT_EXPECT_EQ(test, i, big);
+}
+
+static void vmm_pinned_block_is_not_moved_until_unpinned(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_block *blk;
+	u64 a, b;
+
+	a = vmm_test_alloc(test, arena, 100, 0);
+	b = vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a), 0);
+	blk = vmm_arena_pin(arena, b);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(blk));
+	/* Freed while pinned: the ID goes at once, the range stays. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_free(arena, b), 0);
+	KUNIT_EXPECT_EQ(test, vmm_arena_free(arena, b), -ENOENT);
+	KUNIT_EXPECT_EQ(test, blk->start, 100ULL);
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 2U);
+	vmm_arena_unpin(arena, blk);
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 1U);
+}
+
+static struct kunit_case vmm_arena_cases[] = {
+	KUNIT_CASE(vmm_empty_arena_has_one_hole),
+	KUNIT_CASE(vmm_full_arena_has_no_hole),
+	KUNIT_CASE(vmm_freed_slot_is_refilled_at_same_offset),
+	KUNIT_CASE(vmm_first_fit_takes_lowest_hole),
+	KUNIT_CASE(vmm_alignment_is_honoured),
+	KUNIT_CASE(vmm_power_of_two_edge_sizes_fit),
+	KUNIT_CASE(vmm_bad_sizes_are_rejected),
+	KUNIT_CASE(vmm_random_ops_match_linear_model),
+	KUNIT_CASE(vmm_defrag_preserves_order_and_data),
+	KUNIT_CASE(vmm_defrag_moves_blocks_larger_than_a_chunk),
+	KUNIT_CASE(vmm_pinned_block_is_not_moved_until_unpinned),
+	{}
+};
+
+static struct kunit_suite vmm_arena_suite = {
+	.name = "vmm_arena",
+	.exit = vmm_test_exit,
+	.test_cases = vmm_arena_cases,
+};
+
+kunit_test_suite(vmm_arena_suite);

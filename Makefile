@@ -6,6 +6,8 @@
 #   make deps      install the Debian packages the build and the VM need
 #   make           module (against KDIR), vmmctl, library and selftests
 #   make check     everything above, then every test inside a QEMU guest
+#   make m32       32-bit static vmmctl and selftests into build/bin32, for
+#                  selftests/run_compat.sh (needs gcc-multilib)
 #   make demo      a narrated session in a QEMU guest
 
 SHELL := /bin/bash
@@ -25,8 +27,12 @@ KSRC_TAR := $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
 KSRC := $(BUILD)/linux-source
 KSRC_STAMP := $(KSRC)/.unpacked
 
-.PHONY: all deps module module-stock userspace selftests guest check demo \
-	clean help
+# The module's sources, as the debug build copies them.
+KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) \
+	! -name '*.mod.c')
+
+.PHONY: all deps module module-stock module-debug debug-kernel userspace \
+	selftests m32 guest guest-debug check demo clean help
 
 all: module userspace selftests
 
@@ -41,6 +47,19 @@ module:
 
 module-stock: deps
 	$(MAKE) -C /lib/modules/$(STOCK_KVER)/build M=$(TOP) W=1 modules
+
+# The debug kernel (KASAN, lockdep, kmemleak, KUnit, fault injection) is
+# built once from linux-source-6.1 and cached outside the repository.  The
+# module is built for it from a copy of the sources in build/debug, since
+# kbuild puts objects beside the sources and the stock build lives there.
+debug-kernel: deps
+	@scripts/build-debug-kernel >/dev/null
+
+module-debug: debug-kernel
+	@mkdir -p $(BUILD)/debug
+	@cp -a --parents --update $(KSOURCES) $(BUILD)/debug/
+	$(MAKE) -C $$(scripts/build-debug-kernel --cached)/build \
+		M=$(BUILD)/debug W=1 modules
 
 userspace:
 	$(MAKE) -C userspace OUT=$(BUILD)/bin
@@ -60,10 +79,19 @@ $(KSRC_STAMP): $(KSRC_TAR)
 selftests: $(KSRC_STAMP)
 	$(MAKE) -C selftests OUT=$(BUILD)/bin KSFT=$(KSRC)/tools/testing/selftests
 
+m32: $(KSRC_STAMP)
+	$(MAKE) -C userspace m32 OUT32=$(BUILD)/bin32
+	$(MAKE) -C selftests m32 OUT32=$(BUILD)/bin32 \
+		KSFT=$(KSRC)/tools/testing/selftests
+
 # What the guest needs: the module built for the stock kernel, the tool and
 # the tests.  scripts/vm calls this.
 guest: deps
 	$(MAKE) module-stock
+	$(MAKE) userspace selftests
+
+guest-debug: deps
+	$(MAKE) module-debug
 	$(MAKE) userspace selftests
 
 check: deps

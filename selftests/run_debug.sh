@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The debug tier's command (scripts/check runs it in the debug-kernel guest
+# of scripts/vm): the KUnit results of the vmm.ko that the runner loaded,
+# then every selftest through run_all.sh.  KASAN, lockdep, UBSAN and
+# kmemleak watch all of it; scripts/vm fails the run on any report.
+# Prints TAP; exits non-zero if anything failed.
+
+here=$(cd "$(dirname "$0")" && pwd)
+rc=0
+
+# KUnit suites built into vmm.ko run when it loads.  Their results file is
+# KTAP with the cases as indented subtests; lift the cases to top level so
+# that they count one by one.
+results=/sys/kernel/debug/kunit/vmm_arena/results
+echo "# kunit: vmm_arena (from $results)"
+if [ -r "$results" ]; then
+	cases=$(sed -nE 's/^    ((not )?ok [0-9]+ .*)/\1/p' "$results")
+	echo "TAP version 13"
+	echo "1..$(printf '%s\n' "$cases" | grep -c .)"
+	printf '%s\n' "$cases"
+	sed -nE 's/^    (# .*)/\1/p' "$results"
+	printf '%s\n' "$cases" | grep -q '^not ok' && rc=1
+	printf '%s\n' "$cases" | grep -q '^ok' || rc=1
+else
+	echo "TAP version 13"
+	echo "1..1"
+	echo "not ok 1 kunit_vmm_arena_results_exist # is vmm.ko built with CONFIG_KUNIT?"
+	rc=1
+fi
+
+"$here/run_all.sh" || rc=1
+exit $rc

@@ -21,6 +21,16 @@ static bool vmm_args_clean(u32 flags, u32 pad, const void *reserved,
 	return !flags && !pad && !memchr_inv(reserved, 0, len);
 }
 
+/*
+ * Commands whose work cannot be undone once done (a defragmentation) or
+ * only with side effects (an allocation uses up its ID) check first that
+ * their result can be stored, by writing the argument back unchanged.
+ */
+static int vmm_args_writable(void __user *argp, const void *args, size_t len)
+{
+	return copy_to_user(argp, args, len) ? -EFAULT : 0;
+}
+
 static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_alloc_args args;
@@ -31,13 +41,16 @@ static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
 	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
+	ret = vmm_args_writable(argp, &args, sizeof(args));
+	if (ret)
+		return ret;
 
 	ret = vmm_arena_alloc(arena, args.size, args.align, &args.id,
 			      &args.offset);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
-		/* Nobody learnt the ID: do not leak the block. */
+		/* Unmapped since the check; nobody learnt the ID: undo. */
 		vmm_arena_free(arena, args.id);
 		return -EFAULT;
 	}
@@ -66,6 +79,10 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
+
+	ret = vmm_args_writable(argp, &args, sizeof(args));
+	if (ret)
+		return ret;
 
 	args.bytes_moved = 0;
 	args.blocks_moved = 0;

@@ -69,6 +69,11 @@ static struct vmm_device *vmm_dev;
  * @len: bytes to copy
  * @to_block: true to copy from @ubuf into the block
  *
+ * copy_from_user() would zero the rest of a piece that faults, wiping block
+ * bytes the caller never meant to touch, so writes check the whole range
+ * with access_ok() once and use __copy_from_user(), which stores only what
+ * it copied.
+ *
  * Return: bytes copied, which is less than @len only if @ubuf faulted or a
  * fatal signal arrived.
  */
@@ -78,12 +83,14 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 	u8 *kbuf = arena->base + blk->start + offset;
 	size_t done = 0;
 
+	if (to_block && !access_ok(ubuf, len))
+		return 0;
 	while (done < len) {
 		size_t n = min_t(size_t, len - done, VMM_CHUNK);
 		unsigned long left;
 
 		if (to_block)
-			left = copy_from_user(kbuf + done, ubuf + done, n);
+			left = __copy_from_user(kbuf + done, ubuf + done, n);
 		else
 			left = copy_to_user(ubuf + done, kbuf + done, n);
 		done += n - left;

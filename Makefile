@@ -88,11 +88,11 @@ m32: $(KSRC_STAMP)
 # the tests.  scripts/vm calls this.
 guest: deps
 	$(MAKE) module-stock
-	$(MAKE) userspace selftests
+	$(MAKE) userspace selftests m32
 
 guest-debug: deps
 	$(MAKE) module-debug
-	$(MAKE) userspace selftests
+	$(MAKE) userspace selftests m32
 
 check: deps
 	@scripts/check

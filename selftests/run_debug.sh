@@ -3,7 +3,7 @@
 #
 # The debug tier's command (scripts/check runs it in the debug-kernel guest
 # of scripts/vm): the KUnit results of the vmm.ko that the runner loaded,
-# then every selftest through run_all.sh.  KASAN, lockdep, UBSAN and
+# then every selftest through run_all.sh, 64-bit and then 32-bit.  KASAN, lockdep, UBSAN and
 # kmemleak watch all of it; scripts/vm fails the run on any report.
 # Prints TAP; exits non-zero if anything failed.
 
@@ -31,4 +31,9 @@ else
 fi
 
 "$here/run_all.sh" || rc=1
+# The same programs built as 32-bit, through compat_ptr_ioctl.
+"$here/run_compat.sh"
+status=$?
+# 4 is kselftest's "skip": the kernel cannot run 32-bit programs.
+[ $status = 0 ] || [ $status = 4 ] || rc=1
 exit $rc

@@ -1,0 +1,2631 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm_fuzz_test: seeded random ioctls, reads and writes against /dev/vmm,
+ * every result checked against the errno uapi/linux/vmm.h documents for
+ * that input and every block's bytes checked against a model.
+ *
+ * Usage: vmm_fuzz_test [--seed N] [--ops M] [--verbose]
+ *   --seed N   seed of the pseudo-random sequence (default 1; decimal or
+ *              0x hex); the same seed and op count replay the same calls,
+ *              in the 64-bit and the 32-bit build alike
+ *   --ops M    operations to run (default 20000)
+ *   --verbose  print one line per operation
+ * VMM_FUZZ_SEED and VMM_FUZZ_OPS set the same values; the command line
+ * wins.  Both values are printed before the first operation, and a failed
+ * run ends with the command line that replays it.
+ *
+ * The kselftest harness owns argv and runs each test in a child with a
+ * 30 s default limit, so this program does not use it: it has its own
+ * main and prints plain TAP through kselftest.h.  Each TAP test point is
+ * one class of input, passing when none of its checks failed:
+ *   reject_unknown_commands        random 32-bit numbers, and magic 0xBA
+ *                                  with random direction/number/size: ENOTTY
+ *   reject_nonzero_reserved_fields otherwise valid calls with a non-zero
+ *                                  flags/pad/reserved field: EINVAL
+ *   reject_out_of_range_values     huge, negative and wrapping offsets,
+ *                                  lengths, sizes, alignments, capacities
+ *   reject_inaccessible_pointers   NULL, unmapped, kernel, truncated and
+ *                                  read-only argument structs and buffers
+ *   reject_unknown_ids             IDs never allocated, freed, 0, and near
+ *                                  2^64 and 2^63: ENOENT
+ *   serve_valid_requests           alloc/free/write/read/defrag/info/list/
+ *                                  stats/select+pread/pwrite, whose results
+ *                                  (IDs, first-fit offsets, moved bytes, list
+ *                                  entries) are predicted by the model
+ *   keep_state_after_errors        after every rejected call: the counters,
+ *                                  every block's ID/offset/size and the
+ *                                  file's selection are as before
+ *   preserve_block_contents        every block read back equals the model,
+ *                                  checked every CHECK_EVERY ops and at
+ *                                  the end
+ * A mismatch prints the op index, the call and what differs; the model
+ * then adopts what the kernel holds so that one fault does not cascade.
+ * At most MAX_DIAG mismatches are printed, all are counted.  Exit status:
+ * KSFT_PASS, KSFT_FAIL on any mismatch, KSFT_SKIP when vmm cannot be
+ * reloaded (not root, no module).  To see that it can fail, flip one
+ * expectation (e.g. -ENOTTY to -EINVAL in do_unknown_cmd()).
+ *
+ * Where the header leaves an outcome open, either one is accepted, and the
+ * model follows the kernel:
+ *   - a WRITE (or pwrite) failing with EFAULT may have stored a prefix of
+ *     the readable source bytes; every other byte must keep its old value
+ *     (a short pwrite stores exactly the bytes it counts);
+ *   - an ALLOC whose struct is read-only fails with EFAULT and leaves no
+ *     block, but may have used up an ID and counted in allocs and frees;
+ *   - a DEFRAG whose struct is read-only fails with EFAULT, with the blocks
+ *     either all where they were or all packed;
+ *   - a LIST that has nothing to store may refuse an inaccessible buffer;
+ *   - a call with two faults (a non-zero reserved field and an unknown ID)
+ *     may report either.
+ *
+ * Generic VFS ioctls (FIOCLEX, FIFREEZE, FS_IOC_*, FIGETBSZ...) are handled
+ * before the driver sees the call, so the random command numbers never use
+ * their type bytes (0x00, 'T', 'X', 'f', 0x94).  pread/pwrite at negative
+ * offsets expect the VFS's EINVAL.
+ *
+ * Like the other vmm selftests it reloads the module with its own arena
+ * size (ARENA_STR) and puts back what it found when it exits
+ * (vmm_util.h's destructor).  run_all.sh runs it with the others; the
+ * 32-bit build (make m32, run_compat.sh) runs the very same calls through
+ * the compat ioctl path, and the _Static_asserts below check that every
+ * uapi struct has the same layout in both.
+ */
+#define _FILE_OFFSET_BITS 64
+
+#include <getopt.h>
+#include <stddef.h>
+#include <limits.h>
+#include <time.h>
+
+/*
+ * vmm_util.h includes kselftest_harness.h for the other programs; this one
+ * only uses its plain helpers and kselftest.h, so the harness's own
+ * static test_harness_run() is never called.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "vmm_util.h"
+#pragma GCC diagnostic pop
+
+#define ARENA_STR	"1M"
+#define ARENA_SIZE	(1 * MiB)
+#define DEFAULT_SEED	1ULL
+#define DEFAULT_OPS	20000ULL
+#define CHECK_EVERY	1000	/* full content check period, in ops */
+#define MAX_BLOCKS	160	/* above this, frees are favoured */
+#define MAX_DIAG	40	/* mismatch lines printed before muting */
+#define RO_LEN		(64 * 1024)
+#define EDGE_LEN	(64 * 1024)
+#define FREED_KEEP	64
+/* The module copies in 256 KiB pieces; some blocks are larger. */
+#define PIECE		(256 * 1024)
+
+/* A user address in the kernel half: access_ok() refuses it. */
+#define KERNEL_U64	0xffff888000000000ULL
+
+#ifndef __printf
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#endif
+
+/* A return value for "-1 without errno", which no check expects. */
+#define RET_NO_ERRNO	(-100000L)
+
+/*
+ * The ABI is the same for 64-bit and 32-bit (i386) callers, which the
+ * module serves through compat_ptr_ioctl() without any translation: every
+ * field at the same offset with the same size, every struct the same size,
+ * so every command number the same.  These are the x86-64 values; the
+ * 32-bit build (make m32), where __u64 is only 4-byte aligned, compiles
+ * them too.
+ */
+#define ABI_FIELD(s, f, off, size) \
+	_Static_assert(offsetof(struct s, f) == (off) && \
+		       sizeof(((struct s *)0)->f) == (size), \
+		       "struct " #s "." #f " is not at " #off ", " #size " bytes")
+#define ABI_SIZE(s, size) \
+	_Static_assert(sizeof(struct s) == (size), \
+		       "struct " #s " is not " #size " bytes")
+
+ABI_FIELD(vmm_alloc_args, size, 0, 8);
+ABI_FIELD(vmm_alloc_args, align, 8, 8);
+ABI_FIELD(vmm_alloc_args, flags, 16, 4);
+ABI_FIELD(vmm_alloc_args, pad, 20, 4);
+ABI_FIELD(vmm_alloc_args, id, 24, 8);
+ABI_FIELD(vmm_alloc_args, offset, 32, 8);
+ABI_FIELD(vmm_alloc_args, reserved, 40, 32);
+ABI_SIZE(vmm_alloc_args, 72);
+
+ABI_FIELD(vmm_free_args, id, 0, 8);
+ABI_FIELD(vmm_free_args, flags, 8, 4);
+ABI_FIELD(vmm_free_args, pad, 12, 4);
+ABI_FIELD(vmm_free_args, reserved, 16, 16);
+ABI_SIZE(vmm_free_args, 32);
+
+ABI_FIELD(vmm_defrag_args, flags, 0, 4);
+ABI_FIELD(vmm_defrag_args, pad, 4, 4);
+ABI_FIELD(vmm_defrag_args, bytes_moved, 8, 8);
+ABI_FIELD(vmm_defrag_args, blocks_moved, 16, 8);
+ABI_FIELD(vmm_defrag_args, reserved, 24, 32);
+ABI_SIZE(vmm_defrag_args, 56);
+
+ABI_FIELD(vmm_info_args, id, 0, 8);
+ABI_FIELD(vmm_info_args, flags, 8, 4);
+ABI_FIELD(vmm_info_args, pad, 12, 4);
+ABI_FIELD(vmm_info_args, offset, 16, 8);
+ABI_FIELD(vmm_info_args, size, 24, 8);
+ABI_FIELD(vmm_info_args, reserved, 32, 32);
+ABI_SIZE(vmm_info_args, 64);
+
+ABI_FIELD(vmm_stats_args, size, 0, 8);
+ABI_FIELD(vmm_stats_args, used, 8, 8);
+ABI_FIELD(vmm_stats_args, free, 16, 8);
+ABI_FIELD(vmm_stats_args, largest_free, 24, 8);
+ABI_FIELD(vmm_stats_args, blocks, 32, 8);
+ABI_FIELD(vmm_stats_args, fragmentation, 40, 8);
+ABI_FIELD(vmm_stats_args, allocs, 48, 8);
+ABI_FIELD(vmm_stats_args, frees, 56, 8);
+ABI_FIELD(vmm_stats_args, alloc_failures, 64, 8);
+ABI_FIELD(vmm_stats_args, defrags, 72, 8);
+ABI_FIELD(vmm_stats_args, bytes_moved, 80, 8);
+ABI_FIELD(vmm_stats_args, reserved, 88, 40);
+ABI_SIZE(vmm_stats_args, 128);
+
+ABI_FIELD(vmm_select_args, id, 0, 8);
+ABI_FIELD(vmm_select_args, flags, 8, 4);
+ABI_FIELD(vmm_select_args, pad, 12, 4);
+ABI_FIELD(vmm_select_args, reserved, 16, 16);
+ABI_SIZE(vmm_select_args, 32);
+
+ABI_FIELD(vmm_rw_args, id, 0, 8);
+ABI_FIELD(vmm_rw_args, offset, 8, 8);
+ABI_FIELD(vmm_rw_args, length, 16, 8);
+ABI_FIELD(vmm_rw_args, buffer, 24, 8);
+ABI_FIELD(vmm_rw_args, flags, 32, 4);
+ABI_FIELD(vmm_rw_args, pad, 36, 4);
+ABI_FIELD(vmm_rw_args, reserved, 40, 16);
+ABI_SIZE(vmm_rw_args, 56);
+
+ABI_FIELD(vmm_block_info, id, 0, 8);
+ABI_FIELD(vmm_block_info, offset, 8, 8);
+ABI_FIELD(vmm_block_info, size, 16, 8);
+ABI_FIELD(vmm_block_info, reserved, 24, 40);
+ABI_SIZE(vmm_block_info, 64);
+
+ABI_FIELD(vmm_list_args, buffer, 0, 8);
+ABI_FIELD(vmm_list_args, capacity, 8, 4);
+ABI_FIELD(vmm_list_args, count, 12, 4);
+ABI_FIELD(vmm_list_args, start_id, 16, 8);
+ABI_FIELD(vmm_list_args, next_id, 24, 8);
+ABI_FIELD(vmm_list_args, flags, 32, 4);
+ABI_FIELD(vmm_list_args, pad, 36, 4);
+ABI_FIELD(vmm_list_args, reserved, 40, 16);
+ABI_SIZE(vmm_list_args, 56);
+
+/* Direction, size, magic and number, as a 64-bit build computes them. */
+_Static_assert(VMM_IOC_ALLOC == 0xc048ba00U, "VMM_IOC_ALLOC");
+_Static_assert(VMM_IOC_FREE == 0x4020ba01U, "VMM_IOC_FREE");
+_Static_assert(VMM_IOC_DEFRAG == 0xc038ba02U, "VMM_IOC_DEFRAG");
+_Static_assert(VMM_IOC_INFO == 0xc040ba03U, "VMM_IOC_INFO");
+_Static_assert(VMM_IOC_STATS == 0x8080ba04U, "VMM_IOC_STATS");
+_Static_assert(VMM_IOC_SELECT == 0x4020ba05U, "VMM_IOC_SELECT");
+_Static_assert(VMM_IOC_READ == 0x4038ba06U, "VMM_IOC_READ");
+_Static_assert(VMM_IOC_WRITE == 0x4038ba07U, "VMM_IOC_WRITE");
+_Static_assert(VMM_IOC_LIST == 0xc038ba08U, "VMM_IOC_LIST");
+
+/* ---- TAP test points */
+
+enum cat {
+	C_CMD, C_RESERVED, C_RANGE, C_POINTER, C_ID, C_VALID, C_STATE, C_DATA,
+	NCAT
+};
+
+static const char *const cat_name[NCAT] = {
+	[C_CMD]		= "reject_unknown_commands",
+	[C_RESERVED]	= "reject_nonzero_reserved_fields",
+	[C_RANGE]	= "reject_out_of_range_values",
+	[C_POINTER]	= "reject_inaccessible_pointers",
+	[C_ID]		= "reject_unknown_ids",
+	[C_VALID]	= "serve_valid_requests",
+	[C_STATE]	= "keep_state_after_errors",
+	[C_DATA]	= "preserve_block_contents",
+};
+
+static unsigned long cat_checks[NCAT], cat_fails[NCAT];
+static unsigned long diag_lines, total_fails;
+static bool need_resync;
+
+static unsigned long long op_index;	/* the op being run, from 0 */
+static char op_desc[256];		/* what it does, for diagnostics */
+static bool verbose;
+
+static int vfd = -1;	/* ioctls */
+static int ffd = -1;	/* the file interface: SELECT + pread/pwrite */
+static int gfd = -1;	/* selects blocks that are then freed */
+static int nfd = -1;	/* never selects anything */
+static long pgsz;
+
+/* Describe the current op (printed with -v and with any mismatch). */
+static void __printf(1, 2) op(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(op_desc, sizeof(op_desc), fmt, ap);
+	va_end(ap);
+	if (verbose)
+		printf("# op %llu: %s\n", op_index, op_desc);
+}
+
+static void __printf(2, 3)
+mismatch(enum cat c, const char *fmt, ...)
+{
+	va_list ap;
+
+	cat_fails[c]++;
+	total_fails++;
+	/* Data mismatches adopt the kernel's bytes where they are found. */
+	if (c != C_DATA)
+		need_resync = true;
+	if (diag_lines++ >= MAX_DIAG) {
+		if (diag_lines == MAX_DIAG + 1)
+			printf("# further mismatches are counted, not printed\n");
+		return;
+	}
+	printf("# op %llu [%s] %s: ", op_index, cat_name[c], op_desc);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* True if @cond; otherwise a mismatch in @c described by @fmt. */
+static bool __printf(3, 4)
+check(enum cat c, bool cond, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	cat_checks[c]++;
+	if (cond)
+		return true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mismatch(c, "%s", msg);
+	return false;
+}
+
+static const char *errname(long e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EINTR: return "EINTR";
+	case ENXIO: return "ENXIO";
+	case EBADF: return "EBADF";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EINVAL: return "EINVAL";
+	case ENOTTY: return "ENOTTY";
+	case EFBIG: return "EFBIG";
+	case ENOSPC: return "ENOSPC";
+	case ESPIPE: return "ESPIPE";
+	case ERANGE: return "ERANGE";
+	case EOVERFLOW: return "EOVERFLOW";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default:
+		return "E?";
+	}
+}
+
+/* A result as "N" or "-1/EFOO"; two rotating buffers. */
+static const char *ret_str(long r)
+{
+	static char buf[2][40];
+	static int i;
+
+	i ^= 1;
+	if (r == RET_NO_ERRNO)
+		snprintf(buf[i], sizeof(buf[i]), "-1 with errno 0");
+	else if (r < 0)
+		snprintf(buf[i], sizeof(buf[i]), "-1/%s (%ld)", errname(-r), -r);
+	else
+		snprintf(buf[i], sizeof(buf[i]), "%ld", r);
+	return buf[i];
+}
+
+/* Check a result encoded as a count or -errno against the expected one. */
+static bool expect_ret(enum cat c, const char *call, long got, long want)
+{
+	return check(c, got == want, "%s returned %s, expected %s", call,
+		     ret_str(got), ret_str(want));
+}
+
+/* ---- system calls, results as value or -errno */
+
+static long enc(long r)
+{
+	if (r != -1)
+		return r < 0 ? RET_NO_ERRNO : r;
+	return errno > 0 ? -(long)errno : RET_NO_ERRNO;
+}
+
+static long xioctl(int fd, unsigned long cmd, void *arg)
+{
+	errno = 0;
+	return enc(ioctl(fd, cmd, arg));
+}
+
+static long xpread(int fd, void *buf, size_t n, __u64 off)
+{
+	errno = 0;
+	return enc(pread(fd, buf, n, (off_t)off));
+}
+
+static long xpwrite(int fd, const void *buf, size_t n, __u64 off)
+{
+	errno = 0;
+	return enc(pwrite(fd, buf, n, (off_t)off));
+}
+
+static long xlseek(int fd, __u64 off, int whence)
+{
+	off_t r;
+
+	errno = 0;
+	r = lseek(fd, (off_t)off, whence);
+	if (r == (off_t)-1)
+		return errno > 0 ? -(long)errno : RET_NO_ERRNO;
+	/* Positions here stay far below LONG_MAX, also in the 32-bit build. */
+	return r > LONG_MAX ? RET_NO_ERRNO : (long)r;
+}
+
+/* ---- pseudo-random numbers: splitmix64, the same in every ABI */
+
+static __u64 rng_state;
+
+static __u64 rnd(void)
+{
+	__u64 z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static __u64 rnd_below(__u64 n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static __u64 rnd_range(__u64 lo, __u64 hi)
+{
+	return lo + rnd_below(hi - lo + 1);
+}
+
+static bool chance(unsigned int percent)
+{
+	return rnd_below(100) < percent;
+}
+
+/* A non-zero value: one random bit or random bits, of @bits width. */
+static __u64 rnd_nonzero(unsigned int bits)
+{
+	__u64 v;
+
+	if (chance(50))
+		return 1ULL << rnd_below(bits);
+	v = rnd();
+	if (bits < 64)
+		v &= (1ULL << bits) - 1;
+	return v ? v : 1;
+}
+
+/* ---- memory the calls point into */
+
+static unsigned char *scratch;	/* RW user buffer, ARENA_SIZE + 2 pages */
+static size_t scratch_len;
+static unsigned char *rbuf;	/* verification reads, ARENA_SIZE */
+static unsigned char *srcbuf;	/* data about to be written, ARENA_SIZE */
+static unsigned char *ro;	/* RO_LEN read-only bytes, ro_pattern */
+static unsigned char *ro_pattern;
+/* EDGE_LEN RW bytes that end here, at a PROT_NONE page */
+static unsigned char *edge_end;
+static unsigned char *argpg;	/* one page, made read-only per call */
+
+static void *map_or_die(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_msg("mmap %zu bytes: %s\n", len, strerror(errno));
+	return p;
+}
+
+static void setup_memory(void)
+{
+	unsigned char *edge;
+
+	pgsz = sysconf(_SC_PAGESIZE);
+	scratch_len = ARENA_SIZE + 2 * pgsz;
+	scratch = map_or_die(scratch_len, PROT_READ | PROT_WRITE);
+	rbuf = map_or_die(ARENA_SIZE, PROT_READ | PROT_WRITE);
+	srcbuf = map_or_die(ARENA_SIZE, PROT_READ | PROT_WRITE);
+	ro_pattern = map_or_die(RO_LEN, PROT_READ | PROT_WRITE);
+	ro = map_or_die(RO_LEN, PROT_READ | PROT_WRITE);
+	vmm_fill(ro_pattern, RO_LEN, 0x5eed);
+	memcpy(ro, ro_pattern, RO_LEN);
+	if (mprotect(ro, RO_LEN, PROT_READ))
+		ksft_exit_fail_msg("mprotect: %s\n", strerror(errno));
+	edge = map_or_die(EDGE_LEN + pgsz, PROT_READ | PROT_WRITE);
+	edge_end = edge + EDGE_LEN;
+	if (mprotect(edge_end, pgsz, PROT_NONE))
+		ksft_exit_fail_msg("mprotect: %s\n", strerror(errno));
+	argpg = map_or_die(pgsz, PROT_READ | PROT_WRITE);
+}
+
+/*
+ * A page that was mapped and is unmapped again, made afresh for each call
+ * so no later mapping can have reused it.
+ */
+static void *unmapped(void)
+{
+	void *p = vmm_unmapped_addr();
+
+	if (!p)
+		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	return p;
+}
+
+/* ---- the model */
+
+struct mblock {
+	__u64 id;
+	__u64 off;
+	__u64 size;
+	unsigned int seed;	/* per-block seed of the data written to it */
+	unsigned int writes;
+	unsigned char *data;	/* what the block must hold */
+};
+
+struct counter {
+	__u64 lo, hi;		/* the kernel's value lies in [lo, hi] */
+};
+
+static struct mblock mb[4096];	/* live blocks, in increasing ID order */
+static size_t mb_n;
+static __u64 last_id;		/* the highest ID the kernel handed out */
+static __u64 id_slack;		/* IDs an EFAULTed ALLOC may have used */
+static __u64 freed[FREED_KEEP];
+static unsigned int freed_n;
+static struct counter c_allocs, c_frees, c_failures, c_defrags, c_moved;
+
+/* The selection of ffd: block ID (0 none), whether it is live, position. */
+static __u64 sel_id;
+static bool sel_live;
+static __u64 sel_pos;
+
+static size_t by_off[ARRAY_SIZE(mb)];	/* block indices by offset */
+static bool by_off_valid;
+
+/* Blocks were added, removed or moved: by_off must be rebuilt. */
+static void mb_touch(void)
+{
+	by_off_valid = false;
+}
+
+static int cmp_off(const void *a, const void *b)
+{
+	__u64 x = mb[*(const size_t *)a].off, y = mb[*(const size_t *)b].off;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Block indices in offset order (mb_n entries). */
+static const size_t *mb_by_offset(void)
+{
+	size_t i;
+
+	if (!by_off_valid) {
+		for (i = 0; i < mb_n; i++)
+			by_off[i] = i;
+		qsort(by_off, mb_n, sizeof(by_off[0]), cmp_off);
+		by_off_valid = true;
+	}
+	return by_off;
+}
+
+static void ctr_add(struct counter *c, __u64 n)
+{
+	c->lo += n;
+	c->hi += n;
+}
+
+/* The kernel may or may not have counted @n more. */
+static void ctr_maybe(struct counter *c, __u64 n)
+{
+	c->hi += n;
+}
+
+static long mb_find(__u64 id)
+{
+	size_t lo = 0, hi = mb_n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mb[mid].id == id)
+			return (long)mid;
+		if (mb[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static struct mblock *mb_add(__u64 id, __u64 off, __u64 size)
+{
+	struct mblock *b;
+	size_t i = mb_n;
+
+	if (mb_n == ARRAY_SIZE(mb))
+		ksft_exit_fail_msg("model: more than %zu blocks\n",
+				   ARRAY_SIZE(mb));
+	/* Usually appended: IDs grow.  A resync may insert in the middle. */
+	while (i > 0 && mb[i - 1].id > id) {
+		mb[i] = mb[i - 1];
+		i--;
+	}
+	b = &mb[i];
+	b->id = id;
+	b->off = off;
+	b->size = size;
+	b->seed = (unsigned int)rnd();
+	b->writes = 0;
+	b->data = calloc(1, size);
+	mb_touch();
+	if (!b->data)
+		ksft_exit_fail_msg("calloc %llu\n", (unsigned long long)size);
+	mb_n++;
+	if (id > last_id)
+		last_id = id;
+	return b;
+}
+
+static void mb_remove(size_t i)
+{
+	__u64 id = mb[i].id;
+
+	free(mb[i].data);
+	memmove(&mb[i], &mb[i + 1], (mb_n - i - 1) * sizeof(mb[0]));
+	mb_n--;
+	mb_touch();
+	freed[freed_n++ % FREED_KEEP] = id;
+	if (sel_id == id)
+		sel_live = false;
+}
+
+static struct mblock *mb_random(void)
+{
+	return mb_n ? &mb[rnd_below(mb_n)] : NULL;
+}
+
+static __u64 round_up_pow2(__u64 v, __u64 align)
+{
+	return (v + align - 1) & ~(align - 1);
+}
+
+/* First fit as the header defines it: the lowest aligned offset that fits. */
+static bool model_first_fit(__u64 size, __u64 align, __u64 *off)
+{
+	const size_t *order = mb_by_offset();
+	__u64 cursor = 0, s;
+	size_t i;
+
+	if (align <= 1)
+		align = 1;
+	for (i = 0; i <= mb_n; i++) {
+		__u64 limit = i < mb_n ? mb[order[i]].off : ARENA_SIZE;
+
+		s = round_up_pow2(cursor, align);
+		if (s <= limit && limit - s >= size) {
+			*off = s;
+			return true;
+		}
+		if (i < mb_n)
+			cursor = mb[order[i]].off + mb[order[i]].size;
+	}
+	return false;
+}
+
+static __u64 model_used(void)
+{
+	__u64 used = 0;
+	size_t i;
+
+	for (i = 0; i < mb_n; i++)
+		used += mb[i].size;
+	return used;
+}
+
+static __u64 model_largest_free(void)
+{
+	const size_t *order = mb_by_offset();
+	__u64 cursor = 0, best = 0;
+	size_t i;
+
+	for (i = 0; i < mb_n; i++) {
+		if (mb[order[i]].off - cursor > best)
+			best = mb[order[i]].off - cursor;
+		cursor = mb[order[i]].off + mb[order[i]].size;
+	}
+	if (ARENA_SIZE - cursor > best)
+		best = ARENA_SIZE - cursor;
+	return best;
+}
+
+/*
+ * DEFRAG: every block slides down next to the one below it, in offset
+ * order.  Returns the bytes and blocks that move; @apply sets the offsets.
+ */
+static void model_defrag(__u64 *bytes, __u64 *blocks, bool apply)
+{
+	const size_t *order = mb_by_offset();
+	__u64 cursor = 0;
+	size_t i;
+
+	*bytes = 0;
+	*blocks = 0;
+	for (i = 0; i < mb_n; i++) {
+		struct mblock *b = &mb[order[i]];
+
+		if (b->off != cursor) {
+			*bytes += b->size;
+			*blocks += 1;
+			if (apply)
+				b->off = cursor;	/* order kept */
+		}
+		cursor += b->size;
+	}
+}
+
+/* ---- checks of the kernel's state against the model */
+
+/* The kernel's counter @v must lie in @ctr's range; narrows it to @v. */
+static void check_counter(enum cat c, const char *name, struct counter *ctr,
+			  __u64 v)
+{
+	if (ctr->lo == ctr->hi)
+		check(c, v == ctr->lo, "stats.%s = %llu, expected %llu", name,
+		      (unsigned long long)v, (unsigned long long)ctr->lo);
+	else
+		check(c, v >= ctr->lo && v <= ctr->hi,
+		      "stats.%s = %llu, expected %llu to %llu", name,
+		      (unsigned long long)v, (unsigned long long)ctr->lo,
+		      (unsigned long long)ctr->hi);
+	ctr->lo = ctr->hi = v;
+}
+
+#define CHECK_FIELD(c, what, got, want) \
+	check(c, (__u64)(got) == (__u64)(want), "%s = %llu, expected %llu", \
+	      what, (unsigned long long)(got), (unsigned long long)(want))
+
+/* VMM_IOC_STATS, with garbage in the output-only struct, against the model. */
+static void check_stats(enum cat c)
+{
+	struct vmm_stats_args st;
+	__u64 used = model_used(), largest = model_largest_free();
+	__u64 free_b = ARENA_SIZE - used;
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < sizeof(st) / 8; i++)
+		((__u64 *)&st)[i] = rnd();
+	r = xioctl(vfd, VMM_IOC_STATS, &st);
+	if (!expect_ret(c, "VMM_IOC_STATS", r, 0))
+		return;
+	CHECK_FIELD(c, "stats.size", st.size, ARENA_SIZE);
+	CHECK_FIELD(c, "stats.used", st.used, used);
+	CHECK_FIELD(c, "stats.free", st.free, free_b);
+	CHECK_FIELD(c, "stats.largest_free", st.largest_free, largest);
+	CHECK_FIELD(c, "stats.blocks", st.blocks, mb_n);
+	CHECK_FIELD(c, "stats.fragmentation", st.fragmentation,
+		    vmm_frag(free_b, largest));
+	for (i = 0; i < ARRAY_SIZE(st.reserved); i++)
+		CHECK_FIELD(c, "stats.reserved[i]", st.reserved[i], 0);
+	check(c, st.allocs - st.frees == st.blocks,
+	      "stats: allocs %llu - frees %llu != blocks %llu",
+	      (unsigned long long)st.allocs, (unsigned long long)st.frees,
+	      (unsigned long long)st.blocks);
+	check_counter(c, "allocs", &c_allocs, st.allocs);
+	check_counter(c, "frees", &c_frees, st.frees);
+	check_counter(c, "alloc_failures", &c_failures, st.alloc_failures);
+	check_counter(c, "defrags", &c_defrags, st.defrags);
+	check_counter(c, "bytes_moved", &c_moved, st.bytes_moved);
+}
+
+/* What a LIST from @start_id with @cap entries must return. */
+static __u32 model_list(__u64 start_id, __u32 cap, size_t *first,
+			__u64 *next_id)
+{
+	size_t i = 0, avail;
+
+	while (i < mb_n && mb[i].id < start_id)
+		i++;
+	*first = i;
+	avail = mb_n - i;
+	if (avail > cap) {
+		*next_id = mb[i + cap].id;
+		return cap;
+	}
+	*next_id = 0;
+	return (__u32)avail;
+}
+
+/* @n entries at @e must describe model blocks @first.. exactly. */
+static void check_list_entries(enum cat c, const struct vmm_block_info *e,
+			       __u32 n, size_t first)
+{
+	__u32 i;
+	unsigned int k;
+
+	for (i = 0; i < n; i++) {
+		const struct mblock *b = &mb[first + i];
+		bool ok = e[i].id == b->id && e[i].offset == b->off &&
+			  e[i].size == b->size;
+
+		for (k = 0; k < ARRAY_SIZE(e[i].reserved); k++)
+			ok = ok && !e[i].reserved[k];
+		if (!check(c, ok,
+			   "list entry %u: id %llu offset %llu size %llu, expected id %llu offset %llu size %llu, reserved 0",
+			   i, (unsigned long long)e[i].id,
+			   (unsigned long long)e[i].offset,
+			   (unsigned long long)e[i].size,
+			   (unsigned long long)b->id,
+			   (unsigned long long)b->off,
+			   (unsigned long long)b->size))
+			return;
+	}
+}
+
+/* Every live block's ID, offset and size, through one LIST. */
+static void check_list(enum cat c)
+{
+	struct vmm_list_args a = {
+		.buffer = (__u64)(uintptr_t)scratch,
+		.capacity = (__u32)(mb_n + 1),
+		.start_id = 0,
+	};
+	long r = xioctl(vfd, VMM_IOC_LIST, &a);
+
+	if (!expect_ret(c, "VMM_IOC_LIST (all)", r, 0))
+		return;
+	if (!check(c, a.count == mb_n && a.next_id == 0,
+		   "LIST: count %u next_id %llu, expected %zu blocks and 0",
+		   a.count, (unsigned long long)a.next_id, mb_n))
+		return;
+	check_list_entries(c, (const struct vmm_block_info *)scratch, a.count,
+			   0);
+}
+
+/* Read block @b whole into rbuf; false (and a mismatch) if that fails. */
+static bool read_block(enum cat c, const struct mblock *b)
+{
+	struct vmm_rw_args a = {
+		.id = b->id, .length = b->size,
+		.buffer = (__u64)(uintptr_t)rbuf,
+	};
+	long r = xioctl(vfd, VMM_IOC_READ, &a);
+
+	if (check(c, r == 0, "VMM_IOC_READ block %llu (%llu bytes) returned %s",
+		  (unsigned long long)b->id, (unsigned long long)b->size,
+		  ret_str(r)))
+		return true;
+	need_resync = true;
+	return false;
+}
+
+/* Report the first byte of @b where rbuf differs from the model. */
+static bool check_bytes(enum cat c, struct mblock *b, const char *what)
+{
+	__u64 i;
+
+	if (!memcmp(rbuf, b->data, b->size)) {
+		cat_checks[c]++;
+		return true;
+	}
+	for (i = 0; i < b->size && rbuf[i] == b->data[i]; i++)
+		;
+	mismatch(c, "%s: block %llu (offset %llu, size %llu) byte %llu is 0x%02x, expected 0x%02x",
+		 what, (unsigned long long)b->id, (unsigned long long)b->off,
+		 (unsigned long long)b->size, (unsigned long long)i, rbuf[i],
+		 b->data[i]);
+	memcpy(b->data, rbuf, b->size);	/* adopt, so one fault reports once */
+	return false;
+}
+
+static void check_block(enum cat c, struct mblock *b, const char *what)
+{
+	if (read_block(c, b))
+		check_bytes(c, b, what);
+}
+
+static void check_all_blocks(const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < mb_n; i++)
+		check_block(C_DATA, &mb[i], what);
+}
+
+/* What lseek(ffd, 0, SEEK_CUR) must return for the model's selection. */
+static long sel_expected_pos(void)
+{
+	if (!sel_id)
+		return -ENXIO;
+	return sel_live ? (long)sel_pos : -ENOENT;
+}
+
+static void check_selection(enum cat c)
+{
+	expect_ret(c, "lseek(selected file, 0, SEEK_CUR)",
+		   xlseek(ffd, 0, SEEK_CUR), sel_expected_pos());
+}
+
+/* After a rejected call: the counters and the block table are as before. */
+static void check_unchanged(void)
+{
+	check_stats(C_STATE);
+	check_list(C_STATE);
+}
+
+/*
+ * Rebuild the model from the kernel after a mismatch: blocks from LIST,
+ * their bytes from READ, the counters from STATS.  The mismatch has been
+ * reported; this only keeps it from being reported again and again.
+ */
+static void model_resync(void)
+{
+	struct vmm_list_args a = {
+		.buffer = (__u64)(uintptr_t)scratch, .capacity = VMM_LIST_MAX,
+	};
+	struct vmm_block_info *e = (struct vmm_block_info *)scratch;
+	struct vmm_stats_args st;
+	size_t i;
+	__u32 k;
+
+	need_resync = false;
+	if (xioctl(vfd, VMM_IOC_LIST, &a) || a.next_id)
+		ksft_exit_fail_msg("op %llu: resync: LIST failed\n", op_index);
+	for (i = mb_n; i-- > 0;) {
+		bool live = false;
+
+		for (k = 0; k < a.count; k++)
+			live = live || e[k].id == mb[i].id;
+		if (!live)
+			mb_remove(i);
+	}
+	for (k = 0; k < a.count; k++) {
+		long j = mb_find(e[k].id);
+		struct mblock *b;
+
+		if (j >= 0 && mb[j].size != e[k].size) {
+			mb_remove((size_t)j);
+			j = -1;
+		}
+		b = j >= 0 ? &mb[j] : mb_add(e[k].id, e[k].offset, e[k].size);
+		b->off = e[k].offset;
+	}
+	mb_touch();
+	for (i = 0; i < mb_n; i++) {
+		struct vmm_rw_args r = {
+			.id = mb[i].id, .length = mb[i].size,
+			.buffer = (__u64)(uintptr_t)mb[i].data,
+		};
+
+		if (xioctl(vfd, VMM_IOC_READ, &r))
+			ksft_exit_fail_msg("op %llu: resync: READ failed\n",
+					   op_index);
+	}
+	if (xioctl(vfd, VMM_IOC_STATS, &st))
+		ksft_exit_fail_msg("op %llu: resync: STATS failed\n", op_index);
+	c_allocs.lo = c_allocs.hi = st.allocs;
+	c_frees.lo = c_frees.hi = st.frees;
+	c_failures.lo = c_failures.hi = st.alloc_failures;
+	c_defrags.lo = c_defrags.hi = st.defrags;
+	c_moved.lo = c_moved.hi = st.bytes_moved;
+	id_slack += 1;
+	sel_pos = 0;
+	if (sel_id) {
+		long p = xlseek(ffd, 0, SEEK_CUR);
+
+		sel_live = p >= 0;
+		sel_pos = p >= 0 ? (__u64)p : 0;
+	}
+}
+
+/* ---- the commands: layouts, for corrupting and placing argument structs */
+
+enum {
+	K_ALLOC, K_FREE, K_DEFRAG, K_INFO, K_STATS, K_SELECT, K_READ, K_WRITE,
+	K_LIST, NKINDS
+};
+
+#define NONE ((size_t)-1)
+
+static const struct kind {
+	const char *name;
+	unsigned long cmd;
+	size_t size;
+	size_t flags_off, pad_off, res_off;	/* NONE if absent */
+	unsigned int nres;
+} kinds[NKINDS] = {
+#define K(k, c, s) \
+	[k] = { #c, c, sizeof(struct s), \
+	offsetof(struct s, flags), offsetof(struct s, pad), \
+	offsetof(struct s, reserved), ARRAY_SIZE(((struct s *)0)->reserved) }
+	K(K_ALLOC, VMM_IOC_ALLOC, vmm_alloc_args),
+	K(K_FREE, VMM_IOC_FREE, vmm_free_args),
+	K(K_DEFRAG, VMM_IOC_DEFRAG, vmm_defrag_args),
+	K(K_INFO, VMM_IOC_INFO, vmm_info_args),
+	/* Output only: no flags or pad, and nothing of it is read. */
+	[K_STATS] = { "VMM_IOC_STATS", VMM_IOC_STATS,
+		      sizeof(struct vmm_stats_args), NONE, NONE,
+		      offsetof(struct vmm_stats_args, reserved),
+		      ARRAY_SIZE(((struct vmm_stats_args *)0)->reserved) },
+	K(K_SELECT, VMM_IOC_SELECT, vmm_select_args),
+	K(K_READ, VMM_IOC_READ, vmm_rw_args),
+	K(K_WRITE, VMM_IOC_WRITE, vmm_rw_args),
+	K(K_LIST, VMM_IOC_LIST, vmm_list_args),
+#undef K
+};
+
+union args {
+	struct vmm_alloc_args alloc;
+	struct vmm_free_args free;
+	struct vmm_defrag_args defrag;
+	struct vmm_info_args info;
+	struct vmm_stats_args stats;
+	struct vmm_select_args select;
+	struct vmm_rw_args rw;
+	struct vmm_list_args list;
+	unsigned char raw[256];
+};
+
+/* Where an argument struct is passed from. */
+enum place { P_NORMAL, P_READONLY };
+
+/* ioctl @k on @fd with @a passed from @pl; @a gets what the kernel wrote. */
+static long call(int fd, int k, union args *a, enum place pl)
+{
+	long r;
+
+	if (pl == P_NORMAL)
+		return xioctl(fd, kinds[k].cmd, a);
+	memcpy(argpg, a, kinds[k].size);
+	if (mprotect(argpg, pgsz, PROT_READ))
+		ksft_exit_fail_msg("mprotect: %s\n", strerror(errno));
+	r = xioctl(fd, kinds[k].cmd, argpg);
+	if (mprotect(argpg, pgsz, PROT_READ | PROT_WRITE))
+		ksft_exit_fail_msg("mprotect: %s\n", strerror(errno));
+	memcpy(a, argpg, kinds[k].size);
+	return r;
+}
+
+/* ---- generators */
+
+static __u64 rnd_block_size(void)
+{
+	unsigned int r = (unsigned int)rnd_below(100);
+
+	if (r < 60)
+		return rnd_range(1, 512);
+	if (r < 88)
+		return rnd_range(513, 8192);
+	if (r < 98)
+		return rnd_range(8193, 65536);
+	/* Larger than one of the module's copy pieces. */
+	return rnd_range(PIECE - 4096, PIECE + 44 * 1024);
+}
+
+static __u64 rnd_align(void)
+{
+	unsigned int r = (unsigned int)rnd_below(100);
+
+	if (r < 55)
+		return 0;
+	if (r < 65)
+		return 1;
+	if (r < 97)
+		return 1ULL << rnd_range(1, 12);
+	return 1ULL << rnd_range(13, 20);	/* up to the arena size */
+}
+
+/* A sub-range of a block: offset and length, length >= @min_len. */
+static void rnd_subrange(const struct mblock *b, __u64 min_len, __u64 *off,
+			 __u64 *len)
+{
+	if (chance(15)) {
+		*off = 0;
+		*len = b->size;
+		return;
+	}
+	/* Never at the end: a WRITE of 0 bytes there is ERANGE. */
+	*off = rnd_below(b->size - (min_len ? min_len : 1) + 1);
+	if (chance(70))
+		*len = rnd_range(min_len, b->size - *off < 64 ?
+					  b->size - *off : 64);
+	else
+		*len = rnd_range(min_len, b->size - *off);
+}
+
+/* New data for @len bytes of @b, in srcbuf. */
+static void make_data(struct mblock *b, __u64 len)
+{
+	vmm_fill(srcbuf, (size_t)len, b->seed + 7919 * ++b->writes);
+}
+
+/* ---- valid requests (C_VALID) */
+
+/* The model's side of a successful ALLOC; checks what it returned. */
+static void alloc_succeeded(enum cat c, const struct vmm_alloc_args *a,
+			    __u64 want_off, bool verify_zero)
+{
+	struct mblock *b;
+	unsigned int k;
+	bool clean = !a->flags && !a->pad;
+
+	for (k = 0; k < ARRAY_SIZE(a->reserved); k++)
+		clean = clean && !a->reserved[k];
+	check(c, a->id > last_id && a->id <= last_id + 1 + id_slack,
+	      "ALLOC returned ID %llu, expected %llu%s", (unsigned long long)a->id,
+	      (unsigned long long)last_id + 1, id_slack ? " or a little more" : "");
+	check(c, mb_find(a->id) < 0, "ALLOC returned live ID %llu",
+	      (unsigned long long)a->id);
+	CHECK_FIELD(c, "ALLOC offset", a->offset, want_off);
+	check(c, clean, "ALLOC: flags/pad/reserved not zero on output");
+	id_slack = 0;
+	ctr_add(&c_allocs, 1);
+	b = mb_add(a->id, a->offset, a->size);
+	if (verify_zero)
+		check_block(C_DATA, b, "new block");
+}
+
+static void do_alloc(void)
+{
+	union args a = { .alloc = { .size = rnd_block_size(),
+				    .align = rnd_align() } };
+	__u64 off = 0;
+	bool fits = model_first_fit(a.alloc.size, a.alloc.align, &off);
+	long r;
+
+	op("ALLOC size %llu align %llu (model: %s %llu)",
+	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
+	   fits ? "offset" : "ENOSPC", (unsigned long long)off);
+	r = call(vfd, K_ALLOC, &a, P_NORMAL);
+	if (!expect_ret(C_VALID, "VMM_IOC_ALLOC", r, fits ? 0 : -ENOSPC))
+		return;
+	if (fits)
+		alloc_succeeded(C_VALID, &a.alloc, off, chance(50));
+	else
+		ctr_add(&c_failures, 1);
+}
+
+static void free_succeeded(size_t i)
+{
+	ctr_add(&c_frees, 1);
+	mb_remove(i);
+}
+
+static void do_free(void)
+{
+	struct mblock *b = mb_random();
+	union args a;
+	long r;
+
+	if (!b)
+		return;
+	a = (union args){ .free = { .id = b->id } };
+	op("FREE %llu", (unsigned long long)b->id);
+	r = call(vfd, K_FREE, &a, P_NORMAL);
+	if (expect_ret(C_VALID, "VMM_IOC_FREE", r, 0))
+		free_succeeded((size_t)(b - mb));
+}
+
+/* WRITE @len bytes at @off of @b from @src; on success the model follows. */
+static void rw_write(enum cat c, struct mblock *b, __u64 off, __u64 len,
+		     const void *src, enum place pl)
+{
+	union args a = { .rw = { .id = b->id, .offset = off, .length = len,
+				 .buffer = (__u64)(uintptr_t)src } };
+	long r = call(vfd, K_WRITE, &a, pl);
+
+	if (expect_ret(c, "VMM_IOC_WRITE", r, 0))
+		memcpy(b->data + off, src, (size_t)len);
+}
+
+/* READ @len bytes at @off of @b into scratch and compare; canary after. */
+static void rw_read(enum cat c, struct mblock *b, __u64 off, __u64 len,
+		    enum place pl)
+{
+	union args a = { .rw = { .id = b->id, .offset = off, .length = len,
+				 .buffer = (__u64)(uintptr_t)scratch } };
+	long r;
+
+	memset(scratch, 0xc5, (size_t)len + 16);
+	r = call(vfd, K_READ, &a, pl);
+	if (!expect_ret(c, "VMM_IOC_READ", r, 0))
+		return;
+	if (memcmp(scratch, b->data + off, (size_t)len)) {
+		__u64 i = 0;
+
+		while (scratch[i] == b->data[off + i])
+			i++;
+		mismatch(C_DATA, "READ block %llu at %llu: byte %llu is 0x%02x, expected 0x%02x",
+			 (unsigned long long)b->id, (unsigned long long)off,
+			 (unsigned long long)(off + i), scratch[i],
+			 b->data[off + i]);
+		memcpy(b->data + off, scratch, (size_t)len);
+	} else {
+		cat_checks[C_DATA]++;
+	}
+	check(c, vmm_all(scratch + len, 16, 0xc5),
+	      "READ of %llu bytes stored past its length",
+	      (unsigned long long)len);
+}
+
+static void do_write(void)
+{
+	struct mblock *b = mb_random();
+	__u64 off, len;
+
+	if (!b)
+		return;
+	rnd_subrange(b, 0, &off, &len);
+	make_data(b, len);
+	op("WRITE %llu at %llu len %llu", (unsigned long long)b->id,
+	   (unsigned long long)off, (unsigned long long)len);
+	rw_write(C_VALID, b, off, len, srcbuf, P_NORMAL);
+}
+
+static void do_read(void)
+{
+	struct mblock *b = mb_random();
+	__u64 off, len;
+
+	if (!b)
+		return;
+	rnd_subrange(b, 1, &off, &len);
+	op("READ %llu at %llu len %llu", (unsigned long long)b->id,
+	   (unsigned long long)off, (unsigned long long)len);
+	rw_read(C_VALID, b, off, len, P_NORMAL);
+}
+
+static void do_defrag(void)
+{
+	union args a = { .defrag = { 0 } };
+	__u64 bytes, blocks;
+	long r;
+
+	model_defrag(&bytes, &blocks, false);
+	op("DEFRAG (model: %llu bytes in %llu blocks)",
+	   (unsigned long long)bytes, (unsigned long long)blocks);
+	r = call(vfd, K_DEFRAG, &a, P_NORMAL);
+	if (!expect_ret(C_VALID, "VMM_IOC_DEFRAG", r, 0))
+		return;
+	CHECK_FIELD(C_VALID, "DEFRAG bytes_moved", a.defrag.bytes_moved, bytes);
+	CHECK_FIELD(C_VALID, "DEFRAG blocks_moved", a.defrag.blocks_moved,
+		    blocks);
+	model_defrag(&bytes, &blocks, true);
+	ctr_add(&c_defrags, 1);
+	ctr_add(&c_moved, bytes);
+}
+
+static void info_check(enum cat c, const union args *a, const struct mblock *b)
+{
+	bool clean = !a->info.flags && !a->info.pad;
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(a->info.reserved); k++)
+		clean = clean && !a->info.reserved[k];
+	CHECK_FIELD(c, "INFO offset", a->info.offset, b->off);
+	CHECK_FIELD(c, "INFO size", a->info.size, b->size);
+	check(c, clean, "INFO: flags/pad/reserved not zero on output");
+}
+
+static void do_info(void)
+{
+	struct mblock *b = mb_random();
+	union args a;
+	long r;
+
+	if (!b)
+		return;
+	a = (union args){ .info = { .id = b->id, .offset = rnd(),
+				    .size = rnd() } };
+	op("INFO %llu", (unsigned long long)b->id);
+	r = call(vfd, K_INFO, &a, P_NORMAL);
+	if (expect_ret(C_VALID, "VMM_IOC_INFO", r, 0))
+		info_check(C_VALID, &a, b);
+}
+
+/*
+ * A LIST whose result the model predicts, into the user address @buf of
+ * which the first @accessible bytes can be stored to.
+ */
+static void list_into(enum cat c, __u64 start, __u32 cap, __u64 buf,
+		      size_t accessible, enum place pl)
+{
+	union args a = { .list = { .buffer = buf,
+				   .capacity = cap, .start_id = start,
+				   .count = (__u32)rnd(),
+				   .next_id = rnd() } };
+	size_t first;
+	__u64 next;
+	__u32 n = model_list(start, cap, &first, &next);
+	bool fits = (size_t)n * sizeof(struct vmm_block_info) <= accessible;
+	long want = fits && pl == P_NORMAL ? 0 : -EFAULT;
+	long r;
+
+	op("LIST start %llu capacity %u into %zu accessible bytes%s (model: %u entries, next %llu)",
+	   (unsigned long long)start, cap, accessible,
+	   pl == P_READONLY ? ", struct read-only" : "", n,
+	   (unsigned long long)next);
+	r = call(vfd, K_LIST, &a, pl);
+	/*
+	 * With nothing to store the buffer need not be touched; whether an
+	 * inaccessible one is refused all the same, the header does not say.
+	 */
+	if (!n && accessible < (size_t)cap * sizeof(struct vmm_block_info) &&
+	    r == -EFAULT)
+		want = -EFAULT;
+	if (!expect_ret(c, "VMM_IOC_LIST", r, want) || want)
+		return;
+	if (!check(c, a.list.count == n && a.list.next_id == next &&
+		      !a.list.flags && !a.list.pad && !a.list.reserved[0] &&
+		      !a.list.reserved[1],
+		   "LIST: count %u next_id %llu, expected %u and %llu, pad/reserved 0",
+		   a.list.count, (unsigned long long)a.list.next_id, n,
+		   (unsigned long long)next))
+		return;
+	check_list_entries(c, (const void *)(uintptr_t)buf, n, first);
+}
+
+static __u64 rnd_start_id(void)
+{
+	switch (rnd_below(5)) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	case 2:
+		return mb_n ? mb_random()->id : 1;
+	case 3:
+		return mb_n ? mb_random()->id + 1 : 2;
+	default:
+		return rnd_range(1, last_id + 2);
+	}
+}
+
+static void do_list(void)
+{
+	__u32 cap = chance(80) ? (__u32)rnd_range(1, mb_n + 2) :
+				 (__u32)rnd_range(1, VMM_LIST_MAX);
+	__u64 start = rnd_start_id();
+	size_t bytes = (size_t)cap * sizeof(struct vmm_block_info);
+
+	memset(scratch, 0xa7, bytes + 64);
+	list_into(C_VALID, start, cap, (uintptr_t)scratch, scratch_len, P_NORMAL);
+	check(C_VALID, vmm_all(scratch + bytes, 64, 0xa7),
+	      "LIST stored past its capacity");
+}
+
+static void do_stats(void)
+{
+	op("STATS");
+	check_stats(C_VALID);
+}
+
+/* SELECT @id on ffd (0 unbinds); the model follows on success. */
+static void select_on_ffd(enum cat c, __u64 id, enum place pl)
+{
+	union args a = { .select = { .id = id } };
+	long r;
+
+	r = call(ffd, K_SELECT, &a, pl);
+	if (!expect_ret(c, "VMM_IOC_SELECT", r, 0))
+		return;
+	sel_id = id;
+	sel_live = id != 0;
+	sel_pos = 0;
+	check_selection(c);
+}
+
+static void do_select(void)
+{
+	struct mblock *b = mb_random();
+	__u64 id = b && chance(90) ? b->id : 0;
+
+	op("SELECT %llu on the file", (unsigned long long)id);
+	select_on_ffd(C_VALID, id, P_NORMAL);
+}
+
+/* Make ffd select a live block, if there is one; returns it. */
+static struct mblock *selected_block(enum cat c)
+{
+	long i = sel_live ? mb_find(sel_id) : -1;
+	struct mblock *b;
+
+	if (i >= 0)
+		return &mb[i];
+	b = mb_random();
+	if (!b)
+		return NULL;
+	select_on_ffd(c, b->id, P_NORMAL);
+	return sel_live ? b : NULL;
+}
+
+static void do_pwrite(void)
+{
+	struct mblock *b = selected_block(C_VALID);
+	__u64 off, len;
+	long r;
+
+	if (!b)
+		return;
+	rnd_subrange(b, 1, &off, &len);
+	make_data(b, len);
+	if (chance(30)) {
+		/* write(2) at the file position, which then advances. */
+		op("lseek+write %llu at %llu len %llu",
+		   (unsigned long long)b->id, (unsigned long long)off,
+		   (unsigned long long)len);
+		if (!expect_ret(C_VALID, "lseek", xlseek(ffd, off, SEEK_SET),
+				(long)off))
+			return;
+		sel_pos = off;
+		errno = 0;
+		r = enc(write(ffd, srcbuf, (size_t)len));
+		if (expect_ret(C_VALID, "write", r, (long)len)) {
+			memcpy(b->data + off, srcbuf, (size_t)len);
+			sel_pos = off + len;
+		}
+		check_selection(C_VALID);
+		return;
+	}
+	op("pwrite %llu at %llu len %llu", (unsigned long long)b->id,
+	   (unsigned long long)off, (unsigned long long)len);
+	r = xpwrite(ffd, srcbuf, (size_t)len, off);
+	if (expect_ret(C_VALID, "pwrite", r, (long)len))
+		memcpy(b->data + off, srcbuf, (size_t)len);
+}
+
+static void do_pread(void)
+{
+	struct mblock *b = selected_block(C_VALID);
+	__u64 off, len, want;
+	long r;
+
+	if (!b)
+		return;
+	rnd_subrange(b, 1, &off, &len);
+	if (chance(20))
+		len += rnd_range(1, 100);	/* past the end: a short read */
+	want = len < b->size - off ? len : b->size - off;
+	op("pread %llu at %llu len %llu", (unsigned long long)b->id,
+	   (unsigned long long)off, (unsigned long long)len);
+	memset(scratch, 0xc5, (size_t)len + 16);
+	r = xpread(ffd, scratch, (size_t)len, off);
+	if (!expect_ret(C_VALID, "pread", r, (long)want))
+		return;
+	if (!check(C_DATA, !memcmp(scratch, b->data + off, (size_t)want),
+		   "pread block %llu at %llu: data differs from the model",
+		   (unsigned long long)b->id, (unsigned long long)off))
+		memcpy(b->data + off, scratch, (size_t)want);
+	check(C_VALID, vmm_all(scratch + want, 16, 0xc5),
+	      "pread stored past the bytes it returned");
+}
+
+/* ---- unknown commands (C_CMD) */
+
+static bool is_vmm_cmd(unsigned long cmd)
+{
+	int k;
+
+	for (k = 0; k < NKINDS; k++)
+		if (kinds[k].cmd == cmd)
+			return true;
+	return false;
+}
+
+/* An argument for a command that must not look at it. */
+static void *rnd_any_arg(void)
+{
+	switch (rnd_below(6)) {
+	case 0:
+		return NULL;
+	case 1:
+		return unmapped();
+	case 2:
+		return (void *)(uintptr_t)(0 - (uintptr_t)pgsz);
+	case 3:
+		return edge_end - rnd_range(1, 64);
+	case 4:
+		return (void *)(uintptr_t)rnd();
+	default:
+		vmm_fill(scratch, 256, (unsigned int)rnd());
+		return scratch;
+	}
+}
+
+static void do_unknown_cmd(void)
+{
+	unsigned long cmd;
+	void *arg;
+
+	for (;;) {
+		if (chance(50)) {
+			/* Any 32-bit number outside the VFS's own types. */
+			cmd = (unsigned long)(uint32_t)rnd();
+			switch (_IOC_TYPE(cmd)) {
+			case 0x00: case 'T': case 'X': case 'f': case 0x94:
+				continue;
+			}
+		} else {
+			/* VMM's magic with random direction, number, size. */
+			unsigned int nr = chance(60) ? (unsigned int)rnd_below(12)
+						     : (unsigned int)rnd_below(256);
+			unsigned int size;
+
+			if (nr < NKINDS && chance(50))
+				size = (unsigned int)kinds[nr].size +
+				       (unsigned int)rnd_range(0, 16) - 8;
+			else
+				size = (unsigned int)rnd_below(1U << _IOC_SIZEBITS);
+			size &= (1U << _IOC_SIZEBITS) - 1;
+			cmd = _IOC((unsigned int)rnd_below(4), VMM_IOC_MAGIC,
+				   nr, size);
+		}
+		if (!is_vmm_cmd(cmd))
+			break;
+	}
+	arg = rnd_any_arg();
+	op("ioctl %#lx (type %#lx nr %lu size %lu dir %lu) arg %p", cmd,
+	   (unsigned long)_IOC_TYPE(cmd), (unsigned long)_IOC_NR(cmd),
+	   (unsigned long)_IOC_SIZE(cmd), (unsigned long)_IOC_DIR(cmd), arg);
+	expect_ret(C_CMD, "ioctl", xioctl(vfd, cmd, arg), -ENOTTY);
+	check_unchanged();
+}
+
+/* ---- valid argument structs, to corrupt or to pass from odd places */
+
+struct built {
+	struct mblock *b;	/* the block it acts on, if any */
+	__u64 off, len;		/* READ/WRITE range */
+	__u64 alloc_off;	/* ALLOC: where the model places it */
+	int fd;			/* the file it is issued on */
+};
+
+/*
+ * A struct for command @k that the kernel would accept now, with every
+ * fault-free field set.  False if the model has no block to name.
+ */
+static bool build_valid(int k, union args *a, struct built *x)
+{
+	memset(a, 0, sizeof(*a));
+	memset(x, 0, sizeof(*x));
+	x->fd = vfd;
+	switch (k) {
+	case K_ALLOC:
+		a->alloc.size = rnd_range(1, 256);
+		a->alloc.align = chance(50) ? 0 : 1ULL << rnd_below(7);
+		return model_first_fit(a->alloc.size, a->alloc.align,
+				       &x->alloc_off);
+	case K_FREE:
+	case K_INFO:
+	case K_SELECT:
+	case K_READ:
+	case K_WRITE:
+		x->b = mb_random();
+		if (!x->b)
+			return false;
+		a->free.id = x->b->id;	/* id is first in all four */
+		if (k == K_SELECT)
+			x->fd = ffd;
+		if (k == K_READ || k == K_WRITE) {
+			rnd_subrange(x->b, 1, &x->off, &x->len);
+			a->rw.offset = x->off;
+			a->rw.length = x->len;
+			if (k == K_WRITE) {
+				make_data(x->b, x->len);
+				a->rw.buffer = (__u64)(uintptr_t)srcbuf;
+			} else {
+				a->rw.buffer = (__u64)(uintptr_t)scratch;
+			}
+		}
+		return true;
+	case K_DEFRAG:
+		return true;
+	case K_STATS:
+		return true;
+	case K_LIST:
+		a->list.buffer = (__u64)(uintptr_t)scratch;
+		a->list.capacity = (__u32)rnd_range(1, 64);
+		a->list.start_id = rnd_start_id();
+		return true;
+	}
+	return false;
+}
+
+/* The model's state a rejected call @k must leave; checks it. */
+static void check_rejected(int k, const struct built *x)
+{
+	if (k == K_WRITE)
+		check_block(C_STATE, x->b, "rejected WRITE");
+	if (k == K_SELECT)
+		check_selection(C_STATE);
+	check_unchanged();
+}
+
+/* Set one field (or several) of flags/pad/reserved of @k in @a non-zero. */
+static const char *corrupt(int k, union args *a)
+{
+	const struct kind *d = &kinds[k];
+	static char what[64];
+	unsigned int n = 0, which;
+
+	do {
+		which = (unsigned int)rnd_below(2 + d->nres);
+		if (which == 0) {
+			*(__u32 *)(a->raw + d->flags_off) |= (__u32)rnd_nonzero(32);
+			snprintf(what, sizeof(what), "flags");
+		} else if (which == 1) {
+			*(__u32 *)(a->raw + d->pad_off) |= (__u32)rnd_nonzero(32);
+			snprintf(what, sizeof(what), "pad");
+		} else {
+			*(__u64 *)(a->raw + d->res_off + 8 * (which - 2)) |=
+				rnd_nonzero(64);
+			snprintf(what, sizeof(what), "reserved[%u]", which - 2);
+		}
+		n++;
+	} while (chance(25));
+	if (n > 1)
+		snprintf(what, sizeof(what), "%u fields", n);
+	return what;
+}
+
+static const int corruptible[] = {
+	K_ALLOC, K_FREE, K_DEFRAG, K_INFO, K_SELECT, K_READ, K_WRITE, K_LIST,
+};
+
+static void do_reserved(void)
+{
+	int k = corruptible[rnd_below(ARRAY_SIZE(corruptible))];
+	bool unknown_id = false;
+	struct built x;
+	union args a;
+	const char *what;
+	long r, want = -EINVAL;
+
+	if (chance(10)) {
+		/* STATS is output-only: whatever its input holds, it works. */
+		op("STATS with garbage in every field");
+		check_stats(C_RESERVED);
+		return;
+	}
+	if (!build_valid(k, &a, &x))
+		return;
+	what = corrupt(k, &a);
+	if ((k == K_FREE || k == K_INFO || k == K_READ) && chance(10)) {
+		/* Two faults at once: the header orders neither. */
+		a.free.id = last_id + 1 + id_slack + rnd_below(100);
+		unknown_id = true;
+	}
+	if (k == K_READ)
+		memset(scratch, 0xc5, (size_t)x.len);
+	if (k == K_LIST)
+		memset(scratch, 0xc5, 64 * sizeof(struct vmm_block_info));
+	op("%s with non-zero %s%s", kinds[k].name, what,
+	   unknown_id ? " and an unknown ID" : "");
+	r = call(x.fd, k, &a, P_NORMAL);
+	if (unknown_id && r == -ENOENT)
+		want = -ENOENT;
+	expect_ret(C_RESERVED, kinds[k].name, r, want);
+	if (k == K_READ)
+		check(C_STATE, vmm_all(scratch, (size_t)x.len, 0xc5),
+		      "rejected READ stored into its buffer");
+	if (k == K_LIST)
+		check(C_STATE, vmm_all(scratch, 64 * sizeof(struct vmm_block_info),
+				       0xc5),
+		      "rejected LIST stored into its buffer");
+	check_rejected(k, &x);
+}
+
+/* ---- out-of-range values (C_RANGE) */
+
+/* An offset or length at or around a limit, for a block of @size bytes. */
+static __u64 rnd_edge_value(__u64 size, __u64 other)
+{
+	switch (rnd_below(14)) {
+	case 0:
+		return 0;
+	case 1:
+		return rnd_below(size);
+	case 2:
+		return size - 1;
+	case 3:
+		return size;
+	case 4:
+		return size + 1;
+	case 5:
+		return size + rnd_range(2, 1ULL << 40);
+	case 6:
+		return UINT64_MAX;
+	case 7:
+		return UINT64_MAX - rnd_below(size + 1);
+	case 8:
+		return 1ULL << 63;
+	case 9:
+		return (1ULL << 63) - 1;
+	case 10:
+		return 0 - other;	/* other + this == 2^64 */
+	case 11:
+		return 0 - other + rnd_range(1, size);	/* wraps, small end */
+	case 12:
+		return size > other ? size - other : 0;	/* exactly the end */
+	default:
+		return rnd();
+	}
+}
+
+/* The header's verdict for a READ/WRITE of [off, off + len) in @size bytes. */
+static long rw_verdict(bool write, __u64 off, __u64 len, __u64 size)
+{
+	__u64 end;
+	bool wraps = __builtin_add_overflow(off, len, &end);
+
+	if (!write) {
+		if (!len)
+			return -EINVAL;
+		return wraps || end > size ? -ERANGE : 0;
+	}
+	if (off >= size)
+		return -ERANGE;
+	return wraps || end > size ? -EFBIG : 0;
+}
+
+static void do_range_rw(void)
+{
+	struct mblock *b = mb_random();
+	bool write = chance(50);
+	__u64 off, len;
+	long want;
+
+	if (!b)
+		return;
+	if (chance(50)) {
+		off = rnd_edge_value(b->size, 0);
+		len = rnd_edge_value(b->size, off);
+	} else {
+		len = rnd_edge_value(b->size, 0);
+		off = rnd_edge_value(b->size, len);
+	}
+	want = rw_verdict(write, off, len, b->size);
+	op("%s %llu (size %llu) at %llu len %llu (header: %s)",
+	   write ? "WRITE" : "READ", (unsigned long long)b->id,
+	   (unsigned long long)b->size, (unsigned long long)off,
+	   (unsigned long long)len, ret_str(want));
+	if (!want) {
+		/* Inside after all: a plain valid call. */
+		if (write) {
+			make_data(b, len);
+			rw_write(C_RANGE, b, off, len, srcbuf, P_NORMAL);
+		} else {
+			rw_read(C_RANGE, b, off, len, P_NORMAL);
+		}
+		return;
+	}
+	memset(scratch, 0xc5, 4096);
+	if (write) {
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len,
+					 .buffer = (__u64)(uintptr_t)srcbuf } };
+
+		vmm_fill(srcbuf, 4096, (unsigned int)rnd());
+		expect_ret(C_RANGE, "VMM_IOC_WRITE",
+			   call(vfd, K_WRITE, &a, P_NORMAL), want);
+		check_block(C_STATE, b, "rejected WRITE");
+	} else {
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len,
+					 .buffer = (__u64)(uintptr_t)scratch } };
+
+		expect_ret(C_RANGE, "VMM_IOC_READ",
+			   call(vfd, K_READ, &a, P_NORMAL), want);
+		check(C_STATE, vmm_all(scratch, 4096, 0xc5),
+		      "rejected READ stored into its buffer");
+	}
+	check_unchanged();
+}
+
+static void do_range_alloc(void)
+{
+	union args a = { .alloc = { .size = rnd_range(1, 4096) } };
+	__u64 off = 0;
+	long want = -EINVAL;
+
+	switch (rnd_below(8)) {
+	case 0:
+		a.alloc.size = 0;
+		break;
+	case 1:
+		a.alloc.size = ARENA_SIZE + rnd_range(1, 4096);
+		break;
+	case 2:
+		a.alloc.size = UINT64_MAX - rnd_below(4096);
+		break;
+	case 3:
+		a.alloc.size = 1ULL << rnd_range(21, 63);
+		break;
+	case 4:
+		a.alloc.align = 3 + 2 * rnd_below(1000);	/* odd */
+		break;
+	case 5:
+		a.alloc.align = (1ULL << rnd_range(2, 63)) + 1 +
+				rnd_below(3);
+		break;
+	case 6:
+		a.alloc.align = 1ULL << rnd_range(21, 63);
+		break;
+	default:
+		/* Valid but large: the model says where, or ENOSPC. */
+		a.alloc.size = rnd_range(ARENA_SIZE / 4, ARENA_SIZE);
+		a.alloc.align = chance(50) ? ARENA_SIZE : 0;
+		want = model_first_fit(a.alloc.size, a.alloc.align, &off) ?
+		       0 : -ENOSPC;
+		break;
+	}
+	op("ALLOC size %llu align %llu (header: %s)",
+	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
+	   ret_str(want));
+	if (!expect_ret(C_RANGE, "VMM_IOC_ALLOC",
+			call(vfd, K_ALLOC, &a, P_NORMAL), want))
+		return;
+	if (!want) {
+		alloc_succeeded(C_RANGE, &a.alloc, off, true);
+		return;
+	}
+	if (want == -ENOSPC)
+		ctr_add(&c_failures, 1);
+	check_unchanged();
+}
+
+static void do_range_list(void)
+{
+	union args a = { .list = { .buffer = (__u64)(uintptr_t)scratch,
+				   .start_id = rnd() } };
+
+	if (chance(40)) {
+		/* Start IDs near the top: valid, nothing there. */
+		static const __u64 tops[] = {
+			UINT64_MAX, UINT64_MAX - 1, 1ULL << 63,
+			(1ULL << 63) - 1, (1ULL << 32),
+		};
+
+		list_into(C_RANGE, tops[rnd_below(ARRAY_SIZE(tops))],
+			  (__u32)rnd_range(1, VMM_LIST_MAX),
+			  (uintptr_t)scratch, scratch_len, P_NORMAL);
+		return;
+	}
+	switch (rnd_below(3)) {
+	case 0:
+		a.list.capacity = 0;
+		break;
+	case 1:
+		a.list.capacity = VMM_LIST_MAX + 1;
+		break;
+	default:
+		a.list.capacity = (__u32)rnd_range(VMM_LIST_MAX + 1,
+						    UINT32_MAX);
+	}
+	op("LIST capacity %u", a.list.capacity);
+	memset(scratch, 0xc5, 256);
+	expect_ret(C_RANGE, "VMM_IOC_LIST", call(vfd, K_LIST, &a, P_NORMAL),
+		   -EINVAL);
+	check(C_STATE, vmm_all(scratch, 256, 0xc5),
+	      "rejected LIST stored into its buffer");
+	check_unchanged();
+}
+
+/* pread/pwrite/lseek at and past the end of the selected block. */
+static void do_range_file(void)
+{
+	struct mblock *b = selected_block(C_RANGE);
+	__u64 off, len;
+	long r;
+
+	if (!b)
+		return;
+	len = rnd_range(1, 64);
+	switch (rnd_below(6)) {
+	case 0:
+		off = b->size + rnd_below(1ULL << 40);
+		op("pread %llu (size %llu) at %llu len %llu: at or past the end",
+		   (unsigned long long)b->id, (unsigned long long)b->size,
+		   (unsigned long long)off, (unsigned long long)len);
+		expect_ret(C_RANGE, "pread", xpread(ffd, scratch, len, off), 0);
+		break;
+	case 1:
+		off = b->size + rnd_below(1ULL << 40);
+		op("pwrite %llu (size %llu) at %llu len %llu: at or past the end",
+		   (unsigned long long)b->id, (unsigned long long)b->size,
+		   (unsigned long long)off, (unsigned long long)len);
+		expect_ret(C_RANGE, "pwrite", xpwrite(ffd, srcbuf, len, off),
+			   -ERANGE);
+		break;
+	case 2:
+		off = b->size - rnd_range(1, b->size < len ? b->size : len);
+		if (off + len <= b->size)
+			len = b->size - off + 1;
+		op("pwrite %llu (size %llu) at %llu len %llu: crosses the end",
+		   (unsigned long long)b->id, (unsigned long long)b->size,
+		   (unsigned long long)off, (unsigned long long)len);
+		expect_ret(C_RANGE, "pwrite", xpwrite(ffd, srcbuf, len, off),
+			   -EFBIG);
+		break;
+	case 3:
+		off = 0 - rnd_range(1, 1ULL << 40);
+		op("pread/pwrite %llu at negative offset %lld",
+		   (unsigned long long)b->id, (long long)off);
+		expect_ret(C_RANGE, "pread", xpread(ffd, scratch, len, off),
+			   -EINVAL);
+		expect_ret(C_RANGE, "pwrite", xpwrite(ffd, srcbuf, len, off),
+			   -EINVAL);
+		break;
+	case 4:
+		/* write(2) from a position past the end, set by lseek. */
+		off = b->size + rnd_below(4096);
+		op("lseek %llu (size %llu) to %llu, then write/read",
+		   (unsigned long long)b->id, (unsigned long long)b->size,
+		   (unsigned long long)off);
+		if (!expect_ret(C_RANGE, "lseek", xlseek(ffd, off, SEEK_SET),
+				(long)off))
+			break;
+		sel_pos = off;
+		errno = 0;
+		r = enc(write(ffd, srcbuf, (size_t)len));
+		expect_ret(C_RANGE, "write", r, -ERANGE);
+		errno = 0;
+		r = enc(read(ffd, scratch, (size_t)len));
+		expect_ret(C_RANGE, "read", r, 0);
+		check_selection(C_STATE);
+		break;
+	default:
+		op("lseek %llu (size %llu) SEEK_END", (unsigned long long)b->id,
+		   (unsigned long long)b->size);
+		if (expect_ret(C_RANGE, "lseek SEEK_END",
+			       xlseek(ffd, 0, SEEK_END), (long)b->size))
+			sel_pos = b->size;
+		break;
+	}
+	check_block(C_STATE, b, "rejected file write");
+}
+
+/* ---- inaccessible pointers (C_POINTER) */
+
+/* A struct argument that cannot be read whole. */
+static void do_bad_struct(void)
+{
+	int k = (int)rnd_below(NKINDS);
+	struct built x;
+	union args a;
+	size_t acc;
+	void *p;
+
+	if (!build_valid(k, &a, &x))
+		return;
+	switch (rnd_below(4)) {
+	case 0:
+		p = NULL;
+		op("%s with a NULL struct", kinds[k].name);
+		break;
+	case 1:
+		p = unmapped();
+		op("%s with an unmapped struct", kinds[k].name);
+		break;
+	case 2:
+		p = (void *)(uintptr_t)(0 - (uintptr_t)pgsz);
+		op("%s with a struct at %p", kinds[k].name, p);
+		break;
+	default:
+		/* Only its first bytes before an inaccessible page. */
+		acc = (size_t)rnd_range(1, kinds[k].size - 1);
+		p = edge_end - acc;
+		memcpy(p, &a, acc);
+		op("%s with a struct of which %zu of %zu bytes are accessible",
+		   kinds[k].name, acc, kinds[k].size);
+		break;
+	}
+	if (k == K_READ)
+		memset(scratch, 0xc5, (size_t)x.len);
+	expect_ret(C_POINTER, kinds[k].name, xioctl(x.fd, kinds[k].cmd, p),
+		   -EFAULT);
+	if (k == K_READ)
+		check(C_STATE, vmm_all(scratch, (size_t)x.len, 0xc5),
+		      "READ with an unreadable struct stored into its buffer");
+	check_rejected(k, &x);
+}
+
+/* The model's view of the arena before an ambiguous DEFRAG. */
+static __u64 saved_off[ARRAY_SIZE(mb)];
+
+/*
+ * After a DEFRAG whose outcome the header leaves open: the model holds the
+ * packed offsets (moving @bytes), saved_off the previous ones.  Adopt
+ * whichever the kernel shows, and fail if it shows neither.
+ */
+static void defrag_settle(__u64 bytes)
+{
+	struct vmm_list_args l = {
+		.buffer = (__u64)(uintptr_t)scratch,
+		.capacity = (__u32)mb_n + 1,
+	};
+	const struct vmm_block_info *e = (const void *)scratch;
+	bool packed = true, same = true;
+	size_t i;
+
+	if (!expect_ret(C_STATE, "VMM_IOC_LIST", xioctl(vfd, VMM_IOC_LIST, &l),
+			0) ||
+	    !check(C_STATE, l.count == mb_n, "LIST: %u blocks, expected %zu",
+		   l.count, mb_n))
+		return;
+	for (i = 0; i < mb_n; i++) {
+		packed = packed && e[i].id == mb[i].id &&
+			 e[i].offset == mb[i].off;
+		same = same && e[i].id == mb[i].id &&
+		       e[i].offset == saved_off[i];
+	}
+	if (!check(C_STATE, packed || same,
+		   "after a DEFRAG that failed with EFAULT the blocks are neither where they were nor packed"))
+		return;
+	if (packed) {
+		ctr_add(&c_moved, bytes);
+		ctr_maybe(&c_defrags, 1);
+	} else {
+		for (i = 0; i < mb_n; i++)
+			mb[i].off = saved_off[i];
+		mb_touch();
+	}
+}
+
+/*
+ * A valid struct passed read-only: commands that only read their struct
+ * work; those that write it back fail with EFAULT.
+ */
+static void do_readonly_struct(void)
+{
+	int k = (int)rnd_below(NKINDS);
+	__u64 bytes, blocks;
+	struct built x;
+	union args a;
+	size_t i;
+	long r;
+
+	if (!build_valid(k, &a, &x))
+		return;
+	op("%s with a valid struct in read-only memory", kinds[k].name);
+	switch (k) {
+	case K_FREE:
+		if (expect_ret(C_POINTER, "VMM_IOC_FREE",
+			       call(vfd, k, &a, P_READONLY), 0))
+			free_succeeded((size_t)(x.b - mb));
+		return;
+	case K_SELECT:
+		select_on_ffd(C_POINTER, a.select.id, P_READONLY);
+		return;
+	case K_WRITE:
+		rw_write(C_POINTER, x.b, x.off, x.len, srcbuf, P_READONLY);
+		return;
+	case K_READ:
+		rw_read(C_POINTER, x.b, x.off, x.len, P_READONLY);
+		return;
+	case K_LIST:
+		list_into(C_POINTER, a.list.start_id, a.list.capacity,
+			  (uintptr_t)scratch, scratch_len, P_READONLY);
+		check_unchanged();
+		return;
+	case K_ALLOC:
+		r = call(vfd, k, &a, P_READONLY);
+		expect_ret(C_POINTER, "VMM_IOC_ALLOC", r, -EFAULT);
+		/*
+		 * Nobody learnt the ID, so no block may be left behind.
+		 * Whether the attempt used up an ID and counts in allocs and
+		 * frees, the header leaves open.
+		 */
+		id_slack++;
+		ctr_maybe(&c_allocs, 1);
+		ctr_maybe(&c_frees, 1);
+		check_unchanged();
+		return;
+	case K_DEFRAG:
+		/*
+		 * The header leaves open whether it compacted before failing
+		 * to store the result: the blocks must be either where they
+		 * were or packed, with their data.
+		 */
+		for (i = 0; i < mb_n; i++)
+			saved_off[i] = mb[i].off;
+		model_defrag(&bytes, &blocks, true);
+		r = call(vfd, k, &a, P_READONLY);
+		expect_ret(C_POINTER, "VMM_IOC_DEFRAG", r, -EFAULT);
+		defrag_settle(bytes);
+		check_unchanged();
+		return;
+	case K_INFO:
+	case K_STATS:
+	default:
+		expect_ret(C_POINTER, kinds[k].name,
+			   call(vfd, k, &a, P_READONLY), -EFAULT);
+		check_unchanged();
+		return;
+	}
+}
+
+enum bufkind { B_NULL, B_UNMAPPED, B_KERNEL, B_NONCANON, B_READONLY, B_EDGE,
+	       NBUFKINDS };
+
+static const char *const bufkind_name[NBUFKINDS] = {
+	"NULL", "unmapped", "kernel", "non-canonical", "read-only", "partly accessible"
+};
+
+/*
+ * A buffer of @len bytes of kind @bk: its address, and how many of its
+ * first bytes are accessible for the kernel to read (@readable) and to
+ * write (@writable).  For B_EDGE the readable bytes are filled from @src.
+ */
+static __u64 bad_buffer(int bk, __u64 len, const unsigned char *src,
+			__u64 *readable, __u64 *writable)
+{
+	__u64 acc;
+
+	*readable = *writable = 0;
+	switch (bk) {
+	case B_NULL:
+		return 0;
+	case B_UNMAPPED:
+		return (__u64)(uintptr_t)unmapped();
+	case B_KERNEL:
+		return KERNEL_U64 + rnd_below(1ULL << 30);
+	case B_NONCANON:
+		return (1ULL << 63) | rnd_below(1ULL << 40);
+	case B_READONLY:
+		*readable = len;
+		return (__u64)(uintptr_t)(ro + rnd_below(RO_LEN - len + 1));
+	default:
+		acc = rnd_below(len < EDGE_LEN ? len : EDGE_LEN);
+		if (src)
+			memcpy(edge_end - acc, src, (size_t)acc);
+		*readable = *writable = acc;
+		return (__u64)(uintptr_t)(edge_end - acc);
+	}
+}
+
+/*
+ * After a WRITE of [off, off + len) of @b that failed with EFAULT, with
+ * only the first @readable bytes of the source @src readable: the header
+ * allows part of the data to be stored.  Every byte of the range is the
+ * source's or the old one, the source's forming a prefix; outside the
+ * range nothing changed.  The model adopts what the block holds.
+ */
+static void check_partial_write(struct mblock *b, __u64 off, __u64 len,
+				const unsigned char *src, __u64 readable)
+{
+	const unsigned char *got = rbuf + off, *old = b->data + off;
+	__u64 a = 0, z = len, i;
+
+	if (!read_block(C_DATA, b))
+		return;
+	if (!check(C_DATA, !memcmp(rbuf, b->data, (size_t)off) &&
+		   !memcmp(rbuf + off + len, b->data + off + len,
+			   (size_t)(b->size - off - len)),
+		   "failed WRITE to block %llu [%llu, +%llu) changed bytes outside that range",
+		   (unsigned long long)b->id, (unsigned long long)off,
+		   (unsigned long long)len)) {
+		memcpy(b->data, rbuf, (size_t)b->size);
+		return;
+	}
+	while (a < readable && got[a] == src[a])
+		a++;
+	while (z > 0 && got[z - 1] == old[z - 1])
+		z--;
+	if (z > a) {
+		__u64 bad = 0, zeros = 0;
+
+		for (i = a; i < z; i++) {
+			if (got[i] != old[i] &&
+			    (i >= readable || got[i] != src[i])) {
+				bad++;
+				zeros += !got[i];
+			}
+		}
+		for (i = a; got[i] == old[i]; i++)
+			;
+		mismatch(C_DATA, "failed write (EFAULT, %llu of %llu source bytes readable) to block %llu at %llu: %llu bytes of the range from byte %llu on hold neither the source's nor the old bytes (%llu of them 0x00; byte %llu: 0x%02x, old 0x%02x)",
+			 (unsigned long long)readable, (unsigned long long)len,
+			 (unsigned long long)b->id, (unsigned long long)off,
+			 (unsigned long long)bad, (unsigned long long)a,
+			 (unsigned long long)zeros, (unsigned long long)i,
+			 got[i], old[i]);
+	} else {
+		cat_checks[C_DATA]++;
+	}
+	memcpy(b->data, rbuf, (size_t)b->size);
+}
+
+/* READ, WRITE or LIST with a buffer the kernel cannot fully access. */
+static void do_bad_buffer(void)
+{
+	int bk = (int)rnd_below(NBUFKINDS), which = (int)rnd_below(3);
+	struct mblock *b = mb_random();
+	__u64 off, len, rd, wr, buf;
+	long want;
+
+	if (which == 2 || !b) {
+		__u32 cap = (__u32)rnd_range(1, 64);
+		__u64 bytes = cap * sizeof(struct vmm_block_info);
+
+		/* LIST stores: only the writable bytes count. */
+		buf = bad_buffer(bk, bytes, NULL, &rd, &wr);
+		list_into(C_POINTER, rnd_start_id(), cap, buf, (size_t)wr,
+			  P_NORMAL);
+		check_unchanged();
+		return;
+	}
+	rnd_subrange(b, 1, &off, &len);
+	if (len > EDGE_LEN) {
+		len = EDGE_LEN;
+		off = rnd_below(b->size - len + 1);
+	}
+	make_data(b, len);
+	buf = bad_buffer(bk, len, srcbuf, &rd, &wr);
+	if (which == 0) {
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len, .buffer = buf } };
+
+		/* READ stores into the buffer: read-only is inaccessible. */
+		op("READ %llu at %llu len %llu into a %s buffer",
+		   (unsigned long long)b->id, (unsigned long long)off,
+		   (unsigned long long)len, bufkind_name[bk]);
+		expect_ret(C_POINTER, "VMM_IOC_READ",
+			   call(vfd, K_READ, &a, P_NORMAL), -EFAULT);
+		check_unchanged();
+		return;
+	}
+	/* WRITE reads the buffer: read-only memory is fine. */
+	want = rd == len ? 0 : -EFAULT;
+	op("WRITE %llu at %llu len %llu from a %s buffer (%llu readable)",
+	   (unsigned long long)b->id, (unsigned long long)off,
+	   (unsigned long long)len, bufkind_name[bk], (unsigned long long)rd);
+	if (!want) {
+		rw_write(C_POINTER, b, off, len, (const void *)(uintptr_t)buf,
+			 P_NORMAL);
+		return;
+	}
+	{
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len, .buffer = buf } };
+
+		expect_ret(C_POINTER, "VMM_IOC_WRITE",
+			   call(vfd, K_WRITE, &a, P_NORMAL), -EFAULT);
+		check_partial_write(b, off, len, srcbuf, rd);
+	}
+	check_unchanged();
+}
+
+/* pread/pwrite on the selected block with a bad buffer. */
+static void do_bad_file_buffer(void)
+{
+	int bk = (int)rnd_below(NBUFKINDS);
+	struct mblock *b = selected_block(C_POINTER);
+	__u64 off, len, rd, wr, buf;
+	bool write = chance(50);
+	long r;
+
+	if (!b)
+		return;
+	rnd_subrange(b, 1, &off, &len);
+	if (len > EDGE_LEN) {
+		len = EDGE_LEN;
+		off = rnd_below(b->size - len + 1);
+	}
+	if (bk == B_KERNEL || bk == B_NONCANON)
+		bk = B_UNMAPPED;	/* a 32-bit pointer cannot hold them */
+	make_data(b, len);
+	buf = bad_buffer(bk, len, srcbuf, &rd, &wr);
+	op("%s %llu at %llu len %llu with a %s buffer",
+	   write ? "pwrite" : "pread", (unsigned long long)b->id,
+	   (unsigned long long)off, (unsigned long long)len,
+	   bufkind_name[bk]);
+	if (!write) {
+		r = xpread(ffd, (void *)(uintptr_t)buf, (size_t)len, off);
+		if (bk == B_EDGE && wr) {
+			/* A short read of what fits. */
+			if (check(C_POINTER, r > 0 && (__u64)r <= wr,
+				  "pread returned %s, expected 1 to %llu",
+				  ret_str(r), (unsigned long long)wr))
+				if (!check(C_DATA, !memcmp(edge_end - wr,
+							   b->data + off,
+							   (size_t)r),
+					   "short pread: data differs from the model"))
+					need_resync = true;
+		} else {
+			expect_ret(C_POINTER, "pread", r, -EFAULT);
+		}
+		check_block(C_STATE, b, "after pread");
+		return;
+	}
+	r = xpwrite(ffd, (const void *)(uintptr_t)buf, (size_t)len, off);
+	if (rd == len) {
+		/* From read-only memory: the bytes there are the source. */
+		if (expect_ret(C_POINTER, "pwrite", r, (long)len))
+			memcpy(b->data + off, (const void *)(uintptr_t)buf,
+			       (size_t)len);
+		check_block(C_DATA, b, "after pwrite from read-only memory");
+		return;
+	}
+	if (bk == B_EDGE && rd) {
+		/* A short write of what is readable, or EFAULT. */
+		if (check(C_POINTER, r == -EFAULT || (r > 0 && (__u64)r <= rd),
+			  "pwrite returned %s, expected 1 to %llu or EFAULT",
+			  ret_str(r), (unsigned long long)rd) && r > 0) {
+			/* Exactly the returned bytes are stored. */
+			memcpy(b->data + off, srcbuf, (size_t)r);
+			check_block(C_DATA, b, "after a short pwrite");
+			return;
+		}
+	} else {
+		expect_ret(C_POINTER, "pwrite", r, -EFAULT);
+	}
+	check_partial_write(b, off, len, srcbuf, rd);
+}
+
+/* ---- unknown IDs (C_ID) */
+
+static __u64 rnd_unknown_id(void)
+{
+	switch (rnd_below(7)) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX;
+	case 2:
+		return UINT64_MAX - 1;
+	case 3:
+		return 1ULL << 63;
+	case 4:
+		if (!freed_n)
+			return last_id + 1 + id_slack;
+		return freed[rnd_below(freed_n < FREED_KEEP ? freed_n :
+							     FREED_KEEP)];
+	case 5:
+		return last_id + 1 + id_slack;	/* the next, not yet used */
+	default:
+		return last_id + 2 + id_slack + rnd_below(1ULL << 32);
+	}
+}
+
+static void do_unknown_id(void)
+{
+	static const int ks[] = { K_FREE, K_INFO, K_SELECT, K_READ, K_WRITE };
+	int k = ks[rnd_below(ARRAY_SIZE(ks))];
+	__u64 id = rnd_unknown_id();
+	struct built x = { .fd = vfd };
+	union args a = { .free = { .id = id } };
+
+	if (k == K_SELECT) {
+		if (!id)
+			return;	/* 0 unbinds: valid */
+		x.fd = ffd;
+		if (sel_live && chance(70)) {
+			/* A position to find unchanged afterwards. */
+			long i = mb_find(sel_id);
+
+			sel_pos = rnd_below(mb[i].size + 10);
+			if (!expect_ret(C_ID, "lseek",
+					xlseek(ffd, sel_pos, SEEK_SET),
+					(long)sel_pos))
+				return;
+		}
+	}
+	if (k == K_READ || k == K_WRITE) {
+		a.rw.length = rnd_range(1, 64);
+		a.rw.buffer = (__u64)(uintptr_t)(k == K_READ ? scratch : srcbuf);
+		if (k == K_WRITE && chance(20))
+			a.rw.length = 0;	/* still no such block */
+	}
+	op("%s unknown ID %llu", kinds[k].name, (unsigned long long)id);
+	if (k == K_READ)
+		memset(scratch, 0xc5, 64);
+	expect_ret(C_ID, kinds[k].name, call(x.fd, k, &a, P_NORMAL), -ENOENT);
+	if (k == K_READ)
+		check(C_STATE, vmm_all(scratch, 64, 0xc5),
+		      "rejected READ stored into its buffer");
+	if (k == K_SELECT)
+		check_selection(C_STATE);
+	check_unchanged();
+}
+
+/* LIST from IDs that name nothing: the entries above them, or none. */
+static void do_list_unknown_start(void)
+{
+	list_into(C_ID, rnd_unknown_id(), (__u32)rnd_range(1, 16),
+		  (uintptr_t)scratch, scratch_len, P_NORMAL);
+}
+
+/*
+ * The file interface once its block is gone: select a fresh block on gfd,
+ * free it, and every read/write/seek fails with ENOENT; on a file that
+ * never selected anything, ENXIO.
+ */
+static void do_file_without_block(void)
+{
+	union args a = { .alloc = { .size = rnd_range(1, 64) } };
+	__u64 off = 0;
+	long r, want;
+
+	if (chance(30)) {
+		op("pread/pwrite/lseek on a file with no block selected");
+		want = -ENXIO;
+		expect_ret(C_ID, "pread", xpread(nfd, scratch, 8, 0), want);
+		expect_ret(C_ID, "pwrite", xpwrite(nfd, srcbuf, 8, 0), want);
+		expect_ret(C_ID, "lseek", xlseek(nfd, 0, SEEK_END), want);
+		return;
+	}
+	if (!model_first_fit(a.alloc.size, 0, &off))
+		return;
+	op("pread/pwrite/lseek on a file whose block was freed");
+	r = call(vfd, K_ALLOC, &a, P_NORMAL);
+	if (!expect_ret(C_VALID, "VMM_IOC_ALLOC", r, 0))
+		return;
+	alloc_succeeded(C_VALID, &a.alloc, off, false);
+	a = (union args){ .select = { .id = a.alloc.id } };
+	if (!expect_ret(C_VALID, "VMM_IOC_SELECT", call(gfd, K_SELECT, &a,
+							 P_NORMAL), 0))
+		return;
+	a = (union args){ .free = { .id = a.select.id } };
+	if (!expect_ret(C_VALID, "VMM_IOC_FREE", call(vfd, K_FREE, &a,
+						       P_NORMAL), 0))
+		return;
+	free_succeeded((size_t)mb_find(a.free.id));
+	want = -ENOENT;
+	expect_ret(C_ID, "pread", xpread(gfd, scratch, 8, 0), want);
+	expect_ret(C_ID, "pwrite", xpwrite(gfd, srcbuf, 8, 0), want);
+	expect_ret(C_ID, "lseek", xlseek(gfd, 0, SEEK_SET), want);
+	errno = 0;
+	expect_ret(C_ID, "read", enc(read(gfd, scratch, 8)), want);
+	check_unchanged();
+}
+
+/* ---- the run */
+
+struct opdef {
+	void (*fn)(void);
+	unsigned int weight;
+};
+
+static const struct opdef ops[] = {
+	{ do_alloc, 10 },
+	{ do_free, 6 },
+	{ do_write, 8 },
+	{ do_read, 6 },
+	{ do_defrag, 2 },
+	{ do_info, 3 },
+	{ do_list, 3 },
+	{ do_stats, 1 },
+	{ do_select, 2 },
+	{ do_pwrite, 4 },
+	{ do_pread, 4 },
+	{ do_unknown_cmd, 8 },
+	{ do_reserved, 10 },
+	{ do_range_rw, 6 },
+	{ do_range_alloc, 2 },
+	{ do_range_list, 1 },
+	{ do_range_file, 2 },
+	{ do_bad_struct, 4 },
+	{ do_readonly_struct, 3 },
+	{ do_bad_buffer, 5 },
+	{ do_bad_file_buffer, 2 },
+	{ do_unknown_id, 7 },
+	{ do_list_unknown_start, 1 },
+	{ do_file_without_block, 2 },
+};
+
+static void run_one(void)
+{
+	unsigned int total = 0, pick;
+	size_t i;
+
+	/* Keep the arena from filling up: favour frees when it is busy. */
+	if ((mb_n > MAX_BLOCKS || model_used() > ARENA_SIZE * 3 / 4) &&
+	    chance(50)) {
+		do_free();
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		total += ops[i].weight;
+	pick = (unsigned int)rnd_below(total);
+	for (i = 0; pick >= ops[i].weight; i++)
+		pick -= ops[i].weight;
+	ops[i].fn();
+}
+
+static __u64 parse_u64(const char *what, const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-') {
+		fprintf(stderr, "vmm_fuzz_test: %s: '%s' is not a number\n",
+			what, s);
+		exit(KSFT_FAIL);
+	}
+	return v;
+}
+
+static void print_help(FILE *f)
+{
+	fprintf(f,
+		"usage: vmm_fuzz_test [--seed N] [--ops M] [--verbose]\n"
+		"  --seed N   pseudo-random seed (default %llu; env VMM_FUZZ_SEED)\n"
+		"  --ops M    operations to run (default %llu; env VMM_FUZZ_OPS)\n"
+		"  --verbose  print every operation\n",
+		DEFAULT_SEED, DEFAULT_OPS);
+}
+
+static int open_dev(void)
+{
+	int fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		ksft_exit_fail_msg("open %s: %s\n", VMM_DEV, strerror(errno));
+	return fd;
+}
+
+static void close_all(void)
+{
+	int *fds[] = { &vfd, &ffd, &gfd, &nfd };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "seed", required_argument, NULL, 's' },
+		{ "ops", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	__u64 seed = DEFAULT_SEED, nops = DEFAULT_OPS;
+	struct timespec t0, t1;
+	const char *env, *why;
+	int c, i;
+
+	env = getenv("VMM_FUZZ_SEED");
+	if (env && *env)
+		seed = parse_u64("VMM_FUZZ_SEED", env);
+	env = getenv("VMM_FUZZ_OPS");
+	if (env && *env)
+		nops = parse_u64("VMM_FUZZ_OPS", env);
+	while ((c = getopt_long(argc, argv, "s:n:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			seed = parse_u64("--seed", optarg);
+			break;
+		case 'n':
+			nops = parse_u64("--ops", optarg);
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			print_help(stdout);
+			return KSFT_PASS;
+		default:
+			print_help(stderr);
+			return KSFT_FAIL;
+		}
+	}
+	if (optind < argc) {
+		print_help(stderr);
+		return KSFT_FAIL;
+	}
+
+	ksft_print_header();
+	ksft_print_msg("seed %llu, %llu ops (replay: vmm_fuzz_test --seed %llu --ops %llu)\n",
+		       (unsigned long long)seed, (unsigned long long)nops,
+		       (unsigned long long)seed, (unsigned long long)nops);
+	why = vmm_skip_reason();
+	if (why)
+		ksft_exit_skip("%s\n", why);
+	ksft_set_plan(NCAT);
+
+	vmm_unload();
+	if (vmm_load(ARENA_STR))
+		ksft_exit_fail_msg("modprobe vmm size=%s failed\n", ARENA_STR);
+	vfd = open_dev();
+	ffd = open_dev();
+	gfd = open_dev();
+	nfd = open_dev();
+	/* Before vmm_util.h's destructor, which cannot unload a busy module. */
+	atexit(close_all);
+	setup_memory();
+	rng_state = seed;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	op("start");
+	check_stats(C_VALID);
+	check_list(C_VALID);
+	for (op_index = 0; op_index < nops; op_index++) {
+		run_one();
+		if (need_resync)
+			model_resync();
+		if ((op_index + 1) % CHECK_EVERY == 0) {
+			op("periodic check");
+			check_all_blocks("periodic check");
+			check_selection(C_STATE);
+			if (need_resync)
+				model_resync();
+		}
+	}
+
+	op("final check");
+	check_stats(C_VALID);
+	check_list(C_VALID);
+	check_all_blocks("final check");
+	/* Free everything: the arena ends empty and in one piece. */
+	while (mb_n) {
+		union args a = { .free = { .id = mb[mb_n - 1].id } };
+
+		op("final FREE %llu", (unsigned long long)a.free.id);
+		if (!expect_ret(C_VALID, "VMM_IOC_FREE",
+				call(vfd, K_FREE, &a, P_NORMAL), 0))
+			break;
+		free_succeeded(mb_n - 1);
+	}
+	check_stats(C_VALID);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+
+	for (i = 0; i < NCAT; i++) {
+		if (cat_fails[i]) {
+			ksft_print_msg("%s: %lu of %lu checks failed\n",
+				       cat_name[i], cat_fails[i], cat_checks[i]);
+			ksft_test_result_fail("%s\n", cat_name[i]);
+		} else if (!cat_checks[i]) {
+			ksft_test_result_skip("%s: no checks ran\n", cat_name[i]);
+		} else {
+			ksft_print_msg("%s: %lu checks\n", cat_name[i],
+				       cat_checks[i]);
+			ksft_test_result_pass("%s\n", cat_name[i]);
+		}
+	}
+	ksft_print_msg("%llu ops in %.1f s, %lu mismatches\n",
+		       (unsigned long long)nops,
+		       (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, total_fails);
+	if (total_fails)
+		ksft_print_msg("replay: vmm_fuzz_test --seed %llu --ops %llu --verbose\n",
+			       (unsigned long long)seed,
+			       (unsigned long long)nops);
+	return total_fails ? ksft_exit_fail() : ksft_exit_pass();
+}

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the vmm arena allocator and compactor.  Built into
- * vmm.ko when the kernel has CONFIG_KUNIT, so they run when the module
- * loads and report under /sys/kernel/debug/kunit/vmm_arena/.
+ * KUnit tests for the vmm arena allocator and compactor.  Built as
+ * vmm_kunit.ko when the kernel has CONFIG_KUNIT; the suite runs when that
+ * module loads and reports under /sys/kernel/debug/kunit/vmm_arena/.
  *
  * Besides the fixed cases, a seeded random sequence of allocations and
  * frees is checked after every step against a linear reference model: the
@@ -11,6 +11,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/slab.h>
@@ -433,3 +434,6 @@ static struct kunit_suite vmm_arena_suite = {
 };
 
 kunit_test_suite(vmm_arena_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the vmm arena");
+MODULE_LICENSE("GPL");

@@ -128,7 +128,6 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 	struct vmm_file *vf = file->private_data;
 	struct vmm_arena *arena = &vf->vmm->arena;
 	struct vmm_select_args args;
-	struct vmm_block *blk;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -137,11 +136,11 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 		return -EINVAL;
 
 	if (args.id) {
-		/* Pinning proves the ID is live without a second lookup API. */
-		blk = vmm_arena_pin(arena, args.id);
-		if (IS_ERR(blk))
-			return PTR_ERR(blk);
-		vmm_arena_unpin(arena, blk);
+		u64 start, size;
+		int ret = vmm_arena_info(arena, args.id, &start, &size);
+
+		if (ret)
+			return ret;
 	}
 	spin_lock(&arena->lock);
 	vf->selected = args.id;

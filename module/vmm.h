@@ -62,8 +62,9 @@ enum vmm_block_state {
  * @size: bytes; fixed for the block's life
  * @pins: copies of the block's data in flight outside the lock
  * @state: see &enum vmm_block_state
- * @spare: for a DEAD block, the extent node its release may need, so that
- *	the release never allocates under the lock
+ * @spare: the extent node the block's release may need, allocated with the
+ *	block, so that freeing never allocates: it cannot fail for lack of
+ *	memory, and never allocates under the lock
  */
 struct vmm_block {
 	struct rb_node id_node;

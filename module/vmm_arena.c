@@ -245,16 +245,20 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
 	rb_insert_color(&blk->addr_node, &arena->addrs);
 }
 
-/* Drop the block from both trees and give its range back.  Frees @blk. */
-static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk,
-			      struct vmm_extent **spare)
+/*
+ * Drop the block from both trees and give its range back, using the
+ * block's own spare extent if the range merges with no neighbour.  Frees
+ * @blk (kfree() does not sleep).
+ */
+static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
 	rb_erase(&blk->id_node, &arena->ids);
 	rb_erase(&blk->addr_node, &arena->addrs);
 	arena->used -= blk->size;
 	arena->nr_blocks--;
-	vmm_extent_give(arena, blk->start, blk->size, spare);
+	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
+	kfree(blk->spare);
 	kfree(blk);
 }
 
@@ -319,12 +323,8 @@ static bool vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 	if (--blk->pins)
 		return false;
 	arena->nr_pinned--;
-	if (blk->state == VMM_BLOCK_DEAD) {
-		struct vmm_extent *spare = blk->spare;
-
-		vmm_block_release(arena, blk, &spare);
-		kfree(spare);
-	}
+	if (blk->state == VMM_BLOCK_DEAD)
+		vmm_block_release(arena, blk);
 	return true;
 }
 
@@ -424,6 +424,7 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	struct vmm_extent *ext, *spare;
 	struct vmm_block *blk;
 	bool wake;
+	int ret;
 
 	if (!size || size > arena->size)
 		return -EINVAL;
@@ -432,12 +433,18 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	else if (!is_power_of_2(align) || align > arena->size)
 		return -EINVAL;
 
-	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+	/*
+	 * Everything the block will ever need, allocated before the lock:
+	 * @spare for the tail of the extent the block is carved from, and
+	 * the block's own spare for its release.
+	 */
 	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-	if (!blk || !spare) {
-		kfree(blk);
-		kfree(spare);
-		return -ENOMEM;
+	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+	if (blk)
+		blk->spare = kzalloc(sizeof(*blk->spare), GFP_KERNEL);
+	if (!spare || !blk || !blk->spare) {
+		ret = -ENOMEM;
+		goto err_free;
 	}
 
 	spin_lock(&arena->lock);
@@ -445,9 +452,8 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	if (!ext) {
 		arena->alloc_failures++;
 		spin_unlock(&arena->lock);
-		kfree(blk);
-		kfree(spare);
-		return -ENOSPC;
+		ret = -ENOSPC;
+		goto err_free;
 	}
 	vmm_extent_take(arena, ext, *start, size, &spare);
 	blk->id = arena->next_id++;
@@ -473,6 +479,13 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	if (wake)
 		wake_up_all(&arena->wq);
 	return 0;
+
+err_free:
+	if (blk)
+		kfree(blk->spare);
+	kfree(blk);
+	kfree(spare);
+	return ret;
 }
 
 /**
@@ -481,36 +494,27 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
  * @id: the block
  *
  * A block with copies in flight disappears from lookups at once; its range
- * is released when the last copy finishes.
+ * is released when the last copy finishes.  Never allocates, so it cannot
+ * fail for lack of memory.
  *
- * Return: 0, -ENOENT for an unknown ID, -ENOMEM.
+ * Return: 0, or -ENOENT for an unknown ID.
  */
 int vmm_arena_free(struct vmm_arena *arena, u64 id)
 {
-	struct vmm_extent *spare;
 	struct vmm_block *blk;
-
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
-	if (!spare)
-		return -ENOMEM;
 
 	spin_lock(&arena->lock);
 	blk = vmm_block_lookup(arena, id);
 	if (!blk) {
 		spin_unlock(&arena->lock);
-		kfree(spare);
 		return -ENOENT;
 	}
 	arena->frees++;
-	if (blk->pins) {
+	if (blk->pins)
 		blk->state = VMM_BLOCK_DEAD;
-		blk->spare = spare;
-		spare = NULL;
-	} else {
-		vmm_block_release(arena, blk, &spare);
-	}
+	else
+		vmm_block_release(arena, blk);
 	spin_unlock(&arena->lock);
-	kfree(spare);
 	return 0;
 }
 

@@ -50,7 +50,10 @@ static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
-		/* Unmapped since the check; nobody learnt the ID: undo. */
+		/*
+		 * Unmapped since the check; nobody learnt the ID: undo.
+		 * Cannot fail: freeing allocates nothing.
+		 */
 		vmm_arena_free(arena, args.id);
 		return -EFAULT;
 	}

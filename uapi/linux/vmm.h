@@ -13,6 +13,9 @@
  *   EFAULT  the argument struct or a buffer it points to is not accessible
  *   ENOTTY  an unknown command
  *   ENOENT  the ID was never allocated, or has been freed
+ *
+ * open(2) of /dev/vmm fails with ENOMEM when the kernel cannot allocate the
+ * file's state.
  */
 #ifndef _UAPI_LINUX_VMM_H
 #define _UAPI_LINUX_VMM_H
@@ -36,8 +39,9 @@
  *
  * Placement is first-fit: the lowest offset where the block fits.  The new
  * block reads as zeros.  @align holds where the block is placed; a later
- * VMM_IOC_DEFRAG packs blocks without gaps and may leave it unaligned.  ENOSPC when no free range is large enough, ENOMEM
- * when the kernel cannot allocate the block's metadata.
+ * VMM_IOC_DEFRAG packs blocks without gaps and may leave it unaligned.
+ * ENOSPC when no free range is large enough, ENOMEM when the kernel
+ * cannot allocate the block's metadata.
  */
 struct vmm_alloc_args {
 	__u64 size;
@@ -58,6 +62,7 @@ struct vmm_alloc_args {
  *
  * The ID is gone when the call returns.  If another task is copying the
  * block's data at that moment, the range is reused only after that copy.
+ * Freeing allocates nothing, so it never fails with ENOMEM.
  */
 struct vmm_free_args {
 	__u64 id;
@@ -214,6 +219,9 @@ struct vmm_block_info {
  * @flags: in: must be 0
  * @pad: must be 0
  * @reserved: must be 0
+ *
+ * ENOMEM when the kernel cannot allocate a bounce buffer of @capacity
+ * entries (it copies out after dropping its lock).
  */
 struct vmm_list_args {
 	__u64 buffer;

@@ -16,7 +16,7 @@
 #include <linux/wait.h>
 #include <linux/vmm.h>
 
-#define VMM_VERSION "0.1.0"
+#define VMM_VERSION "0.2.0"
 
 /*
  * Bulk copies and clears of arena bytes run outside the lock in pieces of
@@ -26,8 +26,26 @@
 #define VMM_CHUNK	SZ_256K
 
 /**
+ * enum vmm_policy - where a new block goes
+ * @VMM_POLICY_FIRST: the lowest offset where it fits (the default)
+ * @VMM_POLICY_BEST: the smallest free extent where it fits, the lowest
+ *	offset among equal sizes
+ */
+enum vmm_policy {
+	VMM_POLICY_FIRST = VMM_STATS_POLICY_FIRST,
+	VMM_POLICY_BEST = VMM_STATS_POLICY_BEST,
+};
+
+static inline const char *vmm_policy_name(enum vmm_policy policy)
+{
+	return policy == VMM_POLICY_BEST ? "best" : "first";
+}
+
+/**
  * struct vmm_extent - a maximal free range of the arena
  * @node: in &vmm_arena.free, ordered by @start
+ * @size_node: in &vmm_arena.by_size, ordered by (@size, @start); used by
+ *	the best-fit policy only
  * @start: first free byte
  * @size: free bytes; never 0
  * @subtree_max: the largest @size in this node's subtree, which lets the
@@ -35,6 +53,7 @@
  */
 struct vmm_extent {
 	struct rb_node node;
+	struct rb_node size_node;
 	u64 start;
 	u64 size;
 	u64 subtree_max;
@@ -87,6 +106,13 @@ struct vmm_block {
  * @ids: blocks by ID
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
+ * @by_size: the same extents by (size, offset), kept for %VMM_POLICY_BEST
+ * @moving_ext: the extent a block is sliding into, out of @free while the
+ *	compactor copies without the lock; NULL otherwise
+ * @policy: placement; fixed after init
+ * @self_check: after every change, compare the index against a linear
+ *	walk (debugging; O(n) under the lock)
+ * @nr_extents: extents in @free, plus @moving_ext
  * @next_id: the ID the next allocation gets
  * @used: bytes covered by blocks (including NEW and DEAD ones)
  * @nr_blocks: blocks in @ids
@@ -109,6 +135,11 @@ struct vmm_arena {
 	struct rb_root ids;
 	struct rb_root addrs;
 	struct rb_root free;
+	struct rb_root by_size;
+	struct vmm_extent *moving_ext;
+	enum vmm_policy policy;
+	bool self_check;
+	u64 nr_extents;
 	u64 next_id;
 	u64 used;
 	u64 nr_blocks;
@@ -134,7 +165,7 @@ struct vmm_device {
 	struct vmm_arena arena;
 };
 
-int vmm_arena_init(struct vmm_arena *arena, u64 size);
+int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy);
 void vmm_arena_destroy(struct vmm_arena *arena);
 int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		    u64 *id, u64 *start);
@@ -144,6 +175,7 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
 void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
 int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
+bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
 

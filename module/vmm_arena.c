@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The vmm arena: first-fit placement of variable-size blocks and
- * order-preserving compaction.
+ * The vmm arena: first-fit or best-fit placement of variable-size blocks
+ * and order-preserving compaction.
  *
  * Free space is a set of maximal extents in an rb-tree ordered by offset,
  * each node augmented with the largest extent size in its subtree (as
  * mm/vmalloc.c does).  The lowest-offset extent that can hold a request is
  * found by descending only into subtrees whose maximum is large enough.
+ * Under the best-fit policy the same extents also sit in a tree ordered by
+ * (size, offset), as drm_mm keeps its holes; the first extent from the
+ * smallest one large enough where the request fits wins.  Without
+ * alignment both searches are O(log n); alignment can make them skip
+ * extents that are large enough but misplaced.
  * Blocks sit in two rb-trees: by ID for lookups, by offset for compaction.
  *
  * Locking: arena->compact_lock (mutex) -> arena->lock (spinlock).
@@ -16,9 +21,12 @@
  * released under the copy.
  */
 
+#include <linux/bug.h>
 #include <linux/err.h>
 #include <linux/log2.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/printk.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -45,10 +53,46 @@ static inline u64 vmm_extent_end(const struct vmm_extent *ext)
 	return ext->start + ext->size;
 }
 
-/* The extent's size changed: fix the subtree maxima up to the root. */
-static void vmm_extent_resized(struct vmm_extent *ext)
+/* (size, start) order, for best fit. */
+static bool vmm_extent_smaller(const struct vmm_extent *a,
+			       const struct vmm_extent *b)
+{
+	return a->size < b->size || (a->size == b->size && a->start < b->start);
+}
+
+static void vmm_size_insert(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	struct rb_node **link = &arena->by_size.rb_node, *parent = NULL;
+
+	if (arena->policy != VMM_POLICY_BEST)
+		return;
+	while (*link) {
+		struct vmm_extent *cur = rb_entry(*link, struct vmm_extent,
+						  size_node);
+
+		parent = *link;
+		link = vmm_extent_smaller(ext, cur) ? &parent->rb_left :
+						      &parent->rb_right;
+	}
+	rb_link_node(&ext->size_node, parent, link);
+	rb_insert_color(&ext->size_node, &arena->by_size);
+}
+
+static void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	if (arena->policy == VMM_POLICY_BEST)
+		rb_erase(&ext->size_node, &arena->by_size);
+}
+
+/*
+ * The extent's size (and maybe start, never past a neighbour) changed: fix
+ * the subtree maxima up to the root and its place by size.  The caller
+ * erased it from &vmm_arena.by_size before the change.
+ */
+static void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	vmm_extent_cb_propagate(&ext->node, NULL);
+	vmm_size_insert(arena, ext);
 }
 
 static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
@@ -67,12 +111,21 @@ static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
 	ext->subtree_max = 0;
 	rb_link_node(&ext->node, parent, link);
 	rb_insert_augmented(&ext->node, &arena->free, &vmm_extent_cb);
-	vmm_extent_resized(ext);
+	vmm_extent_resized(arena, ext);
+	arena->nr_extents++;
+}
+
+/* Out of both trees; the caller keeps or frees the node. */
+static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	vmm_size_erase(arena, ext);
+	arena->nr_extents--;
 }
 
 static void vmm_extent_erase(struct vmm_arena *arena, struct vmm_extent *ext)
 {
-	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	vmm_extent_unlink(arena, ext);
 	kfree(ext);
 }
 
@@ -132,16 +185,25 @@ static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size,
 		next = NULL;
 
 	if (prev && next) {
-		prev->size += size + next->size;
+		u64 next_size = next->size;
+
+		/*
+		 * Erase first: rebalancing copies and recomputes subtree
+		 * maxima, so the tree must be consistent while it runs.
+		 */
 		vmm_extent_erase(arena, next);
-		vmm_extent_resized(prev);
+		vmm_size_erase(arena, prev);
+		prev->size += size + next_size;
+		vmm_extent_resized(arena, prev);
 	} else if (prev) {
+		vmm_size_erase(arena, prev);
 		prev->size += size;
-		vmm_extent_resized(prev);
+		vmm_extent_resized(arena, prev);
 	} else if (next) {
+		vmm_size_erase(arena, next);
 		next->start = start;
 		next->size += size;
-		vmm_extent_resized(next);
+		vmm_extent_resized(arena, next);
 	} else {
 		struct vmm_extent *ext = *spare;
 
@@ -163,12 +225,14 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 		vmm_extent_erase(arena, ext);
 	} else if (!left) {
 		/* Still between the same neighbours: no reordering needed. */
+		vmm_size_erase(arena, ext);
 		ext->start += size;
 		ext->size = right;
-		vmm_extent_resized(ext);
+		vmm_extent_resized(arena, ext);
 	} else {
+		vmm_size_erase(arena, ext);
 		ext->size = left;
-		vmm_extent_resized(ext);
+		vmm_extent_resized(arena, ext);
 		if (right) {
 			struct vmm_extent *tail = *spare;
 
@@ -217,6 +281,46 @@ static struct vmm_extent *vmm_first_fit(struct rb_node *n, u64 size,
 	return NULL;
 }
 
+/*
+ * The smallest extent where the request fits, the lowest-offset one among
+ * equal sizes: the first fit in (size, offset) order, starting from the
+ * smallest extent that is large enough.
+ */
+static struct vmm_extent *vmm_best_fit(struct vmm_arena *arena, u64 size,
+				       u64 align, u64 *start)
+{
+	struct rb_node *n = arena->by_size.rb_node, *from = NULL;
+
+	while (n) {
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent,
+						  size_node);
+
+		if (ext->size >= size) {
+			from = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	for (n = from; n; n = rb_next(n)) {
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent,
+						  size_node);
+
+		if (vmm_extent_fits(ext, size, align, start))
+			return ext;
+	}
+	return NULL;
+}
+
+static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
+				  u64 align, u64 *start)
+{
+	lockdep_assert_held(&arena->lock);
+	if (arena->policy == VMM_POLICY_BEST)
+		return vmm_best_fit(arena, size, align, start);
+	return vmm_first_fit(arena->free.rb_node, size, align, start);
+}
+
 static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	struct rb_node **link, *parent;
@@ -246,6 +350,182 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
 }
 
 /*
+ * The self-check: a linear walk that recomputes what the trees encode.
+ * Blocks and free extents (plus the one the compactor holds) must tile the
+ * arena exactly, free extents must be maximal and carry correct subtree
+ * maxima, the by-size tree must hold every extent in order, and the
+ * counters must agree.  O(n) under the lock: a debugging aid only.
+ */
+static __printf(1, 2) bool vmm_bad(const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("vmm: self-check: %pV\n", &vaf);
+	va_end(args);
+	return false;
+}
+
+static u64 vmm_subtree_max(struct rb_node *n)
+{
+	return n ? rb_entry(n, struct vmm_extent, node)->subtree_max : 0;
+}
+
+static bool vmm_check_extent_node(struct vmm_extent *ext)
+{
+	u64 want = max3(ext->size, vmm_subtree_max(ext->node.rb_left),
+			vmm_subtree_max(ext->node.rb_right));
+
+	if (!ext->size)
+		return vmm_bad("empty extent at %llu", ext->start);
+	if (ext->subtree_max != want)
+		return vmm_bad("extent at %llu: subtree_max %llu, want %llu",
+			       ext->start, ext->subtree_max, want);
+	return true;
+}
+
+static bool vmm_check_by_size(struct vmm_arena *arena, u64 nr_in_tree)
+{
+	struct vmm_extent *prev = NULL, *ext;
+	struct rb_node *n;
+	u64 count = 0;
+
+	if (arena->policy != VMM_POLICY_BEST)
+		return true;
+	for (n = rb_first(&arena->by_size); n; n = rb_next(n)) {
+		ext = rb_entry(n, struct vmm_extent, size_node);
+		if (prev && !vmm_extent_smaller(prev, ext))
+			return vmm_bad("by-size tree out of order at %llu+%llu",
+				       ext->start, ext->size);
+		prev = ext;
+		count++;
+	}
+	if (count != nr_in_tree)
+		return vmm_bad("by-size tree has %llu extents, want %llu",
+			       count, nr_in_tree);
+	return true;
+}
+
+static bool vmm_check_ids(struct vmm_arena *arena)
+{
+	struct rb_node *n;
+	u64 count = 0, prev = 0;
+
+	for (n = rb_first(&arena->ids); n; n = rb_next(n)) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (blk->id <= prev || blk->id >= arena->next_id)
+			return vmm_bad("ID %llu out of order or not yet issued",
+				       blk->id);
+		if (!blk->spare)
+			return vmm_bad("block %llu has no spare extent", blk->id);
+		prev = blk->id;
+		count++;
+	}
+	if (count != arena->nr_blocks)
+		return vmm_bad("ID tree has %llu blocks, want %llu", count,
+			       arena->nr_blocks);
+	return true;
+}
+
+static bool vmm_check_locked(struct vmm_arena *arena)
+{
+	struct rb_node *b = rb_first(&arena->addrs), *e = rb_first(&arena->free);
+	struct vmm_extent *moving = arena->moving_ext;
+	u64 cursor = 0, used = 0, blocks = 0, extents = 0;
+	bool prev_free = false;
+
+	lockdep_assert_held(&arena->lock);
+	while (b || e || moving) {
+		struct vmm_block *blk = b ? rb_entry(b, struct vmm_block,
+						     addr_node) : NULL;
+		struct vmm_extent *ext = e ? rb_entry(e, struct vmm_extent,
+						      node) : NULL;
+
+		if (moving && moving->start == cursor) {
+			/* May touch a free extent: it is out of the tree. */
+			cursor += moving->size;
+			moving = NULL;
+			extents++;
+			prev_free = false;
+		} else if (ext && ext->start == cursor) {
+			if (prev_free)
+				return vmm_bad("free extents at %llu not merged",
+					       cursor);
+			if (!vmm_check_extent_node(ext))
+				return false;
+			cursor += ext->size;
+			e = rb_next(e);
+			extents++;
+			prev_free = true;
+		} else if (blk && blk->start == cursor) {
+			if (!blk->size)
+				return vmm_bad("empty block %llu", blk->id);
+			cursor += blk->size;
+			used += blk->size;
+			b = rb_next(b);
+			blocks++;
+			prev_free = false;
+		} else {
+			return vmm_bad("gap or overlap at offset %llu", cursor);
+		}
+	}
+	if (cursor != arena->size)
+		return vmm_bad("blocks and extents end at %llu, not %llu",
+			       cursor, arena->size);
+	if (used != arena->used)
+		return vmm_bad("blocks hold %llu bytes, used says %llu", used,
+			       arena->used);
+	if (blocks != arena->nr_blocks)
+		return vmm_bad("%llu blocks by offset, want %llu", blocks,
+			       arena->nr_blocks);
+	if (extents != arena->nr_extents)
+		return vmm_bad("%llu extents, want %llu", extents,
+			       arena->nr_extents);
+	return vmm_check_by_size(arena, extents - !!arena->moving_ext) &&
+	       vmm_check_ids(arena);
+}
+
+static void vmm_self_check(struct vmm_arena *arena)
+{
+	if (unlikely(READ_ONCE(arena->self_check)))
+		WARN_ONCE(!vmm_check_locked(arena),
+			  "vmm: the arena's index is inconsistent\n");
+}
+
+/**
+ * vmm_arena_check() - compare the index against a linear walk
+ * @arena: the arena
+ *
+ * What the self_check parameter runs after every change, on demand.
+ *
+ * Return: true if consistent; otherwise false, with the first problem
+ * logged.
+ */
+bool vmm_arena_check(struct vmm_arena *arena)
+{
+	bool ok;
+
+	spin_lock(&arena->lock);
+	ok = vmm_check_locked(arena);
+	spin_unlock(&arena->lock);
+	return ok;
+}
+
+/* Blocks with their own spare extent, and free extents, as slab rounds them. */
+static u64 vmm_metadata_bytes(struct vmm_arena *arena)
+{
+	u64 blk = kmalloc_size_roundup(sizeof(struct vmm_block));
+	u64 ext = kmalloc_size_roundup(sizeof(struct vmm_extent));
+
+	lockdep_assert_held(&arena->lock);
+	return arena->nr_blocks * (blk + ext) + arena->nr_extents * ext;
+}
+
+/*
  * Drop the block from both trees and give its range back, using the
  * block's own spare extent if the range merges with no neighbour.  Frees
  * @blk (kfree() does not sleep).
@@ -260,6 +540,7 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
 	kfree(blk->spare);
 	kfree(blk);
+	vmm_self_check(arena);
 }
 
 /* The block with @id, if it exists in any state. */
@@ -345,14 +626,15 @@ static void vmm_clear(u8 *p, u64 len)
  * vmm_arena_init() - allocate a zeroed arena of @size bytes
  * @arena: the arena to set up
  * @size: bytes, at least 1
+ * @policy: where new blocks go
  *
- * Return: 0, -EINVAL for a size of 0, or -ENOMEM.
+ * Return: 0, -EINVAL for a size of 0 or an unknown policy, or -ENOMEM.
  */
-int vmm_arena_init(struct vmm_arena *arena, u64 size)
+int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 {
 	struct vmm_extent *ext;
 
-	if (!size)
+	if (!size || (policy != VMM_POLICY_FIRST && policy != VMM_POLICY_BEST))
 		return -EINVAL;
 	if (size > (u64)totalram_pages() << PAGE_SHIFT)
 		return -ENOMEM;
@@ -364,6 +646,8 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size)
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
+	arena->by_size = RB_ROOT;
+	arena->policy = policy;
 	arena->size = size;
 	arena->next_id = 1;
 
@@ -403,23 +687,18 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
+	arena->by_size = RB_ROOT;
 	vfree(arena->base);
 	arena->base = NULL;
 }
 
-/**
- * vmm_arena_alloc() - allocate a zeroed block, first-fit
- * @arena: the arena
- * @size: bytes, 1 to the arena size
- * @align: 0 or 1 for none, else a power of two up to the arena size
- * @id: the new block's ID
- * @start: its offset
- *
- * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
- * range fits, -ENOMEM when metadata cannot be allocated.
+/*
+ * Place a block and, with @zero, clear its bytes before it becomes visible.
+ * Without @zero (for the benchmark, which times placement and metadata
+ * only) the block is live at once and keeps the arena's old bytes.
  */
-int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
-		    u64 *id, u64 *start)
+static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
+			     bool zero, u64 *id, u64 *start)
 {
 	struct vmm_extent *ext, *spare;
 	struct vmm_block *blk;
@@ -448,7 +727,7 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	}
 
 	spin_lock(&arena->lock);
-	ext = vmm_first_fit(arena->free.rb_node, size, align, start);
+	ext = vmm_fit(arena, size, align, start);
 	if (!ext) {
 		arena->alloc_failures++;
 		spin_unlock(&arena->lock);
@@ -459,13 +738,22 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	blk->id = arena->next_id++;
 	blk->start = *start;
 	blk->size = size;
-	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
-	blk->state = VMM_BLOCK_NEW;
-	vmm_pin_locked(arena, blk);
+	*id = blk->id;
 	vmm_block_insert(arena, blk);
 	arena->used += size;
 	arena->nr_blocks++;
 	arena->allocs++;
+	if (!zero) {
+		blk->state = VMM_BLOCK_LIVE;
+		vmm_self_check(arena);
+		spin_unlock(&arena->lock);
+		kfree(spare);
+		return 0;
+	}
+	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
+	blk->state = VMM_BLOCK_NEW;
+	vmm_pin_locked(arena, blk);
+	vmm_self_check(arena);
 	spin_unlock(&arena->lock);
 	kfree(spare);
 
@@ -473,7 +761,6 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 
 	spin_lock(&arena->lock);
 	blk->state = VMM_BLOCK_LIVE;
-	*id = blk->id;
 	wake = vmm_unpin_locked(arena, blk);
 	spin_unlock(&arena->lock);
 	if (wake)
@@ -486,6 +773,23 @@ err_free:
 	kfree(blk);
 	kfree(spare);
 	return ret;
+}
+
+/**
+ * vmm_arena_alloc() - allocate a zeroed block where the policy says
+ * @arena: the arena
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two up to the arena size
+ * @id: the new block's ID
+ * @start: its offset
+ *
+ * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
+ * range fits, -ENOMEM when metadata cannot be allocated.
+ */
+int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
+		    u64 *id, u64 *start)
+{
+	return __vmm_arena_alloc(arena, size, align, true, id, start);
 }
 
 /**
@@ -514,6 +818,7 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 		blk->state = VMM_BLOCK_DEAD;
 	else
 		vmm_block_release(arena, blk);
+	vmm_self_check(arena);
 	spin_unlock(&arena->lock);
 	return 0;
 }
@@ -626,7 +931,10 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 		return src + size;
 
 	dst = ext->start;
-	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
+	vmm_extent_unlink(arena, ext);
+	/* Still counted, and seen by the self-check, while out of the tree. */
+	arena->moving_ext = ext;
+	arena->nr_extents++;
 	vmm_pin_locked(arena, blk);
 	arena->moving_id = blk->id;
 	spin_unlock(&arena->lock);
@@ -640,6 +948,8 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	spin_lock(&arena->lock);
 	blk->start = dst;
 	arena->moving_id = 0;
+	arena->moving_ext = NULL;
+	arena->nr_extents--;
 	arena->bytes_moved += size;
 	*bytes += size;
 	*blocks += 1;
@@ -648,6 +958,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	kfree(ext);
 	/* A block freed during the move is released here. */
 	vmm_unpin_locked(arena, blk);
+	vmm_self_check(arena);
 	/* Wakes both pinners waiting for the move and the free path. */
 	wake_up_all(&arena->wq);
 	return dst + size;
@@ -751,6 +1062,8 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	st->alloc_failures = arena->alloc_failures;
 	st->defrags = arena->defrags;
 	st->bytes_moved = arena->bytes_moved;
+	st->metadata_bytes = vmm_metadata_bytes(arena);
+	st->policy = arena->policy;
 	spin_unlock(&arena->lock);
 
 	if (st->free)

@@ -58,7 +58,60 @@ static const struct kernel_param_ops vmm_size_ops = {
 module_param_cb(size, &vmm_size_ops, &vmm_size, 0444);
 MODULE_PARM_DESC(size, "Arena size in bytes; K, M and G suffixes allowed (default 16M)");
 
+static enum vmm_policy vmm_policy = VMM_POLICY_FIRST;
+
+static int vmm_policy_set(const char *val, const struct kernel_param *kp)
+{
+	if (sysfs_streq(val, "first")) {
+		*(enum vmm_policy *)kp->arg = VMM_POLICY_FIRST;
+	} else if (sysfs_streq(val, "best")) {
+		*(enum vmm_policy *)kp->arg = VMM_POLICY_BEST;
+	} else {
+		pr_err("policy=%s: use policy=first or policy=best\n", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vmm_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  vmm_policy_name(*(enum vmm_policy *)kp->arg));
+}
+
+static const struct kernel_param_ops vmm_policy_ops = {
+	.set = vmm_policy_set,
+	.get = vmm_policy_get,
+};
+
+module_param_cb(policy, &vmm_policy_ops, &vmm_policy, 0444);
+MODULE_PARM_DESC(policy, "Placement: first (lowest offset, the default) or best (smallest free range that fits)");
+
 static struct vmm_device *vmm_dev;
+
+/*
+ * Whether the arena exists for self_check writes to reach.  Both are
+ * written under kernel_param_lock(), which parameter writes hold.
+ */
+static bool vmm_ready;
+static bool vmm_self_check;
+
+static int vmm_self_check_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && vmm_ready)
+		WRITE_ONCE(vmm_dev->arena.self_check, vmm_self_check);
+	return ret;
+}
+
+static const struct kernel_param_ops vmm_self_check_ops = {
+	.set = vmm_self_check_set,
+	.get = param_get_bool,
+};
+
+module_param_cb(self_check, &vmm_self_check_ops, &vmm_self_check, 0644);
+MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
 
 /**
  * vmm_copy_block() - copy between a pinned block and user memory
@@ -228,7 +281,7 @@ static int __init vmm_init(void)
 	if (!vmm_dev)
 		return -ENOMEM;
 
-	ret = vmm_arena_init(&vmm_dev->arena, vmm_size);
+	ret = vmm_arena_init(&vmm_dev->arena, vmm_size, vmm_policy);
 	if (ret) {
 		pr_err("cannot allocate a %llu-byte arena (%d); load with a smaller size=\n",
 		       vmm_size, ret);
@@ -245,7 +298,13 @@ static int __init vmm_init(void)
 		pr_err("cannot register /dev/vmm (%d)\n", ret);
 		goto err_destroy_arena;
 	}
-	pr_info("arena of %llu bytes ready at /dev/vmm\n", vmm_size);
+	kernel_param_lock(THIS_MODULE);
+	WRITE_ONCE(vmm_dev->arena.self_check, vmm_self_check);
+	vmm_ready = true;
+	kernel_param_unlock(THIS_MODULE);
+	pr_info("arena of %llu bytes ready at /dev/vmm, %s fit%s\n", vmm_size,
+		vmm_policy_name(vmm_policy),
+		vmm_self_check ? ", self-checking" : "");
 	return 0;
 
 err_destroy_arena:
@@ -257,6 +316,9 @@ err_free_dev:
 
 static void __exit vmm_exit(void)
 {
+	kernel_param_lock(THIS_MODULE);
+	vmm_ready = false;
+	kernel_param_unlock(THIS_MODULE);
 	misc_deregister(&vmm_dev->misc);
 	vmm_arena_destroy(&vmm_dev->arena);
 	kfree(vmm_dev);

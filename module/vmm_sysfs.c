@@ -52,9 +52,21 @@ static struct vmm_stat_attr vmm_stats[] = {
 	VMM_STAT(alloc_failures),
 	VMM_STAT(defrags),
 	VMM_STAT(bytes_moved),
+	VMM_STAT(metadata_bytes),
 };
 
-static struct attribute *vmm_attrs[ARRAY_SIZE(vmm_stats) + 1];
+static ssize_t policy_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+	struct vmm_device *vmm = container_of(misc, struct vmm_device, misc);
+
+	return sysfs_emit(buf, "%s\n", vmm_policy_name(vmm->arena.policy));
+}
+static DEVICE_ATTR_RO(policy);
+
+/* The counters, then policy, then the terminating NULL. */
+static struct attribute *vmm_attrs[ARRAY_SIZE(vmm_stats) + 2];
 
 static const struct attribute_group vmm_group = {
 	.attrs = vmm_attrs,
@@ -74,4 +86,5 @@ void vmm_sysfs_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(vmm_stats); i++)
 		vmm_attrs[i] = &vmm_stats[i].dattr.attr;
+	vmm_attrs[i] = &dev_attr_policy.attr;
 }

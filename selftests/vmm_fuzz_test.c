@@ -167,7 +167,9 @@ ABI_FIELD(vmm_stats_args, frees, 56, 8);
 ABI_FIELD(vmm_stats_args, alloc_failures, 64, 8);
 ABI_FIELD(vmm_stats_args, defrags, 72, 8);
 ABI_FIELD(vmm_stats_args, bytes_moved, 80, 8);
-ABI_FIELD(vmm_stats_args, reserved, 88, 40);
+ABI_FIELD(vmm_stats_args, metadata_bytes, 88, 8);
+ABI_FIELD(vmm_stats_args, policy, 96, 8);
+ABI_FIELD(vmm_stats_args, reserved, 104, 24);
 ABI_SIZE(vmm_stats_args, 128);
 
 ABI_FIELD(vmm_select_args, id, 0, 8);
@@ -735,6 +737,7 @@ static void check_stats(enum cat c)
 		    vmm_frag(free_b, largest));
 	for (i = 0; i < ARRAY_SIZE(st.reserved); i++)
 		CHECK_FIELD(c, "stats.reserved[i]", st.reserved[i], 0);
+	CHECK_FIELD(c, "stats.policy", st.policy, VMM_STATS_POLICY_FIRST);
 	check(c, st.allocs - st.frees == st.blocks,
 	      "stats: allocs %llu - frees %llu != blocks %llu",
 	      (unsigned long long)st.allocs, (unsigned long long)st.frees,

@@ -236,4 +236,123 @@ TEST_F(module, module_reload_resets_counters)
 	ALLOC_AT(self->fd, 1, 0, 1, 0);
 }
 
+/* Reload with the module parameters @args and open the device. */
+#define RELOAD_ARGS_OPEN(args) do { \
+	const char *__args = (args); \
+	if (self->fd >= 0) \
+		close(self->fd); \
+	self->fd = -1; \
+	vmm_unload(); \
+	ASSERT_EQ(0, vmm_load_args(__args)) TH_LOG("modprobe vmm %s", __args); \
+	self->fd = open(VMM_DEV, O_RDWR); \
+	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno)); \
+} while (0)
+
+/* The whole content of a sysfs file, or "" if unreadable. */
+static const char *read_text(const char *path)
+{
+	static char buf[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+TEST_F(module, module_policy_best_takes_smallest_hole)
+{
+	struct vmm_stats_args st;
+	int i;
+
+	RELOAD_ARGS_OPEN("size=1000 policy=best");
+	EXPECT_STREQ("best\n", read_text(VMM_SYSFS_DIR "policy"));
+	EXPECT_STREQ("best\n", read_text(VMM_MOD_DIR "/parameters/policy"));
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	EXPECT_EQ((__u64)VMM_STATS_POLICY_BEST, st.policy);
+
+	/* Blocks 1-7 of 100 bytes; freeing 2, 4 and 6 to 7 leaves holes
+	 * [100, 200), [300, 400) and [500, 1000). */
+	for (i = 1; i <= 7; i++)
+		ALLOC_AT(self->fd, 100, 0, i, (i - 1) * 100);
+	ASSERT_OK(vmm_free(self->fd, 2));
+	ASSERT_OK(vmm_free(self->fd, 4));
+	ASSERT_OK(vmm_free(self->fd, 6));
+	ASSERT_OK(vmm_free(self->fd, 7));
+	/* First fit would give 60 bytes offset 100 as well; 150 goes to
+	 * the tail; then 40 bytes take the 40-byte leftover, not [300, 400). */
+	ALLOC_AT(self->fd, 60, 0, 8, 100);
+	ALLOC_AT(self->fd, 150, 0, 9, 500);
+	ALLOC_AT(self->fd, 40, 0, 10, 160);
+	ALLOC_AT(self->fd, 100, 0, 11, 300);
+	/* Aligned: the only 256-aligned place left is in the tail. */
+	ALLOC_AT(self->fd, 10, 256, 12, 768);
+}
+
+TEST_F(module, module_policy_first_is_the_default)
+{
+	RELOAD_OPEN("1000");
+	EXPECT_STREQ("first\n", read_text(VMM_SYSFS_DIR "policy"));
+	ALLOC_AT(self->fd, 200, 0, 1, 0);
+	ALLOC_AT(self->fd, 100, 0, 2, 200);
+	ALLOC_AT(self->fd, 50, 0, 3, 300);
+	ALLOC_AT(self->fd, 100, 0, 4, 350);
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_OK(vmm_free(self->fd, 3));
+	/* The lowest hole, [0, 200), not the smallest, [300, 350). */
+	ALLOC_AT(self->fd, 40, 0, 5, 0);
+}
+
+TEST_F(module, module_rejects_unknown_policy)
+{
+	vmm_unload();
+	EXPECT_NE(0, vmm_load_args("policy=worst"));
+	EXPECT_FALSE(vmm_module_loaded());
+	EXPECT_FALSE(vmm_path_exists(VMM_DEV));
+	EXPECT_NE(0, vmm_load_args("policy="));
+	EXPECT_FALSE(vmm_module_loaded());
+}
+
+TEST_F(module, module_self_check_can_be_toggled_at_runtime)
+{
+	const char *param = VMM_MOD_DIR "/parameters/self_check";
+	int i;
+
+	RELOAD_ARGS_OPEN("size=64K self_check=1");
+	EXPECT_STREQ("Y\n", read_text(param));
+	/* Every change is checked; a mismatch would WARN (the runner fails
+	 * the run on it). */
+	for (i = 1; i <= 32; i++)
+		ALLOC_AT(self->fd, 100 + i, 0, i, (__u64)(i - 1) * 100 +
+			 (__u64)i * (i - 1) / 2);
+	for (i = 1; i <= 32; i += 3)
+		ASSERT_OK(vmm_free(self->fd, i));
+	ASSERT_OK(vmm_defrag(self->fd, NULL, NULL));
+	ASSERT_OK(write_text(param, "0"));
+	EXPECT_STREQ("N\n", read_text(param));
+	ASSERT_OK(write_text(param, "1"));
+	EXPECT_STREQ("Y\n", read_text(param));
+	EXPECT_NE(0, write_text(param, "maybe"));
+	EXPECT_STREQ("Y\n", read_text(param));
+	ASSERT_OK(vmm_free(self->fd, 2));
+}
+
 TEST_HARNESS_MAIN

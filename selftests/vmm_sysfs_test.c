@@ -43,6 +43,7 @@ FIXTURE_TEARDOWN(sysfs)
 static const char *const sysfs_files[] = {
 	"size", "used", "free", "largest_free", "blocks", "fragmentation",
 	"allocs", "frees", "alloc_failures", "defrags", "bytes_moved",
+	"metadata_bytes",
 };
 
 /* Every sysfs file equals its VMM_IOC_STATS field. */
@@ -60,6 +61,7 @@ static const char *const sysfs_files[] = {
 	ASSERT_EQ(__st.alloc_failures, vmm_sysfs("alloc_failures")); \
 	ASSERT_EQ(__st.defrags, vmm_sysfs("defrags")); \
 	ASSERT_EQ(__st.bytes_moved, vmm_sysfs("bytes_moved")); \
+	ASSERT_EQ(__st.metadata_bytes, vmm_sysfs("metadata_bytes")); \
 	ASSERT_EQ(__st.size, __st.used + __st.free); \
 	ASSERT_EQ(vmm_frag(__st.free, __st.largest_free), \
 		  __st.fragmentation); \
@@ -294,12 +296,49 @@ TEST_F(sysfs, stats_zeroes_reserved)
 	ALLOC_AT(self->fd, 10, 0, 1, 0);
 	memset(&st, 0xff, sizeof(st));
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_STATS, &st));
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < (int)(sizeof(st.reserved) / sizeof(st.reserved[0])); i++)
 		EXPECT_EQ(0ULL, st.reserved[i]);
+	EXPECT_EQ((__u64)VMM_STATS_POLICY_FIRST, st.policy);
+	EXPECT_LT(0ULL, st.metadata_bytes);
 	EXPECT_EQ(variant->size, st.size);
 	EXPECT_EQ(10ULL, st.used);
 	EXPECT_EQ(1ULL, st.allocs);
 	EXPECT_EQ(0ULL, st.frees);
+}
+
+TEST_F(sysfs, sysfs_shows_first_fit_policy_by_default)
+{
+	char buf[16] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open(VMM_SYSFS_DIR "policy", O_RDONLY);
+	ASSERT_LE(0, fd) TH_LOG("policy: %s", strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_EQ(6, n);
+	EXPECT_STREQ("first\n", buf);
+}
+
+TEST_F(sysfs, metadata_bytes_grow_with_blocks_and_shrink_back)
+{
+	__u64 empty = vmm_sysfs("metadata_bytes"), two, one;
+
+	ASSERT_NE(UINT64_MAX, empty);
+	ASSERT_LT(0ULL, empty);
+	ALLOC_AT(self->fd, 10, 0, 1, 0);
+	ALLOC_AT(self->fd, 10, 0, 2, 10);
+	two = vmm_sysfs("metadata_bytes");
+	/* Two block records (with their spare extents) at least. */
+	EXPECT_LE(empty + 2 * 64, two);
+	ASSERT_OK(vmm_free(self->fd, 1));
+	/* A hole before block 2: one more extent, one block fewer. */
+	one = vmm_sysfs("metadata_bytes");
+	EXPECT_GT(two, one);
+	EXPECT_LT(empty, one);
+	ASSERT_OK(vmm_free(self->fd, 2));
+	EXPECT_EQ(empty, vmm_sysfs("metadata_bytes"));
+	ASSERT_STATS_MATCH_SYSFS();
 }
 
 TEST_F(sysfs, stats_rejects_bad_argument_pointer)

@@ -81,12 +81,35 @@ static inline int vmm_unload(void)
 	return vmm_sh("modprobe -r vmm 2>/dev/null");
 }
 
+/*
+ * Module parameters added to every load: $VMM_TEST_PARAMS, e.g.
+ * "self_check=1" (run_debug.sh sets that).  Only word characters, '=',
+ * ',', '.' and spaces, since it goes through the shell.
+ */
+static inline const char *vmm_test_params(void)
+{
+	const char *p = getenv("VMM_TEST_PARAMS");
+
+	if (!p || p[strspn(p, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=,. ")])
+		return "";
+	return p;
+}
+
+/* modprobe vmm @args plus $VMM_TEST_PARAMS; 0 on success. */
+static inline int vmm_load_args(const char *args)
+{
+	return vmm_sh("modprobe vmm %s %s 2>/dev/null", args,
+		      vmm_test_params());
+}
+
 /* modprobe vmm [size=@size]; @size NULL loads with the default. */
 static inline int vmm_load(const char *size)
 {
 	if (size)
-		return vmm_sh("modprobe vmm size=%s 2>/dev/null", size);
-	return vmm_sh("modprobe vmm 2>/dev/null");
+		return vmm_sh("modprobe vmm size=%s %s 2>/dev/null", size,
+			      vmm_test_params());
+	return vmm_load_args("");
 }
 
 /*

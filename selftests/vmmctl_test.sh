@@ -363,12 +363,12 @@ check "list: header and one row per block in ID order" 0 \
 run $V stats
 ok=1
 for f in size used free largest_free blocks fragmentation allocs frees \
-	 alloc_failures defrags bytes_moved; do
+	 alloc_failures defrags bytes_moved metadata_bytes policy; do
 	grep -qx "$f $(cat "$SYSFS/$f")" "$T/out" || ok=0
 done
-expect "stats: every counter matches sysfs" "$ok,$RC,$(wc -l <"$T/out")" "1,0,11"
+expect "stats: every counter matches sysfs" "$ok,$RC,$(wc -l <"$T/out")" "1,0,13"
 check "stats values" 0 \
-	$'size 100\nused 11\nfree 89\nlargest_free 80\nblocks 2\nfragmentation 101\nallocs 3\nfrees 1\nalloc_failures 0\ndefrags 0\nbytes_moved 0\n' \
+	$'size 100\nused 11\nfree 89\nlargest_free 80\nblocks 2\nfragmentation 101\nallocs 3\nfrees 1\nalloc_failures 0\ndefrags 0\nbytes_moved 0\n'"metadata_bytes $(cat "$SYSFS/metadata_bytes")"$'\npolicy first\n' \
 	'' $V stats
 reload 5
 check "list of an empty arena is the header" 0 \
@@ -403,6 +403,13 @@ check "read -x back" 0 '-x' '' $V read 1 0 2
 
 # --- batch -------------------------------------------------------------------
 
+# metadata_bytes of one block and one free extent, for the batch's stats
+# line: a full arena has one block and no extent, an empty one one extent.
+reload 5
+meta_extent=$(cat "$SYSFS/metadata_bytes")
+$V alloc 5 >/dev/null
+meta_block=$(cat "$SYSFS/metadata_bytes")
+meta_batch=$((meta_block + meta_extent))
 reload 5
 cat >"$T/batch" <<'EOF'
 # a comment, then a blank line; neither prints anything
@@ -450,7 +457,7 @@ XX---
 blocks=1 id=2,offset=0,size=2
 error 3 read: offset 0 + length 3 runs past the end of block 2 (size 2); at most 2 bytes can be read at offset 0
 error 3 write: offset -1 is outside block 2 (size 2): use an offset from 0 to 1
-size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2
+size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2 metadata_bytes='"$meta_batch"' policy=first
 error 2 alloc: invalid size 0: a block must be 1 to 5 bytes (the arena size)
 ' '' $V batch
 
@@ -485,15 +492,15 @@ check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
 # --- --version and --help ----------------------------------------------------
 
 modver=$(cat /sys/module/vmm/version 2>/dev/null)
-check "--version shows vmmctl 0.1.0 and the module's version" 0 \
-	"vmmctl 0.1.0"$'\n'"module: $modver"$'\n' '' $V --version
-expect "the module reports version 0.1.0" "$modver" "0.1.0"
+check "--version shows vmmctl 0.2.0 and the module's version" 0 \
+	"vmmctl 0.2.0"$'\n'"module: $modver"$'\n' '' $V --version
+expect "the module reports version 0.2.0" "$modver" "0.2.0"
 check "-V is --version" 0 '*' '' $V -V
 printf '9.9.9\n' >"$T/fakever"
 if mount --bind "$T/fakever" /sys/module/vmm/version 2>/dev/null; then
 	check "--version flags a version mismatch" 0 \
-		$'vmmctl 0.1.0\nmodule: 9.9.9\n' \
-		'version mismatch: vmmctl is 0.1.0 but the loaded module is 9.9.9' \
+		$'vmmctl 0.2.0\nmodule: 9.9.9\n' \
+		'version mismatch: vmmctl is 0.2.0 but the loaded module is 9.9.9' \
 		$V --version
 	umount /sys/module/vmm/version
 else
@@ -501,7 +508,7 @@ else
 fi
 modprobe -r vmm 2>/dev/null || rmmod vmm
 check "--version without the module says not loaded" 0 \
-	$'vmmctl 0.1.0\nmodule: not loaded\n' '' $V --version
+	$'vmmctl 0.2.0\nmodule: not loaded\n' '' $V --version
 check "a command without the module exits 6 and suggests modprobe" 6 '' \
 	"cannot open /dev/vmm: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
 	$V list

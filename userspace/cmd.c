@@ -372,10 +372,11 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	static const char *const names[] = {
 		"size", "used", "free", "largest_free", "blocks",
 		"fragmentation", "allocs", "frees", "alloc_failures",
-		"defrags", "bytes_moved",
+		"defrags", "bytes_moved", "metadata_bytes",
 	};
 	struct vmm_stats_args st;
-	__u64 values[11];
+	__u64 values[12];
+	const char *policy;
 	int fd, ret;
 	size_t i;
 
@@ -399,14 +400,18 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	values[8] = st.alloc_failures;
 	values[9] = st.defrags;
 	values[10] = st.bytes_moved;
+	values[11] = st.metadata_bytes;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (c->batch)
 			printf("%s%s=%llu", i ? " " : "", names[i], values[i]);
 		else
 			printf("%s %llu\n", names[i], values[i]);
 	}
+	policy = st.policy == VMM_STATS_POLICY_BEST ? "best" : "first";
 	if (c->batch)
-		putchar('\n');
+		printf(" policy=%s\n", policy);
+	else
+		printf("policy %s\n", policy);
 	return EXIT_OK;
 }
 

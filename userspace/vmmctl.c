@@ -71,7 +71,8 @@ static const struct command commands[] = {
 	  "Show the arena counters, one 'name value' per line, with the\n"
 	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
 	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
-	  "alloc_failures, defrags, bytes_moved.\n" },
+	  "alloc_failures, defrags, bytes_moved, metadata_bytes (kernel\n"
+	  "memory for the bookkeeping), and policy (first or best fit).\n" },
 	{ "map", cmd_map, "map [--width N] [--raw]",
 	  "Draw the arena on one line: X for allocated, - for free.\n"
 	  "\n"

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define VMMCTL_VERSION "0.1.0"
+#define VMMCTL_VERSION "0.2.0"
 
 /* Exit classes; the comments name the Python simulator's exceptions. */
 enum {

@@ -5,12 +5,16 @@
  * module loads and reports under /sys/kernel/debug/kunit/vmm_arena/.
  *
  * Besides the fixed cases, a seeded random sequence of allocations and
- * frees is checked after every step against a linear reference model: the
- * model computes the first-fit offset by scanning its sorted block list,
- * and the arena's free extents must be exactly the model's gaps.
+ * frees is checked after every step against a linear reference model, in
+ * both placement policies: the model computes the first-fit or best-fit
+ * offset by scanning its sorted block list, and the arena's free extents
+ * must be exactly the model's gaps.  Every arena runs with the self-check
+ * on (the index is compared against a linear walk after every change),
+ * except in the scaling test, which times the index alone.
  */
 
 #include <kunit/test.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/rbtree_augmented.h>
@@ -19,21 +23,49 @@
 
 #include "../vmm.h"
 
-static struct vmm_arena *vmm_test_arena(struct kunit *test, u64 size)
+static const enum vmm_policy vmm_policies[] = {
+	VMM_POLICY_FIRST,
+	VMM_POLICY_BEST,
+};
+
+static void vmm_policy_desc(const enum vmm_policy *policy, char *desc)
+{
+	strscpy(desc, vmm_policy_name(*policy), KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vmm_policy, vmm_policies, vmm_policy_desc);
+
+/* The test's current policy: its parameter, or first fit. */
+static enum vmm_policy vmm_test_policy(struct kunit *test)
+{
+	return test->param_value ?
+	       *(const enum vmm_policy *)test->param_value : VMM_POLICY_FIRST;
+}
+
+static struct vmm_arena *vmm_test_arena_policy(struct kunit *test, u64 size,
+					       enum vmm_policy policy)
 {
 	struct vmm_arena *arena = kunit_kzalloc(test, sizeof(*arena),
 						GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, arena);
-	KUNIT_ASSERT_EQ(test, vmm_arena_init(arena, size), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_init(arena, size, policy), 0);
+	arena->self_check = true;
 	test->priv = arena;
 	return arena;
 }
 
+static struct vmm_arena *vmm_test_arena(struct kunit *test, u64 size)
+{
+	return vmm_test_arena_policy(test, size, vmm_test_policy(test));
+}
+
 static void vmm_test_exit(struct kunit *test)
 {
-	if (test->priv)
+	if (test->priv) {
+		KUNIT_EXPECT_TRUE(test, vmm_arena_check(test->priv));
 		vmm_arena_destroy(test->priv);
+	}
 }
 
 static unsigned int vmm_test_holes(struct vmm_arena *arena)
@@ -218,25 +250,33 @@ static int vmm_model_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* First fit by a linear scan of the gaps between sorted blocks. */
+/*
+ * First or best fit by a linear scan of the gaps between sorted blocks:
+ * the first gap where the request fits, or the smallest such gap (the
+ * first of equal ones).
+ */
 static bool vmm_model_fit(const struct vmm_model_block *blocks, int n,
-			  u64 arena_size, u64 size, u64 align, u64 *start)
+			  u64 arena_size, enum vmm_policy policy, u64 size,
+			  u64 align, u64 *start)
 {
-	u64 gap_start = 0;
+	u64 gap_start = 0, best = U64_MAX;
 	int i;
 
 	for (i = 0; i <= n; i++) {
 		u64 gap_end = i < n ? blocks[i].start : arena_size;
 		u64 s = round_up(gap_start, align);
 
-		if (s <= gap_end && gap_end - s >= size) {
+		if (s <= gap_end && gap_end - s >= size &&
+		    gap_end - gap_start < best) {
 			*start = s;
-			return true;
+			best = gap_end - gap_start;
+			if (policy == VMM_POLICY_FIRST)
+				break;
 		}
 		if (i < n)
 			gap_start = blocks[i].start + blocks[i].size;
 	}
-	return false;
+	return best != U64_MAX;
 }
 
 /* The arena's extents must be exactly the gaps between the model's blocks. */
@@ -271,7 +311,7 @@ static void vmm_model_check(struct kunit *test, struct vmm_arena *arena,
 }
 
 #define VMM_MODEL_MAX	128
-#define VMM_MODEL_STEPS	4000
+#define VMM_MODEL_STEPS	20000
 
 static void vmm_random_ops_match_linear_model(struct kunit *test)
 {
@@ -285,7 +325,8 @@ static void vmm_random_ops_match_linear_model(struct kunit *test)
 			       GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, blocks);
 	prandom_seed_state(&rnd, 20261129);
-	kunit_info(test, "seed 20261129, %d steps\n", VMM_MODEL_STEPS);
+	kunit_info(test, "%s fit, seed 20261129, %d steps\n",
+		   vmm_policy_name(arena->policy), VMM_MODEL_STEPS);
 
 	for (step = 0; step < VMM_MODEL_STEPS; step++) {
 		u32 r = prandom_u32_state(&rnd);
@@ -306,8 +347,9 @@ static void vmm_random_ops_match_linear_model(struct kunit *test)
 			bool fits;
 			int ret;
 
-			fits = vmm_model_fit(blocks, n, arena_size, size,
-					     align ?: 1, &expect);
+			fits = vmm_model_fit(blocks, n, arena_size,
+					     arena->policy, size, align ?: 1,
+					     &expect);
 			ret = vmm_arena_alloc(arena, size, align, &id, &start);
 			if (!fits) {
 				KUNIT_ASSERT_EQ(test, ret, -ENOSPC);
@@ -412,6 +454,167 @@ static void vmm_pinned_block_is_not_moved_until_unpinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), 1U);
 }
 
+static void vmm_best_fit_takes_smallest_hole(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena_policy(test, 1000,
+							VMM_POLICY_BEST);
+	u64 ids[7], id;
+	int i;
+
+	/* Blocks of 100; free #1 and #3 (100-byte holes), #5 and #6. */
+	for (i = 0; i < 7; i++)
+		ids[i] = vmm_test_alloc(test, arena, 100, 0);
+	for (i = 1; i < 7; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[6]), 0);
+	/* Holes: [100, 200), [300, 400), [500, 1000). */
+	id = vmm_test_alloc(test, arena, 60, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 100ULL);
+	/* [160, 200) is now the smallest; 50 does not fit there. */
+	id = vmm_test_alloc(test, arena, 50, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 300ULL);
+	id = vmm_test_alloc(test, arena, 40, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 160ULL);
+	/* Only the tail is left large enough. */
+	id = vmm_test_alloc(test, arena, 200, 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 500ULL);
+}
+
+static void vmm_best_fit_skips_misaligned_smaller_hole(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena_policy(test, 8192,
+							VMM_POLICY_BEST);
+	u64 a, b, id;
+
+	vmm_test_alloc(test, arena, 50, 0);		/* [0, 50) */
+	a = vmm_test_alloc(test, arena, 100, 0);	/* [50, 150) */
+	vmm_test_alloc(test, arena, 100, 0);		/* [150, 250) */
+	b = vmm_test_alloc(test, arena, 300, 0);	/* [250, 550) */
+	vmm_test_alloc(test, arena, 100, 0);		/* [550, 650) */
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, b), 0);
+	/*
+	 * Holes [50, 150), [250, 550), [650, 8192).  The smallest cannot
+	 * hold 64 bytes at a multiple of 128 (128 + 64 > 150).
+	 */
+	id = vmm_test_alloc(test, arena, 64, 128);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 256ULL);
+	/* At a multiple of 64 it can: [64, 128). */
+	id = vmm_test_alloc(test, arena, 64, 64);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 64ULL);
+	/* Nothing aligned to 4096 fits below the tail. */
+	id = vmm_test_alloc(test, arena, 1, 4096);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 4096ULL);
+}
+
+static void vmm_self_check_catches_corruption(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_extent *ext;
+	u64 saved;
+
+	vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_EXPECT_TRUE(test, vmm_arena_check(arena));
+	/* A wrong subtree maximum would hide or invent free space. */
+	ext = rb_entry(arena->free.rb_node, struct vmm_extent, node);
+	saved = ext->subtree_max;
+	ext->subtree_max++;
+	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	ext->subtree_max = saved;
+	/* A used count that disagrees with the blocks. */
+	arena->used++;
+	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	arena->used--;
+	/* A free extent overlapping a block. */
+	ext->start--;
+	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	ext->start++;
+	KUNIT_EXPECT_TRUE(test, vmm_arena_check(arena));
+}
+
+static void vmm_metadata_bytes_follow_blocks(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
+	struct vmm_stats_args empty, st;
+	u64 ids[16];
+	int i;
+
+	vmm_arena_stats(arena, &empty);
+	/* One free extent. */
+	KUNIT_EXPECT_GT(test, empty.metadata_bytes, 0ULL);
+	for (i = 0; i < 16; i++)
+		ids[i] = vmm_test_alloc(test, arena, 100, 0);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_GE(test, st.metadata_bytes,
+			empty.metadata_bytes + 16 * sizeof(struct vmm_block));
+	for (i = 0; i < 16; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+	for (i = 1; i < 16; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.metadata_bytes, empty.metadata_bytes);
+	KUNIT_EXPECT_EQ(test, st.policy, (u64)arena->policy);
+}
+
+/*
+ * Time @count allocations that fit in no hole of an arena fragmented by
+ * @count holes, so the search must get past all of them: a linear search
+ * costs O(count) per allocation, O(count^2) in all.  Returns nanoseconds,
+ * the best of three runs.
+ */
+static u64 vmm_time_fragmented(struct kunit *test, enum vmm_policy policy,
+			       unsigned int count)
+{
+	const u64 unit = 64;
+	u64 best = U64_MAX, id, start, *ids;
+	unsigned int run, i;
+
+	ids = kunit_kcalloc(test, 2 * count, sizeof(*ids), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	for (run = 0; run < 3; run++) {
+		struct vmm_arena *arena;
+		u64 t;
+
+		arena = vmm_test_arena_policy(test, 5 * count * unit, policy);
+		arena->self_check = false;
+		for (i = 0; i < 2 * count; i++)
+			ids[i] = vmm_test_alloc(test, arena, unit, 0);
+		for (i = 0; i < 2 * count; i += 2)
+			KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+		t = ktime_get_ns();
+		for (i = 0; i < count; i++) {
+			KUNIT_ASSERT_EQ(test,
+					vmm_arena_alloc(arena, 2 * unit, 0,
+							&id, &start), 0);
+			if (!(i % 256))
+				cond_resched();
+		}
+		t = ktime_get_ns() - t;
+		best = min(best, t);
+		vmm_arena_destroy(arena);
+		test->priv = NULL;
+	}
+	kunit_kfree(test, ids);
+	return best;
+}
+
+#define VMM_SCALING_N	2048
+
+static void vmm_alloc_scales_on_fragmented_arena(struct kunit *test)
+{
+	enum vmm_policy policy = vmm_test_policy(test);
+	u64 t1, t2;
+
+	t1 = vmm_time_fragmented(test, policy, VMM_SCALING_N);
+	t2 = vmm_time_fragmented(test, policy, 2 * VMM_SCALING_N);
+	kunit_info(test, "%s fit: %u allocations past as many holes: %llu ns, %u: %llu ns (x%llu.%02llu)\n",
+		   vmm_policy_name(policy), VMM_SCALING_N, t1,
+		   2 * VMM_SCALING_N, t2, t2 / max(t1, 1ULL),
+		   t2 * 100 / max(t1, 1ULL) % 100);
+	KUNIT_EXPECT_LE_MSG(test, t2, 4 * t1,
+			    "twice the allocations on twice the holes took more than 4x as long");
+}
+
 static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_empty_arena_has_one_hole),
 	KUNIT_CASE(vmm_full_arena_has_no_hole),
@@ -420,7 +623,15 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_alignment_is_honoured),
 	KUNIT_CASE(vmm_power_of_two_edge_sizes_fit),
 	KUNIT_CASE(vmm_bad_sizes_are_rejected),
-	KUNIT_CASE(vmm_random_ops_match_linear_model),
+	KUNIT_CASE_PARAM(vmm_random_ops_match_linear_model,
+			 vmm_policy_gen_params),
+	KUNIT_CASE(vmm_best_fit_takes_smallest_hole),
+	KUNIT_CASE(vmm_best_fit_skips_misaligned_smaller_hole),
+	KUNIT_CASE(vmm_self_check_catches_corruption),
+	KUNIT_CASE_PARAM(vmm_metadata_bytes_follow_blocks,
+			 vmm_policy_gen_params),
+	KUNIT_CASE_PARAM(vmm_alloc_scales_on_fragmented_arena,
+			 vmm_policy_gen_params),
 	KUNIT_CASE(vmm_defrag_preserves_order_and_data),
 	KUNIT_CASE(vmm_defrag_moves_blocks_larger_than_a_chunk),
 	KUNIT_CASE(vmm_pinned_block_is_not_moved_until_unpinned),

@@ -123,9 +123,15 @@ struct vmm_info_args {
  * @alloc_failures: allocations refused for lack of contiguous space (ENOSPC)
  * @defrags: completed VMM_IOC_DEFRAG calls
  * @bytes_moved: bytes copied by all defragmentations
+ * @metadata_bytes: kernel memory spent on the arena's bookkeeping: block
+ *	and free-extent records as the slab allocator rounds them (the arena
+ *	itself not included)
+ * @policy: the placement policy, %VMM_STATS_POLICY_FIRST or
+ *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
  * @reserved: zeroed by the kernel
  *
- * Output only; the values are one consistent snapshot.
+ * Output only; the values are one consistent snapshot.  @metadata_bytes
+ * and @policy were reserved (zero) fields before vmm 0.2.
  */
 struct vmm_stats_args {
 	__u64 size;
@@ -139,8 +145,14 @@ struct vmm_stats_args {
 	__u64 alloc_failures;
 	__u64 defrags;
 	__u64 bytes_moved;
-	__u64 reserved[5];
+	__u64 metadata_bytes;
+	__u64 policy;
+	__u64 reserved[3];
 };
+
+/* Values of vmm_stats_args.policy. */
+#define VMM_STATS_POLICY_FIRST	0
+#define VMM_STATS_POLICY_BEST	1
 
 /**
  * struct vmm_select_args - VMM_IOC_SELECT: bind the open file to a block

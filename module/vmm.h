@@ -10,6 +10,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -113,6 +114,10 @@ struct vmm_block {
  * @self_check: after every change, compare the index against a linear
  *	walk (debugging; O(n) under the lock)
  * @nr_extents: extents in @free, plus @moving_ext
+ * @auto_compact: an allocation that fails for lack of contiguous space
+ *	defragments and retries, as with %VMM_ALLOC_COMPACT
+ * @lock_start: local_clock() when @lock was last taken
+ * @max_lock_hold_ns: the longest time @lock was held
  * @next_id: the ID the next allocation gets
  * @used: bytes covered by blocks (including NEW and DEAD ones)
  * @nr_blocks: blocks in @ids
@@ -139,7 +144,10 @@ struct vmm_arena {
 	struct vmm_extent *moving_ext;
 	enum vmm_policy policy;
 	bool self_check;
+	bool auto_compact;
 	u64 nr_extents;
+	u64 lock_start;
+	u64 max_lock_hold_ns;
 	u64 next_id;
 	u64 used;
 	u64 nr_blocks;
@@ -165,6 +173,28 @@ struct vmm_device {
 	struct vmm_arena arena;
 };
 
+/*
+ * Take and drop &vmm_arena.lock, timing the hold for max_lock_hold_ns.
+ * Preemption is off while the lock is held, so local_clock() reads one
+ * CPU's clock at both ends.
+ */
+static inline void vmm_lock(struct vmm_arena *arena)
+	__acquires(&arena->lock)
+{
+	spin_lock(&arena->lock);
+	arena->lock_start = local_clock();
+}
+
+static inline void vmm_unlock(struct vmm_arena *arena)
+	__releases(&arena->lock)
+{
+	u64 held = local_clock() - arena->lock_start;
+
+	if (held > arena->max_lock_hold_ns)
+		arena->max_lock_hold_ns = held;
+	spin_unlock(&arena->lock);
+}
+
 int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy);
 void vmm_arena_destroy(struct vmm_arena *arena);
 int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
@@ -173,7 +203,10 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id);
 int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size);
 struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
 void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
-int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks);
+int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
+		     u64 *bytes, u64 *blocks, bool *compact);
+int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
+			    bool compact, u64 *id, u64 *start);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,

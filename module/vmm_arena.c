@@ -509,9 +509,9 @@ bool vmm_arena_check(struct vmm_arena *arena)
 {
 	bool ok;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	ok = vmm_check_locked(arena);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return ok;
 }
 
@@ -663,9 +663,9 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	}
 	ext->start = 0;
 	ext->size = size;
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	vmm_extent_insert(arena, ext);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return 0;
 }
 
@@ -726,11 +726,10 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		goto err_free;
 	}
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	ext = vmm_fit(arena, size, align, start);
 	if (!ext) {
-		arena->alloc_failures++;
-		spin_unlock(&arena->lock);
+		vmm_unlock(arena);
 		ret = -ENOSPC;
 		goto err_free;
 	}
@@ -746,7 +745,7 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	if (!zero) {
 		blk->state = VMM_BLOCK_LIVE;
 		vmm_self_check(arena);
-		spin_unlock(&arena->lock);
+		vmm_unlock(arena);
 		kfree(spare);
 		return 0;
 	}
@@ -754,15 +753,15 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	blk->state = VMM_BLOCK_NEW;
 	vmm_pin_locked(arena, blk);
 	vmm_self_check(arena);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	kfree(spare);
 
 	vmm_clear(arena->base + blk->start, size);
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	blk->state = VMM_BLOCK_LIVE;
 	wake = vmm_unpin_locked(arena, blk);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	if (wake)
 		wake_up_all(&arena->wq);
 	return 0;
@@ -775,6 +774,57 @@ err_free:
 	return ret;
 }
 
+/* Whether @size bytes at @align would fit after the blocks once packed. */
+static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
+{
+	u64 end;
+	bool fits;
+
+	vmm_lock(arena);
+	end = round_up(arena->used, max(align, 1ULL));
+	fits = end >= arena->used && end <= arena->size &&
+	       arena->size - end >= size;
+	vmm_unlock(arena);
+	return fits;
+}
+
+/**
+ * vmm_arena_alloc_compact() - allocate a zeroed block, compacting if needed
+ * @arena: the arena
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two up to the arena size
+ * @compact: when no free range fits but enough bytes are free, defragment
+ *	and try once more (also done when &vmm_arena.auto_compact is set)
+ * @id: the new block's ID
+ * @start: its offset
+ *
+ * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
+ * range fits, -ENOMEM when metadata cannot be allocated, -EINTR when a
+ * signal interrupted the defragmentation.
+ */
+int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
+			    bool compact, u64 *id, u64 *start)
+{
+	u64 bytes = 0, blocks = 0;
+	bool done;
+	int ret;
+
+	ret = __vmm_arena_alloc(arena, size, align, true, id, start);
+	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
+	    vmm_fits_when_packed(arena, size, align)) {
+		ret = vmm_arena_defrag(arena, 0, false, &bytes, &blocks, &done);
+		if (!ret)
+			ret = __vmm_arena_alloc(arena, size, align, true, id,
+						start);
+	}
+	if (ret == -ENOSPC) {
+		vmm_lock(arena);
+		arena->alloc_failures++;
+		vmm_unlock(arena);
+	}
+	return ret;
+}
+
 /**
  * vmm_arena_alloc() - allocate a zeroed block where the policy says
  * @arena: the arena
@@ -783,13 +833,14 @@ err_free:
  * @id: the new block's ID
  * @start: its offset
  *
- * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
- * range fits, -ENOMEM when metadata cannot be allocated.
+ * Compacts first only if &vmm_arena.auto_compact is set.
+ *
+ * Return: as vmm_arena_alloc_compact().
  */
 int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		    u64 *id, u64 *start)
 {
-	return __vmm_arena_alloc(arena, size, align, true, id, start);
+	return vmm_arena_alloc_compact(arena, size, align, false, id, start);
 }
 
 /**
@@ -807,10 +858,10 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 {
 	struct vmm_block *blk;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	blk = vmm_block_lookup(arena, id);
 	if (!blk) {
-		spin_unlock(&arena->lock);
+		vmm_unlock(arena);
 		return -ENOENT;
 	}
 	arena->frees++;
@@ -819,7 +870,7 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 	else
 		vmm_block_release(arena, blk);
 	vmm_self_check(arena);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return 0;
 }
 
@@ -837,14 +888,14 @@ int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size)
 	struct vmm_block *blk;
 	int ret = -ENOENT;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	blk = vmm_block_lookup(arena, id);
 	if (blk) {
 		*start = blk->start;
 		*size = blk->size;
 		ret = 0;
 	}
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return ret;
 }
 
@@ -866,18 +917,18 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
 	struct vmm_block *blk;
 
 	for (;;) {
-		spin_lock(&arena->lock);
+		vmm_lock(arena);
 		blk = vmm_block_lookup(arena, id);
 		if (!blk || arena->moving_id != id)
 			break;
-		spin_unlock(&arena->lock);
+		vmm_unlock(arena);
 		if (wait_event_killable(arena->wq,
 					READ_ONCE(arena->moving_id) != id))
 			return ERR_PTR(-EINTR);
 	}
 	if (blk)
 		vmm_pin_locked(arena, blk);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return blk ?: ERR_PTR(-ENOENT);
 }
 
@@ -890,9 +941,9 @@ void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	bool wake;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	wake = vmm_unpin_locked(arena, blk);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	if (wake)
 		wake_up_all(&arena->wq);
 }
@@ -937,7 +988,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	arena->nr_extents++;
 	vmm_pin_locked(arena, blk);
 	arena->moving_id = blk->id;
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 
 	for (done = 0; done < size; done += n) {
 		n = min_t(u64, size - done, VMM_CHUNK);
@@ -945,7 +996,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 		cond_resched();
 	}
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	blk->start = dst;
 	arena->moving_id = 0;
 	arena->moving_ext = NULL;
@@ -964,67 +1015,105 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	return dst + size;
 }
 
+/* Whether vmm_block_slide() would move @blk now. */
+static bool vmm_block_movable(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	return !blk->pins && vmm_extent_ending_at(arena, blk->start);
+}
+
+/* Blocks looked at per hold of the lock during a pass. */
+#define VMM_PASS_BATCH	64
+
 /*
  * One pass over the blocks in offset order, sliding each unpinned block
  * down.  The walk resumes from the offset reached after every block, and
  * each block is looked up afresh, so changes made while the lock was
- * dropped are simply seen.
+ * dropped are simply seen.  The lock is dropped after every move (which
+ * copies without it), every %VMM_PASS_BATCH blocks, and whenever someone
+ * needs the CPU or the lock, so a hold covers a bounded amount of work.
+ * With a non-zero @budget the pass stops before the block that would take
+ * *@moved past it, unless nothing was moved yet; it then returns false.
  */
-static void vmm_compact_pass(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
+static bool vmm_compact_pass(struct vmm_arena *arena, u64 budget, u64 *moved,
+			     u64 *bytes, u64 *blocks)
 {
+	unsigned int seen = 0;
 	struct vmm_block *blk;
-	u64 cursor = 0;
+	u64 cursor = 0, before;
+	bool done = true;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	while ((blk = vmm_block_from(arena, cursor))) {
+		if (budget && *moved && vmm_block_movable(arena, blk) &&
+		    blk->size > budget - min(budget, *moved)) {
+			done = false;
+			break;
+		}
+		before = *bytes;
 		cursor = vmm_block_slide(arena, blk, bytes, blocks);
-		if (need_resched() || spin_needbreak(&arena->lock)) {
-			spin_unlock(&arena->lock);
+		*moved += *bytes - before;
+		if (++seen == VMM_PASS_BATCH || need_resched() ||
+		    spin_needbreak(&arena->lock)) {
+			seen = 0;
+			vmm_unlock(arena);
 			cond_resched();
-			spin_lock(&arena->lock);
+			vmm_lock(arena);
 		}
 	}
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
+	return done;
 }
 
 static bool vmm_arena_settled(struct vmm_arena *arena)
 {
 	bool settled;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	settled = !arena->nr_pinned || vmm_arena_compact(arena);
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return settled;
 }
 
 /**
- * vmm_arena_defrag() - slide every block toward offset 0, keeping order
+ * vmm_arena_defrag() - slide blocks toward offset 0, keeping their order
  * @arena: the arena
+ * @budget: the most bytes to move, 0 for no limit; a call that has moved
+ *	nothing yet moves one block even if it is larger, so that callers
+ *	looping until *@compact always progress
+ * @nowait: return -EBUSY instead of waiting for another defragmentation
  * @bytes: incremented by the bytes copied
  * @blocks: incremented by the blocks moved
+ * @compact: set to whether all free space is one range at the end
  *
  * Pinned blocks stay where they are during a pass; when a pass leaves a
- * hole, the call waits until no block is pinned and passes again.
+ * hole within the budget, the call waits until no block is pinned and
+ * passes again.
  *
- * Return: 0, or -EINTR if a signal ended the wait (blocks already moved
- * stay moved, with their data).
+ * Return: 0, -EBUSY (only with @nowait), or -EINTR if a signal ended a
+ * wait (blocks already moved stay moved, with their data).
  */
-int vmm_arena_defrag(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
+int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
+		     u64 *bytes, u64 *blocks, bool *compact)
 {
+	u64 moved = 0;
+	bool within;
 	int ret;
 
-	if (mutex_lock_interruptible(&arena->compact_lock))
+	*compact = false;
+	if (nowait) {
+		if (!mutex_trylock(&arena->compact_lock))
+			return -EBUSY;
+	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
 		return -EINTR;
+	}
 	for (;;) {
-		bool done;
-
-		vmm_compact_pass(arena, bytes, blocks);
-		spin_lock(&arena->lock);
-		done = vmm_arena_compact(arena);
-		if (done)
+		within = vmm_compact_pass(arena, budget, &moved, bytes, blocks);
+		vmm_lock(arena);
+		*compact = vmm_arena_compact(arena);
+		if (*compact)
 			arena->defrags++;
-		spin_unlock(&arena->lock);
-		if (done) {
+		vmm_unlock(arena);
+		if (*compact || !within) {
 			ret = 0;
 			break;
 		}
@@ -1049,7 +1138,7 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	struct rb_node *root;
 
 	memset(st, 0, sizeof(*st));
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	root = arena->free.rb_node;
 	st->size = arena->size;
 	st->used = arena->used;
@@ -1064,7 +1153,8 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	st->bytes_moved = arena->bytes_moved;
 	st->metadata_bytes = vmm_metadata_bytes(arena);
 	st->policy = arena->policy;
-	spin_unlock(&arena->lock);
+	st->max_lock_hold_ns = arena->max_lock_hold_ns;
+	vmm_unlock(arena);
 
 	if (st->free)
 		st->fragmentation = div64_u64(1000 * (st->free - st->largest_free),
@@ -1088,7 +1178,7 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 	u32 count = 0;
 
 	*next_id = 0;
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	n = arena->ids.rb_node;
 	while (n) {
 		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
@@ -1115,6 +1205,6 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		out[count].size = blk->size;
 		count++;
 	}
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	return count;
 }

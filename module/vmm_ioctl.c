@@ -14,11 +14,14 @@
 
 #include "vmm.h"
 
-/* Padding and reserved fields must be zero so they can gain a meaning. */
-static bool vmm_args_clean(u32 flags, u32 pad, const void *reserved,
-			   size_t len)
+/*
+ * Unknown flags, padding and reserved fields must be zero so they can gain
+ * a meaning.
+ */
+static bool vmm_args_clean(u32 flags, u32 known, u32 pad,
+			   const void *reserved, size_t len)
 {
-	return !flags && !pad && !memchr_inv(reserved, 0, len);
+	return !(flags & ~known) && !pad && !memchr_inv(reserved, 0, len);
 }
 
 /*
@@ -38,15 +41,16 @@ static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
-			    sizeof(args.reserved)))
+	if (!vmm_args_clean(args.flags, VMM_ALLOC_COMPACT, args.pad,
+			    args.reserved, sizeof(args.reserved)))
 		return -EINVAL;
 	ret = vmm_args_writable(argp, &args, sizeof(args));
 	if (ret)
 		return ret;
 
-	ret = vmm_arena_alloc(arena, args.size, args.align, &args.id,
-			      &args.offset);
+	ret = vmm_arena_alloc_compact(arena, args.size, args.align,
+				      args.flags & VMM_ALLOC_COMPACT,
+				      &args.id, &args.offset);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
@@ -66,7 +70,7 @@ static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 	return vmm_arena_free(arena, args.id);
@@ -75,12 +79,13 @@ static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
 static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_defrag_args args;
+	bool compact;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
-			    sizeof(args.reserved)))
+	if (!vmm_args_clean(args.flags, VMM_DEFRAG_NOWAIT, args.pad,
+			    args.reserved, sizeof(args.reserved)))
 		return -EINVAL;
 
 	ret = vmm_args_writable(argp, &args, sizeof(args));
@@ -89,9 +94,12 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 
 	args.bytes_moved = 0;
 	args.blocks_moved = 0;
-	ret = vmm_arena_defrag(arena, &args.bytes_moved, &args.blocks_moved);
+	ret = vmm_arena_defrag(arena, args.budget,
+			       args.flags & VMM_DEFRAG_NOWAIT,
+			       &args.bytes_moved, &args.blocks_moved, &compact);
 	if (ret)
 		return ret;
+	args.compact = compact;
 	if (copy_to_user(argp, &args, sizeof(args)))
 		return -EFAULT;
 	return 0;
@@ -104,7 +112,7 @@ static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 
@@ -134,7 +142,7 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 
@@ -145,9 +153,9 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 		if (ret)
 			return ret;
 	}
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	vf->selected = args.id;
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	file->f_pos = 0;
 	return 0;
 }
@@ -177,7 +185,7 @@ static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 	if (!write && !args.length)
@@ -206,7 +214,7 @@ static int vmm_ioctl_list(struct vmm_arena *arena, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 	if (!args.capacity || args.capacity > VMM_LIST_MAX)

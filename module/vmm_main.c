@@ -95,22 +95,32 @@ static struct vmm_device *vmm_dev;
  */
 static bool vmm_ready;
 static bool vmm_self_check;
+static bool vmm_auto_compact;
 
-static int vmm_self_check_set(const char *val, const struct kernel_param *kp)
+/* Hand the run-time switches to the arena. */
+static void vmm_arena_switches(void)
+{
+	WRITE_ONCE(vmm_dev->arena.self_check, vmm_self_check);
+	WRITE_ONCE(vmm_dev->arena.auto_compact, vmm_auto_compact);
+}
+
+static int vmm_switch_set(const char *val, const struct kernel_param *kp)
 {
 	int ret = param_set_bool(val, kp);
 
 	if (!ret && vmm_ready)
-		WRITE_ONCE(vmm_dev->arena.self_check, vmm_self_check);
+		vmm_arena_switches();
 	return ret;
 }
 
-static const struct kernel_param_ops vmm_self_check_ops = {
-	.set = vmm_self_check_set,
+static const struct kernel_param_ops vmm_switch_ops = {
+	.set = vmm_switch_set,
 	.get = param_get_bool,
 };
 
-module_param_cb(self_check, &vmm_self_check_ops, &vmm_self_check, 0644);
+module_param_cb(self_check, &vmm_switch_ops, &vmm_self_check, 0644);
+module_param_cb(auto_compact, &vmm_switch_ops, &vmm_auto_compact, 0644);
+MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free range although enough bytes are free defragments and retries, as with VMM_ALLOC_COMPACT (default 0: fail with ENOSPC, like the simulator's MemoryError)");
 MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
 
 /**
@@ -160,9 +170,9 @@ static struct vmm_block *vmm_file_pin(struct vmm_file *vf)
 	struct vmm_arena *arena = &vf->vmm->arena;
 	u64 id;
 
-	spin_lock(&arena->lock);
+	vmm_lock(arena);
 	id = vf->selected;
-	spin_unlock(&arena->lock);
+	vmm_unlock(arena);
 	if (!id)
 		return ERR_PTR(-ENXIO);
 	return vmm_arena_pin(arena, id);
@@ -299,7 +309,7 @@ static int __init vmm_init(void)
 		goto err_destroy_arena;
 	}
 	kernel_param_lock(THIS_MODULE);
-	WRITE_ONCE(vmm_dev->arena.self_check, vmm_self_check);
+	vmm_arena_switches();
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
 	pr_info("arena of %llu bytes ready at /dev/vmm, %s fit%s\n", vmm_size,

@@ -53,6 +53,7 @@ static struct vmm_stat_attr vmm_stats[] = {
 	VMM_STAT(defrags),
 	VMM_STAT(bytes_moved),
 	VMM_STAT(metadata_bytes),
+	VMM_STAT(max_lock_hold_ns),
 };
 
 static ssize_t policy_show(struct device *dev, struct device_attribute *attr,

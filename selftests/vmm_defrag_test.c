@@ -295,13 +295,16 @@ TEST_F(defrag, defrag_rejects_nonzero_flags_pad_reserved)
 
 	MAKE_BLOCKS();
 	FREE_BLOCK(1);
-	a = (struct vmm_defrag_args){ .flags = 1 };
+	/* Bit 0 is VMM_DEFRAG_NOWAIT; every other bit is unknown. */
+	a = (struct vmm_defrag_args){ .flags = 2 };
+	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
+	a = (struct vmm_defrag_args){ .flags = UINT32_MAX };
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
 	a = (struct vmm_defrag_args){ .flags = 0x80000000u };
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
 	a = (struct vmm_defrag_args){ .pad = 1 };
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < ARRAY_SIZE(a.reserved); i++) {
 		a = (struct vmm_defrag_args){ 0 };
 		a.reserved[i] = 1;
 		EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_DEFRAG, &a));

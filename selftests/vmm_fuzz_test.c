@@ -145,7 +145,9 @@ ABI_FIELD(vmm_defrag_args, flags, 0, 4);
 ABI_FIELD(vmm_defrag_args, pad, 4, 4);
 ABI_FIELD(vmm_defrag_args, bytes_moved, 8, 8);
 ABI_FIELD(vmm_defrag_args, blocks_moved, 16, 8);
-ABI_FIELD(vmm_defrag_args, reserved, 24, 32);
+ABI_FIELD(vmm_defrag_args, budget, 24, 8);
+ABI_FIELD(vmm_defrag_args, compact, 32, 8);
+ABI_FIELD(vmm_defrag_args, reserved, 40, 16);
 ABI_SIZE(vmm_defrag_args, 56);
 
 ABI_FIELD(vmm_info_args, id, 0, 8);
@@ -169,7 +171,8 @@ ABI_FIELD(vmm_stats_args, defrags, 72, 8);
 ABI_FIELD(vmm_stats_args, bytes_moved, 80, 8);
 ABI_FIELD(vmm_stats_args, metadata_bytes, 88, 8);
 ABI_FIELD(vmm_stats_args, policy, 96, 8);
-ABI_FIELD(vmm_stats_args, reserved, 104, 24);
+ABI_FIELD(vmm_stats_args, max_lock_hold_ns, 104, 8);
+ABI_FIELD(vmm_stats_args, reserved, 112, 16);
 ABI_SIZE(vmm_stats_args, 128);
 
 ABI_FIELD(vmm_select_args, id, 0, 8);
@@ -1572,17 +1575,31 @@ static void check_rejected(int k, const struct built *x)
 	check_unchanged();
 }
 
-/* Set one field (or several) of flags/pad/reserved of @k in @a non-zero. */
+/* The flags a command knows; any other bit is EINVAL. */
+static __u32 known_flags(int k)
+{
+	return k == K_ALLOC ? VMM_ALLOC_COMPACT :
+	       k == K_DEFRAG ? VMM_DEFRAG_NOWAIT : 0;
+}
+
+/*
+ * Set one field (or several) of flags/pad/reserved of @k in @a non-zero;
+ * flags get at least one unknown bit.
+ */
 static const char *corrupt(int k, union args *a)
 {
 	const struct kind *d = &kinds[k];
 	static char what[64];
 	unsigned int n = 0, which;
+	__u32 bits;
 
 	do {
 		which = (unsigned int)rnd_below(2 + d->nres);
 		if (which == 0) {
-			*(__u32 *)(a->raw + d->flags_off) |= (__u32)rnd_nonzero(32);
+			do
+				bits = (__u32)rnd_nonzero(32);
+			while (!(bits & ~known_flags(k)));
+			*(__u32 *)(a->raw + d->flags_off) |= bits;
 			snprintf(what, sizeof(what), "flags");
 		} else if (which == 1) {
 			*(__u32 *)(a->raw + d->pad_off) |= (__u32)rnd_nonzero(32);

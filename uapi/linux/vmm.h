@@ -31,7 +31,7 @@
  * @size: in: bytes, 1 to the arena size (EINVAL otherwise)
  * @align: in: 0 or 1 for no constraint, else a power of two no larger than
  *	the arena size (EINVAL otherwise); the block's offset is a multiple
- * @flags: in: must be 0
+ * @flags: in: %VMM_ALLOC_COMPACT or 0; other bits are rejected (EINVAL)
  * @pad: must be 0
  * @id: out: the new block's ID; IDs start at 1 and are never reused
  * @offset: out: the block's current byte offset in the arena
@@ -42,6 +42,14 @@
  * VMM_IOC_DEFRAG packs blocks without gaps and may leave it unaligned.
  * ENOSPC when no free range is large enough, ENOMEM when the kernel
  * cannot allocate the block's metadata.
+ *
+ * With %VMM_ALLOC_COMPACT, or when the module was loaded with
+ * auto_compact=1, a request that fails for lack of a contiguous range
+ * although enough bytes are free defragments the arena (as VMM_IOC_DEFRAG
+ * with no budget) and tries once more.  It then fails with ENOSPC only if
+ * fewer bytes are free than requested (counting the padding @align needs
+ * after the packed blocks), or if other tasks took the space meanwhile;
+ * EINTR if a signal interrupted the defragmentation.
  */
 struct vmm_alloc_args {
 	__u64 size;
@@ -52,6 +60,9 @@ struct vmm_alloc_args {
 	__u64 offset;
 	__u64 reserved[4];
 };
+
+/* vmm_alloc_args.flags: defragment and retry when no free range fits. */
+#define VMM_ALLOC_COMPACT	0x1U
 
 /**
  * struct vmm_free_args - VMM_IOC_FREE: free a block
@@ -73,24 +84,43 @@ struct vmm_free_args {
 
 /**
  * struct vmm_defrag_args - VMM_IOC_DEFRAG: compact the arena
- * @flags: in: must be 0
+ * @flags: in: %VMM_DEFRAG_NOWAIT or 0; other bits are rejected (EINVAL)
  * @pad: must be 0
  * @bytes_moved: out: bytes copied by this call
  * @blocks_moved: out: blocks whose offset changed in this call
+ * @budget: in: the most bytes this call may move, 0 for no limit
+ * @compact: out: 1 if all free space is now one range at the end of the
+ *	arena, else 0 (the budget ran out first; call again)
  * @reserved: must be 0
  *
- * Slides every live block toward offset 0, keeping their order and data.
- * Afterwards all free space is one range at the end of the arena.  A block
- * whose data is being copied by another task is waited for; a signal ends
- * the wait with EINTR, leaving the blocks moved so far in place.
+ * Slides live blocks toward offset 0, in offset order, keeping their order
+ * and data.  Without a budget, afterwards all free space is one range at
+ * the end of the arena.  With one, the call stops before the block that
+ * would take it past @budget; but a call that has moved nothing yet moves
+ * that one block anyway, so a caller looping until @compact is 1 always
+ * makes progress.  A block whose data another task is copying is never
+ * moved under the copy: the pass goes around it, and if that leaves a
+ * hole the call waits for the copy to end; a signal ends the wait with
+ * EINTR, leaving the blocks moved so far in place.
+ *
+ * Data is copied without the arena's lock held (the block is pinned and
+ * its destination taken out of the free space instead), so allocations,
+ * frees, reads and writes of other blocks go on during a long call.  One
+ * defragmentation runs at a time: a second caller waits for the first, or
+ * with %VMM_DEFRAG_NOWAIT fails at once with EBUSY.
  */
 struct vmm_defrag_args {
 	__u32 flags;
 	__u32 pad;
 	__u64 bytes_moved;
 	__u64 blocks_moved;
-	__u64 reserved[4];
+	__u64 budget;
+	__u64 compact;
+	__u64 reserved[2];
 };
+
+/* vmm_defrag_args.flags: EBUSY instead of waiting for another defrag. */
+#define VMM_DEFRAG_NOWAIT	0x1U
 
 /**
  * struct vmm_info_args - VMM_IOC_INFO: describe a block
@@ -128,10 +158,13 @@ struct vmm_info_args {
  *	itself not included)
  * @policy: the placement policy, %VMM_STATS_POLICY_FIRST or
  *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
+ * @max_lock_hold_ns: the longest time the arena's spinlock has been held
+ *	since load, in nanoseconds
  * @reserved: zeroed by the kernel
  *
- * Output only; the values are one consistent snapshot.  @metadata_bytes
- * and @policy were reserved (zero) fields before vmm 0.2.
+ * Output only; the values are one consistent snapshot.  @metadata_bytes,
+ * @policy and @max_lock_hold_ns were reserved (zero) fields before vmm
+ * 0.2.
  */
 struct vmm_stats_args {
 	__u64 size;
@@ -147,7 +180,8 @@ struct vmm_stats_args {
 	__u64 bytes_moved;
 	__u64 metadata_bytes;
 	__u64 policy;
-	__u64 reserved[3];
+	__u64 max_lock_hold_ns;
+	__u64 reserved[2];
 };
 
 /* Values of vmm_stats_args.policy. */

@@ -3,6 +3,8 @@
  * VMM_IOC_DEFRAG: order, data, exact bytes/blocks moved, the counters it
  * feeds, and its rejections.
  */
+#include <pthread.h>
+
 #include "vmm_util.h"
 
 #define ARENA		(64 * KiB)
@@ -338,6 +340,225 @@ TEST_F(defrag, defrag_rejects_bad_argument_pointer)
 	/* A bad pointer is found before anything moves. */
 	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
 	ASSERT_BLOCK(self->fd, 2, 1111, 1222);
+}
+
+/* One VMM_IOC_DEFRAG with @budget and @flags; fills *@a. */
+static int defrag_step(int fd, __u64 budget, __u32 flags,
+		       struct vmm_defrag_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->budget = budget;
+	a->flags = flags;
+	return ioctl(fd, VMM_IOC_DEFRAG, a);
+}
+
+TEST_F(defrag, defrag_budget_stops_before_the_block_that_exceeds_it)
+{
+	struct vmm_defrag_args a;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	/* Blocks 2 and 3 are 1222 and 1333 bytes: 2500 covers only 2. */
+	ASSERT_OK(defrag_step(self->fd, 2500, 0, &a));
+	EXPECT_EQ(1222ULL, a.bytes_moved);
+	EXPECT_EQ(1ULL, a.blocks_moved);
+	EXPECT_EQ(0ULL, a.compact);
+	ASSERT_BLOCK(self->fd, 2, 0, 1222);
+	ASSERT_BLOCK(self->fd, 3, 1111 + 1222, 1333);
+	/* Not compact yet: no completed defragmentation. */
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(1222ULL, vmm_sysfs("bytes_moved"));
+	/* Exactly the next two blocks. */
+	ASSERT_OK(defrag_step(self->fd, 1333 + 1444, 0, &a));
+	EXPECT_EQ(1333ULL + 1444, a.bytes_moved);
+	EXPECT_EQ(2ULL, a.blocks_moved);
+	EXPECT_EQ(0ULL, a.compact);
+}
+
+TEST_F(defrag, defrag_budget_smaller_than_a_block_still_moves_one)
+{
+	struct vmm_defrag_args a;
+	int steps = 0;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(1);
+	FREE_BLOCK(5);
+	/* One block per call, then a call that finds everything in place. */
+	do {
+		ASSERT_OK(defrag_step(self->fd, 1, 0, &a));
+		ASSERT_GE(1ULL, a.blocks_moved);
+		steps++;
+		ASSERT_GT(20, steps);
+	} while (!a.compact);
+	/* Blocks 2-4 and 6-8 moved, one per call. */
+	EXPECT_EQ(6, steps);
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, defrag_reports_compact_without_budget)
+{
+	struct vmm_defrag_args a;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(4);
+	ASSERT_OK(defrag_step(self->fd, 0, 0, &a));
+	EXPECT_EQ(1ULL, a.compact);
+	EXPECT_EQ(4ULL, a.blocks_moved);
+	/* Already compact: nothing to do, and it says so. */
+	ASSERT_OK(defrag_step(self->fd, 1, 0, &a));
+	EXPECT_EQ(1ULL, a.compact);
+	EXPECT_EQ(0ULL, a.bytes_moved);
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+struct long_defrag {
+	int fd;
+	int ret;
+	int err;
+};
+
+static void *run_long_defrag(void *p)
+{
+	struct long_defrag *ld = p;
+	struct vmm_defrag_args a = { 0 };
+
+	ld->ret = ioctl(ld->fd, VMM_IOC_DEFRAG, &a);
+	ld->err = errno;
+	return NULL;
+}
+
+TEST_F(defrag, defrag_nowait_fails_ebusy_while_another_runs)
+{
+	const char *why = vmm_skip_reason();
+	struct vmm_defrag_args a;
+	int fd, attempt, busy = 0, i;
+	__u64 id;
+
+	if (why)
+		SKIP(return, "%s", why);
+	/* The fixture's file would keep the module loaded. */
+	close(self->fd);
+	self->fd = -1;
+	vmm_unload();
+	ASSERT_EQ(0, vmm_load("256M"));
+	fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/*
+	 * A 4 KiB hole under 64 MiB of blocks: a full defragmentation
+	 * copies 64 MiB, long enough (under TCG, seconds) for a second
+	 * caller to find it running.
+	 */
+	for (attempt = 0; attempt < 10 && !busy; attempt++) {
+		struct long_defrag ld = { .fd = fd };
+		pthread_t t;
+
+		ASSERT_OK(vmm_alloc(fd, 4096, 0, &id, NULL));
+		for (i = 0; i < 16; i++)
+			ASSERT_OK(vmm_alloc(fd, 4 * MiB, 0, NULL, NULL));
+		ASSERT_OK(vmm_free(fd, id));
+		ASSERT_EQ(0, pthread_create(&t, NULL, run_long_defrag, &ld));
+		/* Let it take the defrag lock; a NOWAIT call first would do
+		 * the whole job itself and leave it nothing to do. */
+		usleep(2000 << attempt % 4);
+		for (i = 0; i < 100000 && !busy; i++) {
+			if (defrag_step(fd, 0, VMM_DEFRAG_NOWAIT, &a) == 0) {
+				/* Ran before or after it: moved nothing or all. */
+				continue;
+			}
+			ASSERT_EQ(EBUSY, errno);
+			busy = 1;
+		}
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, ld.ret) TH_LOG("%s", strerror(ld.err));
+		/* Start over with an empty arena. */
+		close(fd);
+		vmm_unload();
+		ASSERT_EQ(0, vmm_load("256M"));
+		fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+	}
+	EXPECT_EQ(1, busy) TH_LOG("never overlapped a running defrag");
+	/* Alone, NOWAIT simply runs. */
+	ASSERT_OK(defrag_step(fd, 0, VMM_DEFRAG_NOWAIT, &a));
+	EXPECT_EQ(1ULL, a.compact);
+	close(fd);
+}
+
+TEST_F(defrag, alloc_compact_defragments_and_retries)
+{
+	struct vmm_alloc_args a = { 0 };
+	__u64 used, free_b;
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(2);
+	FREE_BLOCK(4);
+	FREE_BLOCK(6);
+	used = vmm_sysfs("used");
+	free_b = ARENA - used;
+	/* More than the largest hole (the tail), less than all free bytes. */
+	a.size = vmm_sysfs("largest_free") + 1;
+	ASSERT_LT(a.size, free_b);
+	EXPECT_ERR(ENOSPC, ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	a.flags = VMM_ALLOC_COMPACT;
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	EXPECT_EQ(NBLK + 1ULL, a.id);
+	/* Placed right after the packed blocks. */
+	EXPECT_EQ(used, a.offset);
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
+	a.id = 0;
+	ASSERT_OK(vmm_free(self->fd, NBLK + 1));
+	ASSERT_COMPACT_AND_INTACT();
+}
+
+TEST_F(defrag, alloc_compact_fails_enospc_when_too_few_bytes_free)
+{
+	struct vmm_alloc_args a = { .flags = VMM_ALLOC_COMPACT };
+
+	MAKE_BLOCKS();
+	FREE_BLOCK(3);
+	a.size = ARENA - vmm_sysfs("used") + 1;
+	EXPECT_ERR(ENOSPC, ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	/* Hopeless from the counts: nothing was moved. */
+	EXPECT_EQ(0ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("bytes_moved"));
+	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
+	ASSERT_BLOCK(self->fd, 4, 1111 + 1222 + 1333, 1444);
+}
+
+TEST_F(defrag, auto_compact_makes_every_alloc_compact)
+{
+	const char *why = vmm_skip_reason();
+	const char *param = VMM_MOD_DIR "/parameters/auto_compact";
+	__u64 id;
+	int fd;
+
+	if (why)
+		SKIP(return, "%s", why);
+	close(self->fd);
+	self->fd = -1;
+	vmm_unload();
+	ASSERT_EQ(0, vmm_load_args("size=10 auto_compact=1"));
+	fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ALLOC_AT(fd, 3, 0, 1, 0);
+	ALLOC_AT(fd, 3, 0, 2, 3);
+	ALLOC_AT(fd, 3, 0, 3, 6);
+	ASSERT_OK(vmm_free(fd, 2));
+	/* 4 bytes free in two pieces: compacted without being asked. */
+	ALLOC_AT(fd, 4, 0, 4, 6);
+	EXPECT_EQ(1ULL, vmm_sysfs("defrags"));
+	EXPECT_EQ(0ULL, vmm_sysfs("alloc_failures"));
+	/* Off at run time: the simulator's MemoryError again. */
+	ASSERT_EQ(0, vmm_sh("echo 0 > %s", param));
+	ASSERT_OK(vmm_free(fd, 1));
+	ASSERT_OK(vmm_free(fd, 4));
+	EXPECT_ERR(ENOSPC, vmm_alloc(fd, 7, 0, &id, NULL));
+	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

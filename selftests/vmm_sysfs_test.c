@@ -43,7 +43,7 @@ FIXTURE_TEARDOWN(sysfs)
 static const char *const sysfs_files[] = {
 	"size", "used", "free", "largest_free", "blocks", "fragmentation",
 	"allocs", "frees", "alloc_failures", "defrags", "bytes_moved",
-	"metadata_bytes",
+	"metadata_bytes", "max_lock_hold_ns",
 };
 
 /* Every sysfs file equals its VMM_IOC_STATS field. */
@@ -339,6 +339,23 @@ TEST_F(sysfs, metadata_bytes_grow_with_blocks_and_shrink_back)
 	ASSERT_OK(vmm_free(self->fd, 2));
 	EXPECT_EQ(empty, vmm_sysfs("metadata_bytes"));
 	ASSERT_STATS_MATCH_SYSFS();
+}
+
+TEST_F(sysfs, max_lock_hold_ns_records_the_longest_hold)
+{
+	struct vmm_stats_args st;
+	__u64 before;
+
+	ALLOC_AT(self->fd, 10, 0, 1, 0);
+	before = vmm_sysfs("max_lock_hold_ns");
+	ASSERT_NE(UINT64_MAX, before);
+	ASSERT_LT(0ULL, before);
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	/* A maximum only grows. */
+	EXPECT_LE(before, st.max_lock_hold_ns);
+	EXPECT_LE(st.max_lock_hold_ns, vmm_sysfs("max_lock_hold_ns"));
+	/* Well under a second: no hold covers a copy. */
+	EXPECT_GT(1000000000ULL, st.max_lock_hold_ns);
 }
 
 TEST_F(sysfs, stats_rejects_bad_argument_pointer)

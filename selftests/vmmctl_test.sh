@@ -207,6 +207,64 @@ check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\n' '' $V info 6
 check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\n' '' \
 	$V info 5
 
+# --- compaction on demand, budgets, progress -----------------------------------
+
+# Blocks of 1, 2, 1, 2, 1 bytes in a 10-byte arena; free the 2-byte ones.
+reload 10
+for i in 1 2 1 2 1; do $V alloc "$i" >/dev/null; done
+$V write 3 0 c >/dev/null
+$V write 5 0 e >/dev/null
+$V free 2 && $V free 4
+check "alloc 5 fails: 7 bytes free, largest range 3" 4 '' \
+	"no contiguous free range of 5 bytes \(largest is 3, 7 free in total\)" \
+	$V alloc 5
+check "alloc 5 --compact defragments and succeeds with ID 6" 0 $'6\n' '' \
+	$V alloc 5 --compact
+check "alloc --compact left the blocks in order, packed" 0 $'XXXXXXXX--\n' '' \
+	$V map
+check "block 3 kept its byte through the move" 0 'c' '' $V read 3 0 1
+check "block 5 kept its byte through the move" 0 'e' '' $V read 5 0 1
+expect "the compacting allocation counts as a defrag, not as a failure" \
+	"$(cat "$SYSFS/defrags") $(cat "$SYSFS/alloc_failures")" "1 1"
+check "alloc 3 --compact with 2 bytes free still exits 4" 4 '' \
+	"no contiguous free range of 3 bytes \(largest is 2, 2 free in total\); free some blocks first" \
+	$V alloc 3 --compact
+
+# Three 3-byte blocks after a 3-byte hole: a budget of 3 moves one.
+reload 12
+for i in 1 2 3 4; do $V alloc 3 >/dev/null; done
+$V free 1
+check "defrag --budget 3 moves one block" 0 $'3\n' '' $V defrag --budget 3
+check "the first block moved, the others wait" 0 $'XXX---XXXXXX\n' '' \
+	$V map --raw
+check "defrag --budget 1 still moves one whole block" 0 $'3\n' '' \
+	$V defrag --budget 1
+check "defrag --budget 1K finishes" 0 $'3\n' '' $V defrag --budget 1K
+check "and the arena is compact" 0 $'XXXXXXXXX---\n' '' $V map --raw
+check "defrag --budget 0 is a usage error" 1 '' \
+	"--budget wants a positive number of bytes, got '0'" $V defrag --budget 0
+check "defrag --budget x is a usage error" 1 '' \
+	"BYTES 'x' is not a decimal number" $V defrag --budget x
+$V free 3
+check "defrag --progress without a terminal prints only the total" 0 \
+	$'3\n' '' $V defrag --progress --budget 1
+
+# A 1 GiB arena: 4 blocks of 128 MiB, the 1st and 3rd freed; --progress
+# moves 256 MiB in 1 MiB steps (no watchdog or RCU stall: the runner fails
+# the run on any kernel report).
+reload 1G
+for i in 1 2 3 4; do $V alloc 128M >/dev/null; done
+$V write 2 0 two >/dev/null
+$V write 4 134217725 end >/dev/null
+$V free 1 && $V free 3
+check "defrag --progress on a 1 GiB arena moves 256 MiB" 0 $'268435456\n' '' \
+	$V defrag --progress
+check "block 2 moved to offset 0 with its data" 0 'two' '' $V read 2 0 3
+check "block 4 moved to 128 MiB with its data" 0 'end' '' \
+	$V read 4 134217725 3
+check "info 4: offset 128 MiB" 0 $'id 4\noffset 134217728\nsize 134217728\n' '' \
+	$V info 4
+
 reload 5
 check "alloc 1 (variant)" 0 $'1\n' '' $V alloc 1
 check "alloc 1 (variant) again" 0 $'2\n' '' $V alloc 1
@@ -474,7 +532,7 @@ printf 'frobnicate\nalloc 12x\nwrite 1 0 -\nread 1 0\nbatch\nwrite 1 0 "open\n' 
 	>"$T/batch"
 STDIN=$T/batch check "batch: usage errors are class 1, one line each" 1 \
 	"error 1 unknown command 'frobnicate'; 'vmmctl --help' lists the commands
-error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N]
+error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact]
 error 1 write: DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead; usage: write ID OFFSET DATA
 error 1 read: missing argument (2 given, 3 needed); usage: read ID OFFSET LENGTH
 error 1 batch: cannot be nested; run the commands directly
@@ -482,7 +540,7 @@ error 1 unterminated \" quote
 " '' $V batch
 printf 'write 2 0 \\x41\nread 2 0 1\nalloc --help\n' >"$T/batch"
 STDIN=$T/batch check "batch: escapes and one-line help" 0 \
-	$'ok\nA\nusage: alloc SIZE [--align N]\n' '' $V batch
+	$'ok\nA\nusage: alloc SIZE [--align N] [--compact]\n' '' $V batch
 printf 'stats\n' >"$T/batch"
 STDIN=$T/batch check "batch on a missing device: error 6 per line" 6 \
 	"error 6 stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on /nonexistent"$'\n' \

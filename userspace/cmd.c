@@ -42,8 +42,8 @@ static int fail_noent(struct ctx *c, int64_t id)
 
 int cmd_alloc(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "align=", NULL };
-	const char *vals[1];
+	static const char *const opts[] = { "align=", "compact", NULL };
+	const char *vals[2];
 	struct vmm_stats_args st;
 	int64_t size, align = 0;
 	__u64 id;
@@ -61,11 +61,14 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 	if (fd < 0)
 		return -fd;
 
-	ret = vmm_alloc(fd, (__u64)size, (__u64)align, &id, NULL);
+	ret = vmm_alloc_flags(fd, (__u64)size, (__u64)align,
+			      vals[1] ? VMM_ALLOC_COMPACT : 0, &id, NULL);
 	if (!ret) {
 		printf("%llu\n", (unsigned long long)id);
 		return EXIT_OK;
 	}
+	if (ret == -EINTR)
+		return fail(c, EXIT_FAIL, "interrupted by a signal while defragmenting; nothing was allocated: run the command again");
 	if (ret != -EINVAL && ret != -ENOSPC)
 		return fail_errno(c, -ret, "cannot allocate");
 	/* Word the failure with the arena's figures, if we can get them. */
@@ -84,6 +87,10 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 	}
 
 	/* ENOSPC */
+	if (vals[1] && st.free >= (__u64)size)
+		return fail(c, EXIT_NOSPC, "no room for %" PRId64 " %s even after defragmenting (%llu free, largest range %llu%s); free some blocks first ('vmmctl list' shows them)",
+			    size, byte_word(size), st.free, st.largest_free,
+			    align > 1 ? ", and the alignment needs padding" : "");
 	if (st.free < (__u64)size)
 		return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
 			    size, byte_word(size), st.largest_free, st.free);
@@ -290,20 +297,114 @@ static int no_args(struct ctx *c, int argc, char **argv)
 	return parse_args(c, argc, argv, NULL, NULL, NULL, 0);
 }
 
+static int by_offset(const void *a, const void *b)
+{
+	const struct vmm_block_info *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Bytes a full defragmentation would move: the blocks above the first hole. */
+static int bytes_to_move(int fd, __u64 *total)
+{
+	struct vmm_block_info *v;
+	__u64 end = 0;
+	size_t n, i;
+	int ret;
+
+	ret = vmm_list_all(fd, &v, &n);
+	if (ret)
+		return ret;
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_offset);
+	*total = 0;
+	for (i = 0; i < n; i++) {
+		if (*total || v[i].offset != end)
+			*total += v[i].size;
+		end = v[i].offset + v[i].size;
+	}
+	free(v);
+	return 0;
+}
+
+static void draw_progress(__u64 done, __u64 total, int final)
+{
+	const int width = 40;
+	int pct, fill;
+
+	pct = total ? (int)(done * 100 / total) : 100;
+	if (pct > 100 || final)
+		pct = final ? 100 : 99;
+	if (!final && pct == 100)
+		pct = 99;
+	fill = pct * width / 100;
+	fprintf(stderr, "\r[%.*s%*s] %3d%% %llu bytes moved", fill,
+		"########################################", width - fill, "",
+		pct, (unsigned long long)done);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* Budgeted steps until the arena is compact; a bar on a terminal. */
+static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
+{
+	int bar = isatty(STDERR_FILENO), compact = 0, ret;
+	__u64 total = 0, bytes;
+
+	if (bar) {
+		ret = bytes_to_move(fd, &total);
+		if (ret)
+			return fail_errno(c, -ret, "cannot list the blocks");
+	}
+	*moved = 0;
+	while (!compact) {
+		ret = vmm_defrag_step(fd, budget, 0, &bytes, NULL, &compact);
+		if (ret) {
+			if (bar)
+				fputc('\n', stderr);
+			return ret;
+		}
+		*moved += bytes;
+		if (bar)
+			draw_progress(*moved, total, compact);
+	}
+	return 0;
+}
+
+#define DEFRAG_STEP_DEFAULT	(1ULL << 20)
+
 int cmd_defrag(struct ctx *c, int argc, char **argv)
 {
+	static const char *const opts[] = { "budget=", "progress", NULL };
+	const char *vals[2];
+	int64_t budget = 0;
 	__u64 bytes;
 	int fd, ret;
 
-	ret = no_args(c, argc, argv);
+	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (vals[0] && arg_num(c, "BYTES", vals[0], &budget, 1))
+		return EXIT_USAGE;
+	if (budget < 0 || (vals[0] && !budget)) {
+		fail_usage(c, "--budget wants a positive number of bytes, got '%s'; leave it out for no limit",
+			   vals[0]);
+		return EXIT_USAGE;
+	}
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
-	ret = vmm_defrag(fd, &bytes, NULL);
+	if (vals[1])
+		ret = defrag_progress(c, fd, budget ? (__u64)budget :
+				      DEFRAG_STEP_DEFAULT, &bytes);
+	else
+		ret = vmm_defrag_step(fd, (__u64)budget, 0, &bytes, NULL,
+				      NULL);
 	if (ret == -EINTR)
 		return fail(c, EXIT_FAIL, "interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
+	if (ret > 0)
+		return ret;
 	if (ret)
 		return fail_errno(c, -ret, "cannot defragment");
 	printf("%llu\n", (unsigned long long)bytes);
@@ -413,13 +514,6 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	else
 		printf("policy %s\n", policy);
 	return EXIT_OK;
-}
-
-static int by_offset(const void *a, const void *b)
-{
-	const struct vmm_block_info *x = a, *y = b;
-
-	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
 int cmd_map(struct ctx *c, int argc, char **argv)

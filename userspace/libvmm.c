@@ -36,7 +36,8 @@ int vmm_close(int fd)
 	return 0;
 }
 
-int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
+int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
+		    __u64 *offset)
 {
 	struct vmm_alloc_args a;
 	int ret;
@@ -44,6 +45,7 @@ int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
 	memset(&a, 0, sizeof(a));
 	a.size = size;
 	a.align = align;
+	a.flags = flags;
 	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
 	if (ret)
 		return ret;
@@ -52,6 +54,11 @@ int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
 	if (offset)
 		*offset = a.offset;
 	return 0;
+}
+
+int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
+{
+	return vmm_alloc_flags(fd, size, align, 0, id, offset);
 }
 
 int vmm_free(int fd, __u64 id)
@@ -63,12 +70,15 @@ int vmm_free(int fd, __u64 id)
 	return vmm_ioctl(fd, VMM_IOC_FREE, &a);
 }
 
-int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved)
+int vmm_defrag_step(int fd, __u64 budget, __u32 flags, __u64 *bytes_moved,
+		    __u64 *blocks_moved, int *compact)
 {
 	struct vmm_defrag_args a;
 	int ret;
 
 	memset(&a, 0, sizeof(a));
+	a.budget = budget;
+	a.flags = flags;
 	ret = vmm_ioctl(fd, VMM_IOC_DEFRAG, &a);
 	if (ret)
 		return ret;
@@ -76,7 +86,14 @@ int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved)
 		*bytes_moved = a.bytes_moved;
 	if (blocks_moved)
 		*blocks_moved = a.blocks_moved;
+	if (compact)
+		*compact = !!a.compact;
 	return 0;
+}
+
+int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved)
+{
+	return vmm_defrag_step(fd, 0, 0, bytes_moved, blocks_moved, NULL);
 }
 
 int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size)

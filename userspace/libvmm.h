@@ -63,6 +63,22 @@ int vmm_close(int fd);
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
 
 /**
+ * vmm_alloc_flags() - vmm_alloc() with VMM_ALLOC_* flags
+ * @fd: the device
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two no larger than the arena
+ * @flags: 0 or VMM_ALLOC_COMPACT (defragment and retry when no free range
+ *	is large enough but enough bytes are free)
+ * @id: out, may be NULL: the new block's ID
+ * @offset: out, may be NULL: its offset in the arena
+ *
+ * Return: as vmm_alloc(), and -EINTR if a signal interrupted the
+ * defragmentation VMM_ALLOC_COMPACT asked for.
+ */
+int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
+		    __u64 *offset);
+
+/**
  * vmm_free() - free a block (VMM_IOC_FREE)
  * @fd: the device
  * @id: the block
@@ -81,6 +97,23 @@ int vmm_free(int fd, __u64 id);
  * stay where they are; calling again finishes the job).
  */
 int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved);
+
+/**
+ * vmm_defrag_step() - one budgeted step of defragmentation
+ * @fd: the device
+ * @budget: the most bytes to move, 0 for no limit (a step that has moved
+ *	nothing moves one block even if it is larger)
+ * @flags: 0 or VMM_DEFRAG_NOWAIT (fail with -EBUSY instead of waiting for
+ *	another defragmentation)
+ * @bytes_moved: out, may be NULL: bytes copied by this call
+ * @blocks_moved: out, may be NULL: blocks whose offset changed
+ * @compact: out, may be NULL: 1 if all free space is now one range at the
+ *	end, 0 if the budget ran out first
+ *
+ * Return: 0, -EBUSY, or -EINTR.
+ */
+int vmm_defrag_step(int fd, __u64 budget, __u32 flags, __u64 *bytes_moved,
+		    __u64 *blocks_moved, int *compact);
 
 /**
  * vmm_info() - a block's offset and size (VMM_IOC_INFO)

@@ -20,7 +20,7 @@
 static int cmd_help(struct ctx *c, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "alloc", cmd_alloc, "alloc SIZE [--align N]",
+	{ "alloc", cmd_alloc, "alloc SIZE [--align N] [--compact]",
 	  "Allocate a block of SIZE bytes and print its ID.\n"
 	  "\n"
 	  "The block goes at the lowest offset where it fits (first fit) and\n"
@@ -30,6 +30,9 @@ static const struct command commands[] = {
 	  "  --align N   place the block at an offset that is a multiple of N\n"
 	  "              (0 or 1 for no constraint, else a power of two no\n"
 	  "              larger than the arena)\n"
+	  "  --compact   if no free range is large enough but enough bytes\n"
+	  "              are free, defragment and try again (the module\n"
+	  "              parameter auto_compact=1 does this for every call)\n"
 	  "\n"
 	  "Exit 2 if SIZE is not 1 to the arena size or N is not allowed;\n"
 	  "exit 4 if no free range is large enough: 'vmmctl defrag' merges\n"
@@ -57,10 +60,21 @@ static const struct command commands[] = {
 	  "\n"
 	  "Exit 2 if LENGTH is less than 1 or the ID is unknown; exit 3 if\n"
 	  "OFFSET is negative or OFFSET + LENGTH runs past the block's end.\n" },
-	{ "defrag", cmd_defrag, "defrag",
+	{ "defrag", cmd_defrag, "defrag [--budget BYTES] [--progress]",
 	  "Slide every block toward offset 0, keeping their order, IDs and\n"
 	  "data, so that all free space becomes one range at the end of the\n"
-	  "arena.  Prints the number of bytes moved.\n" },
+	  "arena.  Prints the number of bytes moved.\n"
+	  "\n"
+	  "  --budget BYTES  move at most BYTES in this call (one block more\n"
+	  "                  if even the first is larger), then stop; run it\n"
+	  "                  again to go on (K, M and G suffixes allowed)\n"
+	  "  --progress      defragment completely in steps of --budget\n"
+	  "                  (default 1M), drawing a progress bar on standard\n"
+	  "                  error when it is a terminal\n"
+	  "\n"
+	  "Blocks other programs are reading or writing are not moved under\n"
+	  "them; the call waits for them.  Exit 6 if a signal interrupts it\n"
+	  "(the blocks moved so far stay moved, with their data).\n" },
 	{ "info", cmd_info, "info ID",
 	  "Show the current offset and the size of block ID, one\n"
 	  "'name value' per line.  Exit 2 if the ID is unknown.\n" },

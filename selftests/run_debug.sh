@@ -3,8 +3,9 @@
 #
 # The debug tier's command (scripts/check runs it in the debug-kernel guest
 # of scripts/vm): the KUnit results of the vmm.ko that the runner loaded,
-# then every selftest through run_all.sh, 64-bit and then 32-bit.  KASAN, lockdep, UBSAN and
-# kmemleak watch all of it; scripts/vm fails the run on any report.
+# then every selftest through run_all.sh, 64-bit and then 32-bit, with the
+# allocator's self-check on.  KASAN, lockdep, UBSAN and kmemleak watch all
+# of it; scripts/vm fails the run on any report.
 # Prints TAP; exits non-zero if anything failed.
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +34,12 @@ else
 fi
 rmmod vmm_kunit 2>/dev/null
 
+# Every module load the selftests make turns on the allocator's self-check,
+# which compares the index against a linear walk after every change and
+# WARNs (a kernel report: the runner fails the run) on any mismatch.
+VMM_TEST_PARAMS=self_check=1
+export VMM_TEST_PARAMS
+echo "# selftests load vmm with $VMM_TEST_PARAMS"
 "$here/run_all.sh" || rc=1
 # The same programs built as 32-bit, through compat_ptr_ioctl.
 "$here/run_compat.sh"

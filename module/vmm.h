@@ -121,6 +121,7 @@ struct vmm_block {
  * @next_id: the ID the next allocation gets
  * @used: bytes covered by blocks (including NEW and DEAD ones)
  * @nr_blocks: blocks in @ids
+ * @nr_dead: blocks in @ids that are %VMM_BLOCK_DEAD
  * @nr_pinned: blocks with a non-zero pin count
  * @moving_id: the block the compactor is copying, 0 for none; pinning it
  *	waits on @wq until the copy is done
@@ -151,6 +152,7 @@ struct vmm_arena {
 	u64 next_id;
 	u64 used;
 	u64 nr_blocks;
+	u64 nr_dead;
 	u64 nr_pinned;
 	u64 moving_id;
 	u64 allocs;

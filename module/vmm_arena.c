@@ -244,6 +244,12 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 	}
 }
 
+/* Whether taking [start, start + size) from @ext leaves free space on both sides. */
+static bool vmm_take_splits(const struct vmm_extent *ext, u64 start, u64 size)
+{
+	return start > ext->start && start + size < vmm_extent_end(ext);
+}
+
 /* Where an @align-aligned block of @size fits in @ext, if it does. */
 static bool vmm_extent_fits(const struct vmm_extent *ext, u64 size, u64 align,
 			    u64 *start)
@@ -537,6 +543,8 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	rb_erase(&blk->addr_node, &arena->addrs);
 	arena->used -= blk->size;
 	arena->nr_blocks--;
+	if (blk->state == VMM_BLOCK_DEAD)
+		arena->nr_dead--;
 	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
 	kfree(blk->spare);
 	kfree(blk);
@@ -693,6 +701,13 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 }
 
 /*
+ * Blocks up to this size are zeroed under the lock, which costs less than
+ * a second lock round trip; larger ones are zeroed without it, in pieces,
+ * while pinned and invisible.
+ */
+#define VMM_ZERO_LOCKED	256
+
+/*
  * Place a block and, with @zero, clear its bytes before it becomes visible.
  * Without @zero (for the benchmark, which times placement and metadata
  * only) the block is live at once and keeps the arena's old bytes.
@@ -700,7 +715,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 			     bool zero, u64 *id, u64 *start)
 {
-	struct vmm_extent *ext, *spare;
+	struct vmm_extent *ext, *spare = NULL;
 	struct vmm_block *blk;
 	bool wake;
 	int ret;
@@ -712,26 +727,37 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	else if (!is_power_of_2(align) || align > arena->size)
 		return -EINVAL;
 
-	/*
-	 * Everything the block will ever need, allocated before the lock:
-	 * @spare for the tail of the extent the block is carved from, and
-	 * the block's own spare for its release.
-	 */
-	spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+	/* The block, and the extent node its release may need. */
 	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
 	if (blk)
 		blk->spare = kzalloc(sizeof(*blk->spare), GFP_KERNEL);
-	if (!spare || !blk || !blk->spare) {
+	if (!blk || !blk->spare) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
 
+retry:
 	vmm_lock(arena);
 	ext = vmm_fit(arena, size, align, start);
 	if (!ext) {
 		vmm_unlock(arena);
 		ret = -ENOSPC;
 		goto err_free;
+	}
+	if (!spare && vmm_take_splits(ext, *start, size)) {
+		/*
+		 * Alignment padding leaves free space on both sides: the
+		 * tail needs a node of its own.  Rare (never without
+		 * alignment), so it is allocated only then, without the
+		 * lock, and the search starts over.
+		 */
+		vmm_unlock(arena);
+		spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+		if (!spare) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		goto retry;
 	}
 	vmm_extent_take(arena, ext, *start, size, &spare);
 	blk->id = arena->next_id++;
@@ -742,7 +768,10 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	arena->used += size;
 	arena->nr_blocks++;
 	arena->allocs++;
-	if (!zero) {
+	if (!zero || size <= VMM_ZERO_LOCKED) {
+		/* Small: cleared at once, one lock hold in all. */
+		if (zero)
+			memset(arena->base + blk->start, 0, size);
 		blk->state = VMM_BLOCK_LIVE;
 		vmm_self_check(arena);
 		vmm_unlock(arena);
@@ -865,9 +894,10 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 		return -ENOENT;
 	}
 	arena->frees++;
-	if (blk->pins)
+	if (blk->pins) {
 		blk->state = VMM_BLOCK_DEAD;
-	else
+		arena->nr_dead++;
+	} else
 		vmm_block_release(arena, blk);
 	vmm_self_check(arena);
 	vmm_unlock(arena);
@@ -1145,7 +1175,8 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	st->free = arena->size - arena->used;
 	st->largest_free = root ?
 		rb_entry(root, struct vmm_extent, node)->subtree_max : 0;
-	st->blocks = arena->nr_blocks;
+	/* Freed ones still being copied are gone by ID, if not yet by range. */
+	st->blocks = arena->nr_blocks - arena->nr_dead;
 	st->allocs = arena->allocs;
 	st->frees = arena->frees;
 	st->alloc_failures = arena->alloc_failures;

@@ -467,16 +467,18 @@ TEST_F(fault, alloc_fails_enomem_when_every_slab_alloc_fails)
 }
 
 /*
- * Fail ALLOC's k-th allocation for k = 1, 2, ... until ALLOC makes fewer
- * than k allocations.  Each failure must be ENOMEM and leave everything as
- * it was; each success must be an ordinary allocation (the next ID, the
- * next first-fit offset).  Returns the number of positions that made
- * ALLOC fail, and in *past the first k beyond ALLOC's allocations.
+ * Fail the k-th allocation of ALLOC (100 bytes at @align) for k = 1, 2,
+ * ... until ALLOC makes fewer than k allocations.  Each failure must be
+ * ENOMEM and leave everything as it was; each success must be an ordinary
+ * allocation (the next ID, at @want_off).  Returns the number of positions
+ * that made ALLOC fail, and in *past the first k beyond ALLOC's
+ * allocations.
  */
 static int alloc_sweep_positions(struct __test_metadata *_metadata, int fd,
+				 __u64 align, __u64 want_off,
 				 unsigned long *past)
 {
-	__u64 id = 0, off = 0, next_id, next_off;
+	__u64 id = 0, off = 0, next_id;
 	struct vmm_stats_args before, after;
 	unsigned long k;
 	int failed = 0;
@@ -485,11 +487,10 @@ static int alloc_sweep_positions(struct __test_metadata *_metadata, int fd,
 
 	ASSERT_OK(vmm_stats(fd, &before));
 	next_id = before.allocs + 1;
-	next_off = before.used;
 	for (k = 1; k <= 16; k++) {
 		ASSERT_OK(vmm_stats(fd, &before));
 		ASSERT_EQ(0, fi_arm_nth(FAILSLAB, k)) TH_LOG("arming k=%lu", k);
-		ret = FI(vmm_alloc(fd, 100, 0, &id, &off));
+		ret = FI(vmm_alloc(fd, 100, align, &id, &off));
 		err = errno;
 		ASSERT_EQ(0, fi_disarm(FAILSLAB));
 		if (!fi_injected(FAILSLAB)) {
@@ -507,7 +508,7 @@ static int alloc_sweep_positions(struct __test_metadata *_metadata, int fd,
 		/* A position that is not ALLOC's (kmemleak's own tracking). */
 		ASSERT_EQ(0, ret);
 		ASSERT_EQ(next_id, id);
-		ASSERT_EQ(next_off, off);
+		ASSERT_EQ(want_off, off);
 		ASSERT_OK(vmm_free(fd, id));
 		next_id++;
 	}
@@ -523,17 +524,39 @@ TEST_F(fault, alloc_fails_enomem_at_each_of_its_slab_allocs)
 	int failed;
 
 	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
-	failed = alloc_sweep_positions(_metadata, self->fd, &past);
-	/* The tail extent, the block, and the block's release extent. */
-	ASSERT_EQ(3, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+	failed = alloc_sweep_positions(_metadata, self->fd, 0, 4096, &past);
+	/* The block, and the block's release extent. */
+	ASSERT_EQ(2, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
 				    failed, past - 1);
-	TH_LOG("ALLOC makes %lu counted allocations, 3 of them its own",
+	TH_LOG("ALLOC makes %lu counted allocations, 2 of them its own",
 	       past - 1);
 	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
 	/* Failed attempts consumed no ID: the next one follows the last. */
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	ASSERT_EQ(1ULL + past - failed, st.allocs);
 	ALLOC_AT(self->fd, 100, 0, st.allocs + 1, 4096);
+}
+
+TEST_F(fault, alloc_with_padding_fails_enomem_at_its_third_slab_alloc)
+{
+	struct vmm_stats_args st;
+	unsigned long past;
+	int failed;
+
+	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
+	/*
+	 * At 8192, free space stays on both sides of the block: the tail
+	 * needs an extent node of its own, allocated after a retry.
+	 */
+	failed = alloc_sweep_positions(_metadata, self->fd, 8192, 8192,
+				       &past);
+	ASSERT_EQ(3, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+				    failed, past - 1);
+	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	ASSERT_EQ(1ULL + past - failed, st.allocs);
+	/* The padding below it is still free. */
+	ALLOC_AT(self->fd, 4096, 0, st.allocs + 1, 4096);
 }
 
 TEST_F(fault, free_succeeds_under_failslab)
@@ -803,7 +826,7 @@ TEST_F(fault, alloc_undo_leaves_no_block_under_failslab)
 	 * whose result cannot be copied out allocated anything, that
 	 * allocation fails, and the block must not stay behind regardless.
 	 */
-	alloc_sweep_positions(_metadata, self->fd, &k_undo);
+	alloc_sweep_positions(_metadata, self->fd, 0, 0, &k_undo);
 
 	r.pg = sysconf(_SC_PAGESIZE);
 	r.args = mmap(NULL, r.pg, PROT_READ | PROT_WRITE,

@@ -143,10 +143,12 @@ struct vmm_info_args {
 /**
  * struct vmm_stats_args - VMM_IOC_STATS: the counters also shown in sysfs
  * @size: arena size in bytes
- * @used: bytes in live blocks
+ * @used: bytes in live blocks, and in blocks freed while another task was
+ *	copying their data, until that copy ends (their range is not free
+ *	until then)
  * @free: bytes not in any block
  * @largest_free: the largest contiguous free range, in bytes
- * @blocks: live blocks
+ * @blocks: live blocks: always @allocs - @frees
  * @fragmentation: 1000 * (1 - largest_free / free) in permille, 0 if free is 0
  * @allocs: successful allocations since load
  * @frees: successful frees since load

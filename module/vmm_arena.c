@@ -897,8 +897,9 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 	if (blk->pins) {
 		blk->state = VMM_BLOCK_DEAD;
 		arena->nr_dead++;
-	} else
+	} else {
 		vmm_block_release(arena, blk);
+	}
 	vmm_self_check(arena);
 	vmm_unlock(arena);
 	return 0;

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What vmm_kunit_arena.c lets the KUnit suite reach inside vmm_arena.c. */
+#ifndef _VMM_KUNIT_H
+#define _VMM_KUNIT_H
+
+#include <linux/types.h>
+
+struct vmm_arena;
+
+bool vmm_kunit_find(struct vmm_arena *arena, u64 size, u64 align, u64 *start);
+
+#endif

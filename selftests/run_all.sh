@@ -71,6 +71,7 @@ for prog in $progs; do
 	total=$((total + 1))
 	restore_module
 	echo "# run_all: $name"
+	t0=$(date +%s)
 	if [ ! -x "$prog" ]; then
 		echo "# run_all: $name: not executable"
 		rc=1
@@ -78,12 +79,13 @@ for prog in $progs; do
 		run_one "$prog"
 		rc=$?
 	fi
+	took="$(($(date +%s) - t0)) s"
 	# 0 is a pass, 4 (KSFT_SKIP) a skipped program.
 	case $rc in
-	0) echo "# run_all: $name: passed" ;;
-	4) echo "# run_all: $name: skipped" ;;
+	0) echo "# run_all: $name: passed ($took)" ;;
+	4) echo "# run_all: $name: skipped ($took)" ;;
 	*)
-		echo "# run_all: $name: FAILED (exit status $rc)"
+		echo "# run_all: $name: FAILED (exit status $rc, $took)"
 		failed=$((failed + 1))
 		failed_names="$failed_names $name"
 		;;

@@ -9,6 +9,9 @@
 #   make m32       32-bit static vmmctl and selftests into build/bin32, for
 #                  selftests/run_compat.sh (needs gcc-multilib)
 #   make demo      a narrated session in a QEMU guest
+#   make bench     the allocator benchmark (vmm against gen_pool and drm_mm)
+#                  in a QEMU guest: a table, and build/bench.json
+#   make bench-smoke  the benchmark with tiny counts: does it still work?
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -32,7 +35,8 @@ KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) 
 	! -name '*.mod.c')
 
 .PHONY: all deps module module-stock module-debug debug-kernel userspace \
-	selftests m32 guest guest-debug check demo clean help
+	selftests m32 guest guest-debug check demo bench bench-module \
+	bench-smoke clean help
 
 all: module userspace selftests
 
@@ -88,7 +92,7 @@ m32: $(KSRC_STAMP)
 # the tests.  scripts/vm calls this.
 guest: deps
 	$(MAKE) module-stock
-	$(MAKE) userspace selftests m32
+	$(MAKE) userspace selftests m32 bench-module
 
 guest-debug: deps
 	$(MAKE) module-debug
@@ -100,6 +104,31 @@ check: deps
 demo: guest
 	scripts/vm --param size=64 -- /repo/scripts/demo
 
+# The benchmark module links vmm's allocator in (bench/vmm_bench_vmm.c
+# includes module/vmm_arena.c) and drm_mm from the guest's drm.ko.  It is
+# built for the stock kernel, in bench/, apart from the module/ build.
+bench-module: deps module-stock
+	$(MAKE) -C /lib/modules/$(STOCK_KVER)/build M=$(TOP)/bench W=1 modules
+	@mkdir -p $(BUILD)/bin
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -I$(TOP)/uapi \
+		-o $(BUILD)/bin/vmm_data_bench bench/vmm_data_bench.c -pthread
+
+# Under TCG the full run takes about five minutes in the guest.
+BENCH_TIMEOUT ?= 3600
+BENCH_VM = VMM_VM_NO_BUILD=1 scripts/vm --no-load --kmod drm
+
+bench: bench-module
+	$(BENCH_VM) --timeout $(BENCH_TIMEOUT) -- /repo/scripts/bench
+	@if command -v python3 >/dev/null; then \
+		python3 -m json.tool $(BUILD)/bench.json >/dev/null && \
+		echo "build/bench.json: valid JSON"; fi
+
+bench-smoke: bench-module
+	$(BENCH_VM) --timeout 900 -- /repo/scripts/bench --smoke
+	@if command -v python3 >/dev/null; then \
+		python3 -m json.tool $(BUILD)/bench-smoke.json >/dev/null; fi
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
+	-$(MAKE) -C $(KDIR) M=$(TOP)/bench clean 2>/dev/null
 	rm -rf $(BUILD)

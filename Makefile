@@ -12,6 +12,9 @@
 #   make bench     the allocator benchmark (vmm against gen_pool and drm_mm)
 #                  in a QEMU guest: a table, and build/bench.json
 #   make bench-smoke  the benchmark with tiny counts: does it still work?
+#   make lint      checkpatch, kernel-doc, sparse + W=1, clang-format,
+#                  cppcheck, the man page (scripts/lint); make check runs it
+#   make format    apply the kernel's .clang-format to userspace/
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -36,7 +39,7 @@ KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) 
 
 .PHONY: all deps module module-stock module-debug debug-kernel userspace \
 	selftests m32 guest guest-debug check demo bench bench-module \
-	bench-smoke clean help
+	bench-smoke lint format clean help
 
 all: module userspace selftests
 
@@ -100,6 +103,15 @@ guest-debug: deps
 
 check: deps
 	@scripts/check
+
+lint: deps $(KSRC_STAMP)
+	@scripts/lint
+
+format: $(KSRC_STAMP)
+	@mkdir -p $(BUILD)/lint
+	cp $(KSRC)/.clang-format $(BUILD)/lint/.clang-format
+	clang-format --style=file:$(BUILD)/lint/.clang-format -i \
+		$(wildcard userspace/*.[ch])
 
 demo: guest
 	scripts/vm --param size=64 -- /repo/scripts/demo

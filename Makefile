@@ -15,6 +15,13 @@
 #   make lint      checkpatch, kernel-doc, sparse + W=1, clang-format,
 #                  cppcheck, the man page (scripts/lint); make check runs it
 #   make format    apply the kernel's .clang-format to userspace/
+#   make install   module (for KVER, default the running kernel) + depmod,
+#                  vmmctl, man page, libvmm, headers, udev rule; honours
+#                  DESTDIR and PREFIX (default /usr/local); see README.md
+#   make uninstall remove exactly what make install installed
+#   make dkms-install    register, build and install the module with DKMS
+#                        (sources copied to /usr/src/vmm-VERSION)
+#   make dkms-uninstall  dkms remove vmm/VERSION --all, and the sources
 
 SHELL := /bin/bash
 TOP := $(CURDIR)
@@ -37,9 +44,14 @@ KSRC_STAMP := $(KSRC)/.unpacked
 KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) \
 	! -name '*.mod.c')
 
+# The version: module/vmm.h is the source; dkms.conf and vmmctl.h must
+# agree (scripts/lint checks).
+VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h)
+
 .PHONY: all deps module module-stock module-debug debug-kernel userspace \
 	selftests m32 guest guest-debug check demo bench bench-module \
-	bench-smoke lint format clean help
+	bench-smoke lint format install uninstall dkms-install dkms-uninstall \
+	clean help
 
 all: module userspace selftests
 
@@ -112,6 +124,58 @@ format: $(KSRC_STAMP)
 	cp $(KSRC)/.clang-format $(BUILD)/lint/.clang-format
 	clang-format --style=file:$(BUILD)/lint/.clang-format -i \
 		$(wildcard userspace/*.[ch])
+
+# Installation.  The module goes where modprobe looks, whatever PREFIX is;
+# the uapi header goes beside the kernel's own uapi headers (linux-libc-dev
+# puts them in /usr/include/linux), so that <linux/vmm.h> resolves like
+# every other <linux/...> header; the udev rule goes where udev reads
+# packaged rules on every distribution.  The rest follows PREFIX.
+PREFIX ?= /usr/local
+DESTDIR ?=
+MODDIR ?= /lib/modules/$(KVER)/extra
+UAPI_INCLUDEDIR ?= /usr/include
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+UDEV_RULE := $(wildcard udev/60-vmm.rules)
+INSTALL ?= install
+USERSPACE_INSTALL = $(MAKE) -C userspace OUT=$(BUILD)/bin PREFIX=$(PREFIX) \
+	DESTDIR=$(DESTDIR) UAPI_INCLUDEDIR=$(UAPI_INCLUDEDIR)
+
+install: module userspace
+	$(INSTALL) -d $(DESTDIR)$(MODDIR)
+	$(INSTALL) -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko
+ifneq ($(UDEV_RULE),)
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 0644 $(UDEV_RULE) $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules
+endif
+	$(USERSPACE_INSTALL) install
+ifeq ($(DESTDIR),)
+	depmod -a $(KVER)
+else
+	@echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"
+endif
+
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/vmm.ko $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules
+	$(USERSPACE_INSTALL) uninstall
+ifeq ($(DESTDIR),)
+	depmod -a $(KVER)
+endif
+
+# DKMS builds from /usr/src/vmm-VERSION for each kernel, with dkms.conf's
+# commands; -k names the kernel (the running one unless KVER is given).
+DKMS_SRC = /usr/src/vmm-$(VERSION)
+
+dkms-install:
+	@test -n "$(VERSION)" || { echo "no VMM_VERSION in module/vmm.h" >&2; exit 1; }
+	rm -rf $(DKMS_SRC) && $(INSTALL) -d $(DKMS_SRC)
+	cp -a --parents dkms.conf $(KSOURCES) $(DKMS_SRC)/
+	dkms add -m vmm -v $(VERSION)
+	dkms build -m vmm -v $(VERSION) -k $(KVER)
+	dkms install -m vmm -v $(VERSION) -k $(KVER)
+
+dkms-uninstall:
+	-dkms remove -m vmm -v $(VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 demo: guest
 	scripts/vm --param size=64 -- /repo/scripts/demo

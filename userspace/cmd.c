@@ -236,6 +236,9 @@ int cmd_write(struct ctx *c, int argc, char **argv)
 	}
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			    id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize))
 		return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
 			    off, id, bsize, bsize - 1);
@@ -294,6 +297,9 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 	free(buf);
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not readable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			    id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize)) {
 		if (off < 0 || (__u64)off >= bsize)
 			return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",

@@ -137,18 +137,20 @@ int print_users(struct ctx *c, int fd)
 {
 	struct vmm_user_usage u[64];
 	__u32 start = 0, next, count, i;
-	int ret, first = 1;
+	int first = 1;
 
-	if (!c->batch)
-		printf("%10s %10s %14s\n", "UID", "BLOCKS", "BYTES");
-	else
-		printf("users");
 	do {
-		ret = vmm_usage(fd, start, u, 64, &count, &next);
+		int ret = vmm_usage(fd, start, u, 64, &count, &next);
+
 		if (ret == -EPERM)
 			return fail(c, EXIT_PERM, "only root may see what each user holds; run 'vmmctl stats' without --users, or as root");
 		if (ret)
 			return fail_errno(c, -ret, "cannot read the per-user usage");
+		/* The heading once the first page is in, not before an error. */
+		if (!start && c->batch)
+			printf("users");
+		else if (!start)
+			printf("%10s %10s %14s\n", "UID", "BLOCKS", "BYTES");
 		for (i = 0; i < count; i++) {
 			if (c->batch)
 				printf("%suid=%u,blocks=%llu,bytes=%llu",

@@ -93,7 +93,8 @@ static int vmm_bench_vmm_alloc(struct vmm_bench_inst *inst, u32 slot, u64 size)
 	u64 id, start;
 	int ret;
 
-	ret = __vmm_arena_alloc(&v->arena, size, 0, false, &id, &start);
+	ret = __vmm_arena_alloc(&v->arena, size, 0, false, NULL, &id,
+				&start);
 	if (!ret)
 		v->ids[slot] = id;
 	return ret;

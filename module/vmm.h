@@ -7,6 +7,7 @@
 #ifndef _VMM_H
 #define _VMM_H
 
+#include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -14,10 +15,11 @@
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/vmm.h>
 
-#define VMM_VERSION "0.2.0"
+#define VMM_VERSION "0.3.0"
 
 /*
  * Bulk copies and clears of arena bytes run outside the lock in pieces of
@@ -73,6 +75,42 @@ enum vmm_block_state {
 };
 
 /**
+ * struct vmm_usage - what one uid holds, for the per-uid quotas
+ * @node: in &vmm_arena.users, ordered by @uid
+ * @uid: the owner
+ * @blocks: blocks charged to @uid (live ones, and freed ones whose range a
+ *	copy in flight still holds)
+ * @bytes: their bytes
+ *
+ * Allocated before the lock by whoever may need it, freed under the lock
+ * (kfree() does not sleep) when @blocks drops to 0, and at unload.
+ */
+struct vmm_usage {
+	struct rb_node node;
+	kuid_t uid;
+	u64 blocks;
+	u64 bytes;
+};
+
+/**
+ * struct vmm_cred - who is asking, computed before the lock is taken
+ * @uid: the caller's effective uid
+ * @gid: the caller's effective gid
+ * @admin: CAP_SYS_ADMIN in the initial user namespace: passes every
+ *	permission check and is exempt from the unprivileged defrag budget
+ *
+ * Group membership is tested under the lock with in_group_p(), which only
+ * searches the caller's own, immutable, group list: it neither sleeps nor
+ * faults.  A NULL &struct vmm_cred means the kernel itself (KUnit, undo
+ * paths): no check.
+ */
+struct vmm_cred {
+	kuid_t uid;
+	kgid_t gid;
+	bool admin;
+};
+
+/**
  * struct vmm_block - an allocated range of the arena
  * @id_node: in &vmm_arena.ids, ordered by @id
  * @addr_node: in &vmm_arena.addrs, ordered by @start
@@ -85,6 +123,12 @@ enum vmm_block_state {
  * @spare: the extent node the block's release may need, allocated with the
  *	block, so that freeing never allocates: it cannot fail for lack of
  *	memory, and never allocates under the lock
+ * @uid: owner, charged for the block in @usage
+ * @gid: group
+ * @mode: permission bits, within %VMM_MODE_MASK
+ * @usage: the owner's usage record; the block holds it alive
+ * @scope_node: in the owning file's list of scoped blocks, or empty (also
+ *	once the block is freed)
  */
 struct vmm_block {
 	struct rb_node id_node;
@@ -95,6 +139,11 @@ struct vmm_block {
 	unsigned int pins;
 	enum vmm_block_state state;
 	struct vmm_extent *spare;
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	struct vmm_usage *usage;
+	struct list_head scope_node;
 };
 
 /**
@@ -130,6 +179,9 @@ struct vmm_block {
  * @alloc_failures: allocations refused with -ENOSPC
  * @defrags: completed defragmentations
  * @bytes_moved: bytes copied by defragmentation
+ * @users: &struct vmm_usage records by uid, one per uid owning a block
+ * @max_blocks_per_uid: quota, 0 for none; written without the lock
+ * @max_bytes_per_uid: quota, 0 for none; written without the lock
  * @wq: woken when a block's pin count drops to zero or a move ends
  * @compact_lock: serialises defragmentation; taken before @lock
  */
@@ -160,6 +212,9 @@ struct vmm_arena {
 	u64 alloc_failures;
 	u64 defrags;
 	u64 bytes_moved;
+	struct rb_root users;
+	u64 max_blocks_per_uid;
+	u64 max_bytes_per_uid;
 	wait_queue_head_t wq;
 	/* one defragmentation at a time */
 	struct mutex compact_lock;
@@ -204,6 +259,51 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 int vmm_arena_free(struct vmm_arena *arena, u64 id);
 int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size);
 struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
+
+/**
+ * struct vmm_alloc_req - who allocates, and how the block is owned
+ * @cred: the caller, or NULL for the kernel (owned by root, mode 0600)
+ * @mode: permission bits
+ * @scope: the list of the file that owns the block, or NULL for a block
+ *	that lives until freed; protected by &vmm_arena.lock
+ */
+struct vmm_alloc_req {
+	const struct vmm_cred *cred;
+	umode_t mode;
+	struct list_head *scope;
+};
+
+/* What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping. */
+struct vmm_block_attrs {
+	u64 start;
+	u64 size;
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	bool scoped;
+};
+
+/* Permission bits of vmm_arena_pin_perm() and vmm_arena_attrs(). */
+#define VMM_MAY_READ	04
+#define VMM_MAY_WRITE	02
+
+int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
+			  bool compact, const struct vmm_alloc_req *req,
+			  u64 *id, u64 *start);
+int vmm_arena_free_perm(struct vmm_arena *arena, u64 id,
+			const struct vmm_cred *cred);
+void vmm_arena_free_scope(struct vmm_arena *arena, struct list_head *scope);
+int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, int may,
+		    struct vmm_block_attrs *out);
+struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
+				     const struct vmm_cred *cred, int may);
+int vmm_arena_chmod(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, umode_t mode);
+int vmm_arena_chown(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, kuid_t uid, kgid_t gid);
+u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
+		    struct vmm_user_usage *out, u32 capacity, u32 *next_uid);
 void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
 int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
 		     u64 *bytes, u64 *blocks, bool *compact);
@@ -223,11 +323,16 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
  * @vmm: the device
  * @selected: the block read(2)/write(2)/lseek(2) act on, 0 for none;
  *	written under &vmm_arena.lock
+ * @scoped: the blocks allocated with %VMM_ALLOC_SCOPED through this file,
+ *	freed when it is released; protected by &vmm_arena.lock
  */
 struct vmm_file {
 	struct vmm_device *vmm;
 	u64 selected;
+	struct list_head scoped;
 };
+
+void vmm_cred_current(struct vmm_cred *cred);
 
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);

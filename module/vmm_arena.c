@@ -19,9 +19,16 @@
  * allocates: metadata nodes are allocated before it is taken and data is
  * copied outside it, with the block pinned so it can neither move nor be
  * released under the copy.
+ *
+ * Access control: every lookup on behalf of a task checks the block's
+ * owner, group and mode under the lock, against credentials the caller
+ * computed before taking it (struct vmm_cred).  Each block is charged to
+ * its owner's struct vmm_usage until its range is released; records are
+ * allocated before the lock, like extent nodes, and freed under it.
  */
 
 #include <linux/bug.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
@@ -531,6 +538,108 @@ static u64 vmm_metadata_bytes(struct vmm_arena *arena)
 	return arena->nr_blocks * (blk + ext) + arena->nr_extents * ext;
 }
 
+/* The usage record of @uid, or NULL if it owns nothing. */
+static struct vmm_usage *vmm_usage_find(struct vmm_arena *arena, kuid_t uid)
+{
+	struct rb_node *n = arena->users.rb_node;
+
+	lockdep_assert_held(&arena->lock);
+	while (n) {
+		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
+
+		if (uid_lt(uid, u->uid))
+			n = n->rb_left;
+		else if (uid_gt(uid, u->uid))
+			n = n->rb_right;
+		else
+			return u;
+	}
+	return NULL;
+}
+
+/* Insert @u, which vmm_usage_find() did not find, for @uid. */
+static struct vmm_usage *vmm_usage_insert(struct vmm_arena *arena,
+					  struct vmm_usage *u, kuid_t uid)
+{
+	struct rb_node **link = &arena->users.rb_node, *parent = NULL;
+
+	lockdep_assert_held(&arena->lock);
+	while (*link) {
+		struct vmm_usage *cur = rb_entry(*link, struct vmm_usage, node);
+
+		parent = *link;
+		link = uid_lt(uid, cur->uid) ? &parent->rb_left :
+					       &parent->rb_right;
+	}
+	u->uid = uid;
+	u->blocks = 0;
+	u->bytes = 0;
+	rb_link_node(&u->node, parent, link);
+	rb_insert_color(&u->node, &arena->users);
+	return u;
+}
+
+/* Whether one more block of @size bytes keeps @u (NULL: nothing) in quota. */
+static bool vmm_quota_allows(struct vmm_arena *arena, struct vmm_usage *u,
+			     u64 size)
+{
+	u64 max_blocks = READ_ONCE(arena->max_blocks_per_uid);
+	u64 max_bytes = READ_ONCE(arena->max_bytes_per_uid);
+	u64 blocks = u ? u->blocks : 0, bytes = u ? u->bytes : 0;
+
+	if (max_blocks && blocks >= max_blocks)
+		return false;
+	if (max_bytes && (bytes > max_bytes || size > max_bytes - bytes))
+		return false;
+	return true;
+}
+
+static void vmm_usage_charge(struct vmm_block *blk, struct vmm_usage *u)
+{
+	u->blocks++;
+	u->bytes += blk->size;
+	blk->usage = u;
+}
+
+/* Uncharge @blk from its owner; the record goes with the owner's last block. */
+static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	struct vmm_usage *u = blk->usage;
+
+	blk->usage = NULL;
+	u->bytes -= blk->size;
+	if (--u->blocks)
+		return;
+	rb_erase(&u->node, &arena->users);
+	kfree(u);
+}
+
+/*
+ * Whether @cred may access @blk with any of the bits in @may, chosen as
+ * for files: the owner bits if the caller owns the block, else the group
+ * bits if the caller is in its group, else the other bits.  in_group_p()
+ * only searches the caller's own group list: safe under the lock.
+ */
+static bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred,
+		    int may)
+{
+	umode_t mode = blk->mode;
+
+	if (!cred || !may || cred->admin)
+		return true;
+	if (uid_eq(cred->uid, blk->uid))
+		mode >>= 6;
+	else if (in_group_p(blk->gid))
+		mode >>= 3;
+	return mode & may;
+}
+
+/* Whether @cred owns @blk, or is the kernel or CAP_SYS_ADMIN. */
+static bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred)
+{
+	return !cred || cred->admin || uid_eq(cred->uid, blk->uid);
+}
+
 /*
  * Drop the block from both trees and give its range back, using the
  * block's own spare extent if the range merges with no neighbour.  Frees
@@ -545,6 +654,8 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	arena->nr_blocks--;
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
+	list_del_init(&blk->scope_node);
+	vmm_usage_uncharge(arena, blk);
 	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
 	kfree(blk->spare);
 	kfree(blk);
@@ -655,6 +766,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
 	arena->by_size = RB_ROOT;
+	arena->users = RB_ROOT;
 	arena->policy = policy;
 	arena->size = size;
 	arena->next_id = 1;
@@ -685,6 +797,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 {
 	struct vmm_block *blk, *nb;
 	struct vmm_extent *ext, *ne;
+	struct vmm_usage *u, *nu;
 
 	rbtree_postorder_for_each_entry_safe(blk, nb, &arena->ids, id_node) {
 		kfree(blk->spare);
@@ -692,6 +805,9 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	}
 	rbtree_postorder_for_each_entry_safe(ext, ne, &arena->free, node)
 		kfree(ext);
+	rbtree_postorder_for_each_entry_safe(u, nu, &arena->users, node)
+		kfree(u);
+	arena->users = RB_ROOT;
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
@@ -713,8 +829,12 @@ void vmm_arena_destroy(struct vmm_arena *arena)
  * only) the block is live at once and keeps the arena's old bytes.
  */
 static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
-			     bool zero, u64 *id, u64 *start)
+			     bool zero, const struct vmm_alloc_req *req,
+			     u64 *id, u64 *start)
 {
+	const struct vmm_cred *cred = req ? req->cred : NULL;
+	kuid_t uid = cred ? cred->uid : GLOBAL_ROOT_UID;
+	struct vmm_usage *usage, *new_usage = NULL;
 	struct vmm_extent *ext, *spare = NULL;
 	struct vmm_block *blk;
 	bool wake;
@@ -738,6 +858,25 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 
 retry:
 	vmm_lock(arena);
+	usage = vmm_usage_find(arena, uid);
+	if (!usage && !new_usage) {
+		/*
+		 * The owner's first block: its usage record is allocated
+		 * without the lock, and the search starts over.
+		 */
+		vmm_unlock(arena);
+		new_usage = kzalloc(sizeof(*new_usage), GFP_KERNEL);
+		if (!new_usage) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		goto retry;
+	}
+	if (!vmm_quota_allows(arena, usage, size)) {
+		vmm_unlock(arena);
+		ret = -EDQUOT;
+		goto err_free;
+	}
 	ext = vmm_fit(arena, size, align, start);
 	if (!ext) {
 		vmm_unlock(arena);
@@ -763,6 +902,17 @@ retry:
 	blk->id = arena->next_id++;
 	blk->start = *start;
 	blk->size = size;
+	blk->uid = uid;
+	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
+	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
+	if (!usage) {
+		usage = vmm_usage_insert(arena, new_usage, uid);
+		new_usage = NULL;
+	}
+	vmm_usage_charge(blk, usage);
+	INIT_LIST_HEAD(&blk->scope_node);
+	if (req && req->scope)
+		list_add_tail(&blk->scope_node, req->scope);
 	*id = blk->id;
 	vmm_block_insert(arena, blk);
 	arena->used += size;
@@ -776,6 +926,7 @@ retry:
 		vmm_self_check(arena);
 		vmm_unlock(arena);
 		kfree(spare);
+		kfree(new_usage);
 		return 0;
 	}
 	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
@@ -784,6 +935,7 @@ retry:
 	vmm_self_check(arena);
 	vmm_unlock(arena);
 	kfree(spare);
+	kfree(new_usage);
 
 	vmm_clear(arena->base + blk->start, size);
 
@@ -800,6 +952,7 @@ err_free:
 		kfree(blk->spare);
 	kfree(blk);
 	kfree(spare);
+	kfree(new_usage);
 	return ret;
 }
 
@@ -818,33 +971,40 @@ static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
 }
 
 /**
- * vmm_arena_alloc_compact() - allocate a zeroed block, compacting if needed
+ * vmm_arena_alloc_owned() - allocate a zeroed block for a caller
  * @arena: the arena
  * @size: bytes, 1 to the arena size
  * @align: 0 or 1 for none, else a power of two up to the arena size
  * @compact: when no free range fits but enough bytes are free, defragment
  *	and try once more (also done when &vmm_arena.auto_compact is set)
+ * @req: the owner, mode and scope of the block; NULL for a root-owned
+ *	block of mode 0600 that lives until freed
  * @id: the new block's ID
  * @start: its offset
  *
- * Return: 0, -EINVAL for a bad size or alignment, -ENOSPC when no free
- * range fits, -ENOMEM when metadata cannot be allocated, -EINTR when a
- * signal interrupted the defragmentation.
+ * The block is charged to its owner, who must stay within the per-uid
+ * quotas of &vmm_arena.
+ *
+ * Return: 0, -EINVAL for a bad size or alignment, -EDQUOT when the owner
+ * would exceed a quota, -ENOSPC when no free range fits, -ENOMEM when
+ * metadata cannot be allocated, -EINTR when a signal interrupted the
+ * defragmentation.
  */
-int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
-			    bool compact, u64 *id, u64 *start)
+int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
+			  bool compact, const struct vmm_alloc_req *req,
+			  u64 *id, u64 *start)
 {
 	u64 bytes = 0, blocks = 0;
 	bool done;
 	int ret;
 
-	ret = __vmm_arena_alloc(arena, size, align, true, id, start);
+	ret = __vmm_arena_alloc(arena, size, align, true, req, id, start);
 	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
 	    vmm_fits_when_packed(arena, size, align)) {
 		ret = vmm_arena_defrag(arena, 0, false, &bytes, &blocks, &done);
 		if (!ret)
-			ret = __vmm_arena_alloc(arena, size, align, true, id,
-						start);
+			ret = __vmm_arena_alloc(arena, size, align, true, req,
+						id, start);
 	}
 	if (ret == -ENOSPC) {
 		vmm_lock(arena);
@@ -852,6 +1012,26 @@ int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 		vmm_unlock(arena);
 	}
 	return ret;
+}
+
+/**
+ * vmm_arena_alloc_compact() - allocate a zeroed block, compacting if needed
+ * @arena: the arena
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two up to the arena size
+ * @compact: as for vmm_arena_alloc_owned()
+ * @id: the new block's ID
+ * @start: its offset
+ *
+ * The block belongs to root, with mode 0600, and lives until freed.
+ *
+ * Return: as vmm_arena_alloc_owned().
+ */
+int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
+			    bool compact, u64 *id, u64 *start)
+{
+	return vmm_arena_alloc_owned(arena, size, align, compact, NULL, id,
+				     start);
 }
 
 /**
@@ -872,27 +1052,15 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	return vmm_arena_alloc_compact(arena, size, align, false, id, start);
 }
 
-/**
- * vmm_arena_free() - free a block
- * @arena: the arena
- * @id: the block
- *
- * A block with copies in flight disappears from lookups at once; its range
- * is released when the last copy finishes.  Never allocates, so it cannot
- * fail for lack of memory.
- *
- * Return: 0, or -ENOENT for an unknown ID.
+/*
+ * Free a live block: it leaves its file's scope and the ID lookups at
+ * once; with copies in flight, its range is released when the last one
+ * finishes.
  */
-int vmm_arena_free(struct vmm_arena *arena, u64 id)
+static void vmm_block_kill(struct vmm_arena *arena, struct vmm_block *blk)
 {
-	struct vmm_block *blk;
-
-	vmm_lock(arena);
-	blk = vmm_block_lookup(arena, id);
-	if (!blk) {
-		vmm_unlock(arena);
-		return -ENOENT;
-	}
+	lockdep_assert_held(&arena->lock);
+	list_del_init(&blk->scope_node);
 	arena->frees++;
 	if (blk->pins) {
 		blk->state = VMM_BLOCK_DEAD;
@@ -901,8 +1069,111 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 		vmm_block_release(arena, blk);
 	}
 	vmm_self_check(arena);
+}
+
+/**
+ * vmm_arena_free_perm() - free a block on behalf of a caller
+ * @arena: the arena
+ * @id: the block
+ * @cred: the caller, who must own the block or be CAP_SYS_ADMIN; NULL
+ *	for the kernel
+ *
+ * A block with copies in flight disappears from lookups at once; its range
+ * is released when the last copy finishes.  Never allocates, so it cannot
+ * fail for lack of memory.
+ *
+ * Return: 0, -ENOENT for an unknown ID, -EACCES for a block of another
+ * owner.
+ */
+int vmm_arena_free_perm(struct vmm_arena *arena, u64 id,
+			const struct vmm_cred *cred)
+{
+	struct vmm_block *blk;
+	int ret = 0;
+
+	vmm_lock(arena);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk)
+		ret = -ENOENT;
+	else if (!vmm_owns(blk, cred))
+		ret = -EACCES;
+	else
+		vmm_block_kill(arena, blk);
 	vmm_unlock(arena);
-	return 0;
+	return ret;
+}
+
+/**
+ * vmm_arena_free() - free a block
+ * @arena: the arena
+ * @id: the block
+ *
+ * Return: as vmm_arena_free_perm() for the kernel: 0 or -ENOENT.
+ */
+int vmm_arena_free(struct vmm_arena *arena, u64 id)
+{
+	return vmm_arena_free_perm(arena, id, NULL);
+}
+
+/**
+ * vmm_arena_free_scope() - free the scoped blocks of a released file
+ * @arena: the arena
+ * @scope: the file's list of blocks allocated with %VMM_ALLOC_SCOPED
+ *
+ * One block per hold of the lock, so that a file holding many blocks
+ * never keeps the lock, or the CPU, for long.  May sleep.
+ */
+void vmm_arena_free_scope(struct vmm_arena *arena, struct list_head *scope)
+{
+	struct vmm_block *blk;
+
+	for (;;) {
+		vmm_lock(arena);
+		blk = list_first_entry_or_null(scope, struct vmm_block,
+					       scope_node);
+		if (blk)
+			vmm_block_kill(arena, blk);
+		vmm_unlock(arena);
+		if (!blk)
+			break;
+		cond_resched();
+	}
+}
+
+/**
+ * vmm_arena_attrs() - describe a block to a caller
+ * @arena: the arena
+ * @id: the block
+ * @cred: the caller, or NULL for the kernel
+ * @may: the caller needs any of these %VMM_MAY_READ, %VMM_MAY_WRITE bits;
+ *	0 for no check
+ * @out: filled in
+ *
+ * Return: 0, -ENOENT, or -EACCES.
+ */
+int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, int may,
+		    struct vmm_block_attrs *out)
+{
+	struct vmm_block *blk;
+	int ret = 0;
+
+	vmm_lock(arena);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk) {
+		ret = -ENOENT;
+	} else if (!vmm_may(blk, cred, may)) {
+		ret = -EACCES;
+	} else {
+		out->start = blk->start;
+		out->size = blk->size;
+		out->uid = blk->uid;
+		out->gid = blk->gid;
+		out->mode = blk->mode;
+		out->scoped = !list_empty(&blk->scope_node);
+	}
+	vmm_unlock(arena);
+	return ret;
 }
 
 /**
@@ -916,34 +1187,182 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
  */
 int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size)
 {
-	struct vmm_block *blk;
-	int ret = -ENOENT;
+	struct vmm_block_attrs attrs;
+	int ret;
 
-	vmm_lock(arena);
-	blk = vmm_block_lookup(arena, id);
-	if (blk) {
-		*start = blk->start;
-		*size = blk->size;
-		ret = 0;
+	ret = vmm_arena_attrs(arena, id, NULL, 0, &attrs);
+	if (!ret) {
+		*start = attrs.start;
+		*size = attrs.size;
 	}
-	vmm_unlock(arena);
 	return ret;
 }
 
 /**
- * vmm_arena_pin() - hold a block in place for a copy outside the lock
+ * vmm_arena_chmod() - change a block's mode
  * @arena: the arena
  * @id: the block
+ * @cred: the caller, who must own the block or be CAP_SYS_ADMIN
+ * @mode: permission bits within %VMM_MODE_MASK
+ *
+ * Return: 0, -ENOENT, or -EPERM.
+ */
+int vmm_arena_chmod(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, umode_t mode)
+{
+	struct vmm_block *blk;
+	int ret = 0;
+
+	vmm_lock(arena);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk)
+		ret = -ENOENT;
+	else if (!vmm_owns(blk, cred))
+		ret = -EPERM;
+	else
+		blk->mode = mode;
+	vmm_unlock(arena);
+	return ret;
+}
+
+/* The chown(2) rules: only an admin gives a block away or picks any group. */
+static bool vmm_may_chown(const struct vmm_block *blk,
+			  const struct vmm_cred *cred, kuid_t uid, kgid_t gid)
+{
+	if (!cred || cred->admin)
+		return true;
+	if (!uid_eq(cred->uid, blk->uid))
+		return false;
+	if (uid_valid(uid) && !uid_eq(uid, blk->uid))
+		return false;
+	return !gid_valid(gid) || gid_eq(gid, blk->gid) || in_group_p(gid);
+}
+
+/**
+ * vmm_arena_chown() - change a block's owner and group
+ * @arena: the arena
+ * @id: the block
+ * @cred: the caller, or NULL for the kernel
+ * @uid: the new owner, or INVALID_UID to keep it
+ * @gid: the new group, or INVALID_GID to keep it
+ *
+ * The block's charge moves to the new owner, whose usage record, if it
+ * has none yet, is allocated without the lock.
+ *
+ * Return: 0, -ENOENT, -EPERM, -EDQUOT if the new owner would exceed a
+ * quota, or -ENOMEM.
+ */
+int vmm_arena_chown(struct vmm_arena *arena, u64 id,
+		    const struct vmm_cred *cred, kuid_t uid, kgid_t gid)
+{
+	struct vmm_usage *usage, *new_usage = NULL;
+	struct vmm_block *blk;
+	int ret = 0;
+
+retry:
+	vmm_lock(arena);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (!vmm_may_chown(blk, cred, uid, gid)) {
+		ret = -EPERM;
+		goto out;
+	}
+	if (uid_valid(uid) && !uid_eq(uid, blk->uid)) {
+		usage = vmm_usage_find(arena, uid);
+		if (!usage && !new_usage) {
+			vmm_unlock(arena);
+			new_usage = kzalloc(sizeof(*new_usage), GFP_KERNEL);
+			if (!new_usage)
+				return -ENOMEM;
+			goto retry;
+		}
+		if (!vmm_quota_allows(arena, usage, blk->size)) {
+			ret = -EDQUOT;
+			goto out;
+		}
+		if (!usage) {
+			usage = vmm_usage_insert(arena, new_usage, uid);
+			new_usage = NULL;
+		}
+		vmm_usage_uncharge(arena, blk);
+		vmm_usage_charge(blk, usage);
+		blk->uid = uid;
+	}
+	if (gid_valid(gid))
+		blk->gid = gid;
+out:
+	vmm_unlock(arena);
+	kfree(new_usage);
+	return ret;
+}
+
+/**
+ * vmm_arena_usage() - what each uid holds, in increasing uid order
+ * @arena: the arena
+ * @start_uid: the lowest uid (in the initial user namespace) to report
+ * @out: array of @capacity entries, filled from index 0; uid holds the
+ *	kernel's uid value, for the caller to map
+ * @capacity: entries @out holds
+ * @next_uid: set to the next uid to ask for, or 0 when none is left
+ *
+ * Return: the number of entries stored.
+ */
+u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
+		    struct vmm_user_usage *out, u32 capacity, u32 *next_uid)
+{
+	struct rb_node *n, *from = NULL;
+	u32 count = 0;
+
+	*next_uid = 0;
+	vmm_lock(arena);
+	n = arena->users.rb_node;
+	while (n) {
+		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
+
+		if (__kuid_val(u->uid) >= start_uid) {
+			from = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	for (n = from; n; n = rb_next(n)) {
+		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
+
+		if (count == capacity) {
+			*next_uid = __kuid_val(u->uid);
+			break;
+		}
+		memset(&out[count], 0, sizeof(out[count]));
+		out[count].uid = __kuid_val(u->uid);
+		out[count].blocks = u->blocks;
+		out[count].bytes = u->bytes;
+		count++;
+	}
+	vmm_unlock(arena);
+	return count;
+}
+
+/**
+ * vmm_arena_pin_perm() - hold a block in place for a caller's copy
+ * @arena: the arena
+ * @id: the block
+ * @cred: the caller, or NULL for the kernel
+ * @may: the caller needs any of these %VMM_MAY_READ, %VMM_MAY_WRITE bits
  *
  * While pinned, the block's start and size are stable and its bytes at
  * @arena->base + start are its own.  Pair with vmm_arena_unpin().
  *
  * If the compactor is copying the block, this waits for the copy to end.
  *
- * Return: the block, ERR_PTR(-ENOENT), or ERR_PTR(-EINTR) if a fatal signal
- * ended the wait.
+ * Return: the block, ERR_PTR(-ENOENT), ERR_PTR(-EACCES), or ERR_PTR(-EINTR)
+ * if a fatal signal ended the wait.
  */
-struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
+struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
+				     const struct vmm_cred *cred, int may)
 {
 	struct vmm_block *blk;
 
@@ -957,10 +1376,28 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
 					READ_ONCE(arena->moving_id) != id))
 			return ERR_PTR(-EINTR);
 	}
+	if (blk && !vmm_may(blk, cred, may)) {
+		vmm_unlock(arena);
+		return ERR_PTR(-EACCES);
+	}
 	if (blk)
 		vmm_pin_locked(arena, blk);
 	vmm_unlock(arena);
 	return blk ?: ERR_PTR(-ENOENT);
+}
+
+/**
+ * vmm_arena_pin() - hold a block in place for a copy outside the lock
+ * @arena: the arena
+ * @id: the block
+ *
+ * vmm_arena_pin_perm() for the kernel: no permission check.
+ *
+ * Return: as vmm_arena_pin_perm().
+ */
+struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
+{
+	return vmm_arena_pin_perm(arena, id, NULL, 0);
 }
 
 /**
@@ -1235,6 +1672,12 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		out[count].id = blk->id;
 		out[count].offset = blk->start;
 		out[count].size = blk->size;
+		/* Kernel id values: the caller maps them after the lock. */
+		out[count].uid = __kuid_val(blk->uid);
+		out[count].gid = __kgid_val(blk->gid);
+		out[count].mode = blk->mode;
+		out[count].attrs = list_empty(&blk->scope_node) ? 0 :
+				   VMM_BLOCK_SCOPED;
 		count++;
 	}
 	vmm_unlock(arena);

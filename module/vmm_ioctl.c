@@ -2,15 +2,20 @@
 /*
  * vmm ioctls.  Each handler copies its argument in, validates every field
  * before touching any state, calls into the arena, and copies the result
- * out.  No handler holds the arena lock across a user copy.
+ * out.  No handler holds the arena lock across a user copy.  The caller's
+ * credentials are taken once per call, before any lock, and the arena
+ * checks them against the block under its lock.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 
 #include "vmm.h"
 
@@ -34,23 +39,51 @@ static int vmm_args_writable(void __user *argp, const void *args, size_t len)
 	return copy_to_user(argp, args, len) ? -EFAULT : 0;
 }
 
-static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
+/**
+ * vmm_cred_current() - the calling task's credentials, for the arena
+ * @cred: filled in
+ *
+ * The effective ids, as for file access.  CAP_SYS_ADMIN counts only in the
+ * initial user namespace: root in a user namespace it created owns
+ * nothing it did not allocate.  Not audited: most calls do not need it.
+ */
+void vmm_cred_current(struct vmm_cred *cred)
 {
+	cred->uid = current_euid();
+	cred->gid = current_egid();
+	cred->admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+}
+
+static int vmm_ioctl_alloc(struct file *file, void __user *argp)
+{
+	struct vmm_file *vf = file->private_data;
+	struct vmm_arena *arena = &vf->vmm->arena;
 	struct vmm_alloc_args args;
+	struct vmm_alloc_req req;
+	struct vmm_cred cred;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, VMM_ALLOC_COMPACT, args.pad,
-			    args.reserved, sizeof(args.reserved)))
+	if (!vmm_args_clean(args.flags, VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
+			    VMM_ALLOC_SCOPED, 0, args.reserved,
+			    sizeof(args.reserved)))
+		return -EINVAL;
+	/* Without VMM_ALLOC_MODE, mode is padding and must be 0. */
+	if (args.flags & VMM_ALLOC_MODE ? args.mode & ~VMM_MODE_MASK :
+					  args.mode)
 		return -EINVAL;
 	ret = vmm_args_writable(argp, &args, sizeof(args));
 	if (ret)
 		return ret;
 
-	ret = vmm_arena_alloc_compact(arena, args.size, args.align,
-				      args.flags & VMM_ALLOC_COMPACT,
-				      &args.id, &args.offset);
+	vmm_cred_current(&cred);
+	req.cred = &cred;
+	req.mode = args.flags & VMM_ALLOC_MODE ? args.mode : VMM_MODE_DEFAULT;
+	req.scope = args.flags & VMM_ALLOC_SCOPED ? &vf->scoped : NULL;
+	ret = vmm_arena_alloc_owned(arena, args.size, args.align,
+				    args.flags & VMM_ALLOC_COMPACT, &req,
+				    &args.id, &args.offset);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
@@ -67,19 +100,23 @@ static int vmm_ioctl_alloc(struct vmm_arena *arena, void __user *argp)
 static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_free_args args;
+	struct vmm_cred cred;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
 	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
-	return vmm_arena_free(arena, args.id);
+	vmm_cred_current(&cred);
+	return vmm_arena_free_perm(arena, args.id, &cred);
 }
 
 static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_defrag_args args;
+	struct vmm_cred cred;
 	bool compact;
+	u64 budget;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
@@ -92,9 +129,14 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 	if (ret)
 		return ret;
 
+	/* Unprivileged callers get a bounded call; they loop for more. */
+	vmm_cred_current(&cred);
+	budget = args.budget;
+	if (!cred.admin && (!budget || budget > VMM_DEFRAG_USER_BUDGET))
+		budget = VMM_DEFRAG_USER_BUDGET;
 	args.bytes_moved = 0;
 	args.blocks_moved = 0;
-	ret = vmm_arena_defrag(arena, args.budget,
+	ret = vmm_arena_defrag(arena, budget,
 			       args.flags & VMM_DEFRAG_NOWAIT,
 			       &args.bytes_moved, &args.blocks_moved, &compact);
 	if (ret)
@@ -107,7 +149,9 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 
 static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 {
+	struct vmm_block_attrs attrs;
 	struct vmm_info_args args;
+	struct vmm_cred cred;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
@@ -116,9 +160,17 @@ static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 			    sizeof(args.reserved)))
 		return -EINVAL;
 
-	ret = vmm_arena_info(arena, args.id, &args.offset, &args.size);
+	vmm_cred_current(&cred);
+	ret = vmm_arena_attrs(arena, args.id, &cred,
+			      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
 	if (ret)
 		return ret;
+	args.offset = attrs.start;
+	args.size = attrs.size;
+	args.uid = from_kuid_munged(current_user_ns(), attrs.uid);
+	args.gid = from_kgid_munged(current_user_ns(), attrs.gid);
+	args.mode = attrs.mode;
+	args.attrs = attrs.scoped ? VMM_BLOCK_SCOPED : 0;
 	if (copy_to_user(argp, &args, sizeof(args)))
 		return -EFAULT;
 	return 0;
@@ -147,9 +199,13 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 		return -EINVAL;
 
 	if (args.id) {
-		u64 start, size;
-		int ret = vmm_arena_info(arena, args.id, &start, &size);
+		struct vmm_block_attrs attrs;
+		struct vmm_cred cred;
+		int ret;
 
+		vmm_cred_current(&cred);
+		ret = vmm_arena_attrs(arena, args.id, &cred,
+				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
 		if (ret)
 			return ret;
 	}
@@ -180,6 +236,7 @@ static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
 {
 	struct vmm_rw_args args;
 	struct vmm_block *blk;
+	struct vmm_cred cred;
 	long done;
 	int ret;
 
@@ -191,7 +248,9 @@ static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
 	if (!write && !args.length)
 		return -EINVAL;
 
-	blk = vmm_arena_pin(arena, args.id);
+	vmm_cred_current(&cred);
+	blk = vmm_arena_pin_perm(arena, args.id, &cred,
+				 write ? VMM_MAY_WRITE : VMM_MAY_READ);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
 	ret = vmm_rw_check(&args, blk->size, write);
@@ -210,6 +269,7 @@ static int vmm_ioctl_list(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_block_info *out;
 	struct vmm_list_args args;
+	u32 i;
 	int ret = 0;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
@@ -226,6 +286,91 @@ static int vmm_ioctl_list(struct vmm_arena *arena, void __user *argp)
 		return -ENOMEM;
 	args.count = vmm_arena_list(arena, args.start_id, out, args.capacity,
 				    &args.next_id);
+	for (i = 0; i < args.count; i++) {
+		out[i].uid = from_kuid_munged(current_user_ns(),
+					      KUIDT_INIT(out[i].uid));
+		out[i].gid = from_kgid_munged(current_user_ns(),
+					      KGIDT_INIT(out[i].gid));
+	}
+	if (copy_to_user(u64_to_user_ptr(args.buffer), out,
+			 array_size(args.count, sizeof(*out))) ||
+	    copy_to_user(argp, &args, sizeof(args)))
+		ret = -EFAULT;
+	kvfree(out);
+	return ret;
+}
+
+static int vmm_ioctl_chmod(struct vmm_arena *arena, void __user *argp)
+{
+	struct vmm_chmod_args args;
+	struct vmm_cred cred;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (!vmm_args_clean(args.flags, 0, 0, args.reserved,
+			    sizeof(args.reserved)))
+		return -EINVAL;
+	if (args.mode & ~VMM_MODE_MASK)
+		return -EINVAL;
+	vmm_cred_current(&cred);
+	return vmm_arena_chmod(arena, args.id, &cred, args.mode);
+}
+
+static int vmm_ioctl_chown(struct vmm_arena *arena, void __user *argp)
+{
+	kuid_t uid = INVALID_UID;
+	kgid_t gid = INVALID_GID;
+	struct vmm_chown_args args;
+	struct vmm_cred cred;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
+			    sizeof(args.reserved)))
+		return -EINVAL;
+	/* Ids the caller's namespace cannot name are refused, as chown(2). */
+	if (args.uid != VMM_ID_UNCHANGED) {
+		uid = make_kuid(current_user_ns(), args.uid);
+		if (!uid_valid(uid))
+			return -EINVAL;
+	}
+	if (args.gid != VMM_ID_UNCHANGED) {
+		gid = make_kgid(current_user_ns(), args.gid);
+		if (!gid_valid(gid))
+			return -EINVAL;
+	}
+	vmm_cred_current(&cred);
+	return vmm_arena_chown(arena, args.id, &cred, uid, gid);
+}
+
+static int vmm_ioctl_usage(struct vmm_arena *arena, void __user *argp)
+{
+	struct vmm_user_usage *out;
+	struct vmm_usage_args args;
+	struct vmm_cred cred;
+	int ret = 0;
+	u32 i;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
+			    sizeof(args.reserved)))
+		return -EINVAL;
+	if (!args.capacity || args.capacity > VMM_USAGE_MAX)
+		return -EINVAL;
+	/* Who holds how much is the administrator's business only. */
+	vmm_cred_current(&cred);
+	if (!cred.admin)
+		return -EPERM;
+
+	out = kvmalloc_array(args.capacity, sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return -ENOMEM;
+	args.count = vmm_arena_usage(arena, args.start_uid, out,
+				     args.capacity, &args.next_uid);
+	for (i = 0; i < args.count; i++)
+		out[i].uid = from_kuid_munged(current_user_ns(),
+					      KUIDT_INIT(out[i].uid));
 	if (copy_to_user(u64_to_user_ptr(args.buffer), out,
 			 array_size(args.count, sizeof(*out))) ||
 	    copy_to_user(argp, &args, sizeof(args)))
@@ -251,7 +396,7 @@ long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (cmd) {
 	case VMM_IOC_ALLOC:
-		return vmm_ioctl_alloc(arena, argp);
+		return vmm_ioctl_alloc(file, argp);
 	case VMM_IOC_FREE:
 		return vmm_ioctl_free(arena, argp);
 	case VMM_IOC_DEFRAG:
@@ -268,6 +413,12 @@ long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vmm_ioctl_rw(arena, argp, true);
 	case VMM_IOC_LIST:
 		return vmm_ioctl_list(arena, argp);
+	case VMM_IOC_CHMOD:
+		return vmm_ioctl_chmod(arena, argp);
+	case VMM_IOC_CHOWN:
+		return vmm_ioctl_chown(arena, argp);
+	case VMM_IOC_USAGE:
+		return vmm_ioctl_usage(arena, argp);
 	default:
 		return -ENOTTY;
 	}

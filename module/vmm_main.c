@@ -121,6 +121,40 @@ static const struct kernel_param_ops vmm_switch_ops = {
 module_param_cb(self_check, &vmm_switch_ops, &vmm_self_check, 0644);
 module_param_cb(auto_compact, &vmm_switch_ops, &vmm_auto_compact, 0644);
 MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free range although enough bytes are free defragments and retries, as with VMM_ALLOC_COMPACT (default 0: fail with ENOSPC, like the simulator's MemoryError)");
+/*
+ * Per-uid quotas.  The arena reads them with READ_ONCE() at each
+ * allocation and chown; a new limit does not take blocks away.
+ */
+static u64 vmm_max_blocks_per_uid;
+static u64 vmm_max_bytes_per_uid;
+
+static void vmm_arena_quotas(void)
+{
+	WRITE_ONCE(vmm_dev->arena.max_blocks_per_uid, vmm_max_blocks_per_uid);
+	WRITE_ONCE(vmm_dev->arena.max_bytes_per_uid, vmm_max_bytes_per_uid);
+}
+
+static int vmm_quota_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_ullong(val, kp);
+
+	if (!ret && vmm_ready)
+		vmm_arena_quotas();
+	return ret;
+}
+
+static const struct kernel_param_ops vmm_quota_ops = {
+	.set = vmm_quota_set,
+	.get = param_get_ullong,
+};
+
+module_param_cb(max_blocks_per_uid, &vmm_quota_ops, &vmm_max_blocks_per_uid,
+		0644);
+MODULE_PARM_DESC(max_blocks_per_uid, "Most blocks one uid may own; more fail with EDQUOT (default 0: no limit)");
+module_param_cb(max_bytes_per_uid, &vmm_quota_ops, &vmm_max_bytes_per_uid,
+		0644);
+MODULE_PARM_DESC(max_bytes_per_uid, "Most bytes one uid may own in blocks; more fail with EDQUOT (default 0: no limit)");
+
 MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
 
 /**
@@ -164,10 +198,14 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 	return done;
 }
 
-/* Pin the block this file has selected. */
-static struct vmm_block *vmm_file_pin(struct vmm_file *vf)
+/*
+ * Pin the block this file has selected, if the caller (who may not be the
+ * task that selected it) has any of the @may permissions on it now.
+ */
+static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 {
 	struct vmm_arena *arena = &vf->vmm->arena;
+	struct vmm_cred cred;
 	u64 id;
 
 	vmm_lock(arena);
@@ -175,7 +213,8 @@ static struct vmm_block *vmm_file_pin(struct vmm_file *vf)
 	vmm_unlock(arena);
 	if (!id)
 		return ERR_PTR(-ENXIO);
-	return vmm_arena_pin(arena, id);
+	vmm_cred_current(&cred);
+	return vmm_arena_pin_perm(arena, id, &cred, may);
 }
 
 static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
@@ -187,7 +226,7 @@ static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
 	u64 pos = *ppos;
 	long done;
 
-	blk = vmm_file_pin(vf);
+	blk = vmm_file_pin(vf, VMM_MAY_READ);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
 	if (pos >= blk->size) {
@@ -212,7 +251,7 @@ static ssize_t vmm_write(struct file *file, const char __user *buf,
 	u64 pos = *ppos, end;
 	long done;
 
-	blk = vmm_file_pin(vf);
+	blk = vmm_file_pin(vf, VMM_MAY_WRITE);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
 	if (!count) {
@@ -242,7 +281,7 @@ static loff_t vmm_llseek(struct file *file, loff_t offset, int whence)
 	struct vmm_block *blk;
 	u64 size;
 
-	blk = vmm_file_pin(vf);
+	blk = vmm_file_pin(vf, VMM_MAY_READ | VMM_MAY_WRITE);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
 	size = blk->size;
@@ -262,13 +301,18 @@ static int vmm_open(struct inode *inode, struct file *file)
 	if (!vf)
 		return -ENOMEM;
 	vf->vmm = vmm;
+	INIT_LIST_HEAD(&vf->scoped);
 	file->private_data = vf;
 	return 0;
 }
 
+/* The last reference is gone (close, exit, kill): free the scoped blocks. */
 static int vmm_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct vmm_file *vf = file->private_data;
+
+	vmm_arena_free_scope(&vf->vmm->arena, &vf->scoped);
+	kfree(vf);
 	return 0;
 }
 
@@ -300,6 +344,8 @@ static int __init vmm_init(void)
 
 	vmm_dev->misc.minor = MISC_DYNAMIC_MINOR;
 	vmm_dev->misc.name = "vmm";
+	/* Owner and group only; udev/60-vmm.rules hands the group to "vmm". */
+	vmm_dev->misc.mode = 0660;
 	vmm_dev->misc.fops = &vmm_fops;
 	vmm_dev->misc.groups = vmm_groups;
 	vmm_sysfs_init();
@@ -310,6 +356,7 @@ static int __init vmm_init(void)
 	}
 	kernel_param_lock(THIS_MODULE);
 	vmm_arena_switches();
+	vmm_arena_quotas();
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
 	pr_info("arena of %llu bytes ready at /dev/vmm, %s fit%s\n", vmm_size,

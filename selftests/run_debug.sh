@@ -46,7 +46,7 @@ echo "# selftests load vmm with $VMM_TEST_PARAMS"
 # on the kernel side (fault injection, stress, module loads, vmmctl's
 # 1 GiB arena) run 32-bit in the stock tier only: under KASAN and
 # emulation they would double this tier's time.
-VMM_TESTS="vmm_ioctl_test vmm_alloc_test vmm_rw_test vmm_file_test vmm_list_test vmm_defrag_test vmm_sysfs_test vmm_fuzz_test" \
+VMM_TESTS="vmm_ioctl_test vmm_alloc_test vmm_rw_test vmm_file_test vmm_list_test vmm_defrag_test vmm_sysfs_test vmm_fuzz_test vmm_perm_test" \
 	"$here/run_compat.sh"
 status=$?
 # 4 is kselftest's "skip": the kernel cannot run 32-bit programs.

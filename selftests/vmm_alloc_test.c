@@ -352,15 +352,15 @@ TEST_F(alloc, alloc_ignores_output_fields_on_input)
 	EXPECT_EQ(0ULL, a.offset);
 	EXPECT_EQ(8ULL, a.size);
 	EXPECT_EQ(0U, a.flags);
-	EXPECT_EQ(0U, a.pad);
+	EXPECT_EQ(0U, a.mode);
 	EXPECT_EQ(0ULL, a.reserved[0]);
 	EXPECT_EQ(0ULL, a.reserved[3]);
 }
 
 TEST_F(alloc, alloc_rejects_nonzero_flags)
 {
-	/* Bit 0 is VMM_ALLOC_COMPACT; every other bit is unknown. */
-	static const __u32 bad[] = { 2, 4, 0x80000000u, UINT32_MAX };
+	/* Bits 0-2 are VMM_ALLOC_COMPACT, _MODE, _SCOPED; others unknown. */
+	static const __u32 bad[] = { 8, 0x10, 0x80000000u, UINT32_MAX };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -373,12 +373,13 @@ TEST_F(alloc, alloc_rejects_nonzero_flags)
 	ASSERT_NEXT_ID(self->fd, 1);
 }
 
-TEST_F(alloc, alloc_rejects_nonzero_pad)
+/* Without VMM_ALLOC_MODE, mode is the old pad field: it must be 0. */
+TEST_F(alloc, alloc_rejects_mode_without_mode_flag)
 {
-	struct vmm_alloc_args a = { .size = 8, .pad = 1 };
+	struct vmm_alloc_args a = { .size = 8, .mode = 1 };
 
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_ALLOC, &a));
-	a.pad = 0x80000000u;
+	a.mode = 0x80000000u;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_ALLOC, &a));
 	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
 	ASSERT_NEXT_ID(self->fd, 1);
@@ -504,8 +505,13 @@ TEST_F(alloc, info_reports_offset_and_size)
 	EXPECT_EQ(456ULL, a.size);
 	EXPECT_EQ(0U, a.flags);
 	EXPECT_EQ(0U, a.pad);
+	/* Allocated by root with the default mode, not scoped. */
+	EXPECT_EQ(0U, a.uid);
+	EXPECT_EQ(0U, a.gid);
+	EXPECT_EQ(0600U, a.mode);
+	EXPECT_EQ(0U, a.attrs);
 	EXPECT_EQ(0ULL, a.reserved[0]);
-	EXPECT_EQ(0ULL, a.reserved[3]);
+	EXPECT_EQ(0ULL, a.reserved[1]);
 	ASSERT_BLOCK(self->fd, 1, 0, 123);
 }
 
@@ -534,7 +540,7 @@ TEST_F(alloc, info_rejects_nonzero_flags_pad_reserved)
 
 		EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_INFO, &a));
 	}
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 2; i++) {
 		struct vmm_info_args a = { .id = 1 };
 
 		a.reserved[i] = 1;

@@ -48,6 +48,8 @@
  * Tests:
  *   alloc_fails_enomem_when_every_slab_alloc_fails
  *   alloc_fails_enomem_when_second_slab_alloc_fails
+ *   alloc_of_new_owner_fails_enomem_at_each_of_its_slab_allocs
+ *   chown_to_new_owner_fails_enomem_and_changes_nothing
  *   free_fails_enomem_and_keeps_block
  *   list_fails_enomem
  *   defrag_succeeds_under_failslab_and_keeps_order_and_data
@@ -537,6 +539,45 @@ TEST_F(fault, alloc_fails_enomem_at_each_of_its_slab_allocs)
 	ALLOC_AT(self->fd, 100, 0, st.allocs + 1, 4096);
 }
 
+TEST_F(fault, alloc_of_new_owner_fails_enomem_at_each_of_its_slab_allocs)
+{
+	struct vmm_stats_args st;
+	unsigned long past;
+	int failed;
+
+	/*
+	 * In an empty arena, root owns nothing: each attempt also allocates
+	 * root's usage record (freed again with the block).
+	 */
+	failed = alloc_sweep_positions(_metadata, self->fd, 0, 0, &past);
+	ASSERT_EQ(3, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+				    failed, past - 1);
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	ASSERT_EQ(0ULL, st.blocks);
+	ASSERT_EQ(0ULL + past - failed, st.allocs);
+	ALLOC_AT(self->fd, 100, 0, st.allocs + 1, 0);
+}
+
+TEST_F(fault, chown_to_new_owner_fails_enomem_and_changes_nothing)
+{
+	struct vmm_chown_args a = { .id = 1, .uid = 4242, .gid = 4243 };
+	struct vmm_info_args info = { .id = 1 };
+
+	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
+	ASSERT_EQ(0, fi_arm(FAILSLAB, 1, -1));
+	ASSERT_ERR(ENOMEM, FI(ioctl(self->fd, VMM_IOC_CHOWN, &a)));
+	ASSERT_EQ(0, fi_disarm(FAILSLAB));
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_INFO, &info));
+	ASSERT_EQ(0U, info.uid);
+	ASSERT_EQ(0U, info.gid);
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHOWN, &a));
+	info = (struct vmm_info_args){ .id = 1 };
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_INFO, &info));
+	ASSERT_EQ(4242U, info.uid);
+	ASSERT_EQ(4243U, info.gid);
+	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
+}
+
 TEST_F(fault, alloc_with_padding_fails_enomem_at_its_third_slab_alloc)
 {
 	struct vmm_stats_args st;
@@ -691,6 +732,12 @@ TEST_F(fault, nonallocating_calls_succeed_under_failslab)
 	ASSERT_EQ(4096, FI(pread(fd2, rbuf, 4096, 0)));
 	ASSERT_EQ(4000, FI(lseek(fd2, 4000, SEEK_SET)));
 	ASSERT_EQ(96, FI(read(fd2, rbuf + 4096, 200)));
+	/* Changing a mode, or the owner to one who owns a block already. */
+	ASSERT_OK(FI(ioctl(self->fd, VMM_IOC_CHMOD,
+			   &(struct vmm_chmod_args){ .id = 1, .mode = 0600 })));
+	ASSERT_OK(FI(ioctl(self->fd, VMM_IOC_CHOWN,
+			   &(struct vmm_chown_args){ .id = 2, .uid = 0,
+						     .gid = 5 })));
 	ASSERT_EQ(1, fi_readl(FAILSLAB, "times"))
 		TH_LOG("a call that allocates nothing allocated");
 	ASSERT_EQ(0, fi_disarm(FAILSLAB));

@@ -129,7 +129,7 @@
 ABI_FIELD(vmm_alloc_args, size, 0, 8);
 ABI_FIELD(vmm_alloc_args, align, 8, 8);
 ABI_FIELD(vmm_alloc_args, flags, 16, 4);
-ABI_FIELD(vmm_alloc_args, pad, 20, 4);
+ABI_FIELD(vmm_alloc_args, mode, 20, 4);
 ABI_FIELD(vmm_alloc_args, id, 24, 8);
 ABI_FIELD(vmm_alloc_args, offset, 32, 8);
 ABI_FIELD(vmm_alloc_args, reserved, 40, 32);
@@ -155,7 +155,11 @@ ABI_FIELD(vmm_info_args, flags, 8, 4);
 ABI_FIELD(vmm_info_args, pad, 12, 4);
 ABI_FIELD(vmm_info_args, offset, 16, 8);
 ABI_FIELD(vmm_info_args, size, 24, 8);
-ABI_FIELD(vmm_info_args, reserved, 32, 32);
+ABI_FIELD(vmm_info_args, uid, 32, 4);
+ABI_FIELD(vmm_info_args, gid, 36, 4);
+ABI_FIELD(vmm_info_args, mode, 40, 4);
+ABI_FIELD(vmm_info_args, attrs, 44, 4);
+ABI_FIELD(vmm_info_args, reserved, 48, 16);
 ABI_SIZE(vmm_info_args, 64);
 
 ABI_FIELD(vmm_stats_args, size, 0, 8);
@@ -193,7 +197,11 @@ ABI_SIZE(vmm_rw_args, 56);
 ABI_FIELD(vmm_block_info, id, 0, 8);
 ABI_FIELD(vmm_block_info, offset, 8, 8);
 ABI_FIELD(vmm_block_info, size, 16, 8);
-ABI_FIELD(vmm_block_info, reserved, 24, 40);
+ABI_FIELD(vmm_block_info, uid, 24, 4);
+ABI_FIELD(vmm_block_info, gid, 28, 4);
+ABI_FIELD(vmm_block_info, mode, 32, 4);
+ABI_FIELD(vmm_block_info, attrs, 36, 4);
+ABI_FIELD(vmm_block_info, reserved, 40, 24);
 ABI_SIZE(vmm_block_info, 64);
 
 ABI_FIELD(vmm_list_args, buffer, 0, 8);
@@ -972,7 +980,13 @@ static const struct kind {
 	[k] = { #c, c, sizeof(struct s), \
 	offsetof(struct s, flags), offsetof(struct s, pad), \
 	offsetof(struct s, reserved), ARRAY_SIZE(((struct s *)0)->reserved) }
-	K(K_ALLOC, VMM_IOC_ALLOC, vmm_alloc_args),
+	/* Without VMM_ALLOC_MODE, ALLOC's mode must be 0 like a pad. */
+	[K_ALLOC] = { "VMM_IOC_ALLOC", VMM_IOC_ALLOC,
+		      sizeof(struct vmm_alloc_args),
+		      offsetof(struct vmm_alloc_args, flags),
+		      offsetof(struct vmm_alloc_args, mode),
+		      offsetof(struct vmm_alloc_args, reserved),
+		      ARRAY_SIZE(((struct vmm_alloc_args *)0)->reserved) },
 	K(K_FREE, VMM_IOC_FREE, vmm_free_args),
 	K(K_DEFRAG, VMM_IOC_DEFRAG, vmm_defrag_args),
 	K(K_INFO, VMM_IOC_INFO, vmm_info_args),
@@ -1081,7 +1095,7 @@ static void alloc_succeeded(enum cat c, const struct vmm_alloc_args *a,
 {
 	struct mblock *b;
 	unsigned int k;
-	bool clean = !a->flags && !a->pad;
+	bool clean = !a->flags && !a->mode;
 
 	for (k = 0; k < ARRAY_SIZE(a->reserved); k++)
 		clean = clean && !a->reserved[k];
@@ -1443,7 +1457,9 @@ static bool is_vmm_cmd(unsigned long cmd)
 	for (k = 0; k < NKINDS; k++)
 		if (kinds[k].cmd == cmd)
 			return true;
-	return false;
+	/* Real commands the fuzzer does not model (vmm_perm_test's). */
+	return cmd == VMM_IOC_CHMOD || cmd == VMM_IOC_CHOWN ||
+	       cmd == VMM_IOC_USAGE;
 }
 
 /* An argument for a command that must not look at it. */
@@ -1578,7 +1594,8 @@ static void check_rejected(int k, const struct built *x)
 /* The flags a command knows; any other bit is EINVAL. */
 static __u32 known_flags(int k)
 {
-	return k == K_ALLOC ? VMM_ALLOC_COMPACT :
+	return k == K_ALLOC ? VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
+			      VMM_ALLOC_SCOPED :
 	       k == K_DEFRAG ? VMM_DEFRAG_NOWAIT : 0;
 }
 

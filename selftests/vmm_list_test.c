@@ -34,14 +34,21 @@ FIXTURE_TEARDOWN(list)
 	} \
 } while (0)
 
-/* Entry @e is block @id at @off, @size bytes, reserved words zeroed. */
+/*
+ * Entry @e is block @id at @off, @size bytes, root's with mode 0600, not
+ * scoped, reserved words zeroed.
+ */
 #define ASSERT_ENTRY(e, want_id, want_off, want_size) do { \
 	const struct vmm_block_info *__e = &(e); \
 	int __r; \
 	ASSERT_EQ((__u64)(want_id), __e->id); \
 	ASSERT_EQ((__u64)(want_off), __e->offset); \
 	ASSERT_EQ((__u64)(want_size), __e->size); \
-	for (__r = 0; __r < 5; __r++) \
+	ASSERT_EQ(0U, __e->uid); \
+	ASSERT_EQ(0U, __e->gid); \
+	ASSERT_EQ(0600U, __e->mode); \
+	ASSERT_EQ(0U, __e->attrs); \
+	for (__r = 0; __r < 3; __r++) \
 		ASSERT_EQ(0ULL, __e->reserved[__r]); \
 } while (0)
 

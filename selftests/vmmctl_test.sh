@@ -203,8 +203,8 @@ check "block 3 still holds c" 0 'c' '' $V read 3 0 1
 check "block 5 still holds e" 0 'e' '' $V read 5 0 1
 check "now alloc 2 succeeds with ID 6" 0 $'6\n' '' $V alloc 2
 check "and the map is XXXXX" 0 $'XXXXX\n' '' $V map
-check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\n' '' $V info 6
-check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\n' '' \
+check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 6
+check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
 	$V info 5
 
 # --- compaction on demand, budgets, progress -----------------------------------
@@ -262,7 +262,7 @@ check "defrag --progress on a 1 GiB arena moves 256 MiB" 0 $'268435456\n' '' \
 check "block 2 moved to offset 0 with its data" 0 'two' '' $V read 2 0 3
 check "block 4 moved to 128 MiB with its data" 0 'end' '' \
 	$V read 4 134217725 3
-check "info 4: offset 128 MiB" 0 $'id 4\noffset 134217728\nsize 134217728\n' '' \
+check "info 4: offset 128 MiB" 0 $'id 4\noffset 134217728\nsize 134217728\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
 	$V info 4
 
 reload 5
@@ -344,7 +344,7 @@ check "a device that is not vmm exits 6" 6 '' \
 check "-dPATH selects the device" 0 'xy' '' $V -d/dev/vmm read 1 3 2
 check "--device=PATH selects the device" 0 'xy' '' \
 	$V --device=/dev/vmm read 1 3 2
-check "--device /dev/vmm info 1" 0 $'id 1\noffset 0\nsize 5\n' '' \
+check "--device /dev/vmm info 1" 0 $'id 1\noffset 0\nsize 5\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
 	$V --device /dev/vmm info 1
 
 # Permission denied: a copy of the device node with mode 0000, opened from
@@ -366,10 +366,10 @@ fi
 reload 16
 check "alloc 1 in a 16-byte arena" 0 $'1\n' '' $V alloc 1
 check "alloc 4 --align 8 goes to offset 8" 0 $'2\n' '' $V alloc 4 --align 8
-check "info shows the aligned offset" 0 $'id 2\noffset 8\nsize 4\n' '' \
+check "info shows the aligned offset" 0 $'id 2\noffset 8\nsize 4\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
 	$V info 2
 check "--align=4 form" 0 $'3\n' '' $V alloc --align=4 2
-check "info 3 at offset 4" 0 $'id 3\noffset 4\nsize 2\n' '' $V info 3
+check "info 3 at offset 4" 0 $'id 3\noffset 4\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 3
 check "alignment 3 exits 2" 2 '' \
 	'^vmmctl: alloc: invalid alignment 3: use 0 or 1 for none, or a power of two' \
 	$V alloc 1 --align 3
@@ -383,7 +383,7 @@ check "alloc 4 --align 16 exits 4" 4 '' \
 reload 4K
 check "alloc 2K" 0 $'1\n' '' $V alloc 2K
 check "alloc 2k (lower case)" 0 $'2\n' '' $V alloc 2k
-check "info shows 2048 bytes" 0 $'id 1\noffset 0\nsize 2048\n' '' $V info 1
+check "info shows 2048 bytes" 0 $'id 1\noffset 0\nsize 2048\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 1
 check "alloc 1M exits 2" 2 '' 'invalid size 1048576: a block must be 1 to 4096' \
 	$V alloc 1M
 check "alloc 1 on a full arena exits 4" 4 '' \
@@ -416,8 +416,9 @@ check "map --width 7: units of 15 bytes" 0 $'XX-----\n' '' $V map --width 7
 # --- list, info, stats -------------------------------------------------------
 
 check "list: header and one row per block in ID order" 0 \
-	"$(printf '%10s %12s %12s\n%10s %12s %12s\n%10s %12s %12s\n' \
-		ID OFFSET SIZE 2 10 10 3 0 1)"$'\n' '' $V list
+	"$(printf '%10s %12s %12s %10s %10s %4s\n' \
+		ID OFFSET SIZE OWNER GROUP MODE 2 10 10 0 0 0600 \
+		3 0 1 0 0 0600)"$'\n' '' $V list
 run $V stats
 ok=1
 for f in size used free largest_free blocks fragmentation allocs frees \
@@ -430,7 +431,8 @@ check "stats values" 0 \
 	'' $V stats
 reload 5
 check "list of an empty arena is the header" 0 \
-	"$(printf '%10s %12s %12s' ID OFFSET SIZE)"$'\n' '' $V list
+	"$(printf '%10s %12s %12s %10s %10s %4s' ID OFFSET SIZE OWNER GROUP \
+		MODE)"$'\n' '' $V list
 
 # --- read/write exactness ----------------------------------------------------
 
@@ -507,12 +509,12 @@ error 2 write: 3 bytes at offset 0 do not fit in block 2 (size 2, room for 2); w
 ok
 ok
 aq
-id=2 offset=3 size=2
+id=2 offset=3 size=2 owner=0 group=0 mode=0600 scoped=no
 ok
 ---XX
 2
 XX---
-blocks=1 id=2,offset=0,size=2
+blocks=1 id=2,offset=0,size=2,owner=0,group=0,mode=0600
 error 3 read: offset 0 + length 3 runs past the end of block 2 (size 2); at most 2 bytes can be read at offset 0
 error 3 write: offset -1 is outside block 2 (size 2): use an offset from 0 to 1
 size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2 metadata_bytes='"$meta_batch"' policy=first
@@ -532,7 +534,7 @@ printf 'frobnicate\nalloc 12x\nwrite 1 0 -\nread 1 0\nbatch\nwrite 1 0 "open\n' 
 	>"$T/batch"
 STDIN=$T/batch check "batch: usage errors are class 1, one line each" 1 \
 	"error 1 unknown command 'frobnicate'; 'vmmctl --help' lists the commands
-error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact]
+error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]
 error 1 write: DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead; usage: write ID OFFSET DATA
 error 1 read: missing argument (2 given, 3 needed); usage: read ID OFFSET LENGTH
 error 1 batch: cannot be nested; run the commands directly
@@ -540,25 +542,118 @@ error 1 unterminated \" quote
 " '' $V batch
 printf 'write 2 0 \\x41\nread 2 0 1\nalloc --help\n' >"$T/batch"
 STDIN=$T/batch check "batch: escapes and one-line help" 0 \
-	$'ok\nA\nusage: alloc SIZE [--align N] [--compact]\n' '' $V batch
+	$'ok\nA\nusage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]\n' '' $V batch
 printf 'stats\n' >"$T/batch"
 STDIN=$T/batch check "batch on a missing device: error 6 per line" 6 \
 	"error 6 stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on /nonexistent"$'\n' \
 	'' $V -d /nonexistent batch
 check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
 
+# --- owners, modes, scoped blocks, quotas ------------------------------------
+
+# Users act through vmm_runas (build/bin); /dev/vmm is 0660, so they get
+# at it through group 1005, as the udev rule's "vmm" group would.
+PARAMS=/sys/module/vmm/parameters
+reload 100
+run stat -c '%a %u %g' /dev/vmm
+expect "the device node is 0660 root:root" "$RC $(cat "$T/out")" "0 660 0 0"
+chgrp 1005 /dev/vmm
+U1="vmm_runas 1000 1000,1005,1003"
+U2="vmm_runas 1002 1002,1005"
+check "a user outside the device's group cannot open it: exit 5" 5 '' \
+	'^vmmctl: list: cannot open /dev/vmm: Permission denied; run as root' \
+	vmm_runas 1002 1002 $V list
+check "alloc --mode 0640 as uid 1000" 0 $'1\n' '' $U1 $V alloc 10 --mode 0640
+check "info shows owner, group and mode" 0 \
+	$'id 1\noffset 0\nsize 10\nowner 1000\ngroup 1000\nmode 0640\nscoped no\n' \
+	'' $V info 1
+check "list shows owner, group and mode" 0 \
+	"$(printf '%10s %12s %12s %10s %10s %4s\n' ID OFFSET SIZE OWNER GROUP \
+		MODE 1 0 10 1000 1000 0640)"$'\n' '' $U2 $V list
+check "alloc --mode 1000 exits 1" 1 '' \
+	"^vmmctl: alloc: --mode '1000' is not an octal mode from 0 to 0777" \
+	$V alloc 10 --mode 1000
+check "alloc --mode 9 exits 1" 1 '' "--mode '9' is not an octal mode" \
+	$V alloc 10 --mode 9
+check "info by a user without r or w exits 5" 5 '' \
+	"^vmmctl: info: block 1 is not readable or writable by you" \
+	$U2 $V info 1
+check "read by a user without r exits 5" 5 '' \
+	"^vmmctl: read: block 1 is not readable by you; ask its owner to 'vmmctl chmod' it" \
+	$U2 $V read 1 0 1
+check "write by a user without w exits 5" 5 '' \
+	"^vmmctl: write: block 1 is not writable by you" $U2 $V write 1 0 x
+check "free by another user exits 5" 5 '' \
+	"^vmmctl: free: block 1 is not yours: only its owner or root may free it" \
+	$U2 $V free 1
+check "chmod by another user exits 5" 5 '' \
+	"^vmmctl: chmod: block 1 is not yours: only its owner or root may change its mode" \
+	$U2 $V chmod 0666 1
+check "chmod 0604 by the owner" 0 '' '' $U1 $V chmod 0604 1
+check_od "now others may read it" 0 "00" '' $U2 $V read 1 0 1
+check "chmod 01000 exits 1" 1 '' "^vmmctl: chmod: MODE '01000' is not an octal mode" \
+	$V chmod 01000 1
+check "chmod of an unknown ID exits 2" 2 '' "no block with ID 99" \
+	$V chmod 0600 99
+check "chown by the owner to another uid exits 5" 5 '' \
+	'^vmmctl: chown: cannot change the owner of block 1: only root may give a block away' \
+	$U1 $V chown 1002 1
+check "chown :1003 by the owner (one of their groups)" 0 '' '' \
+	$U1 $V chown :1003 1
+check "chown :1002 by the owner (not their group) exits 5" 5 '' \
+	'only root may give a block away' $U1 $V chown :1002 1
+check "chown 1002:1002 by root" 0 '' '' $V chown 1002:1002 1
+check "info after chown" 0 \
+	$'id 1\noffset 0\nsize 10\nowner 1002\ngroup 1002\nmode 0604\nscoped no\n' \
+	'' $V info 1
+check "chown x 1 exits 1" 1 '' "^vmmctl: chown: 'x' is not UID, UID:GID or :GID" \
+	$V chown x 1
+check "chown 5: 1 exits 1" 1 '' "'5:' is not UID" $V chown 5: 1
+check "chown of an unknown ID exits 2" 2 '' "no block with ID 99" \
+	$V chown 5 99
+check "alloc --scoped prints an ID" 0 $'2\n' '' $V alloc 5 --scoped
+check "the scoped block is gone once vmmctl exits" 2 '' \
+	'no block with ID 2' $V info 2
+printf 'alloc 5 --scoped\ninfo 3\n' >"$T/batch"
+STDIN=$T/batch check "batch: a scoped block lives while the batch runs" 0 \
+	$'3\nid=3 offset=10 size=5 owner=0 group=0 mode=0600 scoped=yes\n' \
+	'' $V batch
+check "and is gone after it" 2 '' 'no block with ID 3' $V info 3
+$U1 $V alloc 20 >/dev/null
+check "stats --users: what each uid holds" 0 \
+	"$(printf '%10s %10s %14s\n' UID BLOCKS BYTES 1000 1 20 1002 1 10)"$'\n' \
+	'' $V stats --users
+printf 'stats --users\n' >"$T/batch"
+STDIN=$T/batch check "batch: stats --users on one line" 0 \
+	$'users=uid=1000,blocks=1,bytes=20 uid=1002,blocks=1,bytes=10\n' \
+	'' $V batch
+check "stats --users as a user exits 5" 5 '' \
+	'^vmmctl: stats: only root may see what each user holds' \
+	$U2 $V stats --users
+echo 1 >"$PARAMS/max_blocks_per_uid"
+check "alloc past max_blocks_per_uid exits 4" 4 '' \
+	'^vmmctl: alloc: you already hold as many blocks or bytes as max_blocks_per_uid' \
+	$U2 $V alloc 1
+check "chown onto a full quota exits 4" 4 '' \
+	'would exceed max_blocks_per_uid or max_bytes_per_uid' \
+	$V chown 1000 1
+$U2 $V free 1
+check "after a free, the user may allocate again" 0 $'5\n' '' $U2 $V alloc 1
+echo 0 >"$PARAMS/max_blocks_per_uid"
+reload 5
+
 # --- --version and --help ----------------------------------------------------
 
 modver=$(cat /sys/module/vmm/version 2>/dev/null)
-check "--version shows vmmctl 0.2.0 and the module's version" 0 \
-	"vmmctl 0.2.0"$'\n'"module: $modver"$'\n' '' $V --version
-expect "the module reports version 0.2.0" "$modver" "0.2.0"
+check "--version shows vmmctl 0.3.0 and the module's version" 0 \
+	"vmmctl 0.3.0"$'\n'"module: $modver"$'\n' '' $V --version
+expect "the module reports version 0.3.0" "$modver" "0.3.0"
 check "-V is --version" 0 '*' '' $V -V
 printf '9.9.9\n' >"$T/fakever"
 if mount --bind "$T/fakever" /sys/module/vmm/version 2>/dev/null; then
 	check "--version flags a version mismatch" 0 \
-		$'vmmctl 0.2.0\nmodule: 9.9.9\n' \
-		'version mismatch: vmmctl is 0.2.0 but the loaded module is 9.9.9' \
+		$'vmmctl 0.3.0\nmodule: 9.9.9\n' \
+		'version mismatch: vmmctl is 0.3.0 but the loaded module is 9.9.9' \
 		$V --version
 	umount /sys/module/vmm/version
 else
@@ -566,7 +661,7 @@ else
 fi
 modprobe -r vmm 2>/dev/null || rmmod vmm
 check "--version without the module says not loaded" 0 \
-	$'vmmctl 0.2.0\nmodule: not loaded\n' '' $V --version
+	$'vmmctl 0.3.0\nmodule: not loaded\n' '' $V --version
 check "a command without the module exits 6 and suggests modprobe" 6 '' \
 	"cannot open /dev/vmm: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
 	$V list
@@ -574,7 +669,7 @@ reload 5
 
 check "--help lists every command and the exit classes" 0 '*' '' $V --help
 ok=1
-for c in alloc free write read defrag info list stats map batch help; do
+for c in alloc free chmod chown write read defrag info list stats map batch help; do
 	grep -q "^  $c" "$T/out" || ok=0
 done
 for c in 0 1 2 3 4 5 6; do
@@ -583,7 +678,7 @@ done
 expect "--help text mentions every command and exit class" "$ok" 1
 check "-h is --help" 0 "$(cat "$T/out")"$'\n' '' $V -h
 check "help is --help" 0 "$(cat "$T/out")"$'\n' '' $V help
-for c in alloc free write read defrag info list stats map batch help; do
+for c in alloc free chmod chown write read defrag info list stats map batch help; do
 	check "$c --help" 0 '*' '' $V $c --help
 	head -n 1 "$T/out" | grep -q "^Usage: vmmctl \[-d DEVICE\] $c" &&
 		[ "$(wc -l <"$T/out")" -gt 2 ]

@@ -42,10 +42,13 @@ static int fail_noent(struct ctx *c, int64_t id)
 
 int cmd_alloc(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "align=", "compact", NULL };
-	const char *vals[2];
+	static const char *const opts[] = {
+		"align=", "compact", "mode=", "scoped", NULL
+	};
+	const char *vals[4];
 	struct vmm_stats_args st;
 	int64_t size, align = 0;
+	__u32 flags, mode = 0;
 	__u64 id;
 	char *pos[1];
 	int fd, ret;
@@ -57,16 +60,27 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 		return EXIT_USAGE;
 	if (vals[0] && arg_num(c, "alignment", vals[0], &align, 1))
 		return EXIT_USAGE;
+	if (vals[2] && parse_mode(vals[2], &mode))
+		return fail_usage(c, "--mode '%s' is not an octal mode from 0 to 0777 (e.g. 0640)",
+				  vals[2]);
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
 
-	ret = vmm_alloc_flags(fd, (__u64)size, (__u64)align,
-			      vals[1] ? VMM_ALLOC_COMPACT : 0, &id, NULL);
+	flags = (vals[1] ? VMM_ALLOC_COMPACT : 0) |
+		(vals[3] ? VMM_ALLOC_SCOPED : 0);
+	if (vals[2])
+		ret = vmm_alloc_mode(fd, (__u64)size, (__u64)align, flags,
+				     mode, &id, NULL);
+	else
+		ret = vmm_alloc_flags(fd, (__u64)size, (__u64)align, flags,
+				      &id, NULL);
 	if (!ret) {
 		printf("%llu\n", (unsigned long long)id);
 		return EXIT_OK;
 	}
+	if (ret == -EDQUOT)
+		return fail(c, EXIT_NOSPC, "you already hold as many blocks or bytes as max_blocks_per_uid and max_bytes_per_uid allow; free some of your blocks ('vmmctl list' shows owners)");
 	if (ret == -EINTR)
 		return fail(c, EXIT_FAIL, "interrupted by a signal while defragmenting; nothing was allocated: run the command again");
 	if (ret != -EINVAL && ret != -ENOSPC)
@@ -127,6 +141,9 @@ int cmd_free(struct ctx *c, int argc, char **argv)
 	ret = vmm_free(fd, (__u64)id);
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not yours: only its owner or root may free it ('vmmctl list' shows owners)",
+			    id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot free");
 	if (c->batch)
@@ -219,6 +236,9 @@ int cmd_write(struct ctx *c, int argc, char **argv)
 	}
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			    id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize))
 		return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
 			    off, id, bsize, bsize - 1);
@@ -277,6 +297,9 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 	free(buf);
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not readable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			    id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize)) {
 		if (off < 0 || (__u64)off >= bsize)
 			return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
@@ -413,7 +436,7 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 
 int cmd_info(struct ctx *c, int argc, char **argv)
 {
-	__u64 off, size;
+	struct vmm_info_args a;
 	int64_t id;
 	int fd, ret;
 
@@ -423,15 +446,22 @@ int cmd_info(struct ctx *c, int argc, char **argv)
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
-	ret = vmm_info(fd, (__u64)id, &off, &size);
+	ret = vmm_info_full(fd, (__u64)id, &a);
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
+	if (ret == -EACCES)
+		return fail(c, EXIT_PERM, "block %" PRId64 " is not readable or writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners)",
+			    id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot get the block's details");
 	if (c->batch)
-		printf("id=%" PRId64 " offset=%llu size=%llu\n", id, off, size);
+		printf("id=%" PRId64 " offset=%llu size=%llu owner=%u group=%u mode=%04o scoped=%s\n",
+		       id, a.offset, a.size, a.uid, a.gid, a.mode,
+		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
 	else
-		printf("id %" PRId64 "\noffset %llu\nsize %llu\n", id, off, size);
+		printf("id %" PRId64 "\noffset %llu\nsize %llu\nowner %u\ngroup %u\nmode %04o\nscoped %s\n",
+		       id, a.offset, a.size, a.uid, a.gid, a.mode,
+		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
 	return EXIT_OK;
 }
 
@@ -453,14 +483,17 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 	if (c->batch)
 		printf("blocks=%zu", n);
 	else
-		printf("%10s %12s %12s\n", "ID", "OFFSET", "SIZE");
+		printf("%10s %12s %12s %10s %10s %4s\n", "ID", "OFFSET", "SIZE",
+		       "OWNER", "GROUP", "MODE");
 	for (i = 0; i < n; i++) {
 		if (c->batch)
-			printf(" id=%llu,offset=%llu,size=%llu", v[i].id,
-			       v[i].offset, v[i].size);
+			printf(" id=%llu,offset=%llu,size=%llu,owner=%u,group=%u,mode=%04o",
+			       v[i].id, v[i].offset, v[i].size, v[i].uid,
+			       v[i].gid, v[i].mode);
 		else
-			printf("%10llu %12llu %12llu\n", v[i].id, v[i].offset,
-			       v[i].size);
+			printf("%10llu %12llu %12llu %10u %10u %04o\n",
+			       v[i].id, v[i].offset, v[i].size, v[i].uid,
+			       v[i].gid, v[i].mode);
 	}
 	if (c->batch)
 		putchar('\n');
@@ -475,18 +508,22 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		"fragmentation", "allocs", "frees", "alloc_failures",
 		"defrags", "bytes_moved", "metadata_bytes",
 	};
+	static const char *const opts[] = { "users", NULL };
+	const char *vals[1];
 	struct vmm_stats_args st;
 	__u64 values[12];
 	const char *policy;
 	int fd, ret;
 	size_t i;
 
-	ret = no_args(c, argc, argv);
+	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
+	if (vals[0])
+		return print_users(c, fd);
 	ret = vmm_stats(fd, &st);
 	if (ret)
 		return fail_errno(c, -ret, "cannot read the counters");

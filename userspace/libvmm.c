@@ -56,6 +56,27 @@ int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 	return 0;
 }
 
+int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags,
+		   __u32 mode, __u64 *id, __u64 *offset)
+{
+	struct vmm_alloc_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.size = size;
+	a.align = align;
+	a.flags = flags | VMM_ALLOC_MODE;
+	a.mode = mode;
+	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
+	if (ret)
+		return ret;
+	if (id)
+		*id = a.id;
+	if (offset)
+		*offset = a.offset;
+	return 0;
+}
+
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
 {
 	return vmm_alloc_flags(fd, size, align, 0, id, offset);
@@ -110,6 +131,53 @@ int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size)
 		*offset = a.offset;
 	if (size)
 		*size = a.size;
+	return 0;
+}
+
+int vmm_info_full(int fd, __u64 id, struct vmm_info_args *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	return vmm_ioctl(fd, VMM_IOC_INFO, out);
+}
+
+int vmm_chmod(int fd, __u64 id, __u32 mode)
+{
+	struct vmm_chmod_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.mode = mode;
+	return vmm_ioctl(fd, VMM_IOC_CHMOD, &a);
+}
+
+int vmm_chown(int fd, __u64 id, __u32 uid, __u32 gid)
+{
+	struct vmm_chown_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.uid = uid;
+	a.gid = gid;
+	return vmm_ioctl(fd, VMM_IOC_CHOWN, &a);
+}
+
+int vmm_usage(int fd, __u32 start_uid, struct vmm_user_usage *entries,
+	      __u32 capacity, __u32 *count, __u32 *next_uid)
+{
+	struct vmm_usage_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.buffer = (__u64)(uintptr_t)entries;
+	a.capacity = capacity;
+	a.start_uid = start_uid;
+	ret = vmm_ioctl(fd, VMM_IOC_USAGE, &a);
+	if (ret)
+		return ret;
+	*count = a.count;
+	if (next_uid)
+		*next_uid = a.next_uid;
 	return 0;
 }
 

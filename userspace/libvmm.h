@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* The library's version; vmmctl reports the same number. */
-#define LIBVMM_VERSION "0.2.0"
+#define LIBVMM_VERSION "0.3.0"
 
 /* Where the misc device appears when the module is loaded. */
 #define VMM_DEVICE_PATH "/dev/vmm"
@@ -68,7 +68,8 @@ int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
  * @size: bytes, 1 to the arena size
  * @align: 0 or 1 for none, else a power of two no larger than the arena
  * @flags: 0 or VMM_ALLOC_COMPACT (defragment and retry when no free range
- *	is large enough but enough bytes are free)
+ *	is large enough but enough bytes are free) or VMM_ALLOC_SCOPED
+ *	(free the block when @fd is closed); not VMM_ALLOC_MODE
  * @id: out, may be NULL: the new block's ID
  * @offset: out, may be NULL: its offset in the arena
  *
@@ -79,11 +80,27 @@ int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 		    __u64 *offset);
 
 /**
+ * vmm_alloc_mode() - vmm_alloc_flags() with a mode
+ * @fd: the device
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two no larger than the arena
+ * @flags: as for vmm_alloc_flags(); VMM_ALLOC_MODE is added
+ * @mode: the block's permission bits, at most 0777
+ * @id: out, may be NULL: the new block's ID
+ * @offset: out, may be NULL: its offset in the arena
+ *
+ * Return: as vmm_alloc_flags(); -EINVAL for a mode above 0777.
+ */
+int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags,
+		   __u32 mode, __u64 *id, __u64 *offset);
+
+/**
  * vmm_free() - free a block (VMM_IOC_FREE)
  * @fd: the device
  * @id: the block
  *
- * Return: 0, or -ENOENT if @id was never allocated or is already freed.
+ * Return: 0, -ENOENT if @id was never allocated or is already freed, or
+ * -EACCES if the caller does not own it.
  */
 int vmm_free(int fd, __u64 id);
 
@@ -122,9 +139,59 @@ int vmm_defrag_step(int fd, __u64 budget, __u32 flags, __u64 *bytes_moved,
  * @offset: out, may be NULL: its current offset in the arena
  * @size: out, may be NULL: its size in bytes
  *
- * Return: 0, or -ENOENT for an unknown or freed @id.
+ * Return: 0, -ENOENT for an unknown or freed @id, or -EACCES without r or
+ * w permission on it.
  */
 int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size);
+
+/**
+ * vmm_info_full() - everything VMM_IOC_INFO says about a block
+ * @fd: the device
+ * @id: the block
+ * @out: out: offset, size, uid, gid, mode and attrs
+ *
+ * Return: as vmm_info().
+ */
+int vmm_info_full(int fd, __u64 id, struct vmm_info_args *out);
+
+/**
+ * vmm_chmod() - change a block's mode (VMM_IOC_CHMOD)
+ * @fd: the device
+ * @id: the block
+ * @mode: the new permission bits, at most 0777
+ *
+ * Return: 0; -ENOENT for an unknown @id; -EPERM unless the caller owns the
+ * block or has CAP_SYS_ADMIN; -EINVAL for a mode above 0777.
+ */
+int vmm_chmod(int fd, __u64 id, __u32 mode);
+
+/**
+ * vmm_chown() - change a block's owner and group (VMM_IOC_CHOWN)
+ * @fd: the device
+ * @id: the block
+ * @uid: the new owner, or VMM_ID_UNCHANGED
+ * @gid: the new group, or VMM_ID_UNCHANGED
+ *
+ * Return: 0; -ENOENT for an unknown @id; -EPERM (see struct
+ * vmm_chown_args); -EINVAL for an id the caller's namespace cannot map;
+ * -EDQUOT when the new owner would exceed a quota; -ENOMEM.
+ */
+int vmm_chown(int fd, __u64 id, __u32 uid, __u32 gid);
+
+/**
+ * vmm_usage() - one page of per-uid usage (VMM_IOC_USAGE)
+ * @fd: the device
+ * @start_uid: the lowest uid to report; 0 for the first page
+ * @entries: room for @capacity entries
+ * @capacity: 1 to VMM_USAGE_MAX
+ * @count: out: entries stored
+ * @next_uid: out, may be NULL: @start_uid for the next page, 0 at the end
+ *
+ * Return: 0; -EPERM without CAP_SYS_ADMIN; -EINVAL for a bad @capacity;
+ * -ENOMEM.
+ */
+int vmm_usage(int fd, __u32 start_uid, struct vmm_user_usage *entries,
+	      __u32 capacity, __u32 *count, __u32 *next_uid);
 
 /**
  * vmm_stats() - one consistent snapshot of the counters (VMM_IOC_STATS)

@@ -20,7 +20,8 @@
 static int cmd_help(struct ctx *c, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "alloc", cmd_alloc, "alloc SIZE [--align N] [--compact]",
+	{ "alloc", cmd_alloc,
+	  "alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]",
 	  "Allocate a block of SIZE bytes and print its ID.\n"
 	  "\n"
 	  "The block goes at the lowest offset where it fits (first fit) and\n"
@@ -33,7 +34,15 @@ static const struct command commands[] = {
 	  "  --compact   if no free range is large enough but enough bytes\n"
 	  "              are free, defragment and try again (the module\n"
 	  "              parameter auto_compact=1 does this for every call)\n"
+	  "  --mode MODE the block's permission bits, octal, at most 0777\n"
+	  "              (default 0600: only you may read and write it)\n"
+	  "  --scoped    free the block when the device is closed; since\n"
+	  "              vmmctl closes it when it exits, the block is gone\n"
+	  "              as soon as this command ends (inside 'vmmctl batch',\n"
+	  "              when the batch ends): for trying the feature out\n"
 	  "\n"
+	  "You own the block (your effective uid and gid).  Exit 4 also when\n"
+	  "you would exceed max_blocks_per_uid or max_bytes_per_uid.\n"
 	  "Exit 2 if SIZE is not 1 to the arena size or N is not allowed;\n"
 	  "exit 4 if no free range is large enough: 'vmmctl defrag' merges\n"
 	  "the free space into one range.\n" },
@@ -41,7 +50,24 @@ static const struct command commands[] = {
 	  "Free the block ID; its bytes become free space.\n"
 	  "\n"
 	  "Exit 2 if no block has that ID (never allocated or already\n"
-	  "freed).  IDs are never reused while the module stays loaded.\n" },
+	  "freed); exit 5 if the block is not yours (only its owner or\n"
+	  "root may free it).  IDs are never reused while the module stays\n"
+	  "loaded.\n" },
+	{ "chmod", cmd_chmod, "chmod MODE ID",
+	  "Set the permission bits of block ID to MODE (octal, at most\n"
+	  "0777), as chmod(1) does for files: r lets read, w lets write,\n"
+	  "for the owner, the group and others.\n"
+	  "\n"
+	  "Exit 5 unless you own the block or are root; exit 1 for a bad\n"
+	  "MODE; exit 2 if the ID is unknown.\n" },
+	{ "chown", cmd_chown, "chown UID[:GID] ID",
+	  "Change the owner and/or group of block ID (numeric ids; ':GID'\n"
+	  "alone changes only the group).\n"
+	  "\n"
+	  "Only root may give a block to another owner; the owner may\n"
+	  "change its group to one of their own groups.  Exit 5 otherwise;\n"
+	  "exit 4 if the new owner would exceed a per-uid limit; exit 2 if\n"
+	  "the ID is unknown.\n" },
 	{ "write", cmd_write, "write ID OFFSET DATA",
 	  "Store DATA in block ID, starting OFFSET bytes into the block.\n"
 	  "\n"
@@ -76,17 +102,24 @@ static const struct command commands[] = {
 	  "them; the call waits for them.  Exit 6 if a signal interrupts it\n"
 	  "(the blocks moved so far stay moved, with their data).\n" },
 	{ "info", cmd_info, "info ID",
-	  "Show the current offset and the size of block ID, one\n"
-	  "'name value' per line.  Exit 2 if the ID is unknown.\n" },
+	  "Show the current offset, the size, the owner and group (numeric),\n"
+	  "the mode (octal) of block ID and whether it is scoped, one\n"
+	  "'name value' per line.  Exit 2 if the ID is unknown; exit 5 if\n"
+	  "you may neither read nor write the block.\n" },
 	{ "list", cmd_list, "list",
 	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
-	  "(offsets and sizes in bytes).\n" },
-	{ "stats", cmd_stats, "stats",
+	  "(offsets and sizes in bytes), OWNER, GROUP (numeric) and MODE\n"
+	  "(octal).  Every user sees every block, never its data.\n" },
+	{ "stats", cmd_stats, "stats [--users]",
 	  "Show the arena counters, one 'name value' per line, with the\n"
 	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
 	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
 	  "alloc_failures, defrags, bytes_moved, metadata_bytes (kernel\n"
-	  "memory for the bookkeeping), and policy (first or best fit).\n" },
+	  "memory for the bookkeeping), and policy (first or best fit).\n"
+	  "\n"
+	  "  --users     instead, show a table of what each uid holds (UID,\n"
+	  "              BLOCKS, BYTES), as the per-uid limits count it;\n"
+	  "              root only (exit 5 otherwise)\n" },
 	{ "map", cmd_map, "map [--width N] [--raw]",
 	  "Draw the arena on one line: X for allocated, - for free.\n"
 	  "\n"
@@ -100,7 +133,7 @@ static const struct command commands[] = {
 	  "\n"
 	  "Every command prints exactly one line on standard output:\n"
 	  "  alloc           the new ID\n"
-	  "  free, write     ok\n"
+	  "  free, write     ok (also chmod, chown)\n"
 	  "  read            the bytes read (as they are, then a newline)\n"
 	  "  defrag          the number of bytes moved\n"
 	  "  map             the map line\n"
@@ -131,13 +164,15 @@ static const char main_help[] =
 "\n"
 "Commands:\n"
 "  alloc SIZE [--align N]  allocate SIZE bytes (K/M/G suffixes); print the ID\n"
-"  free ID                 free a block\n"
+"  free ID                 free a block (yours, unless you are root)\n"
+"  chmod MODE ID           set a block's permission bits (octal, e.g. 0640)\n"
+"  chown UID[:GID] ID      change a block's owner (root) or group\n"
 "  write ID OFFSET DATA    store DATA (the argument, '-' for stdin) in a block\n"
 "  read ID OFFSET LENGTH   copy LENGTH bytes of a block to stdout\n"
 "  defrag                  compact the arena; print the bytes moved\n"
-"  info ID                 show a block's offset and size\n"
+"  info ID                 show a block's offset, size, owner and mode\n"
 "  list                    table of the live blocks, in ID order\n"
-"  stats                   the arena counters, one 'name value' per line\n"
+"  stats [--users]         the arena counters, one 'name value' per line\n"
 "  map [--width N] [--raw] the arena on one line: X allocated, - free\n"
 "  batch                   run commands from stdin, one result line each\n"
 "  help [COMMAND]          this text, or a command's\n"
@@ -155,8 +190,9 @@ static const char main_help[] =
 "  1  bad usage of vmmctl (see the message and '--help')\n"
 "  2  invalid value: size, alignment, unknown ID, data too long, LENGTH < 1\n"
 "  3  offset outside the block\n"
-"  4  no contiguous free range large enough (try 'vmmctl defrag')\n"
-"  5  permission denied on the device\n"
+"  4  no contiguous free range large enough (try 'vmmctl defrag'), or a\n"
+"     per-user limit reached\n"
+"  5  permission denied on the device or the block\n"
 "  6  device missing (is the module loaded?) or any other failure\n"
 "\n"
 "Run 'vmmctl COMMAND --help' for the details of a command.\n";

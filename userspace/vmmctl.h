@@ -7,8 +7,9 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <linux/types.h>
 
-#define VMMCTL_VERSION "0.2.0"
+#define VMMCTL_VERSION "0.3.0"
 
 /* Exit classes; the comments name the Python simulator's exceptions. */
 enum {
@@ -102,6 +103,14 @@ int cmd_info(struct ctx *c, int argc, char **argv);
 int cmd_list(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_map(struct ctx *c, int argc, char **argv);
+
+/* Ownership (perm.c). */
+int cmd_chmod(struct ctx *c, int argc, char **argv);
+int cmd_chown(struct ctx *c, int argc, char **argv);
+/* Parse an octal mode of at most 0777; returns 0, or -1 for garbage. */
+int parse_mode(const char *s, __u32 *mode);
+/* Print the per-uid usage table of "stats --users"; returns an exit class. */
+int print_users(struct ctx *c, int fd);
 
 /* The batch runner (batch.c). */
 int cmd_batch(struct ctx *c, int argc, char **argv);

@@ -13,6 +13,30 @@
  *   EFAULT  the argument struct or a buffer it points to is not accessible
  *   ENOTTY  an unknown command
  *   ENOENT  the ID was never allocated, or has been freed
+ *   EACCES  the block's mode does not let the caller do this (see below)
+ *
+ * Access control follows System V shared memory.  Each block records an
+ * owner and a group (the allocating task's effective uid and gid) and a
+ * mode (permission bits 0777, default 0600).  The caller's effective uid
+ * and groups, at the time of each call (not those of the task that opened
+ * the device), pick the owner, group or other bits as for files:
+ *   read (VMM_IOC_READ, read(2))		needs r
+ *   write (VMM_IOC_WRITE, write(2))		needs w
+ *   VMM_IOC_INFO, VMM_IOC_SELECT		need r or w
+ *   VMM_IOC_FREE				needs the owner (EACCES)
+ *   VMM_IOC_CHMOD, VMM_IOC_CHOWN		need the owner (EPERM)
+ * CAP_SYS_ADMIN in the initial user namespace passes every check; root in
+ * another user namespace does not.  VMM_IOC_LIST, VMM_IOC_STATS and
+ * VMM_IOC_DEFRAG need no permission: they show every block's extent and
+ * owner, never its data.  Uids and gids are reported, and taken, in the
+ * caller's user namespace; an id with no mapping there reads as the
+ * overflow id (65534).
+ *
+ * Upper bounds: sizes and alignments are at most the arena size, offsets
+ * and lengths must lie inside the block, VMM_IOC_LIST returns at most
+ * VMM_LIST_MAX entries and VMM_IOC_USAGE at most VMM_USAGE_MAX per call,
+ * and the module parameters max_blocks_per_uid and max_bytes_per_uid
+ * bound what one uid may hold (EDQUOT beyond).
  *
  * open(2) of /dev/vmm fails with ENOMEM when the kernel cannot allocate the
  * file's state.
@@ -31,15 +55,27 @@
  * @size: in: bytes, 1 to the arena size (EINVAL otherwise)
  * @align: in: 0 or 1 for no constraint, else a power of two no larger than
  *	the arena size (EINVAL otherwise); the block's offset is a multiple
- * @flags: in: %VMM_ALLOC_COMPACT or 0; other bits are rejected (EINVAL)
- * @pad: must be 0
+ * @flags: in: %VMM_ALLOC_COMPACT, %VMM_ALLOC_MODE, %VMM_ALLOC_SCOPED or
+ *	0; other bits are rejected (EINVAL)
+ * @mode: in: with %VMM_ALLOC_MODE, the block's permission bits, at most
+ *	0777 (EINVAL otherwise); without it, must be 0 and the mode is 0600
  * @id: out: the new block's ID; IDs start at 1 and are never reused
  * @offset: out: the block's current byte offset in the arena
  * @reserved: must be 0
  *
  * Placement is first-fit: the lowest offset where the block fits.  The new
- * block reads as zeros.  @align holds where the block is placed; a later
- * VMM_IOC_DEFRAG packs blocks without gaps and may leave it unaligned.
+ * block reads as zeros.  Its owner and group are the caller's effective
+ * uid and gid.  EDQUOT when the owner would hold more blocks or bytes than
+ * the module parameters max_blocks_per_uid or max_bytes_per_uid allow (0,
+ * the default, is no limit).
+ *
+ * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
+ * call: it is freed when that file is released (the last close(2) of it,
+ * including at exit or when the process is killed).  Other blocks live
+ * until VMM_IOC_FREE or until the module is unloaded.
+ *
+ * @align holds where the block is placed; a later VMM_IOC_DEFRAG packs
+ * blocks without gaps and may leave it unaligned.
  * ENOSPC when no free range is large enough, ENOMEM when the kernel
  * cannot allocate the block's metadata.
  *
@@ -55,7 +91,7 @@ struct vmm_alloc_args {
 	__u64 size;
 	__u64 align;
 	__u32 flags;
-	__u32 pad;
+	__u32 mode;
 	__u64 id;
 	__u64 offset;
 	__u64 reserved[4];
@@ -63,6 +99,14 @@ struct vmm_alloc_args {
 
 /* vmm_alloc_args.flags: defragment and retry when no free range fits. */
 #define VMM_ALLOC_COMPACT	0x1U
+/* vmm_alloc_args.flags: vmm_alloc_args.mode holds the block's mode. */
+#define VMM_ALLOC_MODE		0x2U
+/* vmm_alloc_args.flags: free the block when the open file is released. */
+#define VMM_ALLOC_SCOPED	0x4U
+
+/* The default mode of a block, and the bits a mode may have. */
+#define VMM_MODE_DEFAULT	0600U
+#define VMM_MODE_MASK		0777U
 
 /**
  * struct vmm_free_args - VMM_IOC_FREE: free a block
@@ -71,6 +115,7 @@ struct vmm_alloc_args {
  * @pad: must be 0
  * @reserved: must be 0
  *
+ * Only the block's owner, or CAP_SYS_ADMIN, may free it (EACCES).
  * The ID is gone when the call returns.  If another task is copying the
  * block's data at that moment, the range is reused only after that copy.
  * Freeing allocates nothing, so it never fails with ENOMEM.
@@ -88,7 +133,10 @@ struct vmm_free_args {
  * @pad: must be 0
  * @bytes_moved: out: bytes copied by this call
  * @blocks_moved: out: blocks whose offset changed in this call
- * @budget: in: the most bytes this call may move, 0 for no limit
+ * @budget: in: the most bytes this call may move, 0 for no limit; for a
+ *	caller without CAP_SYS_ADMIN, 0 and anything larger than
+ *	%VMM_DEFRAG_USER_BUDGET mean %VMM_DEFRAG_USER_BUDGET, so that no
+ *	unprivileged call keeps a CPU busy for long (loop until @compact)
  * @compact: out: 1 if all free space is now one range at the end of the
  *	arena, else 0 (the budget ran out first; call again)
  * @reserved: must be 0
@@ -122,6 +170,9 @@ struct vmm_defrag_args {
 /* vmm_defrag_args.flags: EBUSY instead of waiting for another defrag. */
 #define VMM_DEFRAG_NOWAIT	0x1U
 
+/* The per-call budget of a defragmentation without CAP_SYS_ADMIN: 4 MiB. */
+#define VMM_DEFRAG_USER_BUDGET	(4ULL << 20)
+
 /**
  * struct vmm_info_args - VMM_IOC_INFO: describe a block
  * @id: in: the block (ENOENT if unknown or freed)
@@ -129,7 +180,14 @@ struct vmm_defrag_args {
  * @pad: must be 0
  * @offset: out: the block's current byte offset in the arena
  * @size: out: the block's size in bytes
+ * @uid: out: the block's owner, in the caller's user namespace
+ * @gid: out: the block's group, in the caller's user namespace
+ * @mode: out: the block's permission bits
+ * @attrs: out: %VMM_BLOCK_SCOPED or 0
  * @reserved: must be 0
+ *
+ * Needs r or w permission on the block (EACCES).  @uid, @gid, @mode and
+ * @attrs were reserved (zero) fields before vmm 0.3.
  */
 struct vmm_info_args {
 	__u64 id;
@@ -137,8 +195,15 @@ struct vmm_info_args {
 	__u32 pad;
 	__u64 offset;
 	__u64 size;
-	__u64 reserved[4];
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 attrs;
+	__u64 reserved[2];
 };
+
+/* vmm_info_args.attrs, vmm_block_info.attrs: allocated VMM_ALLOC_SCOPED. */
+#define VMM_BLOCK_SCOPED	0x1U
 
 /**
  * struct vmm_stats_args - VMM_IOC_STATS: the counters also shown in sysfs
@@ -197,6 +262,8 @@ struct vmm_stats_args {
  * @pad: must be 0
  * @reserved: must be 0
  *
+ * Needs r or w permission on the block (EACCES); read(2) and write(2)
+ * check r and w again on every call, as the mode may have changed.
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.
  * On a file with no block selected they fail with ENXIO; once the selected
@@ -228,7 +295,8 @@ struct vmm_select_args {
  *        the block; ERANGE if @offset is at or past the end of the block;
  *        EFBIG if @offset + @length is past the end (or overflows).
  * EFAULT if @buffer is not accessible; a WRITE may then have stored part
- * of the data, and no other block is touched.
+ * of the data, and no other block is touched.  EACCES without r (READ) or
+ * w (WRITE) permission on the block.
  */
 struct vmm_rw_args {
 	__u64 id;
@@ -245,13 +313,23 @@ struct vmm_rw_args {
  * @id: the block's ID
  * @offset: its current byte offset in the arena
  * @size: its size in bytes
+ * @uid: its owner, in the caller's user namespace
+ * @gid: its group, in the caller's user namespace
+ * @mode: its permission bits
+ * @attrs: %VMM_BLOCK_SCOPED or 0
  * @reserved: zeroed by the kernel
+ *
+ * @uid, @gid, @mode and @attrs were reserved (zero) before vmm 0.3.
  */
 struct vmm_block_info {
 	__u64 id;
 	__u64 offset;
 	__u64 size;
-	__u64 reserved[5];
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 attrs;
+	__u64 reserved[3];
 };
 
 /* The most entries one VMM_IOC_LIST call returns. */
@@ -282,6 +360,104 @@ struct vmm_list_args {
 	__u64 reserved[2];
 };
 
+/**
+ * struct vmm_chmod_args - VMM_IOC_CHMOD: change a block's mode
+ * @id: in: the block (ENOENT if unknown or freed)
+ * @mode: in: the new permission bits, at most 0777 (EINVAL otherwise)
+ * @flags: in: must be 0
+ * @reserved: must be 0
+ *
+ * Only the owner, or CAP_SYS_ADMIN, may change the mode (EPERM).  The new
+ * mode applies to every later access, including read(2) and write(2) on
+ * files that selected the block before.
+ */
+struct vmm_chmod_args {
+	__u64 id;
+	__u32 mode;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+/* vmm_chown_args.uid and .gid: leave unchanged, as chown(2)'s -1. */
+#define VMM_ID_UNCHANGED	0xffffffffU
+
+/**
+ * struct vmm_chown_args - VMM_IOC_CHOWN: change a block's owner or group
+ * @id: in: the block (ENOENT if unknown or freed)
+ * @uid: in: the new owner in the caller's user namespace, or
+ *	%VMM_ID_UNCHANGED
+ * @gid: in: the new group in the caller's user namespace, or
+ *	%VMM_ID_UNCHANGED
+ * @flags: in: must be 0
+ * @pad: must be 0
+ * @reserved: must be 0
+ *
+ * As chown(2): only CAP_SYS_ADMIN may give a block to another owner; the
+ * owner may change the group to one of its own groups (its effective gid
+ * or a supplementary group); anything else is EPERM, and so is any call
+ * by a task that is neither the owner nor CAP_SYS_ADMIN.  EINVAL if @uid
+ * or @gid has no mapping in the caller's user namespace.  The block's
+ * usage moves to the new owner: EDQUOT if that would take the new owner
+ * past max_blocks_per_uid or max_bytes_per_uid, ENOMEM if the kernel
+ * cannot allocate the new owner's usage record.
+ */
+struct vmm_chown_args {
+	__u64 id;
+	__u32 uid;
+	__u32 gid;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+/**
+ * struct vmm_user_usage - one entry of VMM_IOC_USAGE
+ * @uid: a uid that owns blocks
+ * @pad: zeroed by the kernel
+ * @blocks: blocks it owns
+ * @bytes: bytes in those blocks
+ * @reserved: zeroed by the kernel
+ */
+struct vmm_user_usage {
+	__u32 uid;
+	__u32 pad;
+	__u64 blocks;
+	__u64 bytes;
+	__u64 reserved;
+};
+
+/* The most entries one VMM_IOC_USAGE call returns. */
+#define VMM_USAGE_MAX 1024
+
+/**
+ * struct vmm_usage_args - VMM_IOC_USAGE: what each uid holds (the quotas)
+ * @buffer: in: user address of an array of @capacity struct vmm_user_usage
+ * @capacity: in: entries @buffer holds, 1 to VMM_USAGE_MAX (EINVAL
+ *	otherwise)
+ * @count: out: entries stored, in increasing uid order
+ * @start_uid: in: the first uid to report
+ * @next_uid: out: the @start_uid for the next call, or 0 when no uid is
+ *	left
+ * @flags: in: must be 0
+ * @pad: must be 0
+ * @reserved: must be 0
+ *
+ * Only uids that own at least one block are listed, with what counts
+ * against max_blocks_per_uid and max_bytes_per_uid.  Needs CAP_SYS_ADMIN
+ * (EPERM).  ENOMEM when the kernel cannot allocate a bounce buffer of
+ * @capacity entries.
+ */
+struct vmm_usage_args {
+	__u64 buffer;
+	__u32 capacity;
+	__u32 count;
+	__u32 start_uid;
+	__u32 next_uid;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
 #define VMM_IOC_ALLOC	_IOWR(VMM_IOC_MAGIC, 0x00, struct vmm_alloc_args)
 #define VMM_IOC_FREE	_IOW(VMM_IOC_MAGIC, 0x01, struct vmm_free_args)
 #define VMM_IOC_DEFRAG	_IOWR(VMM_IOC_MAGIC, 0x02, struct vmm_defrag_args)
@@ -291,5 +467,8 @@ struct vmm_list_args {
 #define VMM_IOC_READ	_IOW(VMM_IOC_MAGIC, 0x06, struct vmm_rw_args)
 #define VMM_IOC_WRITE	_IOW(VMM_IOC_MAGIC, 0x07, struct vmm_rw_args)
 #define VMM_IOC_LIST	_IOWR(VMM_IOC_MAGIC, 0x08, struct vmm_list_args)
+#define VMM_IOC_CHMOD	_IOW(VMM_IOC_MAGIC, 0x09, struct vmm_chmod_args)
+#define VMM_IOC_CHOWN	_IOW(VMM_IOC_MAGIC, 0x0a, struct vmm_chown_args)
+#define VMM_IOC_USAGE	_IOWR(VMM_IOC_MAGIC, 0x0b, struct vmm_usage_args)
 
 #endif /* _UAPI_LINUX_VMM_H */

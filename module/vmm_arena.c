@@ -870,7 +870,7 @@ int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 	}
 	/* Outside the lock, so tracing never lengthens a hold of it. */
 	if (ret)
-		trace_vmm_alloc_fail(size, align, ret);
+		trace_vmm_alloc_fail(size, align, -ret);
 	else
 		trace_vmm_alloc(*id, *start, size, align, vmm_trace_since(t0));
 	return ret;

@@ -84,7 +84,7 @@ TRACE_EVENT(vmm_defrag_begin,
 			     __field(u32, flags)),
 	    TP_fast_assign(__entry->budget = budget;
 			   __entry->flags = flags;),
-	    TP_printk("budget=%llu flags=%#x", __entry->budget, __entry->flags)
+	    TP_printk("budget=%llu flags=0x%x", __entry->budget, __entry->flags)
 );
 
 TRACE_EVENT(vmm_defrag_end,

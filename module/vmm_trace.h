@@ -2,6 +2,9 @@
 /*
  * vmm tracepoints, under /sys/kernel/tracing/events/vmm/.  Offsets and
  * sizes are in bytes, durations in nanoseconds of local_clock().
+ * vmm_alloc_fail's err is a positive errno; vmm_defrag_end's ret is what
+ * vmm_arena_defrag() returns, 0 or a negative errno.  All are emitted
+ * without the arena lock held, so tracing never lengthens a hold of it.
  *
  * vmm_main.c defines CREATE_TRACE_POINTS before including this header, so
  * the events belong to vmm.ko.  vmm_kunit.ko and vmm_bench.ko compile the

@@ -293,6 +293,53 @@ TEST_F(debugfs, debugfs_map_covers_small_odd_arena)
 	free(map);
 }
 
+/*
+ * Reads racing allocations, frees and defragmentations (under the debug
+ * kernel: KASAN and lockdep watch the batched walks) stay well-formed:
+ * every table row has all its columns, and the map keeps its shape.
+ */
+TEST_F(debugfs, debugfs_reads_race_changes_safely)
+{
+	__u64 ids[64] = { 0 }, bytes, blocks;
+	int i, round, status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < 200; i++) {
+			char rows[MAX_ROWS][128], *map = read_all("map");
+			int lines = 0;
+
+			if (read_table("blocks", "id start size pins state",
+				       rows) < 0 ||
+			    read_table("holes", "start size", rows) < 0 || !map)
+				_exit(1);
+			for (char *p = map; *p; p++)
+				lines += *p == '\n';
+			free(map);
+			if (lines != 65)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	for (round = 0; round < 100; round++) {
+		for (i = 0; i < 64; i++) {
+			if (ids[i] && (i + round) % 3 == 0) {
+				ASSERT_OK(vmm_free(self->fd, ids[i]));
+				ids[i] = 0;
+			} else if (!ids[i]) {
+				ASSERT_OK(vmm_alloc(self->fd, 512 + 64 * i, 0,
+						    &ids[i], NULL));
+			}
+		}
+		ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 /* The directory goes with the module, and comes back with it. */
 TEST_F(debugfs, debugfs_dir_removed_on_unload)
 {

@@ -252,6 +252,34 @@ static inline void vmm_unlock(struct vmm_arena *arena)
 	spin_unlock(&arena->lock);
 }
 
+/**
+ * struct vmm_block_view - a copy of a block's fields, for debugfs
+ * @id: &vmm_block.id
+ * @start: &vmm_block.start
+ * @size: &vmm_block.size
+ * @pins: &vmm_block.pins
+ * @state: &vmm_block.state
+ * @moving: the compactor is copying the block
+ */
+struct vmm_block_view {
+	u64 id;
+	u64 start;
+	u64 size;
+	unsigned int pins;
+	enum vmm_block_state state;
+	bool moving;
+};
+
+/**
+ * struct vmm_range - a free extent, for debugfs
+ * @start: first free byte
+ * @size: free bytes
+ */
+struct vmm_range {
+	u64 start;
+	u64 size;
+};
+
 int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy);
 void vmm_arena_destroy(struct vmm_arena *arena);
 int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
@@ -313,6 +341,10 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
+u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
+			  struct vmm_block_view *out, u32 capacity);
+u32 vmm_arena_holes_from(struct vmm_arena *arena, u64 offset,
+			 struct vmm_range *out, u32 capacity);
 
 long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
@@ -336,5 +368,8 @@ void vmm_cred_current(struct vmm_cred *cred);
 
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);
+
+void vmm_debugfs_init(struct vmm_arena *arena);
+void vmm_debugfs_exit(void);
 
 #endif /* _VMM_H */

@@ -41,6 +41,22 @@
 #include <linux/vmalloc.h>
 
 #include "vmm.h"
+#include "vmm_trace.h"
+
+/*
+ * A start time for an event's duration_ns, read only while the event is
+ * enabled, so that a disabled tracepoint costs no clock read.  0 means
+ * "not timed": an event enabled mid-call reports a duration of 0.
+ */
+static inline u64 vmm_trace_start(bool enabled)
+{
+	return enabled ? local_clock() : 0;
+}
+
+static inline u64 vmm_trace_since(u64 start)
+{
+	return start ? local_clock() - start : 0;
+}
 
 static inline u64 vmm_extent_size(struct vmm_extent *ext)
 {
@@ -994,6 +1010,7 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 			  bool compact, const struct vmm_alloc_req *req,
 			  u64 *id, u64 *start)
 {
+	u64 t0 = vmm_trace_start(trace_vmm_alloc_enabled());
 	u64 bytes = 0, blocks = 0;
 	bool done;
 	int ret;
@@ -1011,6 +1028,11 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 		arena->alloc_failures++;
 		vmm_unlock(arena);
 	}
+	/* Outside the lock, so tracing never lengthens a hold of it. */
+	if (ret)
+		trace_vmm_alloc_fail(size, align, -ret);
+	else
+		trace_vmm_alloc(*id, *start, size, align, vmm_trace_since(t0));
 	return ret;
 }
 
@@ -1089,17 +1111,24 @@ int vmm_arena_free_perm(struct vmm_arena *arena, u64 id,
 			const struct vmm_cred *cred)
 {
 	struct vmm_block *blk;
+	u64 start = 0, size = 0;
 	int ret = 0;
 
 	vmm_lock(arena);
 	blk = vmm_block_lookup(arena, id);
-	if (!blk)
+	if (!blk) {
 		ret = -ENOENT;
-	else if (!vmm_owns(blk, cred))
+	} else if (!vmm_owns(blk, cred)) {
 		ret = -EACCES;
-	else
+	} else {
+		start = blk->start;
+		size = blk->size;
 		vmm_block_kill(arena, blk);
+	}
 	vmm_unlock(arena);
+	/* Outside the lock, so tracing never lengthens a hold of it. */
+	if (!ret)
+		trace_vmm_free(id, start, size);
 	return ret;
 }
 
@@ -1126,16 +1155,22 @@ int vmm_arena_free(struct vmm_arena *arena, u64 id)
 void vmm_arena_free_scope(struct vmm_arena *arena, struct list_head *scope)
 {
 	struct vmm_block *blk;
+	u64 id, start, size;
 
 	for (;;) {
 		vmm_lock(arena);
 		blk = list_first_entry_or_null(scope, struct vmm_block,
 					       scope_node);
-		if (blk)
+		if (blk) {
+			id = blk->id;
+			start = blk->start;
+			size = blk->size;
 			vmm_block_kill(arena, blk);
+		}
 		vmm_unlock(arena);
 		if (!blk)
 			break;
+		trace_vmm_free(id, start, size);
 		cond_resched();
 	}
 }
@@ -1463,6 +1498,8 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 		memmove(arena->base + dst + done, arena->base + src + done, n);
 		cond_resched();
 	}
+	/* The move cannot fail from here on; traced while the lock is free. */
+	trace_vmm_move(blk->id, src, dst, size);
 
 	vmm_lock(arena);
 	blk->start = dst;
@@ -1563,16 +1600,21 @@ static bool vmm_arena_settled(struct vmm_arena *arena)
 int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
 		     u64 *bytes, u64 *blocks, bool *compact)
 {
-	u64 moved = 0;
+	u64 t0 = vmm_trace_start(trace_vmm_defrag_end_enabled());
+	u64 bytes0 = *bytes, blocks0 = *blocks, moved = 0;
 	bool within;
 	int ret;
 
 	*compact = false;
+	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
 	if (nowait) {
-		if (!mutex_trylock(&arena->compact_lock))
-			return -EBUSY;
+		if (!mutex_trylock(&arena->compact_lock)) {
+			ret = -EBUSY;
+			goto out;
+		}
 	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
-		return -EINTR;
+		ret = -EINTR;
+		goto out;
 	}
 	for (;;) {
 		within = vmm_compact_pass(arena, budget, &moved, bytes, blocks);
@@ -1593,6 +1635,9 @@ int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
 		}
 	}
 	mutex_unlock(&arena->compact_lock);
+out:
+	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
+			     vmm_trace_since(t0), *compact, ret);
 	return ret;
 }
 
@@ -1678,6 +1723,79 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		out[count].mode = blk->mode;
 		out[count].attrs = list_empty(&blk->scope_node) ? 0 :
 				   VMM_BLOCK_SCOPED;
+		count++;
+	}
+	vmm_unlock(arena);
+	return count;
+}
+
+/**
+ * vmm_arena_blocks_from() - copy out blocks in increasing offset order
+ * @arena: the arena
+ * @offset: the lowest start offset to report
+ * @out: array of @capacity entries, filled from index 0
+ * @capacity: entries @out holds; bounds the work done under the lock
+ *
+ * Blocks in every state are reported, freed-but-pinned ones included.
+ * Callers walking the whole arena ask again from the end of the last block
+ * returned; blocks that moved meanwhile may be missed or seen twice.
+ *
+ * Return: the number of entries stored; fewer than @capacity at the end.
+ */
+u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
+			  struct vmm_block_view *out, u32 capacity)
+{
+	struct vmm_block *blk;
+	struct rb_node *n;
+	u32 count = 0;
+
+	vmm_lock(arena);
+	blk = vmm_block_from(arena, offset);
+	for (n = blk ? &blk->addr_node : NULL; n && count < capacity;
+	     n = rb_next(n)) {
+		blk = rb_entry(n, struct vmm_block, addr_node);
+		out[count].id = blk->id;
+		out[count].start = blk->start;
+		out[count].size = blk->size;
+		out[count].pins = blk->pins;
+		out[count].state = blk->state;
+		out[count].moving = arena->moving_id == blk->id;
+		count++;
+	}
+	vmm_unlock(arena);
+	return count;
+}
+
+/**
+ * vmm_arena_holes_from() - copy out free extents in increasing offset order
+ * @arena: the arena
+ * @offset: the lowest start offset to report
+ * @out: array of @capacity entries, filled from index 0
+ * @capacity: entries @out holds; bounds the work done under the lock
+ *
+ * The extent a block is sliding into during defragmentation is in no tree
+ * and is not reported.
+ *
+ * Return: the number of entries stored; fewer than @capacity at the end.
+ */
+u32 vmm_arena_holes_from(struct vmm_arena *arena, u64 offset,
+			 struct vmm_range *out, u32 capacity)
+{
+	struct vmm_extent *ext;
+	struct rb_node *n;
+	u32 count = 0;
+
+	vmm_lock(arena);
+	if (offset) {
+		ext = vmm_extent_above(arena, offset - 1);
+		n = ext ? &ext->node : NULL;
+	} else {
+		n = rb_first(&arena->free);
+	}
+	for (; n && count < capacity; n = rb_next(n)) {
+		ext = rb_entry(n, struct vmm_extent, node);
+		out[count].start = ext->start;
+		out[count].size = ext->size;
 		count++;
 	}
 	vmm_unlock(arena);

@@ -4,7 +4,8 @@
  *
  * This file holds the module's life cycle and the file operations that act
  * on the block an open file has selected.  The ioctls are in vmm_ioctl.c,
- * the allocator in vmm_arena.c, the sysfs counters in vmm_sysfs.c.
+ * the allocator in vmm_arena.c, the sysfs counters in vmm_sysfs.c, the
+ * debugfs views in vmm_debugfs.c, the tracepoints in vmm_trace.h.
  *
  * Locking: see vmm_arena.c.  File operations take the arena lock only to
  * look up and pin a block; the copy itself runs unlocked.
@@ -23,6 +24,10 @@
 #include <linux/uaccess.h>
 
 #include "vmm.h"
+
+/* The one place the tracepoints used in vmm_arena.c are defined. */
+#define CREATE_TRACE_POINTS
+#include "vmm_trace.h"
 
 static u64 vmm_size = 16ULL << 20;
 
@@ -359,6 +364,7 @@ static int __init vmm_init(void)
 	vmm_arena_quotas();
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
+	vmm_debugfs_init(&vmm_dev->arena);
 	pr_info("arena of %llu bytes ready at /dev/vmm, %s fit%s\n", vmm_size,
 		vmm_policy_name(vmm_policy),
 		vmm_self_check ? ", self-checking" : "");
@@ -373,6 +379,8 @@ err_free_dev:
 
 static void __exit vmm_exit(void)
 {
+	/* Waits for debugfs readers, which use the arena. */
+	vmm_debugfs_exit();
 	kernel_param_lock(THIS_MODULE);
 	vmm_ready = false;
 	kernel_param_unlock(THIS_MODULE);

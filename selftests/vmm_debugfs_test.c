@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/vmm/: blocks, holes and map against known layouts.
+ * The files are not ABI; blocks and holes are read by their header's
+ * column names, so that columns can be added without breaking this test.
+ * SKIPs where debugfs cannot be found or mounted.
+ */
+#include <sys/mount.h>
+
+#include "vmm_util.h"
+
+#define DEBUGFS		"/sys/kernel/debug"
+#define VMM_DEBUGFS	DEBUGFS "/vmm"
+#define ARENA		(256 * KiB)
+#define ARENA_STR	"256K"
+#define MAX_ROWS	512
+#define MAX_COLS	16
+
+/* Whether /sys/kernel/debug/vmm exists, mounting debugfs if needed. */
+static bool vmm_debugfs(void)
+{
+	if (vmm_path_exists(VMM_DEBUGFS))
+		return true;
+	mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
+	return vmm_path_exists(VMM_DEBUGFS);
+}
+
+/* The whole of a debugfs file, NUL-terminated, in a malloc()ed buffer. */
+static char *read_all(const char *name)
+{
+	size_t len = 0, cap = 4096;
+	char path[128], *buf = malloc(cap);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", VMM_DEBUGFS, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !buf) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	/* Small reads, to exercise seq_file's resumption between them. */
+	while ((n = read(fd, buf + len, 100)) > 0) {
+		len += n;
+		if (cap - len < 101) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				break;
+		}
+	}
+	close(fd);
+	if (!buf || n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/*
+ * A table file: rows[i] becomes the values of the columns named in @cols
+ * (e.g. "id start size"), separated by single spaces.  Returns the number
+ * of rows, or -1 if a column is missing from the header or a row is short.
+ */
+static int read_table(const char *name, const char *cols, char rows[][128])
+{
+	char *buf = read_all(name), *line, *save = NULL, *tok, *s2;
+	char want[128], *wtok, *hdr[MAX_COLS];
+	int idx[MAX_COLS], nidx = 0, nhdr = 0, n = -1, i, j;
+
+	if (!buf)
+		return -1;
+	line = strtok_r(buf, "\n", &save);
+	if (!line)
+		goto out;
+	for (tok = strtok_r(line, " ", &s2); tok && nhdr < MAX_COLS;
+	     tok = strtok_r(NULL, " ", &s2))
+		hdr[nhdr++] = tok;
+	snprintf(want, sizeof(want), "%s", cols);
+	for (wtok = strtok_r(want, " ", &s2); wtok;
+	     wtok = strtok_r(NULL, " ", &s2)) {
+		for (j = 0; j < nhdr && strcmp(hdr[j], wtok); j++)
+			;
+		if (j == nhdr) {
+			fprintf(stderr, "# %s: no column '%s'\n", name, wtok);
+			goto out;
+		}
+		idx[nidx++] = j;
+	}
+	n = 0;
+	while ((line = strtok_r(NULL, "\n", &save)) && n < MAX_ROWS) {
+		char *val[MAX_COLS];
+		int nval = 0;
+
+		for (tok = strtok_r(line, " ", &s2); tok && nval < MAX_COLS;
+		     tok = strtok_r(NULL, " ", &s2))
+			val[nval++] = tok;
+		rows[n][0] = '\0';
+		for (i = 0; i < nidx; i++) {
+			if (idx[i] >= nval) {
+				n = -1;
+				goto out;
+			}
+			if (i)
+				strcat(rows[n], " ");
+			strcat(rows[n], val[idx[i]]);
+		}
+		n++;
+	}
+out:
+	free(buf);
+	return n;
+}
+
+FIXTURE(debugfs) {
+	int fd;
+	char rows[MAX_ROWS][128];
+};
+
+FIXTURE_SETUP(debugfs)
+{
+	self->fd = -1;
+	VMM_SETUP_RELOAD(ARENA_STR, &self->fd);
+	if (!vmm_debugfs())
+		VMM_SETUP_SKIP("no %s: debugfs is missing or cannot be mounted",
+			       VMM_DEBUGFS);
+}
+
+FIXTURE_TEARDOWN(debugfs)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Compare a table file's rows with @want, a list ending in NULL. */
+#define ASSERT_TABLE(name, cols, ...) do { \
+	const char *__want[] = { __VA_ARGS__, NULL }; \
+	int __n = read_table(name, cols, self->rows), __i; \
+	ASSERT_LE(0, __n) TH_LOG("%s: unreadable or malformed", name); \
+	for (__i = 0; __want[__i]; __i++) { \
+		ASSERT_LT(__i, __n) TH_LOG("%s: missing '%s'", name, \
+					   __want[__i]); \
+		EXPECT_STREQ(__want[__i], self->rows[__i]); \
+	} \
+	EXPECT_EQ(__i, __n); \
+} while (0)
+
+/*
+ * Blocks 1 (4 KiB at 0), 3 (16 KiB at 12 KiB), 4 (4 KiB at 28 KiB) and
+ * 5 (100 bytes at 32 KiB), with block 2's 8 KiB at 4 KiB freed.
+ */
+#define MAKE_LAYOUT() do { \
+	ALLOC_AT(self->fd, 4096, 0, 1, 0); \
+	ALLOC_AT(self->fd, 8192, 0, 2, 4096); \
+	ALLOC_AT(self->fd, 16384, 0, 3, 12288); \
+	ALLOC_AT(self->fd, 4096, 0, 4, 28672); \
+	ALLOC_AT(self->fd, 100, 0, 5, 32768); \
+	ASSERT_OK(vmm_free(self->fd, 2)); \
+} while (0)
+
+TEST_F(debugfs, debugfs_blocks_lists_blocks_by_offset)
+{
+	MAKE_LAYOUT();
+	ASSERT_TABLE("blocks", "id start size pins state",
+		     "1 0 4096 0 live", "3 12288 16384 0 live",
+		     "4 28672 4096 0 live", "5 32768 100 0 live");
+}
+
+TEST_F(debugfs, debugfs_holes_lists_free_extents)
+{
+	MAKE_LAYOUT();
+	ASSERT_TABLE("holes", "start size", "4096 8192", "32868 229276");
+}
+
+TEST_F(debugfs, debugfs_empty_arena_is_one_hole_and_no_block)
+{
+	int n;
+
+	ASSERT_TABLE("holes", "start size", "0 262144");
+	n = read_table("blocks", "id start size pins state", self->rows);
+	EXPECT_EQ(0, n);
+}
+
+/* 256 KiB at 4096 chars: 64 bytes a char, 4 KiB a line of 64. */
+TEST_F(debugfs, debugfs_map_draws_used_partial_and_free_slices)
+{
+	char *map, *line, *save = NULL, want[128];
+	int i = 0;
+
+	MAKE_LAYOUT();
+	map = read_all("map");
+	ASSERT_NE(NULL, map);
+	line = strtok_r(map, "\n", &save);
+	ASSERT_NE(NULL, line);
+	EXPECT_EQ(0, strncmp(line, "# 262144 bytes, 64 bytes per char, 64 chars per line",
+			     strlen("# 262144 bytes, 64 bytes per char, 64 chars per line")))
+		TH_LOG("header: %s", line);
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		unsigned long long off;
+		char chars[80];
+		const char *fill;
+
+		ASSERT_EQ(2, sscanf(line, "%llu %79s", &off, chars))
+			TH_LOG("line %d: %s", i, line);
+		EXPECT_EQ(i * 4096ULL, off);
+		/* Lines 0, 3-7 are used; 8 holds block 5's 100 bytes. */
+		if (i == 0 || (i >= 3 && i <= 7)) {
+			fill = "#";
+		} else if (i == 8) {
+			fill = NULL;
+			memset(want, '.', 64);
+			want[0] = '#';
+			want[1] = '+';
+		} else {
+			fill = ".";
+		}
+		if (fill)
+			memset(want, fill[0], 64);
+		want[64] = '\0';
+		EXPECT_STREQ(want, chars) TH_LOG("line %d", i);
+		i++;
+	}
+	EXPECT_EQ(64, i);
+	free(map);
+}
+
+/* More blocks and holes than one batch of the lock (64): all are listed. */
+TEST_F(debugfs, debugfs_lists_more_than_a_batch)
+{
+	char want[128];
+	int i, n;
+
+	for (i = 1; i <= 300; i++)
+		ALLOC_AT(self->fd, 512, 0, i, (i - 1) * 512ULL);
+	for (i = 1; i <= 300; i += 2)
+		ASSERT_OK(vmm_free(self->fd, i));
+	n = read_table("blocks", "id start size", self->rows);
+	ASSERT_EQ(150, n);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%d %d 512", 2 * i + 2,
+			 (2 * i + 1) * 512);
+		EXPECT_STREQ(want, self->rows[i]);
+	}
+	n = read_table("holes", "start size", self->rows);
+	ASSERT_EQ(151, n);
+	for (i = 0; i < 150; i++) {
+		snprintf(want, sizeof(want), "%d 512", 2 * i * 512);
+		EXPECT_STREQ(want, self->rows[i]);
+	}
+	snprintf(want, sizeof(want), "%d %llu", 300 * 512,
+		 ARENA - 300 * 512);
+	EXPECT_STREQ(want, self->rows[150]);
+}
+
+/* An arena smaller than the map's 4096 chars: one byte a char. */
+TEST_F(debugfs, debugfs_map_covers_small_odd_arena)
+{
+	char *map, *line, *save = NULL;
+	int lines = 0, chars = 0;
+
+	close(self->fd);
+	self->fd = -1;
+	vmm_unload();
+	ASSERT_EQ(0, vmm_load("1000"));
+	self->fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	ALLOC_AT(self->fd, 10, 0, 1, 0);
+	map = read_all("map");
+	ASSERT_NE(NULL, map);
+	line = strtok_r(map, "\n", &save);
+	EXPECT_EQ(0, strncmp(line, "# 1000 bytes, 1 bytes per char",
+			     strlen("# 1000 bytes, 1 bytes per char")));
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		unsigned long long off;
+		char c[80];
+
+		ASSERT_EQ(2, sscanf(line, "%llu %79s", &off, c));
+		EXPECT_EQ(lines * 64ULL, off);
+		if (lines == 0) {
+			EXPECT_STREQ("##########......................................................",
+				     c);
+		} else {
+			EXPECT_EQ(strspn(c, "."), strlen(c));
+		}
+		chars += strlen(c);
+		lines++;
+	}
+	EXPECT_EQ(16, lines);
+	EXPECT_EQ(1000, chars);
+	free(map);
+}
+
+/*
+ * Reads racing allocations, frees and defragmentations (under the debug
+ * kernel: KASAN and lockdep watch the batched walks) stay well-formed:
+ * every table row has all its columns, and the map keeps its shape.
+ */
+TEST_F(debugfs, debugfs_reads_race_changes_safely)
+{
+	__u64 ids[64] = { 0 }, bytes, blocks;
+	int i, round, status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 0; i < 200; i++) {
+			char rows[MAX_ROWS][128], *map = read_all("map");
+			int lines = 0;
+
+			if (read_table("blocks", "id start size pins state",
+				       rows) < 0 ||
+			    read_table("holes", "start size", rows) < 0 || !map)
+				_exit(1);
+			for (char *p = map; *p; p++)
+				lines += *p == '\n';
+			free(map);
+			if (lines != 65)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	for (round = 0; round < 100; round++) {
+		for (i = 0; i < 64; i++) {
+			if (ids[i] && (i + round) % 3 == 0) {
+				ASSERT_OK(vmm_free(self->fd, ids[i]));
+				ids[i] = 0;
+			} else if (!ids[i]) {
+				ASSERT_OK(vmm_alloc(self->fd, 512 + 64 * i, 0,
+						    &ids[i], NULL));
+			}
+		}
+		ASSERT_OK(vmm_defrag(self->fd, &bytes, &blocks));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* The directory goes with the module, and comes back with it. */
+TEST_F(debugfs, debugfs_dir_removed_on_unload)
+{
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, vmm_unload());
+	EXPECT_FALSE(vmm_path_exists(VMM_DEBUGFS));
+	ASSERT_EQ(0, vmm_load(ARENA_STR));
+	EXPECT_TRUE(vmm_path_exists(VMM_DEBUGFS "/blocks"));
+	EXPECT_TRUE(vmm_path_exists(VMM_DEBUGFS "/holes"));
+	EXPECT_TRUE(vmm_path_exists(VMM_DEBUGFS "/map"));
+}
+
+TEST_HARNESS_MAIN

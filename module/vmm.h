@@ -257,6 +257,9 @@ static inline void vmm_unlock(struct vmm_arena *arena)
  * @id: &vmm_block.id
  * @start: &vmm_block.start
  * @size: &vmm_block.size
+ * @uid: &vmm_block.uid
+ * @gid: &vmm_block.gid
+ * @mode: &vmm_block.mode
  * @pins: &vmm_block.pins
  * @state: &vmm_block.state
  * @moving: the compactor is copying the block
@@ -265,6 +268,9 @@ struct vmm_block_view {
 	u64 id;
 	u64 start;
 	u64 size;
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
 	unsigned int pins;
 	enum vmm_block_state state;
 	bool moving;

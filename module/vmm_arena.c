@@ -1757,6 +1757,9 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
 		out[count].id = blk->id;
 		out[count].start = blk->start;
 		out[count].size = blk->size;
+		out[count].uid = blk->uid;
+		out[count].gid = blk->gid;
+		out[count].mode = blk->mode;
 		out[count].pins = blk->pins;
 		out[count].state = blk->state;
 		out[count].moving = arena->moving_id == blk->id;

@@ -3,7 +3,9 @@
  * vmm in debugfs, /sys/kernel/debug/vmm/: the arena's layout for people
  * debugging it.  Not ABI: the formats may change (README.md shows them).
  *
- *   blocks  one line per block in offset order, under a header line
+ *   blocks  one line per block in offset order, under a header line: ID,
+ *           start, size, owner uid and gid (initial namespace), mode,
+ *           pins and state
  *   holes   one line per free extent in offset order, under a header line
  *   map     the arena at 64 characters a line, each a slice of it
  *
@@ -22,6 +24,8 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uidgid.h>
+#include <linux/user_namespace.h>
 
 #include "vmm.h"
 
@@ -75,15 +79,18 @@ static int vmm_blocks_show(struct seq_file *m, void *unused)
 	buf = kmalloc_array(VMM_DEBUGFS_BATCH, sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	seq_printf(m, "%10s %12s %12s %5s %s\n", "id", "start", "size",
-		   "pins", "state");
+	seq_printf(m, "%10s %12s %12s %10s %10s %4s %5s %s\n", "id", "start",
+		   "size", "uid", "gid", "mode", "pins", "state");
 	do {
 		n = vmm_arena_blocks_from(arena, offset, buf,
 					  VMM_DEBUGFS_BATCH);
 		for (i = 0; i < n; i++) {
-			seq_printf(m, "%10llu %12llu %12llu %5u %s\n",
+			seq_printf(m, "%10llu %12llu %12llu %10u %10u %04o %5u %s\n",
 				   buf[i].id, buf[i].start, buf[i].size,
-				   buf[i].pins, vmm_state_name(&buf[i]));
+				   from_kuid(&init_user_ns, buf[i].uid),
+				   from_kgid(&init_user_ns, buf[i].gid),
+				   buf[i].mode, buf[i].pins,
+				   vmm_state_name(&buf[i]));
 			offset = buf[i].start + buf[i].size;
 		}
 	} while (n == VMM_DEBUGFS_BATCH && !vmm_debugfs_stop(m));

@@ -169,6 +169,20 @@ TEST_F(debugfs, debugfs_blocks_lists_blocks_by_offset)
 		     "4 28672 4096 0 live", "5 32768 100 0 live");
 }
 
+/* Owners are shown in the initial namespace; the mode in octal. */
+TEST_F(debugfs, debugfs_blocks_show_owner_group_and_mode)
+{
+	struct vmm_chmod_args cm = { .id = 2, .mode = 0640 };
+	struct vmm_chown_args co = { .id = 2, .uid = 1000, .gid = 2000 };
+
+	ALLOC_AT(self->fd, 4096, 0, 1, 0);
+	ALLOC_AT(self->fd, 4096, 0, 2, 4096);
+	ASSERT_EQ(0, ioctl(self->fd, VMM_IOC_CHMOD, &cm));
+	ASSERT_EQ(0, ioctl(self->fd, VMM_IOC_CHOWN, &co));
+	ASSERT_TABLE("blocks", "id uid gid mode", "1 0 0 0600",
+		     "2 1000 2000 0640");
+}
+
 TEST_F(debugfs, debugfs_holes_lists_free_extents)
 {
 	MAKE_LAYOUT();

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "libvmm.h"
 
 #define VMMCTL_VERSION "0.2.0"
 
@@ -102,6 +105,44 @@ int cmd_info(struct ctx *c, int argc, char **argv);
 int cmd_list(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_map(struct ctx *c, int argc, char **argv);
+
+/**
+ * struct stats_rates - what "stats --watch" computes between two refreshes
+ * @interval: the requested seconds between refreshes
+ * @valid: the rates below are set (not on the first refresh)
+ * @allocs: allocations per second
+ * @frees: frees per second
+ * @bytes_moved: bytes moved by defragmentation per second
+ */
+struct stats_rates {
+	double interval;
+	int valid;
+	double allocs;
+	double frees;
+	double bytes_moved;
+};
+
+/* Views of the arena (observe.c). */
+void stats_values(const struct vmm_stats_args *st, __u64 *v);
+const char *stats_policy(const struct vmm_stats_args *st);
+/* The counters as one JSON object; with @r, the rates too. */
+void print_stats_json(const struct vmm_stats_args *st,
+		      const struct stats_rates *r, int oneline);
+/* {"count": N, "blocks": [{"id":, "offset":, "size":}, ...]} */
+void print_list_json(const struct vmm_block_info *v, size_t n, int oneline);
+/* Refresh the counters every @interval s, @count times (0: until SIGINT). */
+int stats_watch(struct ctx *c, int fd, double interval, long count, int json);
+/* Colour or not: --no-color (@never), --color (@force), NO_COLOR, a tty. */
+int want_color(const char *force, const char *never);
+/* The map line of blocks @v (sorted by offset), @unit bytes a character. */
+void print_map(const struct vmm_block_info *v, size_t n, __u64 size,
+	       __u64 unit, int color);
+/* used, free, largest free extent, fragmentation, blocks: one line. */
+void print_map_summary(const struct vmm_stats_args *st);
+
+/* vmmctl map --svg (svg.c): 0, or a negative errno. */
+int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
+		  const struct vmm_stats_args *st);
 
 /* The batch runner (batch.c). */
 int cmd_batch(struct ctx *c, int argc, char **argv);

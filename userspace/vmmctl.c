@@ -140,6 +140,7 @@ static const struct command commands[] = {
 	  "  map             the map line\n"
 	  "  info, stats     name=value pairs separated by spaces\n"
 	  "  list            blocks=N, then id=I,offset=O,size=S per block\n"
+	  "  list/stats --json  the JSON object on one line\n"
 	  "  COMMAND --help  the command's usage line\n"
 	  "  (any failure)   error CLASS MESSAGE, CLASS being the exit status\n"
 	  "                  the command would have had on its own\n"

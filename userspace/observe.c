@@ -20,9 +20,9 @@
 
 /* The counters, in the order "vmmctl stats" prints them. */
 static const char *const stat_names[] = {
-	"size", "used", "free", "largest_free", "blocks", "fragmentation",
-	"allocs", "frees", "alloc_failures", "defrags", "bytes_moved",
-	"metadata_bytes",
+	"size",		  "used",	   "free",	  "largest_free",
+	"blocks",	  "fragmentation", "allocs",	  "frees",
+	"alloc_failures", "defrags",	   "bytes_moved", "metadata_bytes",
 };
 
 #define NR_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
@@ -137,7 +137,6 @@ static void print_watch_block(const struct vmm_stats_args *st,
 {
 	const char *eol = tty ? "\033[K\n" : "\n";
 	__u64 v[NR_STATS];
-	char a[32], b[32], m[32];
 	size_t i;
 
 	stats_values(st, v);
@@ -147,6 +146,8 @@ static void print_watch_block(const struct vmm_stats_args *st,
 		printf("%-16s %llu%s", stat_names[i], v[i], eol);
 	printf("%-16s %s%s", "policy", stats_policy(st), eol);
 	if (r->valid) {
+		char a[32], b[32], m[32];
+
 		human(a, sizeof(a), r->allocs);
 		human(b, sizeof(b), r->frees);
 		human(m, sizeof(m), r->bytes_moved);
@@ -169,9 +170,9 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
 	struct vmm_stats_args st, prev;
 	struct stats_rates r = { .interval = interval };
 	struct sigaction sa;
-	int tty = !json && isatty(STDOUT_FILENO), ret;
+	int tty = !json && isatty(STDOUT_FILENO);
 	unsigned long nr = 0;
-	double t, t_prev = 0;
+	double t_prev = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -180,9 +181,11 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (tty)
-		printf("\033[?25l");	/* hide the cursor while redrawing */
+		printf("\033[?25l"); /* hide the cursor while redrawing */
 	for (;;) {
-		ret = vmm_stats(fd, &st);
+		int ret = vmm_stats(fd, &st);
+		double t;
+
 		if (ret) {
 			if (tty)
 				printf("\033[?25h");
@@ -195,8 +198,8 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
 
 			r.allocs = rate(st.allocs, prev.allocs, dt);
 			r.frees = rate(st.frees, prev.frees, dt);
-			r.bytes_moved = rate(st.bytes_moved, prev.bytes_moved,
-					     dt);
+			r.bytes_moved =
+				rate(st.bytes_moved, prev.bytes_moved, dt);
 		}
 		nr++;
 		if (json) {
@@ -224,8 +227,8 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
 
 /* Background colours, cycled per block; bright enough for black text. */
 static const char *const palette[] = {
-	"\033[30;42m", "\033[30;44m", "\033[30;43m", "\033[30;45m",
-	"\033[30;46m", "\033[30;41m",
+	"\033[30;42m", "\033[30;44m", "\033[30;43m",
+	"\033[30;45m", "\033[30;46m", "\033[30;41m",
 };
 
 #define NR_PALETTE (sizeof(palette) / sizeof(palette[0]))
@@ -243,8 +246,8 @@ int want_color(const char *force, const char *never)
 	return isatty(STDOUT_FILENO);
 }
 
-void print_map(const struct vmm_block_info *v, size_t n, __u64 size,
-	       __u64 unit, int color)
+void print_map(const struct vmm_block_info *v, size_t n, __u64 size, __u64 unit,
+	       int color)
 {
 	__u64 units = size / unit + !!(size % unit), u;
 	size_t j = 0, last = (size_t)-1;

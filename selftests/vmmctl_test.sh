@@ -551,8 +551,10 @@ check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
 
 # Outputs the host checks afterwards (scripts/observe-check, run by
 # scripts/check after the stock tier): JSON parsed by python3, SVGs
-# converted to PNG by rsvg-convert.
-OBS=${VMM_OBSERVE_DIR:-/repo/build/observe}
+# converted to PNG by rsvg-convert.  One directory per vmmctl build:
+# build/observe/bin, and build/observe/bin32 for run_compat.sh's run.
+vdir=$(dirname "$(command -v "$V")")
+OBS=${VMM_OBSERVE_DIR:-/repo/build/observe/$(basename "$vdir")}
 mkdir -p "$OBS" 2>/dev/null && rm -f "$OBS"/*.json "$OBS"/*.jsonl "$OBS"/*.svg
 [ -w "$OBS" ] || OBS=$T
 

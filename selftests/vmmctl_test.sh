@@ -621,6 +621,27 @@ printf 'map --color --summary --width 10\n' >"$T/batch"
 STDIN=$T/batch check "batch: map stays one plain line" 0 $'X--X------\n' '' \
 	$V batch
 
+# On a terminal (vmm_pty runs vmmctl on a pseudo-terminal): colour and
+# the summary line by default, NO_COLOR and --no-color turn colour off.
+PTY=$(command -v vmm_pty || echo "${VMM_PTY:-/repo/build/bin/vmm_pty}")
+summary="used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYSFS/fragmentation")" 'BEGIN { printf "%.1f", f / 10 }')%, 2 blocks"
+check "map on a terminal: coloured, then the summary line" 0 \
+	$'\e[30;42mX\e[0;2m--\e[30;44mX\e[0;2m------\e[0m\n'"$summary"$'\n' \
+	'' "$PTY" $V map --width 10
+check "map on a terminal with NO_COLOR=1: plain, with the summary" 0 \
+	"X--X------"$'\n'"$summary"$'\n' '' "$PTY" env NO_COLOR=1 $V map --width 10
+check "map on a terminal with an empty NO_COLOR: coloured" 0 \
+	$'\e[30;42mX\e[0;2m--\e[30;44mX\e[0;2m------\e[0m\n'"$summary"$'\n' \
+	'' "$PTY" env NO_COLOR= $V map --width 10
+check "map --no-color on a terminal: plain, with the summary" 0 \
+	"X--X------"$'\n'"$summary"$'\n' '' "$PTY" $V map --width 10 --no-color
+check "stats --watch on a terminal" 0 '*' '' \
+	"$PTY" $V stats --watch 0.1 --count 3
+esc=$(printf '\033')
+expect "stats --watch on a terminal: cursor hidden, 3 redraws in place, cursor shown" \
+	"$(head -c 6 "$T/out" | od -An -tx1 | tr -s ' ') $(grep -o -F "$esc[H$esc[2J" "$T/out" | wc -l) $(grep -c 'refresh [123] (Ctrl-C to quit)' "$T/out") $(tail -c 6 "$T/out" | od -An -tx1 | tr -s ' ')" \
+	" 1b 5b 3f 32 35 6c 3 3  1b 5b 3f 32 35 68"
+
 check "map --svg writes the picture, prints nothing" 0 '' '' \
 	$V map --svg "$OBS/small.svg"
 ok=1

@@ -508,7 +508,7 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	};
 	const char *vals[4];
 	struct vmm_stats_args st;
-	__u64 values[12];
+	__u64 values[NR_STATS];
 	double interval = WATCH_DEFAULT_S;
 	int64_t count = 0;
 	char **args, buf[64], *end;
@@ -551,17 +551,12 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		return EXIT_OK;
 	}
 	stats_values(&st, values);
-	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		static const char *const names[] = {
-			"size", "used", "free", "largest_free", "blocks",
-			"fragmentation", "allocs", "frees", "alloc_failures",
-			"defrags", "bytes_moved", "metadata_bytes",
-		};
-
+	for (i = 0; i < NR_STATS; i++) {
 		if (c->batch)
-			printf("%s%s=%llu", i ? " " : "", names[i], values[i]);
+			printf("%s%s=%llu", i ? " " : "", stat_names[i],
+			       values[i]);
 		else
-			printf("%s %llu\n", names[i], values[i]);
+			printf("%s %llu\n", stat_names[i], values[i]);
 	}
 	if (c->batch)
 		printf(" policy=%s\n", stats_policy(&st));

@@ -19,13 +19,11 @@
 #include "vmmctl.h"
 
 /* The counters, in the order "vmmctl stats" prints them. */
-static const char *const stat_names[] = {
+const char *const stat_names[NR_STATS] = {
 	"size",		  "used",	   "free",	  "largest_free",
 	"blocks",	  "fragmentation", "allocs",	  "frees",
 	"alloc_failures", "defrags",	   "bytes_moved", "metadata_bytes",
 };
-
-#define NR_STATS (sizeof(stat_names) / sizeof(stat_names[0]))
 
 void stats_values(const struct vmm_stats_args *st, __u64 *v)
 {

@@ -123,6 +123,10 @@ struct stats_rates {
 };
 
 /* Views of the arena (observe.c). */
+#define NR_STATS 12
+/* The counters' names, as in sysfs, in the order "vmmctl stats" shows. */
+extern const char *const stat_names[NR_STATS];
+/* Their values from @st into @v[NR_STATS]. */
 void stats_values(const struct vmm_stats_args *st, __u64 *v);
 const char *stats_policy(const struct vmm_stats_args *st);
 /* The counters as one JSON object; with @r, the rates too. */

@@ -10,7 +10,8 @@
 #                  selftests/run_compat.sh (needs gcc-multilib)
 #   make demo      a narrated session in a QEMU guest
 #   make bench     the allocator benchmark (vmm against gen_pool and drm_mm)
-#                  in a QEMU guest: a table, and build/bench.json
+#                  in a QEMU guest: a table, build/bench.json, and a chart
+#                  of ns/op against live blocks, build/bench.svg
 #   make bench-smoke  the benchmark with tiny counts: does it still work?
 #   make lint      checkpatch, kernel-doc, sparse + W=1, clang-format,
 #                  cppcheck, the man page (scripts/lint); make check runs it
@@ -197,12 +198,15 @@ bench: bench-module
 	$(BENCH_VM) --timeout $(BENCH_TIMEOUT) -- /repo/scripts/bench
 	@if command -v python3 >/dev/null; then \
 		python3 -m json.tool $(BUILD)/bench.json >/dev/null && \
-		echo "build/bench.json: valid JSON"; fi
+		echo "build/bench.json: valid JSON" && \
+		scripts/bench-chart $(BUILD)/bench.json $(BUILD)/bench.svg; fi
 
 bench-smoke: bench-module
 	$(BENCH_VM) --timeout 900 -- /repo/scripts/bench --smoke
 	@if command -v python3 >/dev/null; then \
-		python3 -m json.tool $(BUILD)/bench-smoke.json >/dev/null; fi
+		python3 -m json.tool $(BUILD)/bench-smoke.json >/dev/null && \
+		scripts/bench-chart $(BUILD)/bench-smoke.json \
+			$(BUILD)/bench-smoke.svg; fi
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null

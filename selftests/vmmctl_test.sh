@@ -640,6 +640,203 @@ check "chown onto a full quota exits 4" 4 '' \
 $U2 $V free 1
 check "after a free, the user may allocate again" 0 $'5\n' '' $U2 $V alloc 1
 echo 0 >"$PARAMS/max_blocks_per_uid"
+
+# --- JSON, stats --watch, colour map, SVG ------------------------------------
+
+# Outputs the host checks afterwards (scripts/observe-check, run by
+# scripts/check after the stock tier): JSON parsed by python3, SVGs
+# converted to PNG by rsvg-convert.  One directory per vmmctl build:
+# build/observe/bin, and build/observe/bin32 for run_compat.sh's run.
+vdir=$(dirname "$(command -v "$V")")
+OBS=${VMM_OBSERVE_DIR:-/repo/build/observe/$(basename "$vdir")}
+mkdir -p "$OBS" 2>/dev/null && rm -f "$OBS"/*.json "$OBS"/*.jsonl "$OBS"/*.svg
+[ -w "$OBS" ] || OBS=$T
+
+reload 100
+$V alloc 10 >/dev/null && $V alloc 20 >/dev/null && $V alloc 5 >/dev/null &&
+	$V free 2
+expect "layout for the views: blocks 1 and 3, a hole between" "$?" 0
+check "list --json: one block a line, stable keys" 0 \
+	'{"count": 2, "blocks": [
+  {"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false},
+  {"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false}
+]}
+' '' $V list --json
+cp "$T/out" "$OBS/list.json"
+run $V stats --json
+sed 's/"max_lock_hold_ns": [0-9]*,/"max_lock_hold_ns": N,/' "$T/out" >"$T/stats"
+cp "$T/out" "$OBS/stats.json"
+exp='{'
+for f in size used free largest_free blocks fragmentation allocs frees \
+	 alloc_failures defrags bytes_moved metadata_bytes; do
+	exp="$exp
+  \"$f\": $(cat "$SYSFS/$f"),"
+done
+exp="$exp
+  \"max_lock_hold_ns\": N,
+  \"policy\": \"first\"
+}"
+expect "stats --json: every counter as sysfs shows it, policy a string" \
+	"$RC $(cat "$T/stats")" "0 $exp"
+expect "stats --json: used 15, free 85, largest_free 65" \
+	"$(grep -c -e '"used": 15,' -e '"free": 85,' -e '"largest_free": 65,' "$T/out")" 3
+printf 'list --json\nstats --json\n' >"$T/batch"
+STDIN=$T/batch run $V batch
+cp "$T/out" "$OBS/batch.jsonl"
+expect "batch: list --json and stats --json are one line each" \
+	"$RC $(wc -l <"$T/out") $(head -n 1 "$T/out")" \
+	'0 2 {"count": 2, "blocks": [{"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false},{"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false}]}'
+check "list --json rejects an argument" 1 '' "unexpected argument 'x'" \
+	$V list --json x
+check "list --jsn is an unknown option" 1 '' "unknown option '--jsn'" \
+	$V list --jsn
+
+check "map --color: one colour per block, free space dim" 0 \
+	$'\e[30;42mX\e[0;2m--\e[30;44mX\e[0;2m------\e[0m\n' '' \
+	$V map --width 10 --color
+check "map --summary: used, free, largest free extent, fragmentation" 0 \
+	"X--X------
+used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYSFS/fragmentation")" 'BEGIN { printf "%.1f", f / 10 }')%, 2 blocks
+" '' $V map --width 10 --summary
+check "map is plain when stdout is not a terminal" 0 $'X--X------\n' '' \
+	$V map --width 10
+check "map --no-color is plain" 0 $'X--X------\n' '' \
+	$V map --width 10 --no-color
+check "NO_COLOR leaves the map plain" 0 $'X--X------\n' '' \
+	env NO_COLOR=1 $V map --width 10
+check "--color wins over NO_COLOR" 0 '*' '' \
+	env NO_COLOR=1 $V map --width 10 --color
+grep -q "$(printf '\033')" "$T/out"
+expect "--color over NO_COLOR: escapes present" "$?" 0
+check "map --color --no-color is a usage error" 1 '' \
+	'--color and --no-color contradict each other' \
+	$V map --color --no-color
+printf 'map --color --summary --width 10\n' >"$T/batch"
+STDIN=$T/batch check "batch: map stays one plain line" 0 $'X--X------\n' '' \
+	$V batch
+
+# On a terminal (vmm_pty runs vmmctl on a pseudo-terminal): colour and
+# the summary line by default, NO_COLOR and --no-color turn colour off.
+PTY=$(command -v vmm_pty || echo "${VMM_PTY:-/repo/build/bin/vmm_pty}")
+summary="used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYSFS/fragmentation")" 'BEGIN { printf "%.1f", f / 10 }')%, 2 blocks"
+check "map on a terminal: coloured, then the summary line" 0 \
+	$'\e[30;42mX\e[0;2m--\e[30;44mX\e[0;2m------\e[0m\n'"$summary"$'\n' \
+	'' "$PTY" $V map --width 10
+check "map on a terminal with NO_COLOR=1: plain, with the summary" 0 \
+	"X--X------"$'\n'"$summary"$'\n' '' "$PTY" env NO_COLOR=1 $V map --width 10
+check "map on a terminal with an empty NO_COLOR: coloured" 0 \
+	$'\e[30;42mX\e[0;2m--\e[30;44mX\e[0;2m------\e[0m\n'"$summary"$'\n' \
+	'' "$PTY" env NO_COLOR= $V map --width 10
+check "map --no-color on a terminal: plain, with the summary" 0 \
+	"X--X------"$'\n'"$summary"$'\n' '' "$PTY" $V map --width 10 --no-color
+check "stats --watch on a terminal" 0 '*' '' \
+	"$PTY" $V stats --watch 0.1 --count 3
+esc=$(printf '\033')
+expect "stats --watch on a terminal: cursor hidden, 3 redraws in place, cursor shown" \
+	"$(head -c 6 "$T/out" | od -An -tx1 | tr -s ' ') $(grep -o -F "$esc[H$esc[2J" "$T/out" | wc -l) $(grep -c 'refresh [123] (Ctrl-C to quit)' "$T/out") $(tail -c 6 "$T/out" | od -An -tx1 | tr -s ' ')" \
+	" 1b 5b 3f 32 35 6c 3 3  1b 5b 3f 32 35 68"
+
+check "map --svg writes the picture, prints nothing" 0 '' '' \
+	$V map --svg "$OBS/small.svg"
+ok=1
+head -n 1 "$OBS/small.svg" | grep -q '^<?xml' || ok=0
+[ "$(tail -n 1 "$OBS/small.svg")" = '</svg>' ] || ok=0
+grep -q '>1</text>' "$OBS/small.svg" || ok=0	# labels where they fit
+grep -q '>3</text>' "$OBS/small.svg" || ok=0
+grep -q 'url(#free)' "$OBS/small.svg" || ok=0	# free space hatched
+grep -q 'fragmentation' "$OBS/small.svg" || ok=0	# the figures below
+expect "small SVG: XML, labelled blocks, free space, figures" "$ok" 1
+check "map --svg - writes the same picture to stdout" 0 \
+	"$(cat "$OBS/small.svg")"$'\n' '' $V map --svg -
+check "map --svg into a missing directory exits 6" 6 '' \
+	"^vmmctl: map: cannot create '/nonexistent/a.svg': No such file or directory; give --svg a path" \
+	$V map --svg /nonexistent/a.svg
+check "map --svg without a file name exits 1" 1 '' "option '--svg' needs a value" \
+	$V map --svg
+
+# stats --watch: plain blocks when not on a terminal, rates, --count.
+check "stats --watch 0.1 --count 3: three plain blocks" 0 '*' '' \
+	$V stats --watch 0.1 --count 3
+expect "three refreshes, numbered, no escapes, first rates unknown" \
+	"$(grep -c '^vmm arena: every 0.1s, refresh [123]$' "$T/out") $(grep -c "$(printf '\033')" "$T/out") $(grep -c '^allocs/s  *-$' "$T/out") $(grep -c '^bytes_moved/s  *0$' "$T/out")" \
+	"3 0 1 2"
+expect "stats --watch: blocks separated by one blank line" \
+	"$(grep -c '^$' "$T/out") $(wc -l <"$T/out")" "2 53"
+check "stats --watch=0.1 --count=1 form" 0 '*' '' \
+	$V stats --watch=0.1 --count=1
+check "stats --count without --watch is a usage error" 1 '' \
+	'--count only makes sense with --watch' $V stats --count 2
+check "stats --watch 0.05 is too short" 1 '' \
+	"--watch wants SECONDS from 0.1 to 86400 \(e.g. 1 or 0.5\), got '0.05'" \
+	$V stats --watch 0.05
+check "stats --watch --count 0 is a usage error" 1 '' \
+	"--count wants a number of refreshes of at least 1, got '0'" \
+	$V stats --watch --count 0
+printf 'stats --watch 1\n' >"$T/batch"
+STDIN=$T/batch check "batch: stats --watch is refused" 1 \
+	"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--json] [--watch [SECONDS]] [--count N]"$'\n' \
+	'' $V batch
+
+# Rates: 4 allocs and 2 frees between the first and second refresh, 3 s
+# apart: about 1.3 allocs/s and 0.7 frees/s.
+rm -f "$T/watch"
+$V stats --json --watch 3 --count 2 >"$T/watch" &
+wpid=$!
+for i in $(seq 100); do
+	[ -s "$T/watch" ] && break
+	sleep 0.05
+done
+# One process, so that all of it lands between the two refreshes even
+# on a slow (debug, emulated) guest.
+printf 'alloc 1\nalloc 1\nalloc 1\nalloc 1\nfree 1\nfree 3\n' |
+	$V batch >/dev/null
+wait $wpid
+RC=$?
+cp "$T/watch" "$OBS/watch.jsonl"
+expect "stats --json --watch: one object a line, first rates null" \
+	"$RC $(wc -l <"$T/watch") $(head -n 1 "$T/watch" | grep -c '"interval_s": 3.000, "allocs_per_s": null, "frees_per_s": null, "bytes_moved_per_s": null}$')" \
+	"0 2 1"
+expect "stats --watch: allocs/s and frees/s from successive counters" \
+	"$(tail -n 1 "$T/watch" | awk '{
+		match($0, /"allocs_per_s": [0-9.]+/); a = substr($0, RSTART + 16, RLENGTH - 16)
+		match($0, /"frees_per_s": [0-9.]+/); f = substr($0, RSTART + 15, RLENGTH - 15)
+		print (a > 0.5 && a <= 4 && f > 0.2 && f <= 2) ? "ok" : a " " f }')" ok
+
+# SIGINT ends the watch cleanly, with exit status 0.
+rm -f "$T/watch"
+$V stats --watch 1 >"$T/watch" &
+wpid=$!
+for i in $(seq 100); do
+	[ -s "$T/watch" ] && break
+	sleep 0.05
+done
+kill -INT $wpid
+wait $wpid
+expect "stats --watch exits 0 on SIGINT after a whole block" \
+	"$? $(tail -n 1 "$T/watch" | cut -c1-13)" "0 bytes_moved/s"
+
+# A 1 GiB arena of many blocks, fragmented: the SVG aggregates what is
+# under a pixel, so its size depends on the picture, not on the blocks.
+# The debug tier (VMM_TEST_PARAMS set) uses fewer blocks: KASAN is slow.
+nblocks=100000
+[ -n "${VMM_TEST_PARAMS:-}" ] && nblocks=20000
+reload 1G
+awk -v n=$nblocks 'BEGIN {
+	for (i = 1; i <= n; i++) print "alloc " (1 + (i * 7919) % 16) "K"
+	for (i = 1; i <= n; i++) if (i % 3 == 0 || i % 7 == 0) print "free " i
+	print "alloc 3M"; print "alloc 700K"; print "alloc 40K"
+}' >"$T/batch"
+t0=$(date +%s)
+STDIN=$T/batch run $V batch
+expect "$nblocks blocks allocated, some freed, in a 1 GiB arena" \
+	"$RC $(grep -c error "$T/out")" "0 0"
+check "map --svg of the 1 GiB arena" 0 '' '' $V map --svg "$OBS/big.svg"
+echo "# $nblocks-block layout and its SVG: $(($(date +%s) - t0)) s, $(wc -c <"$OBS/big.svg") bytes"
+ok=1
+[ "$(wc -c <"$OBS/big.svg")" -lt 1000000 ] || ok=0
+[ "$(grep -c '<rect' "$OBS/big.svg")" -lt 12000 ] || ok=0
+[ "$(tail -n 1 "$OBS/big.svg")" = '</svg>' ] || ok=0
+expect "big SVG: under 1 MB and 12000 rectangles (aggregated)" "$ok" 1
 reload 5
 
 # --- --version and --help ----------------------------------------------------

@@ -314,12 +314,6 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 	return fail_errno(c, -ret, "cannot read");
 }
 
-/* Commands without arguments. */
-static int no_args(struct ctx *c, int argc, char **argv)
-{
-	return parse_args(c, argc, argv, NULL, NULL, NULL, 0);
-}
-
 static int by_offset(const void *a, const void *b)
 {
 	const struct vmm_block_info *x = a, *y = b;
@@ -467,11 +461,13 @@ int cmd_info(struct ctx *c, int argc, char **argv)
 
 int cmd_list(struct ctx *c, int argc, char **argv)
 {
+	static const char *const opts[] = { "json", NULL };
+	const char *vals[1];
 	struct vmm_block_info *v;
 	size_t n, i;
 	int fd, ret;
 
-	ret = no_args(c, argc, argv);
+	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
 	fd = dev_fd(c);
@@ -480,6 +476,11 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 	ret = vmm_list_all(fd, &v, &n);
 	if (ret)
 		return fail_errno(c, -ret, "cannot list the blocks");
+	if (vals[0]) {
+		print_list_json(v, n, c->batch);
+		free(v);
+		return EXIT_OK;
+	}
 	if (c->batch)
 		printf("blocks=%zu", n);
 	else
@@ -501,68 +502,138 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * "--watch" takes an optional value: "--watch 5" becomes "--watch=5" when
+ * the next word is a number, so that parse_args() sees one option.
+ */
+static int join_watch(int argc, char **argv, char **out, char *buf,
+		      size_t len)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				out[n++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--watch") && i + 1 < argc &&
+		    strspn(argv[i + 1], "0123456789.") == strlen(argv[i + 1]) &&
+		    argv[i + 1][0]) {
+			snprintf(buf, len, "--watch=%s", argv[i + 1]);
+			out[n++] = buf;
+			i++;
+			continue;
+		}
+		out[n++] = argv[i];
+	}
+	out[n] = NULL;
+	return n;
+}
+
+#define WATCH_DEFAULT_S	2.0
+#define WATCH_MAX_S	86400.0
+
 int cmd_stats(struct ctx *c, int argc, char **argv)
 {
-	static const char *const names[] = {
-		"size", "used", "free", "largest_free", "blocks",
-		"fragmentation", "allocs", "frees", "alloc_failures",
-		"defrags", "bytes_moved", "metadata_bytes",
+	static const char *const opts[] = {
+		"json", "watch", "watch=", "count=", "users", NULL
 	};
-	static const char *const opts[] = { "users", NULL };
-	const char *vals[1];
+	const char *vals[5];
 	struct vmm_stats_args st;
-	__u64 values[12];
-	const char *policy;
+	__u64 values[NR_STATS];
+	double interval = WATCH_DEFAULT_S;
+	int64_t count = 0;
+	char **args, buf[64], *end;
 	int fd, ret;
 	size_t i;
 
-	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return fail(c, EXIT_FAIL, "out of memory");
+	ret = parse_args(c, join_watch(argc, argv, args, buf, sizeof(buf)),
+			 args, opts, vals, NULL, 0);
+	free(args);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (vals[2]) {
+		errno = 0;
+		interval = strtod(vals[2], &end);
+		if (errno || end == vals[2] || *end || !(interval >= 0.1) ||
+		    interval > WATCH_MAX_S)
+			return fail_usage(c, "--watch wants SECONDS from 0.1 to 86400 (e.g. 1 or 0.5), got '%s'",
+					  vals[2]);
+	}
+	if (vals[3] && (parse_s64(vals[3], &count, 0) || count < 1))
+		return fail_usage(c, "--count wants a number of refreshes of at least 1, got '%s'",
+				  vals[3]);
+	if (vals[3] && !vals[1] && !vals[2])
+		return fail_usage(c, "--count only makes sense with --watch; add --watch [SECONDS]");
+	if ((vals[1] || vals[2]) && c->batch)
+		return fail_usage(c, "--watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly");
+	if (vals[4] && (vals[0] || vals[1] || vals[2] || vals[3]))
+		return fail_usage(c, "--users shows a table of its own; run it without --json, --watch or --count");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
-	if (vals[0])
+	if (vals[4])
 		return print_users(c, fd);
+	if (vals[1] || vals[2])
+		return stats_watch(c, fd, interval, (long)count, !!vals[0]);
 	ret = vmm_stats(fd, &st);
 	if (ret)
 		return fail_errno(c, -ret, "cannot read the counters");
-	values[0] = st.size;
-	values[1] = st.used;
-	values[2] = st.free;
-	values[3] = st.largest_free;
-	values[4] = st.blocks;
-	values[5] = st.fragmentation;
-	values[6] = st.allocs;
-	values[7] = st.frees;
-	values[8] = st.alloc_failures;
-	values[9] = st.defrags;
-	values[10] = st.bytes_moved;
-	values[11] = st.metadata_bytes;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (c->batch)
-			printf("%s%s=%llu", i ? " " : "", names[i], values[i]);
-		else
-			printf("%s %llu\n", names[i], values[i]);
+	if (vals[0]) {
+		print_stats_json(&st, NULL, c->batch);
+		return EXIT_OK;
 	}
-	policy = st.policy == VMM_STATS_POLICY_BEST ? "best" : "first";
+	stats_values(&st, values);
+	for (i = 0; i < NR_STATS; i++) {
+		if (c->batch)
+			printf("%s%s=%llu", i ? " " : "", stat_names[i],
+			       values[i]);
+		else
+			printf("%s %llu\n", stat_names[i], values[i]);
+	}
 	if (c->batch)
-		printf(" policy=%s\n", policy);
+		printf(" policy=%s\n", stats_policy(&st));
 	else
-		printf("policy %s\n", policy);
+		printf("policy %s\n", stats_policy(&st));
+	return EXIT_OK;
+}
+
+/* map --svg FILE: "-" is standard output. */
+static int map_svg(struct ctx *c, const char *path,
+		   const struct vmm_block_info *v, size_t n,
+		   const struct vmm_stats_args *st)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	int ret;
+
+	if (!f)
+		return fail(c, EXIT_FAIL, "cannot create '%s': %s; give --svg a path in a writable directory",
+			    path, strerror(errno));
+	ret = write_map_svg(f, v, n, st);
+	if (f != stdout && fclose(f) && !ret)
+		ret = -errno;
+	if (ret)
+		return fail(c, EXIT_FAIL, "cannot write '%s': %s; check the free space there",
+			    path, strerror(-ret));
 	return EXIT_OK;
 }
 
 int cmd_map(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "width=", "raw", NULL };
-	const char *vals[2];
+	static const char *const opts[] = {
+		"width=", "raw", "color", "no-color", "summary", "svg=", NULL
+	};
+	const char *vals[6];
 	struct vmm_stats_args st;
 	struct vmm_block_info *v;
 	int64_t width = 64;
-	__u64 unit, units, u;
-	size_t n, j = 0;
-	int fd, ret;
+	__u64 unit;
+	size_t n;
+	int fd, ret, tty;
 
 	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
 	if (ret)
@@ -572,6 +643,10 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 	if (width < 1)
 		return fail_usage(c, "--width must be at least 1 (got %" PRId64 ")",
 				  width);
+	if (vals[2] && vals[3])
+		return fail_usage(c, "--color and --no-color contradict each other; give one");
+	if (vals[5] && !*vals[5])
+		return fail_usage(c, "--svg wants a file name ('-' for standard output)");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -585,6 +660,11 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), by_offset);
+	if (vals[5]) {
+		ret = map_svg(c, vals[5], v, n, &st);
+		free(v);
+		return ret;
+	}
 
 	if (vals[1])
 		unit = 1;
@@ -592,16 +672,12 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 		unit = st.size / (__u64)width + !!(st.size % (__u64)width);
 	if (!unit)
 		unit = 1;
-	units = st.size / unit + !!(st.size % unit);
-	for (u = 0; u < units; u++) {
-		__u64 lo = u * unit;
-		__u64 hi = st.size - lo < unit ? st.size : lo + unit;
-
-		while (j < n && v[j].offset + v[j].size <= lo)
-			j++;
-		putchar(j < n && v[j].offset < hi ? 'X' : '-');
-	}
-	putchar('\n');
+	/* Batch mode keeps its one plain line per command. */
+	tty = !c->batch && isatty(STDOUT_FILENO);
+	print_map(v, n, st.size, unit,
+		  !c->batch && want_color(vals[2], vals[3]));
+	if (!c->batch && (vals[4] || tty))
+		print_map_summary(&st);
 	free(v);
 	return EXIT_OK;
 }

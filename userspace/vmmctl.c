@@ -106,27 +106,61 @@ static const struct command commands[] = {
 	  "the mode (octal) of block ID and whether it is scoped, one\n"
 	  "'name value' per line.  Exit 2 if the ID is unknown; exit 5 if\n"
 	  "you may neither read nor write the block.\n" },
-	{ "list", cmd_list, "list",
+	{ "list", cmd_list, "list [--json]",
 	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
 	  "(offsets and sizes in bytes), OWNER, GROUP (numeric) and MODE\n"
-	  "(octal).  Every user sees every block, never its data.\n" },
-	{ "stats", cmd_stats, "stats [--users]",
+	  "(octal).  Every user sees every block, never its data.\n"
+	  "\n"
+	  "  --json   one JSON object instead: {\"count\": N, \"blocks\":\n"
+	  "           [{\"id\": I, \"offset\": O, \"size\": S, \"owner\": U,\n"
+	  "           \"group\": G, \"mode\": \"0600\", \"scoped\": false},\n"
+	  "           ...]}, one block a line (one line in all in batch mode)\n" },
+	{ "stats", cmd_stats,
+	  "stats [--users] [--json] [--watch [SECONDS]] [--count N]",
 	  "Show the arena counters, one 'name value' per line, with the\n"
 	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
 	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
 	  "alloc_failures, defrags, bytes_moved, metadata_bytes (kernel\n"
 	  "memory for the bookkeeping), and policy (first or best fit).\n"
 	  "\n"
-	  "  --users     instead, show a table of what each uid holds (UID,\n"
-	  "              BLOCKS, BYTES), as the per-uid limits count it;\n"
-	  "              root only (exit 5 otherwise)\n" },
-	{ "map", cmd_map, "map [--width N] [--raw]",
+	  "  --users            instead, show a table of what each uid holds\n"
+	  "                     (UID, BLOCKS, BYTES), as the per-uid limits\n"
+	  "                     count it; root only (exit 5 otherwise)\n"
+	  "  --json             one JSON object with those keys (numbers,\n"
+	  "                     policy a string) and max_lock_hold_ns\n"
+	  "  --watch [SECONDS]  refresh every SECONDS (default 2, 0.1 to\n"
+	  "                     86400) until Ctrl-C, adding allocs/s,\n"
+	  "                     frees/s and bytes_moved/s since the last\n"
+	  "                     refresh; redrawn in place on a terminal, one\n"
+	  "                     block per refresh otherwise; with --json one\n"
+	  "                     object a line with interval_s, allocs_per_s,\n"
+	  "                     frees_per_s, bytes_moved_per_s (null at first)\n"
+	  "  --count N          with --watch: stop after N refreshes\n"
+	  "\n"
+	  "--watch is not available in batch mode.\n" },
+	{ "map", cmd_map,
+	  "map [--width N] [--raw] [--color|--no-color] [--summary] [--svg FILE]",
 	  "Draw the arena on one line: X for allocated, - for free.\n"
 	  "\n"
 	  "  --width N   at most N characters (default 64); each stands for\n"
 	  "              ceil(size / N) bytes and is X if any of them is\n"
 	  "              allocated\n"
-	  "  --raw       one character per byte\n" },
+	  "  --raw       one character per byte\n"
+	  "  --color     colour even when standard output is not a terminal:\n"
+	  "              each block in a colour of a cycling palette, free\n"
+	  "              space dim (the default on a terminal, unless the\n"
+	  "              NO_COLOR environment variable is set and not empty)\n"
+	  "  --no-color  plain characters, even on a terminal\n"
+	  "  --summary   add a line: used, free, largest free extent,\n"
+	  "              fragmentation and blocks (the default on a terminal)\n"
+	  "  --svg FILE  write a picture of the arena to FILE ('-' for\n"
+	  "              standard output) instead: blocks as rectangles\n"
+	  "              proportional to their size, labelled with their ID\n"
+	  "              where it fits, free space hatched, blocks too small\n"
+	  "              to see summed per pixel column, a legend and the\n"
+	  "              counters below\n"
+	  "\n"
+	  "In batch mode the map is always one plain line.\n" },
 	{ "batch", cmd_batch, "batch",
 	  "Run commands read from standard input, one per line, written as\n"
 	  "on the command line without 'vmmctl' (e.g. 'alloc 10').\n"
@@ -139,6 +173,7 @@ static const struct command commands[] = {
 	  "  map             the map line\n"
 	  "  info, stats     name=value pairs separated by spaces\n"
 	  "  list            blocks=N, then id=I,offset=O,size=S per block\n"
+	  "  list/stats --json  the JSON object on one line\n"
 	  "  COMMAND --help  the command's usage line\n"
 	  "  (any failure)   error CLASS MESSAGE, CLASS being the exit status\n"
 	  "                  the command would have had on its own\n"
@@ -171,9 +206,12 @@ static const char main_help[] =
 "  read ID OFFSET LENGTH   copy LENGTH bytes of a block to stdout\n"
 "  defrag                  compact the arena; print the bytes moved\n"
 "  info ID                 show a block's offset, size, owner and mode\n"
-"  list                    table of the live blocks, in ID order\n"
-"  stats [--users]         the arena counters, one 'name value' per line\n"
-"  map [--width N] [--raw] the arena on one line: X allocated, - free\n"
+"  list [--json]           table of the live blocks, in ID order\n"
+"  stats [--users] [--json] [--watch [SECONDS]]\n"
+"                          the arena counters, once or refreshed, with rates\n"
+"  map [--width N] [--svg FILE]\n"
+"                          the arena on one line (colour on a terminal), or\n"
+"                          as an SVG picture\n"
 "  batch                   run commands from stdin, one result line each\n"
 "  help [COMMAND]          this text, or a command's\n"
 "\n"
@@ -195,7 +233,10 @@ static const char main_help[] =
 "  5  permission denied on the device or the block\n"
 "  6  device missing (is the module loaded?) or any other failure\n"
 "\n"
-"Run 'vmmctl COMMAND --help' for the details of a command.\n";
+"Environment:\n"
+"  NO_COLOR                when set and not empty, 'map' does not colour\n"
+"\n"
+"Run 'vmmctl COMMAND --help' for the details of a command, or see vmmctl(1).\n";
 
 const struct command *find_command(const char *name)
 {

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <stdio.h>
+
+#include "libvmm.h"
 
 #define VMMCTL_VERSION "0.3.0"
 
@@ -111,6 +114,48 @@ int cmd_chown(struct ctx *c, int argc, char **argv);
 int parse_mode(const char *s, __u32 *mode);
 /* Print the per-uid usage table of "stats --users"; returns an exit class. */
 int print_users(struct ctx *c, int fd);
+
+/**
+ * struct stats_rates - what "stats --watch" computes between two refreshes
+ * @interval: the requested seconds between refreshes
+ * @valid: the rates below are set (not on the first refresh)
+ * @allocs: allocations per second
+ * @frees: frees per second
+ * @bytes_moved: bytes moved by defragmentation per second
+ */
+struct stats_rates {
+	double interval;
+	int valid;
+	double allocs;
+	double frees;
+	double bytes_moved;
+};
+
+/* Views of the arena (observe.c). */
+#define NR_STATS 12
+/* The counters' names, as in sysfs, in the order "vmmctl stats" shows. */
+extern const char *const stat_names[NR_STATS];
+/* Their values from @st into @v[NR_STATS]. */
+void stats_values(const struct vmm_stats_args *st, __u64 *v);
+const char *stats_policy(const struct vmm_stats_args *st);
+/* The counters as one JSON object; with @r, the rates too. */
+void print_stats_json(const struct vmm_stats_args *st,
+		      const struct stats_rates *r, int oneline);
+/* {"count": N, "blocks": [{"id":, "offset":, "size":}, ...]} */
+void print_list_json(const struct vmm_block_info *v, size_t n, int oneline);
+/* Refresh the counters every @interval s, @count times (0: until SIGINT). */
+int stats_watch(struct ctx *c, int fd, double interval, long count, int json);
+/* Colour or not: --no-color (@never), --color (@force), NO_COLOR, a tty. */
+int want_color(const char *force, const char *never);
+/* The map line of blocks @v (sorted by offset), @unit bytes a character. */
+void print_map(const struct vmm_block_info *v, size_t n, __u64 size,
+	       __u64 unit, int color);
+/* used, free, largest free extent, fragmentation, blocks: one line. */
+void print_map_summary(const struct vmm_stats_args *st);
+
+/* vmmctl map --svg (svg.c): 0, or a negative errno. */
+int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
+		  const struct vmm_stats_args *st);
 
 /* The batch runner (batch.c). */
 int cmd_batch(struct ctx *c, int argc, char **argv);

@@ -166,8 +166,8 @@ int cmd_batch(struct ctx *c, int argc, char **argv)
 	while ((len = getline(&line, &cap, stdin)) >= 0) {
 		const char *p = line;
 
-		while (len > 0 && (line[len - 1] == '\n' ||
-				   line[len - 1] == '\r'))
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		/* A NUL byte would silently cut the line short. */
 		if (strlen(line) != (size_t)len) {
@@ -191,7 +191,8 @@ int cmd_batch(struct ctx *c, int argc, char **argv)
 	c->batch = 0;
 	c->cmd = NULL;
 	if (ferror(stdin))
-		return fail(c, EXIT_FAIL, "batch: error reading standard input");
+		return fail(c, EXIT_FAIL,
+			    "batch: error reading standard input");
 	/* Failures were reported on their own lines. */
 	if (last)
 		c->msg[0] = '\0';

@@ -18,8 +18,8 @@
 #include "vmmctl.h"
 
 /* Parse a number argument called @what, recording a usage error. */
-static int arg_num(struct ctx *c, const char *what, const char *s,
-		   int64_t *v, int suffixes)
+static int arg_num(struct ctx *c, const char *what, const char *s, int64_t *v,
+		   int suffixes)
 {
 	if (!parse_s64(s, v, suffixes))
 		return 0;
@@ -36,15 +36,17 @@ static const char *byte_word(int64_t n)
 
 static int fail_noent(struct ctx *c, int64_t id)
 {
-	return fail(c, EXIT_INVAL, "no block with ID %" PRId64 " (it was never allocated or is already freed); 'vmmctl list' shows live blocks",
-		    id);
+	return fail(
+		c, EXIT_INVAL,
+		"no block with ID %" PRId64
+		" (it was never allocated or is already freed); 'vmmctl list' shows live blocks",
+		id);
 }
 
 int cmd_alloc(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = {
-		"align=", "compact", "mode=", "scoped", NULL
-	};
+	static const char *const opts[] = { "align=", "compact",
+					    "mode=", "scoped", NULL };
 	const char *vals[4];
 	struct vmm_stats_args st;
 	int64_t size, align = 0;
@@ -61,8 +63,10 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 	if (vals[0] && arg_num(c, "alignment", vals[0], &align, 1))
 		return EXIT_USAGE;
 	if (vals[2] && parse_mode(vals[2], &mode))
-		return fail_usage(c, "--mode '%s' is not an octal mode from 0 to 0777 (e.g. 0640)",
-				  vals[2]);
+		return fail_usage(
+			c,
+			"--mode '%s' is not an octal mode from 0 to 0777 (e.g. 0640)",
+			vals[2]);
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -70,19 +74,23 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 	flags = (vals[1] ? VMM_ALLOC_COMPACT : 0) |
 		(vals[3] ? VMM_ALLOC_SCOPED : 0);
 	if (vals[2])
-		ret = vmm_alloc_mode(fd, (__u64)size, (__u64)align, flags,
-				     mode, &id, NULL);
+		ret = vmm_alloc_mode(fd, (__u64)size, (__u64)align, flags, mode,
+				     &id, NULL);
 	else
-		ret = vmm_alloc_flags(fd, (__u64)size, (__u64)align, flags,
-				      &id, NULL);
+		ret = vmm_alloc_flags(fd, (__u64)size, (__u64)align, flags, &id,
+				      NULL);
 	if (!ret) {
 		printf("%llu\n", (unsigned long long)id);
 		return EXIT_OK;
 	}
 	if (ret == -EDQUOT)
-		return fail(c, EXIT_NOSPC, "you already hold as many blocks or bytes as max_blocks_per_uid and max_bytes_per_uid allow; free some of your blocks ('vmmctl list' shows owners)");
+		return fail(
+			c, EXIT_NOSPC,
+			"you already hold as many blocks or bytes as max_blocks_per_uid and max_bytes_per_uid allow; free some of your blocks ('vmmctl list' shows owners)");
 	if (ret == -EINTR)
-		return fail(c, EXIT_FAIL, "interrupted by a signal while defragmenting; nothing was allocated: run the command again");
+		return fail(
+			c, EXIT_FAIL,
+			"interrupted by a signal while defragmenting; nothing was allocated: run the command again");
 	if (ret != -EINVAL && ret != -ENOSPC)
 		return fail_errno(c, -ret, "cannot allocate");
 	/* Word the failure with the arena's figures, if we can get them. */
@@ -91,28 +99,47 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 
 	if (ret == -EINVAL) {
 		if (size <= 0 || (__u64)size > st.size)
-			return fail(c, EXIT_INVAL, "invalid size %" PRId64 ": a block must be 1 to %llu bytes (the arena size)",
-				    size, st.size);
+			return fail(
+				c, EXIT_INVAL,
+				"invalid size %" PRId64
+				": a block must be 1 to %llu bytes (the arena size)",
+				size, st.size);
 		if (align < 0 || (align > 1 && ((align & (align - 1)) ||
 						(__u64)align > st.size)))
-			return fail(c, EXIT_INVAL, "invalid alignment %" PRId64 ": use 0 or 1 for none, or a power of two no larger than %llu (the arena size)",
-				    align, st.size);
+			return fail(
+				c, EXIT_INVAL,
+				"invalid alignment %" PRId64
+				": use 0 or 1 for none, or a power of two no larger than %llu (the arena size)",
+				align, st.size);
 		return fail_errno(c, EINVAL, "cannot allocate");
 	}
 
 	/* ENOSPC */
 	if (vals[1] && st.free >= (__u64)size)
-		return fail(c, EXIT_NOSPC, "no room for %" PRId64 " %s even after defragmenting (%llu free, largest range %llu%s); free some blocks first ('vmmctl list' shows them)",
-			    size, byte_word(size), st.free, st.largest_free,
-			    align > 1 ? ", and the alignment needs padding" : "");
+		return fail(
+			c, EXIT_NOSPC,
+			"no room for %" PRId64
+			" %s even after defragmenting (%llu free, largest range %llu%s); free some blocks first ('vmmctl list' shows them)",
+			size, byte_word(size), st.free, st.largest_free,
+			align > 1 ? ", and the alignment needs padding" : "");
 	if (st.free < (__u64)size)
-		return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
-			    size, byte_word(size), st.largest_free, st.free);
+		return fail(
+			c, EXIT_NOSPC,
+			"no contiguous free range of %" PRId64
+			" %s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
+			size, byte_word(size), st.largest_free, st.free);
 	if (align > 1)
-		return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s aligned to %" PRId64 " (largest is %llu, %llu free in total); run 'vmmctl defrag' or free some blocks",
-			    size, byte_word(size), align, st.largest_free, st.free);
-	return fail(c, EXIT_NOSPC, "no contiguous free range of %" PRId64 " %s (largest is %llu, %llu free in total); run 'vmmctl defrag'",
-		    size, byte_word(size), st.largest_free, st.free);
+		return fail(
+			c, EXIT_NOSPC,
+			"no contiguous free range of %" PRId64
+			" %s aligned to %" PRId64
+			" (largest is %llu, %llu free in total); run 'vmmctl defrag' or free some blocks",
+			size, byte_word(size), align, st.largest_free, st.free);
+	return fail(
+		c, EXIT_NOSPC,
+		"no contiguous free range of %" PRId64
+		" %s (largest is %llu, %llu free in total); run 'vmmctl defrag'",
+		size, byte_word(size), st.largest_free, st.free);
 }
 
 /* The common "ID" argument of free, info, read and write. */
@@ -142,8 +169,11 @@ int cmd_free(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
 	if (ret == -EACCES)
-		return fail(c, EXIT_PERM, "block %" PRId64 " is not yours: only its owner or root may free it ('vmmctl list' shows owners)",
-			    id);
+		return fail(
+			c, EXIT_PERM,
+			"block %" PRId64
+			" is not yours: only its owner or root may free it ('vmmctl list' shows owners)",
+			id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot free");
 	if (c->batch)
@@ -158,16 +188,20 @@ static int slurp_stdin(struct ctx *c, char **data, size_t *len)
 	char *buf = malloc(cap);
 
 	if (!buf)
-		return fail(c, EXIT_FAIL, "out of memory reading standard input");
+		return fail(c, EXIT_FAIL,
+			    "out of memory reading standard input");
 	for (;;) {
 		ssize_t r;
 
 		if (n == cap) {
-			char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+			char *nb = cap > SIZE_MAX / 2 ? NULL :
+							realloc(buf, cap * 2);
 
 			if (!nb) {
 				free(buf);
-				return fail(c, EXIT_FAIL, "out of memory reading standard input");
+				return fail(
+					c, EXIT_FAIL,
+					"out of memory reading standard input");
 			}
 			buf = nb;
 			cap *= 2;
@@ -179,7 +213,8 @@ static int slurp_stdin(struct ctx *c, char **data, size_t *len)
 			if (errno == EINTR)
 				continue;
 			free(buf);
-			return fail(c, EXIT_FAIL, "cannot read standard input: %s",
+			return fail(c, EXIT_FAIL,
+				    "cannot read standard input: %s",
 				    strerror(errno));
 		}
 		n += (size_t)r;
@@ -211,7 +246,9 @@ int cmd_write(struct ctx *c, int argc, char **argv)
 		return EXIT_USAGE;
 	if (!strcmp(pos[2], "-")) {
 		if (c->batch)
-			return fail_usage(c, "DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead");
+			return fail_usage(
+				c,
+				"DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead");
 		fd = dev_fd(c);
 		if (fd < 0)
 			return -fd;
@@ -237,15 +274,24 @@ int cmd_write(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
 	if (ret == -EACCES)
-		return fail(c, EXIT_PERM, "block %" PRId64 " is not writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
-			    id);
+		return fail(
+			c, EXIT_PERM,
+			"block %" PRId64
+			" is not writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize))
-		return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
+		return fail(c, EXIT_RANGE,
+			    "offset %" PRId64 " is outside block %" PRId64
+			    " (size %llu): use an offset from 0 to %llu",
 			    off, id, bsize, bsize - 1);
 	if (ret == -EFBIG && !block_size(fd, id, &bsize))
-		return fail(c, EXIT_INVAL, "%zu bytes at offset %" PRId64 " do not fit in block %" PRId64 " (size %llu, room for %llu); write less data or use a smaller offset",
-			    len, off, id, bsize,
-			    (__u64)off < bsize ? bsize - (__u64)off : 0);
+		return fail(
+			c, EXIT_INVAL,
+			"%zu bytes at offset %" PRId64
+			" do not fit in block %" PRId64
+			" (size %llu, room for %llu); write less data or use a smaller offset",
+			len, off, id, bsize,
+			(__u64)off < bsize ? bsize - (__u64)off : 0);
 	return fail_errno(c, -ret, "cannot write");
 }
 
@@ -266,8 +312,8 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 		return EXIT_USAGE;
 	/* The one check of our own: the ABI has no negative lengths. */
 	if (len <= 0)
-		return fail(c, EXIT_INVAL, "LENGTH must be at least 1 (got %" PRId64 ")",
-			    len);
+		return fail(c, EXIT_INVAL,
+			    "LENGTH must be at least 1 (got %" PRId64 ")", len);
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -283,7 +329,9 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 	if ((__u64)len <= st.size) {
 		buf = malloc((size_t)len);
 		if (!buf)
-			return fail(c, EXIT_FAIL, "out of memory for a %" PRId64 "-byte buffer; read less at a time",
+			return fail(c, EXIT_FAIL,
+				    "out of memory for a %" PRId64
+				    "-byte buffer; read less at a time",
 				    len);
 	}
 	ret = vmm_read(fd, (__u64)id, (__u64)off, buf, (__u64)len);
@@ -298,18 +346,30 @@ int cmd_read(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
 	if (ret == -EACCES)
-		return fail(c, EXIT_PERM, "block %" PRId64 " is not readable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
-			    id);
+		return fail(
+			c, EXIT_PERM,
+			"block %" PRId64
+			" is not readable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners and modes)",
+			id);
 	if (ret == -ERANGE && !block_size(fd, id, &bsize)) {
 		if (off < 0 || (__u64)off >= bsize)
-			return fail(c, EXIT_RANGE, "offset %" PRId64 " is outside block %" PRId64 " (size %llu): use an offset from 0 to %llu",
-				    off, id, bsize, bsize - 1);
-		return fail(c, EXIT_RANGE, "offset %" PRId64 " + length %" PRId64 " runs past the end of block %" PRId64 " (size %llu); at most %llu %s can be read at offset %" PRId64,
-			    off, len, id, bsize, bsize - (__u64)off,
-			    byte_word((int64_t)(bsize - (__u64)off)), off);
+			return fail(
+				c, EXIT_RANGE,
+				"offset %" PRId64 " is outside block %" PRId64
+				" (size %llu): use an offset from 0 to %llu",
+				off, id, bsize, bsize - 1);
+		return fail(
+			c, EXIT_RANGE,
+			"offset %" PRId64 " + length %" PRId64
+			" runs past the end of block %" PRId64
+			" (size %llu); at most %llu %s can be read at offset %" PRId64,
+			off, len, id, bsize, bsize - (__u64)off,
+			byte_word((int64_t)(bsize - (__u64)off)), off);
 	}
 	if (ret == -EINVAL)
-		return fail(c, EXIT_INVAL, "the kernel refused length %" PRId64 " (EINVAL); LENGTH must be at least 1",
+		return fail(c, EXIT_INVAL,
+			    "the kernel refused length %" PRId64
+			    " (EINVAL); LENGTH must be at least 1",
 			    len);
 	return fail_errno(c, -ret, "cannot read");
 }
@@ -389,7 +449,7 @@ static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 	return 0;
 }
 
-#define DEFRAG_STEP_DEFAULT	(1ULL << 20)
+#define DEFRAG_STEP_DEFAULT (1ULL << 20)
 
 int cmd_defrag(struct ctx *c, int argc, char **argv)
 {
@@ -405,21 +465,25 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 	if (vals[0] && arg_num(c, "BYTES", vals[0], &budget, 1))
 		return EXIT_USAGE;
 	if (budget < 0 || (vals[0] && !budget)) {
-		fail_usage(c, "--budget wants a positive number of bytes, got '%s'; leave it out for no limit",
-			   vals[0]);
+		fail_usage(
+			c,
+			"--budget wants a positive number of bytes, got '%s'; leave it out for no limit",
+			vals[0]);
 		return EXIT_USAGE;
 	}
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
 	if (vals[1])
-		ret = defrag_progress(c, fd, budget ? (__u64)budget :
-				      DEFRAG_STEP_DEFAULT, &bytes);
+		ret = defrag_progress(
+			c, fd, budget ? (__u64)budget : DEFRAG_STEP_DEFAULT,
+			&bytes);
 	else
-		ret = vmm_defrag_step(fd, (__u64)budget, 0, &bytes, NULL,
-				      NULL);
+		ret = vmm_defrag_step(fd, (__u64)budget, 0, &bytes, NULL, NULL);
 	if (ret == -EINTR)
-		return fail(c, EXIT_FAIL, "interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
+		return fail(
+			c, EXIT_FAIL,
+			"interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
 	if (ret > 0)
 		return ret;
 	if (ret)
@@ -444,16 +508,21 @@ int cmd_info(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent(c, id);
 	if (ret == -EACCES)
-		return fail(c, EXIT_PERM, "block %" PRId64 " is not readable or writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners)",
-			    id);
+		return fail(
+			c, EXIT_PERM,
+			"block %" PRId64
+			" is not readable or writable by you; ask its owner to 'vmmctl chmod' it ('vmmctl list' shows owners)",
+			id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot get the block's details");
 	if (c->batch)
-		printf("id=%" PRId64 " offset=%llu size=%llu owner=%u group=%u mode=%04o scoped=%s\n",
+		printf("id=%" PRId64
+		       " offset=%llu size=%llu owner=%u group=%u mode=%04o scoped=%s\n",
 		       id, a.offset, a.size, a.uid, a.gid, a.mode,
 		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
 	else
-		printf("id %" PRId64 "\noffset %llu\nsize %llu\nowner %u\ngroup %u\nmode %04o\nscoped %s\n",
+		printf("id %" PRId64
+		       "\noffset %llu\nsize %llu\nowner %u\ngroup %u\nmode %04o\nscoped %s\n",
 		       id, a.offset, a.size, a.uid, a.gid, a.mode,
 		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
 	return EXIT_OK;
@@ -492,9 +561,9 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 			       v[i].id, v[i].offset, v[i].size, v[i].uid,
 			       v[i].gid, v[i].mode);
 		else
-			printf("%10llu %12llu %12llu %10u %10u %04o\n",
-			       v[i].id, v[i].offset, v[i].size, v[i].uid,
-			       v[i].gid, v[i].mode);
+			printf("%10llu %12llu %12llu %10u %10u %04o\n", v[i].id,
+			       v[i].offset, v[i].size, v[i].uid, v[i].gid,
+			       v[i].mode);
 	}
 	if (c->batch)
 		putchar('\n');
@@ -506,8 +575,7 @@ int cmd_list(struct ctx *c, int argc, char **argv)
  * "--watch" takes an optional value: "--watch 5" becomes "--watch=5" when
  * the next word is a number, so that parse_args() sees one option.
  */
-static int join_watch(int argc, char **argv, char **out, char *buf,
-		      size_t len)
+static int join_watch(int argc, char **argv, char **out, char *buf, size_t len)
 {
 	int i, n = 0;
 
@@ -531,14 +599,13 @@ static int join_watch(int argc, char **argv, char **out, char *buf,
 	return n;
 }
 
-#define WATCH_DEFAULT_S	2.0
-#define WATCH_MAX_S	86400.0
+#define WATCH_DEFAULT_S 2.0
+#define WATCH_MAX_S 86400.0
 
 int cmd_stats(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = {
-		"json", "watch", "watch=", "count=", "users", NULL
-	};
+	static const char *const opts[] = { "json",   "watch", "watch=",
+					    "count=", "users", NULL };
 	const char *vals[5];
 	struct vmm_stats_args st;
 	__u64 values[NR_STATS];
@@ -561,18 +628,28 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		interval = strtod(vals[2], &end);
 		if (errno || end == vals[2] || *end || !(interval >= 0.1) ||
 		    interval > WATCH_MAX_S)
-			return fail_usage(c, "--watch wants SECONDS from 0.1 to 86400 (e.g. 1 or 0.5), got '%s'",
-					  vals[2]);
+			return fail_usage(
+				c,
+				"--watch wants SECONDS from 0.1 to 86400 (e.g. 1 or 0.5), got '%s'",
+				vals[2]);
 	}
 	if (vals[3] && (parse_s64(vals[3], &count, 0) || count < 1))
-		return fail_usage(c, "--count wants a number of refreshes of at least 1, got '%s'",
-				  vals[3]);
+		return fail_usage(
+			c,
+			"--count wants a number of refreshes of at least 1, got '%s'",
+			vals[3]);
 	if (vals[3] && !vals[1] && !vals[2])
-		return fail_usage(c, "--count only makes sense with --watch; add --watch [SECONDS]");
+		return fail_usage(
+			c,
+			"--count only makes sense with --watch; add --watch [SECONDS]");
 	if ((vals[1] || vals[2]) && c->batch)
-		return fail_usage(c, "--watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly");
+		return fail_usage(
+			c,
+			"--watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly");
 	if (vals[4] && (vals[0] || vals[1] || vals[2] || vals[3]))
-		return fail_usage(c, "--users shows a table of its own; run it without --json, --watch or --count");
+		return fail_usage(
+			c,
+			"--users shows a table of its own; run it without --json, --watch or --count");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -611,13 +688,16 @@ static int map_svg(struct ctx *c, const char *path,
 	int ret;
 
 	if (!f)
-		return fail(c, EXIT_FAIL, "cannot create '%s': %s; give --svg a path in a writable directory",
-			    path, strerror(errno));
+		return fail(
+			c, EXIT_FAIL,
+			"cannot create '%s': %s; give --svg a path in a writable directory",
+			path, strerror(errno));
 	ret = write_map_svg(f, v, n, st);
 	if (f != stdout && fclose(f) && !ret)
 		ret = -errno;
 	if (ret)
-		return fail(c, EXIT_FAIL, "cannot write '%s': %s; check the free space there",
+		return fail(c, EXIT_FAIL,
+			    "cannot write '%s': %s; check the free space there",
 			    path, strerror(-ret));
 	return EXIT_OK;
 }
@@ -641,12 +721,17 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 	if (vals[0] && arg_num(c, "width", vals[0], &width, 0))
 		return EXIT_USAGE;
 	if (width < 1)
-		return fail_usage(c, "--width must be at least 1 (got %" PRId64 ")",
+		return fail_usage(c,
+				  "--width must be at least 1 (got %" PRId64
+				  ")",
 				  width);
 	if (vals[2] && vals[3])
-		return fail_usage(c, "--color and --no-color contradict each other; give one");
+		return fail_usage(
+			c,
+			"--color and --no-color contradict each other; give one");
 	if (vals[5] && !*vals[5])
-		return fail_usage(c, "--svg wants a file name ('-' for standard output)");
+		return fail_usage(
+			c, "--svg wants a file name ('-' for standard output)");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;

@@ -56,8 +56,8 @@ int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 	return 0;
 }
 
-int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags,
-		   __u32 mode, __u64 *id, __u64 *offset)
+int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags, __u32 mode,
+		   __u64 *id, __u64 *offset)
 {
 	struct vmm_alloc_args a;
 	int ret;
@@ -214,8 +214,7 @@ int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length)
 	return vmm_rw(fd, VMM_IOC_READ, id, offset, buf, length);
 }
 
-int vmm_write(int fd, __u64 id, __u64 offset, const void *buf,
-	      __u64 length)
+int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length)
 {
 	return vmm_rw(fd, VMM_IOC_WRITE, id, offset, buf, length);
 }

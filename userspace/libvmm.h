@@ -91,8 +91,8 @@ int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
  *
  * Return: as vmm_alloc_flags(); -EINVAL for a mode above 0777.
  */
-int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags,
-		   __u32 mode, __u64 *id, __u64 *offset);
+int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags, __u32 mode,
+		   __u64 *id, __u64 *offset);
 
 /**
  * vmm_free() - free a block (VMM_IOC_FREE)
@@ -241,8 +241,7 @@ int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length);
  * the end of the block; -EFBIG if the data would run past the end (then
  * nothing is written).
  */
-int vmm_write(int fd, __u64 id, __u64 offset, const void *buf,
-	      __u64 length);
+int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
 
 /**
  * vmm_list() - one page of live blocks in ID order (VMM_IOC_LIST)

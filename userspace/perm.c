@@ -56,8 +56,11 @@ static int id_arg(struct ctx *c, const char *s, int64_t *id)
 
 static int fail_noent_id(struct ctx *c, int64_t id)
 {
-	return fail(c, EXIT_INVAL, "no block with ID %" PRId64 " (it was never allocated or is already freed); 'vmmctl list' shows live blocks",
-		    id);
+	return fail(
+		c, EXIT_INVAL,
+		"no block with ID %" PRId64
+		" (it was never allocated or is already freed); 'vmmctl list' shows live blocks",
+		id);
 }
 
 int cmd_chmod(struct ctx *c, int argc, char **argv)
@@ -71,8 +74,10 @@ int cmd_chmod(struct ctx *c, int argc, char **argv)
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
 	if (parse_mode(pos[0], &mode))
-		return fail_usage(c, "MODE '%s' is not an octal mode from 0 to 0777 (e.g. 0640)",
-				  pos[0]);
+		return fail_usage(
+			c,
+			"MODE '%s' is not an octal mode from 0 to 0777 (e.g. 0640)",
+			pos[0]);
 	if (id_arg(c, pos[1], &id))
 		return EXIT_USAGE;
 	fd = dev_fd(c);
@@ -82,8 +87,12 @@ int cmd_chmod(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent_id(c, id);
 	if (ret == -EPERM)
-		return fail(c, EXIT_PERM, "block %" PRId64 " is not yours: only its owner or root may change its mode ('vmmctl info %" PRId64 "' shows the owner)",
-			    id, id);
+		return fail(
+			c, EXIT_PERM,
+			"block %" PRId64
+			" is not yours: only its owner or root may change its mode ('vmmctl info %" PRId64
+			"' shows the owner)",
+			id, id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot change the mode");
 	if (c->batch)
@@ -104,12 +113,14 @@ int cmd_chown(struct ctx *c, int argc, char **argv)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
 	colon = strchr(pos[0], ':');
 	if ((colon != pos[0] &&
-	     parse_id(pos[0], colon ? (size_t)(colon - pos[0]) :
-		      strlen(pos[0]), &uid)) ||
+	     parse_id(pos[0], colon ? (size_t)(colon - pos[0]) : strlen(pos[0]),
+		      &uid)) ||
 	    (colon && parse_id(colon + 1, strlen(colon + 1), &gid)) ||
 	    (colon == pos[0] && !colon[1]))
-		return fail_usage(c, "'%s' is not UID, UID:GID or :GID (numeric ids from 0 to 4294967294)",
-				  pos[0]);
+		return fail_usage(
+			c,
+			"'%s' is not UID, UID:GID or :GID (numeric ids from 0 to 4294967294)",
+			pos[0]);
 	if (id_arg(c, pos[1], &id))
 		return EXIT_USAGE;
 	fd = dev_fd(c);
@@ -119,13 +130,21 @@ int cmd_chown(struct ctx *c, int argc, char **argv)
 	if (ret == -ENOENT)
 		return fail_noent_id(c, id);
 	if (ret == -EPERM)
-		return fail(c, EXIT_PERM, "cannot change the owner of block %" PRId64 ": only root may give a block away, and its owner may only pick one of their own groups",
-			    id);
+		return fail(
+			c, EXIT_PERM,
+			"cannot change the owner of block %" PRId64
+			": only root may give a block away, and its owner may only pick one of their own groups",
+			id);
 	if (ret == -EDQUOT)
-		return fail(c, EXIT_NOSPC, "the new owner of block %" PRId64 " would exceed max_blocks_per_uid or max_bytes_per_uid; raise the limit in /sys/module/vmm/parameters/ or free some of their blocks",
-			    id);
+		return fail(
+			c, EXIT_NOSPC,
+			"the new owner of block %" PRId64
+			" would exceed max_blocks_per_uid or max_bytes_per_uid; raise the limit in /sys/module/vmm/parameters/ or free some of their blocks",
+			id);
 	if (ret == -EINVAL)
-		return fail(c, EXIT_INVAL, "'%s': no such uid or gid in this user namespace", pos[0]);
+		return fail(c, EXIT_INVAL,
+			    "'%s': no such uid or gid in this user namespace",
+			    pos[0]);
 	if (ret)
 		return fail_errno(c, -ret, "cannot change the owner");
 	if (c->batch)
@@ -143,9 +162,12 @@ int print_users(struct ctx *c, int fd)
 		int ret = vmm_usage(fd, start, u, 64, &count, &next);
 
 		if (ret == -EPERM)
-			return fail(c, EXIT_PERM, "only root may see what each user holds; run 'vmmctl stats' without --users, or as root");
+			return fail(
+				c, EXIT_PERM,
+				"only root may see what each user holds; run 'vmmctl stats' without --users, or as root");
 		if (ret)
-			return fail_errno(c, -ret, "cannot read the per-user usage");
+			return fail_errno(c, -ret,
+					  "cannot read the per-user usage");
 		/* The heading once the first page is in, not before an error. */
 		if (!start && c->batch)
 			printf("users");
@@ -154,8 +176,8 @@ int print_users(struct ctx *c, int fd)
 		for (i = 0; i < count; i++) {
 			if (c->batch)
 				printf("%suid=%u,blocks=%llu,bytes=%llu",
-				       first ? "=" : " ", u[i].uid,
-				       u[i].blocks, u[i].bytes);
+				       first ? "=" : " ", u[i].uid, u[i].blocks,
+				       u[i].bytes);
 			else
 				printf("%10u %10llu %14llu\n", u[i].uid,
 				       u[i].blocks, u[i].bytes);

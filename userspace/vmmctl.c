@@ -194,6 +194,11 @@ static const struct command commands[] = {
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/*
+ * The help text is laid out as it prints, one line of output per source
+ * line, which the formatter would indent and split.
+ */
+/* clang-format off */
 static const char main_help[] =
 "Manage the blocks of the vmm kernel arena.\n"
 "\n"
@@ -237,6 +242,7 @@ static const char main_help[] =
 "  NO_COLOR                when set and not empty, 'map' does not colour\n"
 "\n"
 "Run 'vmmctl COMMAND --help' for the details of a command, or see vmmctl(1).\n";
+/* clang-format on */
 
 const struct command *find_command(const char *name)
 {
@@ -310,20 +316,27 @@ int fail_errno(struct ctx *c, int err, const char *what)
 	switch (err) {
 	case EACCES:
 	case EPERM:
-		return fail(c, cls, "%s: %s on %s; run as root or ask for access to it",
+		return fail(c, cls,
+			    "%s: %s on %s; run as root or ask for access to it",
 			    what, strerror(err), c->device);
 	case ENOTTY:
-		return fail(c, cls, "%s: %s is not a vmm device (it does not know the ioctl); point -d at the vmm device",
-			    what, c->device);
+		return fail(
+			c, cls,
+			"%s: %s is not a vmm device (it does not know the ioctl); point -d at the vmm device",
+			what, c->device);
 	case ENOMEM:
-		return fail(c, cls, "%s: the kernel is out of memory; free some memory and try again",
-			    what);
+		return fail(
+			c, cls,
+			"%s: the kernel is out of memory; free some memory and try again",
+			what);
 	case EINTR:
 		return fail(c, cls, "%s: interrupted by a signal; run it again",
 			    what);
 	default:
-		return fail(c, cls, "%s: %s; check 'dmesg' for messages from the vmm module",
-			    what, strerror(err));
+		return fail(
+			c, cls,
+			"%s: %s; check 'dmesg' for messages from the vmm module",
+			what, strerror(err));
 	}
 }
 
@@ -341,16 +354,22 @@ int dev_fd(struct ctx *c)
 	switch (-fd) {
 	case EACCES:
 	case EPERM:
-		return -fail(c, EXIT_PERM, "cannot open %s: %s; run as root (e.g. with sudo) or ask for access to %s",
-			     c->device, strerror(-fd), c->device);
+		return -fail(
+			c, EXIT_PERM,
+			"cannot open %s: %s; run as root (e.g. with sudo) or ask for access to %s",
+			c->device, strerror(-fd), c->device);
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:
-		return -fail(c, EXIT_FAIL, "cannot open %s: %s; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on %s",
-			     c->device, strerror(-fd), c->device);
+		return -fail(
+			c, EXIT_FAIL,
+			"cannot open %s: %s; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on %s",
+			c->device, strerror(-fd), c->device);
 	default:
-		return -fail(c, EXIT_FAIL, "cannot open %s: %s; check that it is the vmm device and that you may open it for reading and writing",
-			     c->device, strerror(-fd));
+		return -fail(
+			c, EXIT_FAIL,
+			"cannot open %s: %s; check that it is the vmm device and that you may open it for reading and writing",
+			c->device, strerror(-fd));
 	}
 }
 
@@ -371,13 +390,16 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 		return -1;
 	if (suffixes && *end) {
 		switch (*end) {
-		case 'k': case 'K':
+		case 'k':
+		case 'K':
 			mul = INT64_C(1) << 10;
 			break;
-		case 'm': case 'M':
+		case 'm':
+		case 'M':
 			mul = INT64_C(1) << 20;
 			break;
-		case 'g': case 'G':
+		case 'g':
+		case 'G':
 			mul = INT64_C(1) << 30;
 			break;
 		default:
@@ -450,7 +472,8 @@ int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
 			}
 			if (takes && !a[2 + len]) {
 				if (i + 1 >= argc) {
-					fail_usage(c, "option '%s' needs a value",
+					fail_usage(c,
+						   "option '%s' needs a value",
 						   a);
 					return -1;
 				}
@@ -498,8 +521,9 @@ static int cmd_help(struct ctx *c, int argc, char **argv)
 		return r < 0 ? EXIT_USAGE : EXIT_OK;
 	cmd = find_command(name[0]);
 	if (!cmd)
-		return fail_usage(c, "unknown command '%s'; 'vmmctl --help' lists them",
-				  name[0]);
+		return fail_usage(
+			c, "unknown command '%s'; 'vmmctl --help' lists them",
+			name[0]);
 	print_command_help(c, cmd);
 	return EXIT_OK;
 }
@@ -512,8 +536,10 @@ int run_command(struct ctx *c, int argc, char **argv)
 	c->usage = 0;
 	c->msg[0] = '\0';
 	if (!cmd)
-		return fail_usage(c, "unknown command '%s'; 'vmmctl --help' lists the commands",
-				  argv[0]);
+		return fail_usage(
+			c,
+			"unknown command '%s'; 'vmmctl --help' lists the commands",
+			argv[0]);
 	c->cmd = cmd;
 	return cmd->run(c, argc, argv);
 }
@@ -532,7 +558,8 @@ static int show_version(void)
 	} else {
 		printf("module: %s\n", mod);
 		if (strcmp(mod, VMMCTL_VERSION))
-			fprintf(stderr, "vmmctl: warning: version mismatch: vmmctl is %s but the loaded module is %s; install the matching vmmctl or reload the matching module\n",
+			fprintf(stderr,
+				"vmmctl: warning: version mismatch: vmmctl is %s but the loaded module is %s; install the matching vmmctl or reload the matching module\n",
 				VMMCTL_VERSION, mod);
 	}
 	return EXIT_OK;
@@ -550,7 +577,7 @@ static int main_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nUsage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n"
-		"Try 'vmmctl --help' for the list of commands.\n");
+			"Try 'vmmctl --help' for the list of commands.\n");
 	return EXIT_USAGE;
 }
 
@@ -571,8 +598,8 @@ int main(int argc, char **argv)
 			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--device")) {
 			if (++i >= argc)
-				return main_usage("option '%s' needs a device path",
-						  a);
+				return main_usage(
+					"option '%s' needs a device path", a);
 			c.device = argv[i];
 		} else if (!strncmp(a, "--device=", 9)) {
 			c.device = a + 9;
@@ -588,8 +615,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!*c.device)
-		return main_usage("the device path is empty; give -d a path such as %s",
-				  VMM_DEVICE_PATH);
+		return main_usage(
+			"the device path is empty; give -d a path such as %s",
+			VMM_DEVICE_PATH);
 	if (i >= argc)
 		return main_usage("no command given");
 
@@ -597,11 +625,13 @@ int main(int argc, char **argv)
 	if (ret && c.msg[0]) {
 		fprintf(stderr, "vmmctl: %s\n", c.msg);
 		if (c.usage && c.cmd)
-			fprintf(stderr, "Usage: vmmctl [-d DEVICE] %s\nTry 'vmmctl %s --help' for more.\n",
+			fprintf(stderr,
+				"Usage: vmmctl [-d DEVICE] %s\nTry 'vmmctl %s --help' for more.\n",
 				c.cmd->synopsis, c.cmd->name);
 	}
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "vmmctl: error writing to standard output: %s\n",
+		fprintf(stderr,
+			"vmmctl: error writing to standard output: %s\n",
 			strerror(errno));
 		if (!ret)
 			ret = EXIT_FAIL;

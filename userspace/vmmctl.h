@@ -17,12 +17,12 @@
 /* Exit classes; the comments name the Python simulator's exceptions. */
 enum {
 	EXIT_OK = 0,
-	EXIT_USAGE = 1,		/* bad usage of vmmctl itself */
-	EXIT_INVAL = 2,		/* ValueError */
-	EXIT_RANGE = 3,		/* IndexError */
-	EXIT_NOSPC = 4,		/* MemoryError */
-	EXIT_PERM = 5,		/* permission denied */
-	EXIT_FAIL = 6,		/* device missing or anything else */
+	EXIT_USAGE = 1, /* bad usage of vmmctl itself */
+	EXIT_INVAL = 2, /* ValueError */
+	EXIT_RANGE = 3, /* IndexError */
+	EXIT_NOSPC = 4, /* MemoryError */
+	EXIT_PERM = 5, /* permission denied */
+	EXIT_FAIL = 6, /* device missing or anything else */
 };
 
 struct command;
@@ -148,8 +148,8 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json);
 /* Colour or not: --no-color (@never), --color (@force), NO_COLOR, a tty. */
 int want_color(const char *force, const char *never);
 /* The map line of blocks @v (sorted by offset), @unit bytes a character. */
-void print_map(const struct vmm_block_info *v, size_t n, __u64 size,
-	       __u64 unit, int color);
+void print_map(const struct vmm_block_info *v, size_t n, __u64 size, __u64 unit,
+	       int color);
 /* used, free, largest free extent, fragmentation, blocks: one line. */
 void print_map_summary(const struct vmm_stats_args *st);
 

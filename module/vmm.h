@@ -307,7 +307,10 @@ struct vmm_alloc_req {
 	struct list_head *scope;
 };
 
-/* What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping. */
+/*
+ * What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping, and
+ * @granted: which of %VMM_MAY_READ and %VMM_MAY_WRITE the caller has.
+ */
 struct vmm_block_attrs {
 	u64 start;
 	u64 size;
@@ -315,6 +318,7 @@ struct vmm_block_attrs {
 	kgid_t gid;
 	umode_t mode;
 	bool scoped;
+	int granted;
 };
 
 /* Permission bits of vmm_arena_pin_perm() and vmm_arena_attrs(). */
@@ -361,12 +365,18 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
  * @vmm: the device
  * @selected: the block read(2)/write(2)/lseek(2) act on, 0 for none;
  *	written under &vmm_arena.lock
+ * @selected_may: the %VMM_MAY_READ and %VMM_MAY_WRITE bits the task that
+ *	selected @selected held on it then; read(2) and write(2) need them
+ *	as well as the caller's own, so that a descriptor passed to a more
+ *	privileged program (a setuid one, say) grants no more than its
+ *	selector had; written with @selected
  * @scoped: the blocks allocated with %VMM_ALLOC_SCOPED through this file,
  *	freed when it is released; protected by &vmm_arena.lock
  */
 struct vmm_file {
 	struct vmm_device *vmm;
 	u64 selected;
+	int selected_may;
 	struct list_head scoped;
 };
 

@@ -1018,7 +1018,12 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	ret = __vmm_arena_alloc(arena, size, align, true, req, id, start);
 	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
 	    vmm_fits_when_packed(arena, size, align)) {
-		ret = vmm_arena_defrag(arena, 0, false, &bytes, &blocks, &done);
+		/* No more than the caller could move with VMM_IOC_DEFRAG. */
+		u64 budget = req && req->cred && !req->cred->admin ?
+			     VMM_DEFRAG_USER_BUDGET : 0;
+
+		ret = vmm_arena_defrag(arena, budget, false, &bytes, &blocks,
+				       &done);
 		if (!ret)
 			ret = __vmm_arena_alloc(arena, size, align, true, req,
 						id, start);
@@ -1206,6 +1211,10 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 		out->gid = blk->gid;
 		out->mode = blk->mode;
 		out->scoped = !list_empty(&blk->scope_node);
+		out->granted = (vmm_may(blk, cred, VMM_MAY_READ) ?
+				VMM_MAY_READ : 0) |
+			       (vmm_may(blk, cred, VMM_MAY_WRITE) ?
+				VMM_MAY_WRITE : 0);
 	}
 	vmm_unlock(arena);
 	return ret;

@@ -190,6 +190,7 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 {
 	struct vmm_file *vf = file->private_data;
 	struct vmm_arena *arena = &vf->vmm->arena;
+	struct vmm_block_attrs attrs = { .granted = 0 };
 	struct vmm_select_args args;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
@@ -199,7 +200,6 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 		return -EINVAL;
 
 	if (args.id) {
-		struct vmm_block_attrs attrs;
 		struct vmm_cred cred;
 		int ret;
 
@@ -211,6 +211,7 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 	}
 	vmm_lock(arena);
 	vf->selected = args.id;
+	vf->selected_may = attrs.granted;
 	vmm_unlock(arena);
 	file->f_pos = 0;
 	return 0;

@@ -204,8 +204,9 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 }
 
 /*
- * Pin the block this file has selected, if the caller (who may not be the
- * task that selected it) has any of the @may permissions on it now.
+ * Pin the block this file has selected, if both the task that selected it
+ * (then) and the caller (now, who may be another task) have any of the
+ * @may permissions on it.
  */
 static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 {
@@ -215,9 +216,12 @@ static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 
 	vmm_lock(arena);
 	id = vf->selected;
+	may &= vf->selected_may;
 	vmm_unlock(arena);
 	if (!id)
 		return ERR_PTR(-ENXIO);
+	if (!may)
+		return ERR_PTR(-EACCES);
 	vmm_cred_current(&cred);
 	return vmm_arena_pin_perm(arena, id, &cred, may);
 }
@@ -354,23 +358,27 @@ static int __init vmm_init(void)
 	vmm_dev->misc.fops = &vmm_fops;
 	vmm_dev->misc.groups = vmm_groups;
 	vmm_sysfs_init();
-	ret = misc_register(&vmm_dev->misc);
-	if (ret) {
-		pr_err("cannot register /dev/vmm (%d)\n", ret);
-		goto err_destroy_arena;
-	}
+	/* The parameters hold from the first open, quotas included. */
 	kernel_param_lock(THIS_MODULE);
 	vmm_arena_switches();
 	vmm_arena_quotas();
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
+	ret = misc_register(&vmm_dev->misc);
+	if (ret) {
+		pr_err("cannot register /dev/vmm (%d)\n", ret);
+		goto err_not_ready;
+	}
 	vmm_debugfs_init(&vmm_dev->arena);
 	pr_info("arena of %llu bytes ready at /dev/vmm, %s fit%s\n", vmm_size,
 		vmm_policy_name(vmm_policy),
 		vmm_self_check ? ", self-checking" : "");
 	return 0;
 
-err_destroy_arena:
+err_not_ready:
+	kernel_param_lock(THIS_MODULE);
+	vmm_ready = false;
+	kernel_param_unlock(THIS_MODULE);
 	vmm_arena_destroy(&vmm_dev->arena);
 err_free_dev:
 	kfree(vmm_dev);

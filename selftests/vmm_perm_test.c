@@ -132,6 +132,15 @@ static void do_alloc_size(int fd, void *arg, struct result *res)
 	res->val = id;
 }
 
+static void do_alloc_compact(int fd, void *arg, struct result *res)
+{
+	struct vmm_alloc_args a = { .flags = VMM_ALLOC_COMPACT };
+
+	a.size = *(__u64 *)arg;
+	res->err = err_of(ioctl(fd, VMM_IOC_ALLOC, &a));
+	res->val = a.id;
+}
+
 static void do_free(int fd, void *arg, struct result *res)
 {
 	res->err = err_of(vmm_free(fd, *(__u64 *)arg));
@@ -1114,6 +1123,54 @@ TEST_F(perm, unprivileged_defrag_is_clamped_to_user_budget)
 	ASSERT_EQ(0, AS(ROOT, do_defrag, &zero, &res));
 	EXPECT_EQ(4 * MiB, res.val);
 	EXPECT_EQ(1ULL, res.val2);
+}
+
+/*
+ * A descriptor handed to a more privileged program (root here, as a setuid
+ * program would be) writes only if the task that selected the block could.
+ */
+TEST_F(perm, passed_descriptor_grants_no_more_than_its_selector_had)
+{
+	__u32 mode = 0644;
+	struct result res;
+	char buf[4];
+	__u64 id;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+	id = res.val;
+	/* Another user selects it on the shared file: r, not w. */
+	ASSERT_EQ(0, AS(OTHER, do_select, &id, &res));
+	EXPECT_EQ(4, pread(self->fd, buf, sizeof(buf), 0));
+	errno = 0;
+	EXPECT_EQ(-1, pwrite(self->fd, "evil", 4, 0));
+	EXPECT_EQ(EACCES, errno);
+	ASSERT_OK(vmm_read(self->fd, id, 0, buf, sizeof(buf)));
+	EXPECT_TRUE(vmm_all(buf, sizeof(buf), 0));
+	/* Selected by root itself, the same file writes. */
+	ASSERT_OK(vmm_select(self->fd, id));
+	EXPECT_EQ(4, pwrite(self->fd, "root", 4, 0));
+}
+
+/* VMM_ALLOC_COMPACT moves no more for a user than VMM_IOC_DEFRAG would. */
+TEST_F(perm, unprivileged_compact_alloc_is_clamped_to_user_budget)
+{
+	__u64 want = 5 * MiB + 512 * KiB;
+	struct result res;
+	int i;
+
+	/* A 1 MiB hole, ten 1 MiB blocks, 5 MiB free at the end. */
+	for (i = 0; i < 11; i++)
+		ALLOC_AT(self->fd, 1 * MiB, 0, i + 1, i * MiB);
+	ASSERT_OK(vmm_free(self->fd, 1));
+	EXPECT_EQ(ENOSPC, AS(OTHER, do_alloc_compact, &want, &res));
+	/* Four blocks (the budget's 4 MiB) moved; the hole is behind them. */
+	ASSERT_BLOCK(self->fd, 5, 3 * MiB, 1 * MiB);
+	ASSERT_BLOCK(self->fd, 6, 5 * MiB, 1 * MiB);
+	EXPECT_EQ(4 * MiB, vmm_sysfs("bytes_moved"));
+	/* Root's request packs the rest and fits. */
+	EXPECT_EQ(0, AS(ROOT, do_alloc_compact, &want, &res));
+	ASSERT_BLOCK(self->fd, 11, 9 * MiB, 1 * MiB);
+	ASSERT_BLOCK(self->fd, res.val, 10 * MiB, want);
 }
 
 TEST_F(perm, root_frees_any_block)

@@ -22,6 +22,10 @@
  * the device), pick the owner, group or other bits as for files:
  *   read (VMM_IOC_READ, read(2))		needs r
  *   write (VMM_IOC_WRITE, write(2))		needs w
+ * read(2) and write(2) also need the bit to have been held by the task
+ * that selected the block (VMM_IOC_SELECT), so that a descriptor handed to
+ * a more privileged program, a setuid one say, grants no more than its
+ * selector had.
  *   VMM_IOC_INFO, VMM_IOC_SELECT		need r or w
  *   VMM_IOC_FREE				needs the owner (EACCES)
  *   VMM_IOC_CHMOD, VMM_IOC_CHOWN		need the owner (EPERM)
@@ -85,7 +89,10 @@
  * with no budget) and tries once more.  It then fails with ENOSPC only if
  * fewer bytes are free than requested (counting the padding @align needs
  * after the packed blocks), or if other tasks took the space meanwhile;
- * EINTR if a signal interrupted the defragmentation.
+ * EINTR if a signal interrupted the defragmentation.  For a caller without
+ * CAP_SYS_ADMIN that defragmentation moves at most %VMM_DEFRAG_USER_BUDGET
+ * bytes, as VMM_IOC_DEFRAG would for it, so it may still fail with ENOSPC:
+ * call VMM_IOC_DEFRAG until its @compact is 1, then allocate again.
  */
 struct vmm_alloc_args {
 	__u64 size;
@@ -263,7 +270,9 @@ struct vmm_stats_args {
  * @reserved: must be 0
  *
  * Needs r or w permission on the block (EACCES); read(2) and write(2)
- * check r and w again on every call, as the mode may have changed.
+ * check r and w again on every call, as the mode may have changed, for
+ * both the caller and the task that selected the block (EACCES); lseek(2)
+ * needs r or w likewise.
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.
  * On a file with no block selected they fail with ENXIO; once the selected

@@ -774,7 +774,7 @@ check "stats --watch --count 0 is a usage error" 1 '' \
 	$V stats --watch --count 0
 printf 'stats --watch 1\n' >"$T/batch"
 STDIN=$T/batch check "batch: stats --watch is refused" 1 \
-	"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--json] [--watch [SECONDS]] [--count N]"$'\n' \
+	"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--users] [--json] [--watch [SECONDS]] [--count N]"$'\n' \
 	'' $V batch
 
 # Rates: 4 allocs and 2 frees between the first and second refresh, 3 s

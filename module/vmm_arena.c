@@ -633,8 +633,10 @@ static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_block *blk)
 /*
  * Whether @cred may access @blk with any of the bits in @may, chosen as
  * for files: the owner bits if the caller owns the block, else the group
- * bits if the caller is in its group, else the other bits.  in_group_p()
- * only searches the caller's own group list: safe under the lock.
+ * bits if the caller is in its group, else the other bits.  The group is
+ * the effective gid's or a supplementary one's, as the uapi header says,
+ * not the fsgid's: in_egroup_p(), which only searches the caller's own
+ * group list, so it is safe under the lock.
  */
 static bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred,
 		    int may)
@@ -645,7 +647,7 @@ static bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred,
 		return true;
 	if (uid_eq(cred->uid, blk->uid))
 		mode >>= 6;
-	else if (in_group_p(blk->gid))
+	else if (in_egroup_p(blk->gid))
 		mode >>= 3;
 	return mode & may;
 }
@@ -1279,7 +1281,7 @@ static bool vmm_may_chown(const struct vmm_block *blk,
 		return false;
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid))
 		return false;
-	return !gid_valid(gid) || gid_eq(gid, blk->gid) || in_group_p(gid);
+	return !gid_valid(gid) || gid_eq(gid, blk->gid) || in_egroup_p(gid);
 }
 
 /**

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <grp.h>
 #include <sched.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -1171,6 +1172,37 @@ TEST_F(perm, unprivileged_compact_alloc_is_clamped_to_user_budget)
 	EXPECT_EQ(0, AS(ROOT, do_alloc_compact, &want, &res));
 	ASSERT_BLOCK(self->fd, 11, 9 * MiB, 1 * MiB);
 	ASSERT_BLOCK(self->fd, res.val, 10 * MiB, want);
+}
+
+/*
+ * The group class is the effective gid's and the supplementary groups', not
+ * the fsgid's: a task whose fsgid alone is the block's group is "other".
+ */
+TEST_F(perm, group_class_follows_egid_not_fsgid)
+{
+	__u32 mode = 0640;
+	struct result res;
+	char buf[4];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* egid 1002, fsgid 1000 (the owner's group), then uid 1002. */
+		if (setgroups(0, NULL) || setresgid(1002, 1002, 1000) ||
+		    setfsgid(1000) != 1002 || setresuid(1002, 1002, 1002) ||
+		    setfsgid(-1) != 1000)
+			_exit(2);
+		if (vmm_read(self->fd, res.val, 0, buf, sizeof(buf)) != -1)
+			_exit(3);
+		_exit(errno == EACCES ? 0 : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("2: could not set the ids, 3: read allowed, 4: not EACCES");
 }
 
 TEST_F(perm, root_frees_any_block)

@@ -277,7 +277,7 @@ TEST_F(debugfs, debugfs_map_covers_small_odd_arena)
 
 	close(self->fd);
 	self->fd = -1;
-	vmm_unload();
+	vmm_unload_for_reload();
 	ASSERT_EQ(0, vmm_load("1000"));
 	self->fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);

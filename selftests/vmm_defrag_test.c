@@ -440,7 +440,7 @@ TEST_F_TIMEOUT(defrag, defrag_nowait_fails_ebusy_while_another_runs, 300)
 	/* The fixture's file would keep the module loaded. */
 	close(self->fd);
 	self->fd = -1;
-	vmm_unload();
+	vmm_unload_for_reload();
 	ASSERT_EQ(0, vmm_load("64M"));
 	fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -536,7 +536,7 @@ TEST_F(defrag, auto_compact_makes_every_alloc_compact)
 		SKIP(return, "%s", why);
 	close(self->fd);
 	self->fd = -1;
-	vmm_unload();
+	vmm_unload_for_reload();
 	ASSERT_EQ(0, vmm_load_args("size=10 auto_compact=1"));
 	fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);

@@ -1349,7 +1349,7 @@ FIXTURE_SETUP(load)
 	if (self->kmsg >= 0)
 		lseek(self->kmsg, 0, SEEK_END);
 	ASSERT_OK(mlockall(MCL_CURRENT | MCL_FUTURE));
-	vmm_unload();
+	vmm_unload_for_reload();
 	ASSERT_FALSE(vmm_module_loaded()) TH_LOG("cannot unload vmm");
 }
 

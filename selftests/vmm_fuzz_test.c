@@ -2597,7 +2597,7 @@ int main(int argc, char **argv)
 		ksft_exit_skip("%s\n", why);
 	ksft_set_plan(NCAT);
 
-	vmm_unload();
+	vmm_unload_for_reload();
 	if (vmm_load(ARENA_STR))
 		ksft_exit_fail_msg("modprobe vmm size=%s failed\n", ARENA_STR);
 	vfd = open_dev();

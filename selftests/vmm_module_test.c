@@ -31,7 +31,7 @@ FIXTURE_TEARDOWN(module)
 	if (self->fd >= 0) \
 		close(self->fd); \
 	self->fd = -1; \
-	vmm_unload(); \
+	vmm_unload_for_reload(); \
 	ASSERT_EQ(0, vmm_load(__param)) \
 		TH_LOG("modprobe vmm size=%s", \
 		       __param ? __param : "(default)"); \
@@ -86,7 +86,7 @@ TEST_F(module, module_param_accepts_g_suffix)
 
 TEST_F(module, module_rejects_zero_size)
 {
-	vmm_unload();
+	vmm_unload_for_reload();
 	EXPECT_NE(0, vmm_load("0"));
 	EXPECT_FALSE(vmm_module_loaded());
 	EXPECT_FALSE(vmm_path_exists(VMM_DEV));
@@ -242,7 +242,7 @@ TEST_F(module, module_reload_resets_counters)
 	if (self->fd >= 0) \
 		close(self->fd); \
 	self->fd = -1; \
-	vmm_unload(); \
+	vmm_unload_for_reload(); \
 	ASSERT_EQ(0, vmm_load_args(__args)) TH_LOG("modprobe vmm %s", __args); \
 	self->fd = open(VMM_DEV, O_RDWR); \
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(errno)); \
@@ -323,7 +323,7 @@ TEST_F(module, module_policy_first_is_the_default)
 
 TEST_F(module, module_rejects_unknown_policy)
 {
-	vmm_unload();
+	vmm_unload_for_reload();
 	EXPECT_NE(0, vmm_load_args("policy=worst"));
 	EXPECT_FALSE(vmm_module_loaded());
 	EXPECT_FALSE(vmm_path_exists(VMM_DEV));

@@ -6,6 +6,8 @@
 #   make deps      install the Debian packages the build and the VM need
 #   make           module (against KDIR), vmmctl, library and selftests
 #   make check     everything above, then every test inside a QEMU guest
+#   make check-quick  the stock kernel's tier, 64-bit only, no lint: for
+#                  iterating (a few minutes)
 #   make m32       32-bit static vmmctl and selftests into build/bin32, for
 #                  selftests/run_compat.sh (needs gcc-multilib)
 #   make demo      a narrated session in a QEMU guest
@@ -50,7 +52,7 @@ KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) 
 VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h)
 
 .PHONY: all deps module module-stock module-debug debug-kernel userspace \
-	selftests m32 guest guest-debug check demo bench bench-module \
+	selftests ksrc m32 guest guest-debug check check-quick demo bench bench-module \
 	bench-smoke lint format install uninstall dkms-install dkms-uninstall \
 	clean help
 
@@ -99,6 +101,8 @@ $(KSRC_STAMP): $(KSRC_TAR)
 selftests: $(KSRC_STAMP)
 	$(MAKE) -C selftests OUT=$(BUILD)/bin KSFT=$(KSRC)/tools/testing/selftests
 
+ksrc: $(KSRC_STAMP)
+
 m32: $(KSRC_STAMP)
 	$(MAKE) -C userspace m32 OUT32=$(BUILD)/bin32
 	$(MAKE) -C selftests m32 OUT32=$(BUILD)/bin32 \
@@ -116,6 +120,9 @@ guest-debug: deps
 
 check: deps
 	@scripts/check
+
+check-quick: deps
+	@scripts/check --quick
 
 lint: deps $(KSRC_STAMP)
 	@scripts/lint

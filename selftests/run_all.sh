@@ -13,7 +13,8 @@
 #
 # Environment:
 #   VMM_TEST_BIN   directory of the test programs (default: build/bin)
-#   VMM_TESTS      space-separated program names to run instead of all
+#   VMM_TESTS      space-separated program names to run instead of all;
+#                  a name ending in .sh is a script in this directory
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
@@ -39,16 +40,19 @@ restore_module() {
 	fi
 }
 
+# Programs from $bin; scripts (NAME.sh) from this directory.
 if [ -n "${VMM_TESTS:-}" ]; then
 	progs=
 	for t in $VMM_TESTS; do
-		progs="$progs $bin/$t"
+		case $t in
+		*.sh) progs="$progs $here/$t" ;;
+		*) progs="$progs $bin/$t" ;;
+		esac
 	done
 else
 	progs=$(ls "$bin"/vmm_*_test 2>/dev/null)
+	[ -f "$here/vmmctl_test.sh" ] && progs="$progs $here/vmmctl_test.sh"
 fi
-[ -f "$here/vmmctl_test.sh" ] && [ -z "${VMM_TESTS:-}" ] &&
-	progs="$progs $here/vmmctl_test.sh"
 
 if [ -z "$progs" ]; then
 	echo "# run_all: no test programs in $bin (run 'make selftests')"

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The debug tier's command (scripts/check runs it in debug-kernel guests
-# of scripts/vm): the KUnit results of the vmm.ko that the runner loaded,
-# then selftests through run_all.sh, 64-bit and then a focused 32-bit set,
-# with the allocator's self-check on.  KASAN, lockdep, UBSAN and kmemleak
-# watch all of it; scripts/vm fails the run on any report.
+# of scripts/vm): the arena's KUnit suite through run_kunit.sh, then
+# selftests through run_all.sh, 64-bit and then a focused 32-bit set, with
+# the allocator's self-check on.  KASAN, lockdep, UBSAN and kmemleak watch
+# all of it; scripts/vm fails the run on any report.
 # Prints TAP; exits non-zero if anything failed.
 #
 # Environment (scripts/check splits the tier into two guests with them):
@@ -17,29 +17,9 @@
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
 
-# The KUnit suite is vmm_kunit.ko, built beside vmm.ko for this kernel; it
-# runs when loaded.  Its results file is KTAP with the cases as indented
-# subtests; lift the cases to top level so that they count one by one.
+# vmm_kunit.ko, built beside vmm.ko for this kernel: one result per case.
 if [ "${VMM_KUNIT:-1}" = 1 ]; then
-kunit_ko=$here/../build/debug/module/vmm_kunit.ko
-results=/sys/kernel/debug/kunit/vmm_arena/results
-echo "# kunit: insmod $kunit_ko, results in $results"
-insmod "$kunit_ko" || echo "# kunit: insmod failed"
-if [ -r "$results" ]; then
-	cases=$(sed -nE 's/^    ((not )?ok [0-9]+ .*)/\1/p' "$results")
-	echo "TAP version 13"
-	echo "1..$(printf '%s\n' "$cases" | grep -c .)"
-	printf '%s\n' "$cases"
-	sed -nE 's/^    (# .*)/\1/p' "$results"
-	printf '%s\n' "$cases" | grep -q '^not ok' && rc=1
-	printf '%s\n' "$cases" | grep -q '^ok' || rc=1
-else
-	echo "TAP version 13"
-	echo "1..1"
-	echo "not ok 1 kunit_vmm_arena_results_exist # is vmm.ko built with CONFIG_KUNIT?"
-	rc=1
-fi
-rmmod vmm_kunit 2>/dev/null
+	"$here/run_kunit.sh" || rc=1
 fi
 
 # Every module load the selftests make turns on the allocator's self-check,

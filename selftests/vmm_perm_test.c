@@ -914,24 +914,91 @@ TEST_F(perm, default_block_survives_close_and_exit)
 
 /* ---- user namespaces */
 
+/* Where in_userns() stopped short of the namespace, if it did. */
+enum ns_step { NS_ENTERED, NS_UNSHARE, NS_UID_MAP, NS_SETGROUPS, NS_GID_MAP };
+
+static const char *const ns_step_names[] = {
+	[NS_ENTERED] = "entered",
+	[NS_UNSHARE] = "unshare(CLONE_NEWUSER)",
+	[NS_UID_MAP] = "writing uid_map",
+	[NS_SETGROUPS] = "writing setgroups",
+	[NS_GID_MAP] = "writing gid_map",
+};
+
+/*
+ * What the child saw.  Entering the namespace (ns_step, ns_err) and the
+ * calls made inside it (alloc, info, ...) report apart, so that a failing
+ * ALLOC is never mistaken for a kernel without user namespaces.
+ */
 struct ns_result {
-	int err;
+	int ns_step;		/* enum ns_step: NS_ENTERED once inside */
+	int ns_err;		/* errno of the step that failed */
+	int alloc, info;	/* errno of ALLOC and INFO inside, or 0 */
 	__u32 uid_inside, gid_inside;	/* own block, seen inside */
 	__u32 root_uid_inside;		/* root's block, seen inside */
+	__u32 list_count;
 	int read_root, free_root, chown_root, usage, list;
 	__u64 id;
 };
 
+/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
 static int write_file(const char *path, const char *s)
 {
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
 	ssize_t n;
 
 	if (fd < 0)
-		return -1;
+		return errno;
 	n = write(fd, s, strlen(s));
+	if (n < 0)
+		err = errno;
+	else if (n != (ssize_t)strlen(s))
+		err = EIO;
 	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
+	return err;
+}
+
+/* Enter a new user namespace mapping 0 to 1000; false if that failed. */
+static bool enter_userns(struct ns_result *r)
+{
+	static const struct {
+		enum ns_step step;
+		const char *path, *text;
+	} maps[] = {
+		{ NS_UID_MAP, "/proc/self/uid_map", "0 1000 1" },
+		{ NS_SETGROUPS, "/proc/self/setgroups", "deny" },
+		{ NS_GID_MAP, "/proc/self/gid_map", "0 1000 1" },
+	};
+	unsigned int k;
+
+	if (unshare(CLONE_NEWUSER)) {
+		r->ns_step = NS_UNSHARE;
+		r->ns_err = errno;
+		return false;
+	}
+	for (k = 0; k < ARRAY_SIZE(maps); k++) {
+		r->ns_err = write_file(maps[k].path, maps[k].text);
+		if (r->ns_err) {
+			r->ns_step = maps[k].step;
+			return false;
+		}
+	}
+	r->ns_step = NS_ENTERED;
+	return true;
+}
+
+/*
+ * Whether @r says that this system offers no unprivileged user namespace:
+ * unshare() refused (EINVAL: not built in; ENOSPC: max_user_namespaces is
+ * 0; EPERM: forbidden, e.g. by a sysctl), or a security module let the
+ * namespace be made but not mapped (EPERM writing a map).
+ */
+static bool userns_unavailable(const struct ns_result *r)
+{
+	if (r->ns_step == NS_UNSHARE)
+		return r->ns_err == EPERM || r->ns_err == EINVAL ||
+		       r->ns_err == ENOSPC;
+	return r->ns_step != NS_ENTERED && r->ns_err == EPERM;
 }
 
 /*
@@ -947,32 +1014,20 @@ static void in_userns(int fd, struct ns_result *r)
 	struct vmm_block_info e[4];
 	struct vmm_info_args i;
 	unsigned char buf[4];
-	__u32 count = 0;
 	__u64 next;
 
-	if (unshare(CLONE_NEWUSER)) {
-		r->err = errno;
+	if (!enter_userns(r))
 		return;
-	}
-	if (write_file("/proc/self/uid_map", "0 1000 1") ||
-	    write_file("/proc/self/setgroups", "deny") ||
-	    write_file("/proc/self/gid_map", "0 1000 1")) {
-		r->err = -1;
-		return;
-	}
-	r->err = err_of(ioctl(fd, VMM_IOC_ALLOC, &a));
-	if (r->err)
+	r->alloc = err_of(ioctl(fd, VMM_IOC_ALLOC, &a));
+	if (r->alloc)
 		return;
 	r->id = a.id;
 	i = (struct vmm_info_args){ .id = a.id };
-	if (ioctl(fd, VMM_IOC_INFO, &i)) {
-		r->err = errno;
-		return;
-	}
+	r->info = err_of(ioctl(fd, VMM_IOC_INFO, &i));
 	r->uid_inside = i.uid;
 	r->gid_inside = i.gid;
-	r->list = err_of(vmm_list(fd, 0, e, 4, &count, &next));
-	if (!r->list && count == 2)
+	r->list = err_of(vmm_list(fd, 0, e, 4, &r->list_count, &next));
+	if (!r->list && r->list_count == 2)
 		r->root_uid_inside = e[0].uid;
 	/* Root here is uid 0 of this namespace, not CAP_SYS_ADMIN. */
 	r->read_root = err_of(vmm_read(fd, 1, 0, buf, sizeof(buf)));
@@ -1007,14 +1062,23 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	close(p[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	if (r.err == EPERM || r.err == EINVAL || r.err == ENOSPC)
-		SKIP(return, "unprivileged user namespaces unavailable (errno %d)",
-		     r.err);
-	ASSERT_EQ(0, r.err);
+	ASSERT_LE(0, r.ns_step);
+	ASSERT_GE(NS_GID_MAP, r.ns_step);
+	if (userns_unavailable(&r))
+		SKIP(return, "unprivileged user namespaces unavailable: %s: %s",
+		     ns_step_names[r.ns_step], strerror(r.ns_err));
+	ASSERT_EQ(NS_ENTERED, r.ns_step)
+		TH_LOG("%s: %s", ns_step_names[r.ns_step], strerror(r.ns_err));
+	/* From here on, every errno is the module's. */
+	ASSERT_EQ(0, r.alloc)
+		TH_LOG("ALLOC inside the namespace: %s", strerror(r.alloc));
+	ASSERT_EQ(0, r.info)
+		TH_LOG("INFO inside the namespace: %s", strerror(r.info));
 	/* Inside: uid 0.  Root's block has no mapping: the overflow id. */
 	EXPECT_EQ(0U, r.uid_inside);
 	EXPECT_EQ(0U, r.gid_inside);
-	EXPECT_EQ(0, r.list);
+	EXPECT_EQ(0, r.list) TH_LOG("LIST: %s", strerror(r.list));
+	EXPECT_EQ(2U, r.list_count);
 	EXPECT_EQ(65534U, r.root_uid_inside);
 	EXPECT_EQ(EACCES, r.read_root);
 	EXPECT_EQ(EACCES, r.free_root);

@@ -258,9 +258,25 @@ static struct vmm_info_args info_of(int fd, __u64 id)
 	return a;
 }
 
+/* Set a run-time parameter: 0, or -1 with errno. */
 static int write_param(const char *name, unsigned long long v)
 {
-	return vmm_sh("echo %llu > " QUOTA_DIR "%s", v, name);
+	char path[128], text[32];
+	int fd, len, err;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), QUOTA_DIR "%s", name);
+	len = snprintf(text, sizeof(text), "%llu\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len);
+	err = n < 0 ? errno : EIO;
+	close(fd);
+	if (n == len)
+		return 0;
+	errno = err;
+	return -1;
 }
 
 /* ---- the matrix: who x what, one errno each */

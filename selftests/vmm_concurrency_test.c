@@ -113,7 +113,9 @@ TEST_F(race, list_sees_stable_blocks_during_alloc_free_churn)
 	EXPECT_EQ(0, bad) TH_LOG("%ld lists missed or garbled stable blocks",
 				 bad);
 	EXPECT_EQ(0, atomic_load(&c.errors));
+	/* Both sides ran: lists were taken during churn, not beside none. */
 	EXPECT_LT(0, lists);
+	EXPECT_LT(0, atomic_load(&c.rounds));
 	EXPECT_EQ((__u64)STABLE, vmm_sysfs("blocks"));
 }
 
@@ -190,11 +192,15 @@ TEST_F(race, concurrent_allocs_get_unique_ids_and_disjoint_ranges)
 /* ---- READ racing with FREE and reuse of the range */
 
 #define BIG	(512 * KiB)
+#define ROUNDS	400
 
 struct reader {
 	int fd;
 	atomic_ullong id;	/* block to read; 0 to stop */
-	atomic_long reads, torn, errors;
+	atomic_long reads;	/* successful reads */
+	atomic_long torn;	/* successful reads that saw other bytes */
+	atomic_long stops;	/* ENOENTs that ended a round */
+	atomic_long errors;	/* failures other than ENOENT */
 	unsigned char want;	/* the byte the current block holds */
 	atomic_bool go;
 	unsigned char *buf;
@@ -222,6 +228,7 @@ static void *read_thread(void *arg)
 				atomic_fetch_add(&r->torn, 1);
 		} else if (errno == ENOENT) {
 			/* Freed: wait for the next block. */
+			atomic_fetch_add(&r->stops, 1);
 			atomic_store(&r->go, false);
 		} else {
 			atomic_fetch_add(&r->errors, 1);
@@ -244,7 +251,7 @@ TEST_F(race, read_racing_free_never_sees_new_owner_data)
 	ASSERT_NE(NULL, r.buf);
 	atomic_store(&r.id, UINT64_MAX);
 	ASSERT_EQ(0, pthread_create(&th, NULL, read_thread, &r));
-	for (round = 0; round < 400; round++) {
+	for (round = 0; round < ROUNDS; round++) {
 		unsigned char mine = (unsigned char)(1 + round % 254);
 
 		ASSERT_OK(vmm_alloc(self->fd, BIG, 0, &id, NULL));
@@ -268,7 +275,15 @@ TEST_F(race, read_racing_free_never_sees_new_owner_data)
 	pthread_join(th, NULL);
 	close(r.fd);
 	free(r.buf);
-	TH_LOG("%ld successful reads", atomic_load(&r.reads));
+	TH_LOG("%ld successful reads in %d rounds", atomic_load(&r.reads),
+	       ROUNDS);
+	/*
+	 * Something was read, or the race was never run; and each round
+	 * ended with exactly one ENOENT, the reader's sign that it saw the
+	 * free (it waits for the next block after one).
+	 */
+	EXPECT_LT(0, atomic_load(&r.reads));
+	EXPECT_EQ(ROUNDS, atomic_load(&r.stops));
 	EXPECT_EQ(0, atomic_load(&r.torn));
 	EXPECT_EQ(0, atomic_load(&r.errors));
 	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));

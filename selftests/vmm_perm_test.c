@@ -258,10 +258,37 @@ static struct vmm_info_args info_of(int fd, __u64 id)
 	return a;
 }
 
+/* Set a run-time parameter: 0, or -1 with errno. */
 static int write_param(const char *name, unsigned long long v)
 {
-	return vmm_sh("echo %llu > " QUOTA_DIR "%s", v, name);
+	char path[128], text[32];
+	int fd, len, err;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), QUOTA_DIR "%s", name);
+	len = snprintf(text, sizeof(text), "%llu\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len);
+	err = n < 0 ? errno : EIO;
+	close(fd);
+	if (n == len)
+		return 0;
+	errno = err;
+	return -1;
 }
+
+/*
+ * The cases share one load (VMM_SETUP_SHARED) and put back only the
+ * quotas, the one run-time setting they change: a case that did not get
+ * to its teardown must not leave one for the next.
+ */
+#define SETUP_SHARED_ARENA(fdp) do { \
+	VMM_SETUP_SHARED(ARENA_STR, (fdp)); \
+	ASSERT_OK(write_param("max_blocks_per_uid", 0)); \
+	ASSERT_OK(write_param("max_bytes_per_uid", 0)); \
+} while (0)
 
 /* ---- the matrix: who x what, one errno each */
 
@@ -343,7 +370,7 @@ FIXTURE_SETUP(matrix)
 	__u32 mode = variant->mode;
 
 	self->fd = -1;
-	VMM_SETUP_RELOAD(ARENA_STR, &self->fd);
+	SETUP_SHARED_ARENA(&self->fd);
 	/* The owner allocates; root (no check) stores known bytes. */
 	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
 	self->id = res.val;
@@ -420,14 +447,23 @@ TEST_F(matrix, check_access)
 
 /* ---- everything else */
 
+/*
+ * The cases share a load, so IDs go on from one case to the next: a case
+ * counts its blocks from id0, the last ID handed out before it began
+ * (ID(1) is its first block, ID(2) its second, ...).
+ */
 FIXTURE(perm) {
 	int fd;
+	__u64 id0;
 };
+
+#define ID(n)	(self->id0 + (n))
 
 FIXTURE_SETUP(perm)
 {
 	self->fd = -1;
-	VMM_SETUP_RELOAD(ARENA_STR, &self->fd);
+	SETUP_SHARED_ARENA(&self->fd);
+	ASSERT_EQ(0, vmm_last_id(self->fd, &self->id0));
 }
 
 FIXTURE_TEARDOWN(perm)
@@ -457,6 +493,7 @@ TEST_F(perm, alloc_records_caller_and_default_mode)
 	__u64 next = 1;
 
 	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
+	ASSERT_EQ(ID(1), res.val);
 	a = info_of(self->fd, res.val);
 	ASSERT_EQ(res.val, a.id);
 	EXPECT_EQ(1002U, a.uid);
@@ -470,8 +507,8 @@ TEST_F(perm, alloc_records_caller_and_default_mode)
 	EXPECT_EQ(0600U, e[0].mode);
 	EXPECT_EQ(0U, e[0].attrs);
 	/* Root's own blocks are root's, 0600. */
-	ALLOC_AT(self->fd, 10, 0, 2, 100);
-	a = info_of(self->fd, 2);
+	ALLOC_AT(self->fd, 10, 0, ID(2), 100);
+	a = info_of(self->fd, ID(2));
 	EXPECT_EQ(0U, a.uid);
 	EXPECT_EQ(0U, a.gid);
 	EXPECT_EQ(0600U, a.mode);
@@ -493,8 +530,10 @@ TEST_F(perm, alloc_sets_mode)
 TEST_F(perm, alloc_rejects_mode_above_0777)
 {
 	static const __u32 bad[] = { 01000, 04600, 0x80000000u, UINT32_MAX };
+	__u64 allocs = vmm_sysfs("allocs");
 	unsigned int i;
 
+	ASSERT_NE(UINT64_MAX, allocs);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct vmm_alloc_args a = {
 			.size = 8, .flags = VMM_ALLOC_MODE, .mode = bad[i],
@@ -502,86 +541,90 @@ TEST_F(perm, alloc_rejects_mode_above_0777)
 
 		EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_ALLOC, &a));
 	}
-	EXPECT_EQ(0ULL, vmm_sysfs("allocs"));
+	EXPECT_EQ(allocs, vmm_sysfs("allocs"));
+	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
 }
 
 TEST_F(perm, chmod_changes_mode_for_later_access)
 {
 	struct result res;
-	__u64 id;
+	__u64 id = ID(1);
 
-	ALLOC_AT(self->fd, 16, 0, 1, 0);
-	id = 1;
+	ALLOC_AT(self->fd, 16, 0, id, 0);
 	EXPECT_EQ(EACCES, AS(OTHER, do_read, &id, &res));
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHMOD,
-			&(struct vmm_chmod_args){ .id = 1, .mode = 0604 }));
+			&(struct vmm_chmod_args){ .id = id, .mode = 0604 }));
 	EXPECT_EQ(0, AS(OTHER, do_read, &id, &res));
 	EXPECT_EQ(EACCES, AS(OTHER, do_write, &id, &res));
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHMOD,
-			&(struct vmm_chmod_args){ .id = 1, .mode = 0 }));
+			&(struct vmm_chmod_args){ .id = id, .mode = 0 }));
 	EXPECT_EQ(EACCES, AS(OTHER, do_read, &id, &res));
 }
 
 TEST_F(perm, chmod_rejects_bad_mode_flags_reserved_and_unknown_id)
 {
-	struct vmm_chmod_args a = { .id = 1, .mode = 01000 };
+	struct vmm_chmod_args a = { .id = ID(1), .mode = 01000 };
 
-	ALLOC_AT(self->fd, 16, 0, 1, 0);
+	ALLOC_AT(self->fd, 16, 0, ID(1), 0);
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHMOD, &a));
 	a.mode = UINT32_MAX;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHMOD, &a));
-	a = (struct vmm_chmod_args){ .id = 1, .mode = 0644, .flags = 1 };
+	a = (struct vmm_chmod_args){ .id = ID(1), .mode = 0644, .flags = 1 };
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHMOD, &a));
-	a = (struct vmm_chmod_args){ .id = 1, .mode = 0644 };
+	a = (struct vmm_chmod_args){ .id = ID(1), .mode = 0644 };
 	a.reserved[0] = 1;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHMOD, &a));
 	a.reserved[0] = 0;
 	a.reserved[1] = 1ULL << 63;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHMOD, &a));
-	a = (struct vmm_chmod_args){ .id = 2, .mode = 0644 };
+	/* The next ID, not handed out yet. */
+	a = (struct vmm_chmod_args){ .id = ID(2), .mode = 0644 };
 	EXPECT_ERR(ENOENT, ioctl(self->fd, VMM_IOC_CHMOD, &a));
 	a.id = 0;
 	EXPECT_ERR(ENOENT, ioctl(self->fd, VMM_IOC_CHMOD, &a));
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_CHMOD, vmm_unmapped_addr()));
 	/* Nothing changed. */
-	EXPECT_EQ(0600U, info_of(self->fd, 1).mode);
+	EXPECT_EQ(0600U, info_of(self->fd, ID(1)).mode);
 }
 
 TEST_F(perm, chown_rejects_flags_pad_reserved_and_unknown_id)
 {
-	struct vmm_chown_args a = { .id = 1, .uid = 5, .gid = 5, .flags = 1 };
+	struct vmm_chown_args a = {
+		.id = ID(1), .uid = 5, .gid = 5, .flags = 1,
+	};
 
-	ALLOC_AT(self->fd, 16, 0, 1, 0);
+	ALLOC_AT(self->fd, 16, 0, ID(1), 0);
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	a = (struct vmm_chown_args){ .id = 1, .uid = 5, .gid = 5, .pad = 1 };
+	a = (struct vmm_chown_args){ .id = ID(1), .uid = 5, .gid = 5, .pad = 1 };
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	a = (struct vmm_chown_args){ .id = 1, .uid = 5, .gid = 5 };
+	a = (struct vmm_chown_args){ .id = ID(1), .uid = 5, .gid = 5 };
 	a.reserved[1] = 1;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	a = (struct vmm_chown_args){ .id = 9, .uid = 5, .gid = 5 };
+	/* An ID not handed out yet. */
+	a = (struct vmm_chown_args){ .id = ID(9), .uid = 5, .gid = 5 };
 	EXPECT_ERR(ENOENT, ioctl(self->fd, VMM_IOC_CHOWN, &a));
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_CHOWN, vmm_unmapped_addr()));
-	EXPECT_EQ(0U, info_of(self->fd, 1).uid);
-	EXPECT_EQ(0U, info_of(self->fd, 1).gid);
+	EXPECT_EQ(0U, info_of(self->fd, ID(1)).uid);
+	EXPECT_EQ(0U, info_of(self->fd, ID(1)).gid);
 }
 
 TEST_F(perm, chown_by_root_gives_block_away)
 {
-	struct vmm_chown_args a = { .id = 1, .uid = 1002,
+	__u64 id = ID(1);
+	struct vmm_chown_args a = { .id = id, .uid = 1002,
 				    .gid = VMM_ID_UNCHANGED };
 	struct result res;
-	__u64 id = 1;
 
-	ALLOC_AT(self->fd, 16, 0, 1, 0);
+	ALLOC_AT(self->fd, 16, 0, id, 0);
 	EXPECT_EQ(EACCES, AS(OTHER, do_free, &id, &res));
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	EXPECT_EQ(1002U, info_of(self->fd, 1).uid);
-	EXPECT_EQ(0U, info_of(self->fd, 1).gid);
-	a = (struct vmm_chown_args){ .id = 1, .uid = VMM_ID_UNCHANGED,
+	EXPECT_EQ(1002U, info_of(self->fd, id).uid);
+	EXPECT_EQ(0U, info_of(self->fd, id).gid);
+	a = (struct vmm_chown_args){ .id = id, .uid = VMM_ID_UNCHANGED,
 				     .gid = 1000 };
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	EXPECT_EQ(1002U, info_of(self->fd, 1).uid);
-	EXPECT_EQ(1000U, info_of(self->fd, 1).gid);
+	EXPECT_EQ(1002U, info_of(self->fd, id).uid);
+	EXPECT_EQ(1000U, info_of(self->fd, id).gid);
 	/* Now the new owner's: it may free it. */
 	EXPECT_EQ(0, AS(OTHER, do_free, &id, &res));
 	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
@@ -653,11 +696,13 @@ TEST_F(perm, alloc_fails_edquot_past_block_quota_and_recovers_after_free)
 	EXPECT_EQ(2ULL, vmm_read_u64_file(QUOTA_DIR "max_blocks_per_uid"));
 	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
 	id1 = res.val;
+	EXPECT_EQ(ID(1), id1);
 	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
+	EXPECT_EQ(ID(2), res.val);
 	EXPECT_EQ(EDQUOT, AS(OWNER, do_alloc_size, &size, &res));
 	/* Per uid: someone else still may, and a refusal costs no ID. */
 	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
-	EXPECT_EQ(3ULL, res.val);
+	EXPECT_EQ(ID(3), res.val);
 	ASSERT_EQ(0, usage_of(self->fd, 1000, &blocks, &bytes));
 	EXPECT_EQ(2ULL, blocks);
 	EXPECT_EQ(20ULL, bytes);
@@ -666,7 +711,7 @@ TEST_F(perm, alloc_fails_edquot_past_block_quota_and_recovers_after_free)
 	EXPECT_EQ(1ULL, blocks);
 	EXPECT_EQ(10ULL, bytes);
 	EXPECT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
-	EXPECT_EQ(4ULL, res.val);
+	EXPECT_EQ(ID(4), res.val);
 	EXPECT_EQ(EDQUOT, AS(OWNER, do_alloc_size, &size, &res));
 	/* 0 is no limit again. */
 	ASSERT_EQ(0, write_param("max_blocks_per_uid", 0));
@@ -739,7 +784,7 @@ TEST_F(perm, usage_lists_uids_in_order_and_pages)
 	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
 	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
 	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
-	ALLOC_AT(self->fd, 5, 0, 4, 30);
+	ALLOC_AT(self->fd, 5, 0, ID(4), 30);
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_USAGE, &a));
 	ASSERT_EQ(1U, a.count);
 	EXPECT_EQ(0U, u[0].uid);
@@ -781,7 +826,7 @@ TEST_F(perm, usage_rejects_unprivileged_and_bad_args)
 	a.reserved[0] = 1;
 	EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_USAGE, &a));
 	a.reserved[0] = 0;
-	ALLOC_AT(self->fd, 5, 0, 1, 0);
+	ALLOC_AT(self->fd, 5, 0, ID(1), 0);
 	a.buffer = (__u64)(uintptr_t)vmm_unmapped_addr();
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_USAGE, &a));
 }
@@ -798,8 +843,9 @@ static __u64 alloc_scoped(int fd, __u64 size)
 TEST_F(perm, scoped_block_freed_on_close)
 {
 	int fd2 = open(VMM_DEV, O_RDWR | O_CLOEXEC), fd3;
-	__u64 id, big, kept;
+	__u64 id, big, kept, frees = vmm_sysfs("frees");
 
+	ASSERT_NE(UINT64_MAX, frees);
 	ASSERT_LE(0, fd2);
 	id = alloc_scoped(fd2, 100);
 	ASSERT_NE(0ULL, id);
@@ -819,14 +865,15 @@ TEST_F(perm, scoped_block_freed_on_close)
 	/* Default blocks survive the close. */
 	EXPECT_EQ(kept, info_of(self->fd, kept).id);
 	EXPECT_EQ(1ULL, vmm_sysfs("blocks"));
-	EXPECT_EQ(2ULL, vmm_sysfs("frees"));
+	EXPECT_EQ(frees + 2, vmm_sysfs("frees"));
 }
 
 TEST_F(perm, scoped_block_freed_early_is_not_freed_twice)
 {
 	int fd2 = open(VMM_DEV, O_RDWR | O_CLOEXEC);
-	__u64 a, b;
+	__u64 a, b, frees = vmm_sysfs("frees");
 
+	ASSERT_NE(UINT64_MAX, frees);
 	ASSERT_LE(0, fd2);
 	a = alloc_scoped(fd2, 10);
 	b = alloc_scoped(fd2, 10);
@@ -836,7 +883,7 @@ TEST_F(perm, scoped_block_freed_early_is_not_freed_twice)
 	ASSERT_EQ(0, close(fd2));
 	EXPECT_ERR(ENOENT, vmm_info(self->fd, b, NULL, NULL));
 	EXPECT_EQ(0ULL, vmm_sysfs("blocks"));
-	EXPECT_EQ(2ULL, vmm_sysfs("frees"));
+	EXPECT_EQ(frees + 2, vmm_sysfs("frees"));
 }
 
 /* In a child: open the device, allocate a scoped block, report its ID. */
@@ -914,69 +961,125 @@ TEST_F(perm, default_block_survives_close_and_exit)
 
 /* ---- user namespaces */
 
+/* Where in_userns() stopped short of the namespace, if it did. */
+enum ns_step { NS_ENTERED, NS_UNSHARE, NS_UID_MAP, NS_SETGROUPS, NS_GID_MAP };
+
+static const char *const ns_step_names[] = {
+	[NS_ENTERED] = "entered",
+	[NS_UNSHARE] = "unshare(CLONE_NEWUSER)",
+	[NS_UID_MAP] = "writing uid_map",
+	[NS_SETGROUPS] = "writing setgroups",
+	[NS_GID_MAP] = "writing gid_map",
+};
+
+/*
+ * What the child saw.  Entering the namespace (ns_step, ns_err) and the
+ * calls made inside it (alloc, info, ...) report apart, so that a failing
+ * ALLOC is never mistaken for a kernel without user namespaces.
+ */
 struct ns_result {
-	int err;
+	int ns_step;		/* enum ns_step: NS_ENTERED once inside */
+	int ns_err;		/* errno of the step that failed */
+	int alloc, info;	/* errno of ALLOC and INFO inside, or 0 */
 	__u32 uid_inside, gid_inside;	/* own block, seen inside */
 	__u32 root_uid_inside;		/* root's block, seen inside */
+	__u32 list_count;
 	int read_root, free_root, chown_root, usage, list;
 	__u64 id;
 };
 
+/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
 static int write_file(const char *path, const char *s)
 {
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
 	ssize_t n;
 
 	if (fd < 0)
-		return -1;
+		return errno;
 	n = write(fd, s, strlen(s));
+	if (n < 0)
+		err = errno;
+	else if (n != (ssize_t)strlen(s))
+		err = EIO;
 	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
+	return err;
+}
+
+/* Enter a new user namespace mapping 0 to 1000; false if that failed. */
+static bool enter_userns(struct ns_result *r)
+{
+	static const struct {
+		enum ns_step step;
+		const char *path, *text;
+	} maps[] = {
+		{ NS_UID_MAP, "/proc/self/uid_map", "0 1000 1" },
+		{ NS_SETGROUPS, "/proc/self/setgroups", "deny" },
+		{ NS_GID_MAP, "/proc/self/gid_map", "0 1000 1" },
+	};
+	unsigned int k;
+
+	if (unshare(CLONE_NEWUSER)) {
+		r->ns_step = NS_UNSHARE;
+		r->ns_err = errno;
+		return false;
+	}
+	for (k = 0; k < ARRAY_SIZE(maps); k++) {
+		r->ns_err = write_file(maps[k].path, maps[k].text);
+		if (r->ns_err) {
+			r->ns_step = maps[k].step;
+			return false;
+		}
+	}
+	r->ns_step = NS_ENTERED;
+	return true;
+}
+
+/*
+ * Whether @r says that this system offers no unprivileged user namespace:
+ * unshare() refused (EINVAL: not built in; ENOSPC: max_user_namespaces is
+ * 0; EPERM: forbidden, e.g. by a sysctl), or a security module let the
+ * namespace be made but not mapped (EPERM writing a map).
+ */
+static bool userns_unavailable(const struct ns_result *r)
+{
+	if (r->ns_step == NS_UNSHARE)
+		return r->ns_err == EPERM || r->ns_err == EINVAL ||
+		       r->ns_err == ENOSPC;
+	return r->ns_step != NS_ENTERED && r->ns_err == EPERM;
 }
 
 /*
  * As OWNER, enter a new user namespace mapping 0 to 1000, and from there
- * allocate, look at blocks, and try root's privileges on root's block 1.
+ * allocate, look at blocks, and try root's privileges on root's block
+ * @root_id.
  */
-static void in_userns(int fd, struct ns_result *r)
+static void in_userns(int fd, __u64 root_id, struct ns_result *r)
 {
 	struct vmm_alloc_args a = { .size = 32 };
-	struct vmm_chown_args c = { .id = 1, .uid = 0, .gid = 0 };
+	struct vmm_chown_args c = { .id = root_id, .uid = 0, .gid = 0 };
 	struct vmm_usage_args ua = { .capacity = 1 };
 	struct vmm_user_usage u;
 	struct vmm_block_info e[4];
 	struct vmm_info_args i;
 	unsigned char buf[4];
-	__u32 count = 0;
 	__u64 next;
 
-	if (unshare(CLONE_NEWUSER)) {
-		r->err = errno;
+	if (!enter_userns(r))
 		return;
-	}
-	if (write_file("/proc/self/uid_map", "0 1000 1") ||
-	    write_file("/proc/self/setgroups", "deny") ||
-	    write_file("/proc/self/gid_map", "0 1000 1")) {
-		r->err = -1;
-		return;
-	}
-	r->err = err_of(ioctl(fd, VMM_IOC_ALLOC, &a));
-	if (r->err)
+	r->alloc = err_of(ioctl(fd, VMM_IOC_ALLOC, &a));
+	if (r->alloc)
 		return;
 	r->id = a.id;
 	i = (struct vmm_info_args){ .id = a.id };
-	if (ioctl(fd, VMM_IOC_INFO, &i)) {
-		r->err = errno;
-		return;
-	}
+	r->info = err_of(ioctl(fd, VMM_IOC_INFO, &i));
 	r->uid_inside = i.uid;
 	r->gid_inside = i.gid;
-	r->list = err_of(vmm_list(fd, 0, e, 4, &count, &next));
-	if (!r->list && count == 2)
+	r->list = err_of(vmm_list(fd, 0, e, 4, &r->list_count, &next));
+	if (!r->list && r->list_count == 2)
 		r->root_uid_inside = e[0].uid;
 	/* Root here is uid 0 of this namespace, not CAP_SYS_ADMIN. */
-	r->read_root = err_of(vmm_read(fd, 1, 0, buf, sizeof(buf)));
-	r->free_root = err_of(vmm_free(fd, 1));
+	r->read_root = err_of(vmm_read(fd, root_id, 0, buf, sizeof(buf)));
+	r->free_root = err_of(vmm_free(fd, root_id));
 	r->chown_root = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
 	ua.buffer = (__u64)(uintptr_t)&u;
 	r->usage = err_of(ioctl(fd, VMM_IOC_USAGE, &ua));
@@ -989,7 +1092,7 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	int p[2], status;
 	pid_t pid;
 
-	ALLOC_AT(self->fd, 16, 0, 1, 0);
+	ALLOC_AT(self->fd, 16, 0, ID(1), 0);
 	ASSERT_EQ(0, pipe(p));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -997,7 +1100,7 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 		close(p[0]);
 		if (drop_to(OWNER))
 			_exit(2);
-		in_userns(self->fd, &r);
+		in_userns(self->fd, ID(1), &r);
 		if (write(p[1], &r, sizeof(r)) != sizeof(r))
 			_exit(3);
 		_exit(0);
@@ -1007,14 +1110,23 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	close(p[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	if (r.err == EPERM || r.err == EINVAL || r.err == ENOSPC)
-		SKIP(return, "unprivileged user namespaces unavailable (errno %d)",
-		     r.err);
-	ASSERT_EQ(0, r.err);
+	ASSERT_LE(0, r.ns_step);
+	ASSERT_GE(NS_GID_MAP, r.ns_step);
+	if (userns_unavailable(&r))
+		SKIP(return, "unprivileged user namespaces unavailable: %s: %s",
+		     ns_step_names[r.ns_step], strerror(r.ns_err));
+	ASSERT_EQ(NS_ENTERED, r.ns_step)
+		TH_LOG("%s: %s", ns_step_names[r.ns_step], strerror(r.ns_err));
+	/* From here on, every errno is the module's. */
+	ASSERT_EQ(0, r.alloc)
+		TH_LOG("ALLOC inside the namespace: %s", strerror(r.alloc));
+	ASSERT_EQ(0, r.info)
+		TH_LOG("INFO inside the namespace: %s", strerror(r.info));
 	/* Inside: uid 0.  Root's block has no mapping: the overflow id. */
 	EXPECT_EQ(0U, r.uid_inside);
 	EXPECT_EQ(0U, r.gid_inside);
-	EXPECT_EQ(0, r.list);
+	EXPECT_EQ(0, r.list) TH_LOG("LIST: %s", strerror(r.list));
+	EXPECT_EQ(2U, r.list_count);
 	EXPECT_EQ(65534U, r.root_uid_inside);
 	EXPECT_EQ(EACCES, r.read_root);
 	EXPECT_EQ(EACCES, r.free_root);
@@ -1025,7 +1137,8 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	ASSERT_EQ(r.id, a.id);
 	EXPECT_EQ(1000U, a.uid);
 	EXPECT_EQ(1000U, a.gid);
-	EXPECT_EQ(0U, info_of(self->fd, 1).uid);
+	EXPECT_EQ(ID(2), r.id);
+	EXPECT_EQ(0U, info_of(self->fd, ID(1)).uid);
 	EXPECT_EQ(2ULL, vmm_sysfs("blocks"));
 }
 
@@ -1106,21 +1219,21 @@ TEST_F(perm, unprivileged_defrag_is_clamped_to_user_budget)
 	struct result res;
 
 	/* A hole, then two 3 MiB blocks: 6 MiB to move in all. */
-	ALLOC_AT(self->fd, 1 * MiB, 0, 1, 0);
-	ALLOC_AT(self->fd, 3 * MiB, 0, 2, 1 * MiB);
-	ALLOC_AT(self->fd, 3 * MiB, 0, 3, 4 * MiB);
-	ASSERT_OK(vmm_free(self->fd, 1));
+	ALLOC_AT(self->fd, 1 * MiB, 0, ID(1), 0);
+	ALLOC_AT(self->fd, 3 * MiB, 0, ID(2), 1 * MiB);
+	ALLOC_AT(self->fd, 3 * MiB, 0, ID(3), 4 * MiB);
+	ASSERT_OK(vmm_free(self->fd, ID(1)));
 	ASSERT_EQ(0, AS(OTHER, do_defrag, &zero, &res));
 	EXPECT_EQ(3 * MiB, res.val);
 	EXPECT_EQ(0ULL, res.val2);
 	ASSERT_EQ(0, AS(OTHER, do_defrag, &huge, &res));
 	EXPECT_EQ(3 * MiB, res.val);
 	EXPECT_EQ(1ULL, res.val2);
-	ASSERT_BLOCK(self->fd, 2, 0, 3 * MiB);
-	ASSERT_BLOCK(self->fd, 3, 3 * MiB, 3 * MiB);
+	ASSERT_BLOCK(self->fd, ID(2), 0, 3 * MiB);
+	ASSERT_BLOCK(self->fd, ID(3), 3 * MiB, 3 * MiB);
 	/* Root has no such limit. */
-	ALLOC_AT(self->fd, 1 * MiB, 0, 4, 6 * MiB);
-	ASSERT_OK(vmm_free(self->fd, 2));
+	ALLOC_AT(self->fd, 1 * MiB, 0, ID(4), 6 * MiB);
+	ASSERT_OK(vmm_free(self->fd, ID(2)));
 	ASSERT_EQ(0, AS(ROOT, do_defrag, &zero, &res));
 	EXPECT_EQ(4 * MiB, res.val);
 	EXPECT_EQ(1ULL, res.val2);
@@ -1155,22 +1268,23 @@ TEST_F(perm, passed_descriptor_grants_no_more_than_its_selector_had)
 /* VMM_ALLOC_COMPACT moves no more for a user than VMM_IOC_DEFRAG would. */
 TEST_F(perm, unprivileged_compact_alloc_is_clamped_to_user_budget)
 {
-	__u64 want = 5 * MiB + 512 * KiB;
+	__u64 want = 5 * MiB + 512 * KiB, moved = vmm_sysfs("bytes_moved");
 	struct result res;
 	int i;
 
+	ASSERT_NE(UINT64_MAX, moved);
 	/* A 1 MiB hole, ten 1 MiB blocks, 5 MiB free at the end. */
 	for (i = 0; i < 11; i++)
-		ALLOC_AT(self->fd, 1 * MiB, 0, i + 1, i * MiB);
-	ASSERT_OK(vmm_free(self->fd, 1));
+		ALLOC_AT(self->fd, 1 * MiB, 0, ID(i + 1), i * MiB);
+	ASSERT_OK(vmm_free(self->fd, ID(1)));
 	EXPECT_EQ(ENOSPC, AS(OTHER, do_alloc_compact, &want, &res));
 	/* Four blocks (the budget's 4 MiB) moved; the hole is behind them. */
-	ASSERT_BLOCK(self->fd, 5, 3 * MiB, 1 * MiB);
-	ASSERT_BLOCK(self->fd, 6, 5 * MiB, 1 * MiB);
-	EXPECT_EQ(4 * MiB, vmm_sysfs("bytes_moved"));
+	ASSERT_BLOCK(self->fd, ID(5), 3 * MiB, 1 * MiB);
+	ASSERT_BLOCK(self->fd, ID(6), 5 * MiB, 1 * MiB);
+	EXPECT_EQ(moved + 4 * MiB, vmm_sysfs("bytes_moved"));
 	/* Root's request packs the rest and fits. */
 	EXPECT_EQ(0, AS(ROOT, do_alloc_compact, &want, &res));
-	ASSERT_BLOCK(self->fd, 11, 9 * MiB, 1 * MiB);
+	ASSERT_BLOCK(self->fd, ID(11), 9 * MiB, 1 * MiB);
 	ASSERT_BLOCK(self->fd, res.val, 10 * MiB, want);
 }
 

@@ -101,9 +101,37 @@ static inline const char *vmm_ko_path(void)
 	return vmm_path_exists(path) ? path : NULL;
 }
 
+/*
+ * The arguments of the load this program made last, kept in a page that
+ * every case's process shares (the harness forks one per case), so that
+ * VMM_SETUP_SHARED can tell a module it may reuse.  Empty once anything
+ * unloads vmm or a load fails; NULL if the page could not be mapped.
+ */
+struct vmm_load_record {
+	char args[256];
+};
+
+static struct vmm_load_record *vmm_last_load;
+
+static void __attribute__((constructor)) vmm_map_load_record(void)
+{
+	void *p = mmap(NULL, sizeof(*vmm_last_load), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	vmm_last_load = p == MAP_FAILED ? NULL : p;
+}
+
+static inline void vmm_record_load(const char *args)
+{
+	if (vmm_last_load)
+		snprintf(vmm_last_load->args, sizeof(vmm_last_load->args),
+			 "%s", args ? args : "");
+}
+
 /* delete_module(vmm), or modprobe -r without a module file; 0 on success. */
 static inline int vmm_unload(void)
 {
+	vmm_record_load(NULL);
 	if (!vmm_ko_path())
 		return vmm_sh("modprobe -r vmm 2>/dev/null");
 	/* O_NONBLOCK: fail at once if in use, as rmmod and modprobe -r do. */
@@ -135,18 +163,24 @@ static inline int vmm_load_args(const char *args)
 	char params[512];
 	int fd, ret, err;
 
-	if (!ko)
-		return vmm_sh("modprobe vmm %s %s 2>/dev/null", args,
-			      vmm_test_params());
-	snprintf(params, sizeof(params), "%s %s", args, vmm_test_params());
-	fd = open(ko, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	ret = syscall(SYS_finit_module, fd, params, 0);
-	err = errno;
-	close(fd);
-	errno = err;
-	return ret ? 1 : 0;
+	vmm_record_load(NULL);
+	if (!ko) {
+		ret = vmm_sh("modprobe vmm %s %s 2>/dev/null", args,
+			     vmm_test_params());
+	} else {
+		snprintf(params, sizeof(params), "%s %s", args,
+			 vmm_test_params());
+		fd = open(ko, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 1;
+		ret = syscall(SYS_finit_module, fd, params, 0) ? 1 : 0;
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	if (!ret)
+		vmm_record_load(args);
+	return ret;
 }
 
 /* Load vmm [size=@size]; @size NULL loads with the default. */
@@ -213,6 +247,86 @@ static inline const char *vmm_skip_reason(void)
 	*__fdp = open(VMM_DEV, O_RDWR | O_CLOEXEC); \
 	ASSERT_LE(0, *__fdp) TH_LOG("open %s: %s", VMM_DEV, strerror(errno)); \
 } while (0)
+
+/*
+ * Free every block, as root: the arena of a shared load back to empty.
+ * Each round frees what one LIST returned, so it ends once LIST returns
+ * nothing.  Returns 0, or the errno of the LIST or FREE that failed.
+ */
+static inline int vmm_free_all(int fd)
+{
+	struct vmm_block_info e[64];
+	struct vmm_list_args a;
+	__u32 i;
+
+	do {
+		a = (struct vmm_list_args){
+			.buffer = (__u64)(uintptr_t)e,
+			.capacity = ARRAY_SIZE(e),
+		};
+		if (ioctl(fd, VMM_IOC_LIST, &a))
+			return errno;
+		for (i = 0; i < a.count; i++) {
+			struct vmm_free_args f = { .id = e[i].id };
+
+			if (ioctl(fd, VMM_IOC_FREE, &f))
+				return errno;
+		}
+	} while (a.count);
+	return 0;
+}
+
+/*
+ * Like VMM_SETUP_RELOAD, for cases that need an empty arena but not a
+ * fresh module.  If vmm is loaded and the program's last load was with
+ * size=@size, the case reuses it, else it reloads; either way it then
+ * empties the arena by freeing every block.  What a fresh module would
+ * give and a shared one does not: IDs from 1, counters from 0, run-time
+ * parameters at their load values.  Such cases count IDs and counters
+ * from what they find, and reset the parameters they change themselves.
+ */
+#define VMM_SETUP_SHARED(size, fdp) do { \
+	const char *__why = vmm_skip_reason(), *__size = (size); \
+	int *__fdp = (fdp), __err; \
+	char __args[64]; \
+	if (__why) \
+		VMM_SETUP_SKIP("%s", __why); \
+	snprintf(__args, sizeof(__args), "size=%s", __size); \
+	if (!vmm_last_load || strcmp(vmm_last_load->args, __args) || \
+	    !vmm_module_loaded()) { \
+		vmm_unload_for_reload(); \
+		ASSERT_EQ(0, vmm_load(__size)) \
+			TH_LOG("loading vmm size=%s failed: %s", __size, \
+			       strerror(errno)); \
+	} \
+	*__fdp = open(VMM_DEV, O_RDWR | O_CLOEXEC); \
+	ASSERT_LE(0, *__fdp) TH_LOG("open %s: %s", VMM_DEV, strerror(errno)); \
+	__err = vmm_free_all(*__fdp); \
+	ASSERT_EQ(0, __err) TH_LOG("emptying the arena: %s", strerror(__err)); \
+	ASSERT_EQ(0ULL, vmm_sysfs("blocks")); \
+	ASSERT_EQ(0ULL, vmm_sysfs("used")); \
+	ASSERT_EQ(vmm_sysfs("size"), vmm_sysfs("largest_free")); \
+} while (0)
+
+/*
+ * The last ID the module handed out, found by allocating a 1-byte block
+ * and freeing it again: the next block gets *@id + 1.  For cases on a
+ * shared load, whose IDs do not start at 1.  0, or the failed call's
+ * errno.
+ */
+static inline int vmm_last_id(int fd, __u64 *id)
+{
+	struct vmm_alloc_args a = { .size = 1 };
+	struct vmm_free_args f;
+
+	if (ioctl(fd, VMM_IOC_ALLOC, &a))
+		return errno;
+	f = (struct vmm_free_args){ .id = a.id };
+	if (ioctl(fd, VMM_IOC_FREE, &f))
+		return errno;
+	*id = a.id;
+	return 0;
+}
 
 /*
  * Each test reloads the module with its own size.  The program puts back

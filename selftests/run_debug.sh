@@ -13,6 +13,7 @@
 #   VMM_TESTS     the 64-bit programs, as for run_all.sh (default: all)
 #   VMM_TESTS32   the 32-bit programs (default: the ioctl, data-path and
 #                 fuzz programs); empty runs none
+#   VMM_FUZZ_SEED, VMM_FUZZ_SEED32  the fuzzer's seeds, 64- and 32-bit
 
 here=$(cd "$(dirname "$0")" && pwd)
 rc=0
@@ -35,7 +36,8 @@ echo "# selftests load vmm with $VMM_TEST_PARAMS"
 # it translates, without doubling this tier's time.
 tests32=${VMM_TESTS32-vmm_ioctl_test vmm_rw_test vmm_file_test vmm_fuzz_test}
 if [ -n "$tests32" ]; then
-	VMM_TESTS=$tests32 "$here/run_compat.sh"
+	VMM_FUZZ_SEED=${VMM_FUZZ_SEED32:-${VMM_FUZZ_SEED:-}} \
+		VMM_TESTS=$tests32 "$here/run_compat.sh"
 	status=$?
 	# 4 is kselftest's "skip": the kernel cannot run 32-bit programs.
 	[ $status = 0 ] || [ $status = 4 ] || rc=1

@@ -211,15 +211,20 @@ static void *read_thread(void *arg)
 	struct reader *r = arg;
 
 	while (1) {
-		__u64 id = atomic_load(&r->id);
 		unsigned char want;
+		__u64 id;
 
-		if (!id)
-			break;
 		if (!atomic_load(&r->go)) {
+			if (!atomic_load(&r->id))
+				break;
 			sched_yield();
 			continue;
 		}
+		/*
+		 * The ID only after go: the main thread stores the new block's
+		 * ID before go, so a round never starts on the last one's.
+		 */
+		id = atomic_load(&r->id);
 		want = r->want;
 		if (vmm_read(r->fd, id, 0, r->buf, BIG) == 0) {
 			atomic_fetch_add(&r->reads, 1);

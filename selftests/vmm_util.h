@@ -197,17 +197,26 @@ static inline int vmm_load(const char *size)
 /*
  * Unload for a reload.  A process of the previous test (a child that the
  * harness does not wait for) may still be closing its descriptor, which
- * makes the module busy for a moment: retry that for up to a second.
+ * makes the module busy for a moment: retry that, and only that, for up
+ * to 10 s (two emulated guests side by side can be slow), then say why
+ * the load that follows will fail.
  */
 static inline void vmm_unload_for_reload(void)
 {
-	int i;
+	int i, err = 0;
 
-	for (i = 0; i < 100 && vmm_module_loaded(); i++) {
+	for (i = 0; i < 1000 && vmm_module_loaded(); i++) {
+		errno = 0;
 		if (!vmm_unload())
 			return;
+		err = errno;
+		if (err != EAGAIN && err != EWOULDBLOCK && err != EBUSY)
+			break;
 		usleep(10000);
 	}
+	if (vmm_module_loaded())
+		fprintf(stderr, "# cannot unload vmm: %s\n",
+			err ? strerror(err) : "modprobe -r failed");
 }
 
 /*

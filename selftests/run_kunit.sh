@@ -152,7 +152,10 @@ ktap_to_tap() {
 			pskip[name] = t + 0
 			sub(/.* total:/, "", u)
 			ptotal[name] = u + 0
-		} else if (match(l, /^    # [A-Za-z0-9_]+: /))
+		} else if (match(l, /^    # [A-Za-z0-9_]+: /) &&
+			   l !~ /^    # (module|speed|is_init): /)
+			# (Newer kernels print attributes, "# module: NAME",
+			# in the same form: those are no case'"'"'s messages.)
 			pend(substr(l, 7, RLENGTH - 8))
 		else if (l ~ /^        # Subtest: [A-Za-z0-9_]+$/)
 			pend(substr(l, 20))

@@ -381,6 +381,7 @@ FIXTURE_SETUP(matrix)
 
 FIXTURE_TEARDOWN(matrix)
 {
+	VMM_TEARDOWN_SHARED();
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -468,6 +469,7 @@ FIXTURE_SETUP(perm)
 
 FIXTURE_TEARDOWN(perm)
 {
+	VMM_TEARDOWN_SHARED();
 	write_param("max_blocks_per_uid", 0);
 	write_param("max_bytes_per_uid", 0);
 	if (self->fd >= 0)

@@ -48,6 +48,7 @@ FIXTURE_SETUP(sysfs)
 
 FIXTURE_TEARDOWN(sysfs)
 {
+	VMM_TEARDOWN_SHARED();
 	if (self->fd >= 0)
 		close(self->fd);
 }

@@ -109,6 +109,7 @@ static inline const char *vmm_ko_path(void)
  */
 struct vmm_load_record {
 	char args[256];
+	int dirty;	/* a case on it has not passed (yet): reload */
 };
 
 static struct vmm_load_record *vmm_last_load;
@@ -123,9 +124,11 @@ static void __attribute__((constructor)) vmm_map_load_record(void)
 
 static inline void vmm_record_load(const char *args)
 {
-	if (vmm_last_load)
+	if (vmm_last_load) {
 		snprintf(vmm_last_load->args, sizeof(vmm_last_load->args),
 			 "%s", args ? args : "");
+		vmm_last_load->dirty = 0;
+	}
 }
 
 /* delete_module(vmm), or modprobe -r without a module file; 0 on success. */
@@ -287,8 +290,9 @@ static inline int vmm_free_all(int fd)
 
 /*
  * Like VMM_SETUP_RELOAD, for cases that need an empty arena but not a
- * fresh module.  If vmm is loaded and the program's last load was with
- * size=@size, the case reuses it, else it reloads; either way it then
+ * fresh module.  If vmm is loaded, the program's last load was with
+ * size=@size, and the last case on it passed (VMM_TEARDOWN_SHARED), the
+ * case reuses it, else it reloads; either way it then
  * empties the arena by freeing every block.  What a fresh module would
  * give and a shared one does not: IDs from 1, counters from 0, run-time
  * parameters at their load values.  Such cases count IDs and counters
@@ -302,7 +306,7 @@ static inline int vmm_free_all(int fd)
 		VMM_SETUP_SKIP("%s", __why); \
 	snprintf(__args, sizeof(__args), "size=%s", __size); \
 	if (!vmm_last_load || strcmp(vmm_last_load->args, __args) || \
-	    !vmm_module_loaded()) { \
+	    vmm_last_load->dirty || !vmm_module_loaded()) { \
 		vmm_unload_for_reload(); \
 		ASSERT_EQ(0, vmm_load(__size)) \
 			TH_LOG("loading vmm size=%s failed: %s", __size, \
@@ -315,6 +319,19 @@ static inline int vmm_free_all(int fd)
 	ASSERT_EQ(0ULL, vmm_sysfs("blocks")); \
 	ASSERT_EQ(0ULL, vmm_sysfs("used")); \
 	ASSERT_EQ(vmm_sysfs("size"), vmm_sysfs("largest_free")); \
+	if (vmm_last_load) \
+		vmm_last_load->dirty = 1; \
+} while (0)
+
+/*
+ * For the teardown of a VMM_SETUP_SHARED case: only a case that passed
+ * hands its load on.  One that failed, crashed or timed out may have left
+ * state behind (a parameter, a process still holding the device), and the
+ * next case reloads rather than fail for it.
+ */
+#define VMM_TEARDOWN_SHARED() do { \
+	if (vmm_last_load && _metadata->passed) \
+		vmm_last_load->dirty = 0; \
 } while (0)
 
 /*

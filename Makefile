@@ -15,6 +15,11 @@
 #                  in a QEMU guest: a table, build/bench.json, and a chart
 #                  of ns/op against live blocks, build/bench.svg
 #   make bench-smoke  the benchmark with tiny counts: does it still work?
+#                  KERNEL=debian13 or KERNEL=newest: either on that kernel
+#   make guest-debian13, make guest-newest
+#                  what `scripts/vm --kernel debian13` (newest) boots:
+#                  vmm.ko built in a chroot of Debian 13 (unstable), whose
+#                  compiler the newer headers need (scripts/kernel-chroot)
 #   make lint      checkpatch, kernel-doc, sparse + W=1, clang-format,
 #                  cppcheck, the man page (scripts/lint); make check runs it
 #   make format    apply the kernel's .clang-format to userspace/
@@ -47,12 +52,19 @@ KSRC_STAMP := $(KSRC)/.unpacked
 KSOURCES = Kbuild $(shell find module uapi \( -name Kbuild -o -name '*.[ch]' \) \
 	! -name '*.mod.c')
 
+# Kernel flavours built in a chroot of their Debian suite (below).
+CHROOT_FLAVOURS := debian13 newest
+
 # The version: module/vmm.h is the source; dkms.conf and vmmctl.h must
 # agree (scripts/lint checks).
 VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h)
 
 .PHONY: all deps module module-stock module-debug debug-kernel userspace \
 	selftests ksrc m32 guest guest-debug check check-quick demo bench bench-module \
+	bench-module-stock bench-module-debug bench-data \
+	$(addprefix module-,$(CHROOT_FLAVOURS)) \
+	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
+	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
 	bench-smoke lint format install uninstall dkms-install dkms-uninstall \
 	clean help
 
@@ -108,11 +120,33 @@ m32: $(KSRC_STAMP)
 	$(MAKE) -C selftests m32 OUT32=$(BUILD)/bin32 \
 		KSFT=$(KSRC)/tools/testing/selftests
 
-# What the guest needs: the module built for the stock kernel, the tool and
-# the tests.  scripts/vm calls this.
+# Newer Debian kernels: debian13 (trixie, 6.12) and newest (sid, 7.x),
+# each in a chroot of its suite (scripts/kernel-chroot, cached outside the
+# repository).  Their headers want their suite's compiler, so vmm.ko and
+# bench/ are built inside the chroot, from a copy of the sources in
+# build/FLAVOUR/ (kbuild puts objects beside the sources).
+BENCH_SOURCES = bench/Kbuild $(wildcard bench/vmm_bench*.[ch])
+
+$(addprefix module-,$(CHROOT_FLAVOURS)): module-%: deps
+	@scripts/kernel-chroot $* >/dev/null
+	@mkdir -p $(BUILD)/$*
+	@cp -a --parents --update $(KSOURCES) $(BUILD)/$*/
+	scripts/kernel-chroot $* make M=$(BUILD)/$* W=1 modules
+
+$(addprefix bench-module-,$(CHROOT_FLAVOURS)): bench-module-%: module-%
+	@cp -a --parents --update $(BENCH_SOURCES) $(BUILD)/$*/
+	scripts/kernel-chroot $* make M=$(BUILD)/$*/bench W=1 modules
+
+# What the guest needs: the module built for the guest's kernel, the tool
+# and the tests (host-built: the ABI is the same on every kernel).
+# scripts/vm calls these.
 guest: deps
 	$(MAKE) module-stock
 	$(MAKE) userspace selftests m32 bench-module
+
+$(addprefix guest-,$(CHROOT_FLAVOURS)): guest-%: deps
+	$(MAKE) module-$*
+	$(MAKE) userspace selftests m32 bench-data bench-module-$*
 
 guest-debug: deps
 	$(MAKE) module-debug
@@ -191,31 +225,49 @@ demo: guest
 # The benchmark module links vmm's allocator in (bench/vmm_bench_vmm.c
 # includes module/vmm_arena.c) and drm_mm from the guest's drm.ko.  It is
 # built for the stock kernel, in bench/, apart from the module/ build.
-bench-module: deps module-stock
+bench-module bench-module-stock: deps module-stock bench-data
 	$(MAKE) -C /lib/modules/$(STOCK_KVER)/build M=$(TOP)/bench W=1 modules
+
+# The data-path benchmark is a host-built program, like the tests.  A
+# file target: a guest may be running it while another flavour builds.
+bench-data: $(BUILD)/bin/vmm_data_bench
+
+$(BUILD)/bin/vmm_data_bench: bench/vmm_data_bench.c uapi/linux/vmm.h
 	@mkdir -p $(BUILD)/bin
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -I$(TOP)/uapi \
-		-o $(BUILD)/bin/vmm_data_bench bench/vmm_data_bench.c -pthread
+		-o $@ bench/vmm_data_bench.c -pthread
 
+# make bench KERNEL=newest runs it on another flavour: stock (default),
+# debian13 or newest; not debug, which has no DRM, hence no drm_mm.
+# Results: build/bench.json for stock, build/bench-FLAVOUR.json otherwise.
 # Under TCG the full run takes about five minutes in the guest.
+KERNEL ?= stock
 BENCH_TIMEOUT ?= 3600
-BENCH_VM = VMM_VM_NO_BUILD=1 scripts/vm --no-load --kmod drm
+BENCH_VM = VMM_VM_NO_BUILD=1 scripts/vm --kernel $(KERNEL) --no-load --kmod drm
+BENCH_SUFFIX = $(if $(filter stock,$(KERNEL)),,-$(KERNEL))
 
-bench: bench-module
+bench: bench-module-$(KERNEL) bench-data userspace
 	$(BENCH_VM) --timeout $(BENCH_TIMEOUT) -- /repo/scripts/bench
 	@if command -v python3 >/dev/null; then \
-		python3 -m json.tool $(BUILD)/bench.json >/dev/null && \
-		echo "build/bench.json: valid JSON" && \
-		scripts/bench-chart $(BUILD)/bench.json $(BUILD)/bench.svg; fi
+		python3 -m json.tool $(BUILD)/bench$(BENCH_SUFFIX).json >/dev/null && \
+		echo "build/bench$(BENCH_SUFFIX).json: valid JSON" && \
+		scripts/bench-chart $(BUILD)/bench$(BENCH_SUFFIX).json \
+			$(BUILD)/bench$(BENCH_SUFFIX).svg; fi
 
-bench-smoke: bench-module
+bench-smoke: bench-module-$(KERNEL) bench-data userspace
 	$(BENCH_VM) --timeout 900 -- /repo/scripts/bench --smoke
 	@if command -v python3 >/dev/null; then \
-		python3 -m json.tool $(BUILD)/bench-smoke.json >/dev/null && \
-		scripts/bench-chart $(BUILD)/bench-smoke.json \
-			$(BUILD)/bench-smoke.svg; fi
+		python3 -m json.tool $(BUILD)/bench-smoke$(BENCH_SUFFIX).json >/dev/null && \
+		scripts/bench-chart $(BUILD)/bench-smoke$(BENCH_SUFFIX).json \
+			$(BUILD)/bench-smoke$(BENCH_SUFFIX).svg; fi
+
+bench-module-debug:
+	@echo "make bench: the debug kernel has no DRM (no drm_mm to compare with); use KERNEL=stock, debian13 or newest" >&2
+	@exit 1
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
 	-$(MAKE) -C $(KDIR) M=$(TOP)/bench clean 2>/dev/null
 	rm -rf $(BUILD)
+# The kernel chroots live outside the repository (scripts/kernel-chroot);
+# delete ~/.cache/vmm/kernels to drop them.

@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "../module/vmm_compat.h"
 #include "vmm_bench.h"
 
 /**
@@ -46,7 +47,7 @@ static struct vmm_bench_inst *vmm_bench_drmmm_create(u64 size, u32 slots,
 {
 	struct vmm_bench_drmmm *d;
 
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	d = kzalloc_obj(*d, GFP_KERNEL);
 	if (!d)
 		return ERR_PTR(-ENOMEM);
 	d->nodes = kvcalloc(slots, sizeof(*d->nodes), GFP_KERNEL);
@@ -118,7 +119,7 @@ static int vmm_bench_drmmm_alloc(struct vmm_bench_inst *inst, u32 slot,
 	struct drm_mm_node *node;
 	int ret;
 
-	node = kzalloc(sizeof(*node), GFP_KERNEL);
+	node = kzalloc_obj(*node, GFP_KERNEL);
 	if (!node)
 		return -ENOMEM;
 	spin_lock(&d->lock);
@@ -140,7 +141,7 @@ static int vmm_bench_drmmm_place(struct vmm_bench_inst *inst, u32 slot,
 	struct drm_mm_node *node;
 	int ret;
 
-	node = kzalloc(sizeof(*node), GFP_KERNEL);
+	node = kzalloc_obj(*node, GFP_KERNEL);
 	if (!node)
 		return -ENOMEM;
 	node->start = start;

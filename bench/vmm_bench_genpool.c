@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "../module/vmm_compat.h"
 #include "vmm_bench.h"
 
 /*
@@ -51,7 +52,7 @@ static struct vmm_bench_inst *vmm_bench_genpool_create(u64 size, u32 slots,
 	struct vmm_bench_genpool *g;
 	int ret = -ENOMEM;
 
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = kzalloc_obj(*g, GFP_KERNEL);
 	if (!g)
 		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&g->lock);

@@ -249,7 +249,7 @@ static int vmm_bench_costs(void)
 
 	for (i = 0; i < k; i++) {
 		t0 = ktime_get_ns();
-		p = kzalloc(sizeof(*p), GFP_KERNEL);
+		p = kzalloc_obj(*p, GFP_KERNEL);
 		kfree(p);
 		ns[i] = ktime_get_ns() - t0;
 		cond_resched();

@@ -36,7 +36,7 @@ static struct vmm_bench_inst *vmm_bench_vmm_create(u64 size, u32 slots,
 	struct vmm_bench_vmm *v;
 	int ret;
 
-	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	v = kzalloc_obj(*v, GFP_KERNEL);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
 	v->ids = kvcalloc(slots, sizeof(*v->ids), GFP_KERNEL);

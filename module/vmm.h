@@ -19,6 +19,8 @@
 #include <linux/wait.h>
 #include <linux/vmm.h>
 
+#include "vmm_compat.h"
+
 #define VMM_VERSION "0.3.0"
 
 /*

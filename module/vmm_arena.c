@@ -789,7 +789,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->size = size;
 	arena->next_id = 1;
 
-	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	ext = kzalloc_obj(*ext, GFP_KERNEL);
 	if (!ext)
 		return -ENOMEM;
 	/* No OOM kill for an arena the machine cannot back: just fail. */
@@ -866,9 +866,9 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		return -EINVAL;
 
 	/* The block, and the extent node its release may need. */
-	blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+	blk = kzalloc_obj(*blk, GFP_KERNEL);
 	if (blk)
-		blk->spare = kzalloc(sizeof(*blk->spare), GFP_KERNEL);
+		blk->spare = kzalloc_obj(*blk->spare, GFP_KERNEL);
 	if (!blk || !blk->spare) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -883,7 +883,7 @@ retry:
 		 * without the lock, and the search starts over.
 		 */
 		vmm_unlock(arena);
-		new_usage = kzalloc(sizeof(*new_usage), GFP_KERNEL);
+		new_usage = kzalloc_obj(*new_usage, GFP_KERNEL);
 		if (!new_usage) {
 			ret = -ENOMEM;
 			goto err_free;
@@ -909,7 +909,7 @@ retry:
 		 * lock, and the search starts over.
 		 */
 		vmm_unlock(arena);
-		spare = kzalloc(sizeof(*spare), GFP_KERNEL);
+		spare = kzalloc_obj(*spare, GFP_KERNEL);
 		if (!spare) {
 			ret = -ENOMEM;
 			goto err_free;
@@ -1320,7 +1320,7 @@ retry:
 		usage = vmm_usage_find(arena, uid);
 		if (!usage && !new_usage) {
 			vmm_unlock(arena);
-			new_usage = kzalloc(sizeof(*new_usage), GFP_KERNEL);
+			new_usage = kzalloc_obj(*new_usage, GFP_KERNEL);
 			if (!new_usage)
 				return -ENOMEM;
 			goto retry;

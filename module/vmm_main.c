@@ -306,7 +306,7 @@ static int vmm_open(struct inode *inode, struct file *file)
 					      struct vmm_device, misc);
 	struct vmm_file *vf;
 
-	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	vf = kzalloc_obj(*vf, GFP_KERNEL);
 	if (!vf)
 		return -ENOMEM;
 	vf->vmm = vmm;
@@ -340,7 +340,7 @@ static int __init vmm_init(void)
 {
 	int ret;
 
-	vmm_dev = kzalloc(sizeof(*vmm_dev), GFP_KERNEL);
+	vmm_dev = kzalloc_obj(*vmm_dev, GFP_KERNEL);
 	if (!vmm_dev)
 		return -ENOMEM;
 

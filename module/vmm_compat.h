@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmm_compat.h: what differs between the kernels vmm is built for, from
+ * 6.1 (Debian 12) to the newest Debian ships (7.x).  One shim a section,
+ * each naming the commit that made it necessary.
+ */
+#ifndef _VMM_COMPAT_H
+#define _VMM_COMPAT_H
+
+#include <linux/slab.h>
+
+/*
+ * kzalloc_obj(P, gfp): one zeroed object of P's type, P being an
+ * expression (*ptr) or a type, assignable only to a pointer of that type.
+ * Mainline has it since 7.0, commit 2932ba8d9c99 ("slab: Introduce
+ * kmalloc_obj() and family"), and checkpatch of 7.x asks for it instead
+ * of kzalloc(sizeof(*ptr), gfp).  Stable kernels took it too (Debian 13's
+ * 6.12.118 has it), so this asks whether the macro exists, not which
+ * version this is.  The GFP argument is not optional here.
+ */
+#ifndef kzalloc_obj
+#define kzalloc_obj(P, gfp)					\
+	({							\
+		typeof(P) *__vmm_obj = kzalloc(sizeof(P), gfp);	\
+		__vmm_obj;					\
+	})
+#endif
+
+#endif /* _VMM_COMPAT_H */

@@ -125,7 +125,7 @@ m32: $(KSRC_STAMP)
 # repository).  Their headers want their suite's compiler, so vmm.ko and
 # bench/ are built inside the chroot, from a copy of the sources in
 # build/FLAVOUR/ (kbuild puts objects beside the sources).
-BENCH_SOURCES = bench/Kbuild $(wildcard bench/vmm_bench*.[ch])
+BENCH_SOURCES = bench/Kbuild $(filter-out %.mod.c,$(wildcard bench/vmm_bench*.[ch]))
 
 $(addprefix module-,$(CHROOT_FLAVOURS)): module-%: deps
 	@scripts/kernel-chroot $* >/dev/null

@@ -65,7 +65,7 @@ VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h
 	$(addprefix module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
-	bench-smoke lint format install uninstall dkms-install dkms-uninstall \
+	bench-smoke lint format install uninstall dkms-src dkms-install dkms-uninstall \
 	clean help
 
 all: module userspace selftests
@@ -207,10 +207,14 @@ endif
 # commands; -k names the kernel (the running one unless KVER is given).
 DKMS_SRC = /usr/src/vmm-$(VERSION)
 
-dkms-install:
+# dkms-src stages the sources DKMS builds from in DKMS_SRC; the DKMS
+# tests of make check stage them where they like (DKMS_SRC=DIR).
+dkms-src:
 	@test -n "$(VERSION)" || { echo "no VMM_VERSION in module/vmm.h" >&2; exit 1; }
 	rm -rf $(DKMS_SRC) && $(INSTALL) -d $(DKMS_SRC)
 	cp -a --parents dkms.conf $(KSOURCES) $(DKMS_SRC)/
+
+dkms-install: dkms-src
 	dkms add -m vmm -v $(VERSION)
 	dkms build -m vmm -v $(VERSION) -k $(KVER)
 	dkms install -m vmm -v $(VERSION) -k $(KVER)

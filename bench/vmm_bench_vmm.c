@@ -136,7 +136,7 @@ static int vmm_bench_vmm_defrag(struct vmm_bench_inst *inst, u64 *bytes,
 	bool compact;
 
 	/* No budget: compact it all. */
-	return vmm_arena_defrag(&to_vmm(inst)->arena, 0, false, bytes, blocks,
+	return vmm_arena_defrag(&to_vmm(inst)->arena, NULL, 0, false, bytes, blocks,
 				&compact);
 }
 

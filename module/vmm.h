@@ -9,6 +9,7 @@
 
 #include <linux/list.h>
 #include <linux/miscdevice.h>
+#include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/sched/clock.h>
@@ -29,6 +30,14 @@
  * never keeps a CPU busy long enough to stall RCU.
  */
 #define VMM_CHUNK	SZ_256K
+
+/*
+ * Metadata a caller's request makes (block, extent and usage records) is
+ * charged to the caller's memory cgroup, and fails with -ENOMEM rather
+ * than invoking the OOM killer when the cgroup or the machine is full.
+ */
+#define VMM_GFP_META	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | \
+			 __GFP_NOWARN)
 
 /**
  * enum vmm_policy - where a new block goes
@@ -78,38 +87,68 @@ enum vmm_block_state {
 
 /**
  * struct vmm_usage - what one uid holds, for the per-uid quotas
- * @node: in &vmm_arena.users, ordered by @uid
+ * @node: in @parent's @children, or in &vmm_arena.users for a top-level
+ *	record, ordered by @uid
+ * @children: the records of ids acting inside user namespaces @uid owns
+ * @parent: the record of the owner of the user namespace @uid acted in,
+ *	or NULL when that namespace is the initial one
  * @uid: the owner
- * @blocks: blocks charged to @uid (live ones, and freed ones whose range a
- *	copy in flight still holds)
+ * @blocks: blocks charged to @uid here or below (live ones, and freed ones
+ *	whose range a copy in flight still holds)
  * @bytes: their bytes
+ * @own_blocks: of @blocks, those this record is the leaf of
  *
- * Allocated before the lock by whoever may need it, freed under the lock
- * (kfree() does not sleep) when @blocks drops to 0, and at unload.
+ * A block is charged to its owner's record and to every record above it,
+ * up to a top-level one, as the kernel's ucounts charge RLIMIT_MEMLOCK:
+ * the ids of a user namespace all count against its owner, so that
+ * subordinate ids cannot multiply a quota.  Allocated before the lock by
+ * whoever may need it (and charged to that task's memory cgroup), freed
+ * under the lock (kfree() does not sleep) when @blocks drops to 0, and at
+ * unload.
  */
 struct vmm_usage {
 	struct rb_node node;
+	struct rb_root children;
+	struct vmm_usage *parent;
 	kuid_t uid;
 	u64 blocks;
 	u64 bytes;
+	u64 own_blocks;
 };
+
+/*
+ * User namespaces nest at most 32 deep below the initial one
+ * (kernel/user_namespace.c); one more level for the caller's own id.
+ */
+#define VMM_CHARGE_LEVELS	34
 
 /**
  * struct vmm_cred - who is asking, computed before the lock is taken
  * @uid: the caller's effective uid
  * @gid: the caller's effective gid
- * @admin: CAP_SYS_ADMIN in the initial user namespace: passes every
- *	permission check and is exempt from the unprivileged defrag budget
+ * @admin: passes every permission check.  The ioctl layer sets it only
+ *	after a check without it failed and capable(CAP_SYS_ADMIN) said
+ *	yes, so that privilege is asked for (and audited) only when used.
+ * @privileged: exempt from the limits of unprivileged callers (the
+ *	defragmentation budget, &vmm_arena.max_blocks_unprivileged); set by
+ *	the ioctl layer after ns_capable_noaudit(), again only when needed
+ * @nr_charge: entries in @charge
+ * @charge: whom a block the caller allocates is charged to: the owner of
+ *	each user namespace from the initial one's child down to the
+ *	caller's, then @uid; consecutive repeats dropped
  *
- * Group membership is tested under the lock with in_group_p(), which only
+ * Group membership is tested under the lock with in_egroup_p(), which only
  * searches the caller's own, immutable, group list: it neither sleeps nor
  * faults.  A NULL &struct vmm_cred means the kernel itself (KUnit, undo
- * paths): no check.
+ * paths): no check, and blocks charged to root.
  */
 struct vmm_cred {
 	kuid_t uid;
 	kgid_t gid;
 	bool admin;
+	bool privileged;
+	unsigned int nr_charge;
+	kuid_t charge[VMM_CHARGE_LEVELS];
 };
 
 /**
@@ -128,7 +167,8 @@ struct vmm_cred {
  * @uid: owner, charged for the block in @usage
  * @gid: group
  * @mode: permission bits, within %VMM_MODE_MASK
- * @usage: the owner's usage record; the block holds it alive
+ * @usage: the usage record the block is charged to, with its parents;
+ *	the block holds them alive
  * @scope_node: in the owning file's list of scoped blocks, or empty (also
  *	once the block is freed)
  */
@@ -175,16 +215,21 @@ struct vmm_block {
  * @nr_dead: blocks in @ids that are %VMM_BLOCK_DEAD
  * @nr_pinned: blocks with a non-zero pin count
  * @moving_id: the block the compactor is copying, 0 for none; pinning it
- *	waits on @wq until the copy is done
+ *	waits on @move_wq until the copy is done
  * @allocs: successful allocations
  * @frees: successful frees
  * @alloc_failures: allocations refused with -ENOSPC
  * @defrags: completed defragmentations
  * @bytes_moved: bytes copied by defragmentation
- * @users: &struct vmm_usage records by uid, one per uid owning a block
+ * @users: top-level &struct vmm_usage records by uid
+ * @nr_users: &struct vmm_usage records at every level
  * @max_blocks_per_uid: quota, 0 for none; written without the lock
  * @max_bytes_per_uid: quota, 0 for none; written without the lock
- * @wq: woken when a block's pin count drops to zero or a move ends
+ * @max_blocks_unprivileged: quota for blocks allocated by callers without
+ *	CAP_SYS_ADMIN, 0 for none; written without the lock
+ * @fit_visits: extents the last placement search looked at, for the
+ *	KUnit bound on the search
+ * @move_wq: woken when a move ends, for pinners waiting on @moving_id
  * @compact_lock: serialises defragmentation; taken before @lock
  */
 struct vmm_arena {
@@ -215,9 +260,12 @@ struct vmm_arena {
 	u64 defrags;
 	u64 bytes_moved;
 	struct rb_root users;
+	u64 nr_users;
 	u64 max_blocks_per_uid;
 	u64 max_bytes_per_uid;
-	wait_queue_head_t wq;
+	u64 max_blocks_unprivileged;
+	u64 fit_visits;
+	wait_queue_head_t move_wq;
 	/* one defragmentation at a time */
 	struct mutex compact_lock;
 };
@@ -338,6 +386,9 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 		    struct vmm_block_attrs *out);
 struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 				     const struct vmm_cred *cred, int may);
+int vmm_arena_select(struct vmm_arena *arena, u64 id,
+		     const struct vmm_cred *cred, u64 *selected,
+		     int *selected_may);
 int vmm_arena_chmod(struct vmm_arena *arena, u64 id,
 		    const struct vmm_cred *cred, umode_t mode);
 int vmm_arena_chown(struct vmm_arena *arena, u64 id,
@@ -345,11 +396,13 @@ int vmm_arena_chown(struct vmm_arena *arena, u64 id,
 u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
 		    struct vmm_user_usage *out, u32 capacity, u32 *next_uid);
 void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
-int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
-		     u64 *bytes, u64 *blocks, bool *compact);
+int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
+		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
+		     bool *compact);
 int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 			    bool compact, u64 *id, u64 *start);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
+void vmm_arena_reset_lock_hold(struct vmm_arena *arena);
 bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
@@ -383,6 +436,8 @@ struct vmm_file {
 };
 
 void vmm_cred_current(struct vmm_cred *cred);
+bool vmm_cred_escalate(struct vmm_cred *cred, int err);
+struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may);
 
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);

@@ -33,6 +33,7 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/printk.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/sched.h>
@@ -286,68 +287,99 @@ static bool vmm_extent_fits(const struct vmm_extent *ext, u64 size, u64 align,
 	return true;
 }
 
-/*
- * The lowest-offset extent where the request fits.  Subtrees whose largest
- * extent is too small are never entered, so without alignment this visits
- * one path: O(log n).  Recursion depth is bounded by the tree height.
- */
-static struct vmm_extent *vmm_first_fit(struct rb_node *n, u64 size,
-					u64 align, u64 *start)
+static u64 vmm_subtree_max(struct rb_node *n)
 {
-	struct vmm_extent *ext, *found;
+	return n ? rb_entry(n, struct vmm_extent, node)->subtree_max : 0;
+}
 
+/*
+ * The lowest-offset extent of at least @size bytes: one path down the tree,
+ * steered by the subtree maxima, so O(log n).  *@visits counts the nodes
+ * looked at.
+ */
+static struct vmm_extent *vmm_lowest_fit(struct vmm_arena *arena, u64 size,
+					 u64 *visits)
+{
+	struct rb_node *n = arena->free.rb_node;
+
+	if (vmm_subtree_max(n) < size)
+		return NULL;
 	while (n) {
-		ext = rb_entry(n, struct vmm_extent, node);
-		if (ext->subtree_max < size)
-			return NULL;
-		found = vmm_first_fit(n->rb_left, size, align, start);
-		if (found)
-			return found;
-		if (vmm_extent_fits(ext, size, align, start))
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent, node);
+
+		(*visits)++;
+		if (vmm_subtree_max(n->rb_left) >= size)
+			n = n->rb_left;
+		else if (ext->size >= size)
 			return ext;
-		n = n->rb_right;
+		else
+			n = n->rb_right;
 	}
 	return NULL;
 }
 
 /*
- * The smallest extent where the request fits, the lowest-offset one among
- * equal sizes: the first fit in (size, offset) order, starting from the
- * smallest extent that is large enough.
+ * The smallest extent of at least @size bytes, the lowest-offset one among
+ * equal sizes: one path down the by-size tree, O(log n).
  */
-static struct vmm_extent *vmm_best_fit(struct vmm_arena *arena, u64 size,
-				       u64 align, u64 *start)
+static struct vmm_extent *vmm_smallest_fit(struct vmm_arena *arena, u64 size,
+					   u64 *visits)
 {
-	struct rb_node *n = arena->by_size.rb_node, *from = NULL;
+	struct rb_node *n = arena->by_size.rb_node;
+	struct vmm_extent *found = NULL;
 
 	while (n) {
 		struct vmm_extent *ext = rb_entry(n, struct vmm_extent,
 						  size_node);
 
+		(*visits)++;
 		if (ext->size >= size) {
-			from = n;
+			found = ext;
 			n = n->rb_left;
 		} else {
 			n = n->rb_right;
 		}
 	}
-	for (n = from; n; n = rb_next(n)) {
-		struct vmm_extent *ext = rb_entry(n, struct vmm_extent,
-						  size_node);
-
-		if (vmm_extent_fits(ext, size, align, start))
-			return ext;
-	}
-	return NULL;
+	return found;
 }
 
+static struct vmm_extent *vmm_policy_fit(struct vmm_arena *arena, u64 size,
+					 u64 *visits)
+{
+	if (arena->policy == VMM_POLICY_BEST)
+		return vmm_smallest_fit(arena, size, visits);
+	return vmm_lowest_fit(arena, size, visits);
+}
+
+/*
+ * Where a request goes.  Without alignment: the policy's extent for @size,
+ * exactly as the simulator places it.  With alignment, two lookups and no
+ * walk, so that no request, however aligned, costs more than O(log n)
+ * under the lock: first the extent an unaligned request of @size would
+ * get, if the aligned block fits in it; else the policy's extent among
+ * those of at least @size + @align - 1 bytes, which hold the block at any
+ * alignment (as mm/vmalloc.c searches for aligned requests).  So an
+ * aligned block may land higher than the lowest place it fits, or fail
+ * when the only places are extents shorter than @size + @align - 1 that
+ * the first lookup did not pick.
+ */
 static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
 				  u64 align, u64 *start)
 {
+	struct vmm_extent *ext;
+	u64 visits = 0, padded;
+
 	lockdep_assert_held(&arena->lock);
-	if (arena->policy == VMM_POLICY_BEST)
-		return vmm_best_fit(arena, size, align, start);
-	return vmm_first_fit(arena->free.rb_node, size, align, start);
+	ext = vmm_policy_fit(arena, size, &visits);
+	if (ext && align > 1 && !vmm_extent_fits(ext, size, align, start)) {
+		ext = NULL;
+		if (!check_add_overflow(size, align - 1, &padded))
+			ext = vmm_policy_fit(arena, padded, &visits);
+	}
+	if (ext && !vmm_extent_fits(ext, size, align, start))
+		ext = NULL;
+	arena->fit_visits = visits;
+	return ext;
 }
 
 static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
@@ -396,11 +428,6 @@ static __printf(1, 2) bool vmm_bad(const char *fmt, ...)
 	pr_err("vmm: self-check: %pV\n", &vaf);
 	va_end(args);
 	return false;
-}
-
-static u64 vmm_subtree_max(struct rb_node *n)
-{
-	return n ? rb_entry(n, struct vmm_extent, node)->subtree_max : 0;
 }
 
 static bool vmm_check_extent_node(struct vmm_extent *ext)
@@ -544,22 +571,26 @@ bool vmm_arena_check(struct vmm_arena *arena)
 	return ok;
 }
 
-/* Blocks with their own spare extent, and free extents, as slab rounds them. */
+/*
+ * Blocks with their own spare extent, free extents and usage records, as
+ * slab rounds them.
+ */
 static u64 vmm_metadata_bytes(struct vmm_arena *arena)
 {
 	u64 blk = kmalloc_size_roundup(sizeof(struct vmm_block));
 	u64 ext = kmalloc_size_roundup(sizeof(struct vmm_extent));
+	u64 usage = kmalloc_size_roundup(sizeof(struct vmm_usage));
 
 	lockdep_assert_held(&arena->lock);
-	return arena->nr_blocks * (blk + ext) + arena->nr_extents * ext;
+	return arena->nr_blocks * (blk + ext) + arena->nr_extents * ext +
+	       arena->nr_users * usage;
 }
 
-/* The usage record of @uid, or NULL if it owns nothing. */
-static struct vmm_usage *vmm_usage_find(struct vmm_arena *arena, kuid_t uid)
+/* The record of @uid in @root, or NULL. */
+static struct vmm_usage *vmm_usage_find(struct rb_root *root, kuid_t uid)
 {
-	struct rb_node *n = arena->users.rb_node;
+	struct rb_node *n = root->rb_node;
 
-	lockdep_assert_held(&arena->lock);
 	while (n) {
 		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
 
@@ -573,33 +604,54 @@ static struct vmm_usage *vmm_usage_find(struct vmm_arena *arena, kuid_t uid)
 	return NULL;
 }
 
-/* Insert @u, which vmm_usage_find() did not find, for @uid. */
+/* Link the zeroed record @u for @uid, which @root lacks, below @parent. */
 static struct vmm_usage *vmm_usage_insert(struct vmm_arena *arena,
+					  struct rb_root *root,
+					  struct vmm_usage *parent,
 					  struct vmm_usage *u, kuid_t uid)
 {
-	struct rb_node **link = &arena->users.rb_node, *parent = NULL;
+	struct rb_node **link = &root->rb_node, *prev = NULL;
 
 	lockdep_assert_held(&arena->lock);
 	while (*link) {
 		struct vmm_usage *cur = rb_entry(*link, struct vmm_usage, node);
 
-		parent = *link;
-		link = uid_lt(uid, cur->uid) ? &parent->rb_left :
-					       &parent->rb_right;
+		prev = *link;
+		link = uid_lt(uid, cur->uid) ? &prev->rb_left : &prev->rb_right;
 	}
 	u->uid = uid;
-	u->blocks = 0;
-	u->bytes = 0;
-	rb_link_node(&u->node, parent, link);
-	rb_insert_color(&u->node, &arena->users);
+	u->parent = parent;
+	u->children = RB_ROOT;
+	rb_link_node(&u->node, prev, link);
+	rb_insert_color(&u->node, root);
+	arena->nr_users++;
 	return u;
 }
 
-/* Whether one more block of @size bytes keeps @u (NULL: nothing) in quota. */
-static bool vmm_quota_allows(struct vmm_arena *arena, struct vmm_usage *u,
-			     u64 size)
+/*
+ * Whom a block is charged to: @cred's chain of ids, or root for the
+ * kernel.  *@n is set to the chain's length.
+ */
+static const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
+				      unsigned int *n)
 {
-	u64 max_blocks = READ_ONCE(arena->max_blocks_per_uid);
+	static const kuid_t root = GLOBAL_ROOT_UID;
+
+	if (!cred || !cred->nr_charge) {
+		*n = 1;
+		return &root;
+	}
+	*n = cred->nr_charge;
+	return cred->charge;
+}
+
+/*
+ * Whether one more block of @size bytes keeps @u (NULL: a record not yet
+ * made, which holds nothing) within @max_blocks and the bytes quota.
+ */
+static bool vmm_quota_allows(struct vmm_arena *arena, struct vmm_usage *u,
+			     u64 size, u64 max_blocks)
+{
 	u64 max_bytes = READ_ONCE(arena->max_bytes_per_uid);
 	u64 blocks = u ? u->blocks : 0, bytes = u ? u->bytes : 0;
 
@@ -610,24 +662,138 @@ static bool vmm_quota_allows(struct vmm_arena *arena, struct vmm_usage *u,
 	return true;
 }
 
-static void vmm_usage_charge(struct vmm_block *blk, struct vmm_usage *u)
+/* The block limit for a caller: the per-uid one, or the unprivileged one. */
+static u64 vmm_block_limit(struct vmm_arena *arena,
+			   const struct vmm_cred *cred)
 {
-	u->blocks++;
-	u->bytes += blk->size;
+	u64 max = READ_ONCE(arena->max_blocks_per_uid);
+	u64 unpriv = READ_ONCE(arena->max_blocks_unprivileged);
+
+	if (cred && !cred->privileged && unpriv && (!max || unpriv < max))
+		return unpriv;
+	return max;
+}
+
+/**
+ * struct vmm_charge - the records a new charge needs, found under the lock
+ * @chain: the ids, from the top-level owner down to the block's owner
+ * @n: entries in @chain
+ * @found: the existing record of each level; the first NULL and all
+ *	below it are missing
+ * @missing: levels without a record
+ * @spares: zeroed records allocated without the lock, to fill them,
+ *	linked through &vmm_usage.parent
+ * @nr_spares: records in @spares
+ */
+struct vmm_charge {
+	const kuid_t *chain;
+	unsigned int n;
+	struct vmm_usage *found[VMM_CHARGE_LEVELS];
+	unsigned int missing;
+	struct vmm_usage *spares;
+	unsigned int nr_spares;
+};
+
+/*
+ * Look the chain up and check every level's quota.  O(levels * log n)
+ * under the lock.  Return: 0, or -EDQUOT if any level would exceed one.
+ */
+static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
+			    u64 size, u64 max_blocks)
+{
+	struct rb_root *root = &arena->users;
+	struct vmm_usage *u = NULL;
+	unsigned int i;
+
+	lockdep_assert_held(&arena->lock);
+	ch->missing = 0;
+	for (i = 0; i < ch->n; i++) {
+		u = root ? vmm_usage_find(root, ch->chain[i]) : NULL;
+		ch->found[i] = u;
+		if (!u)
+			ch->missing++;
+		if (!vmm_quota_allows(arena, u, size, max_blocks))
+			return -EDQUOT;
+		root = u ? &u->children : NULL;
+	}
+	return 0;
+}
+
+/* Allocate, without the lock, the records vmm_charge_check() found missing. */
+static int vmm_charge_prealloc(struct vmm_charge *ch)
+{
+	while (ch->nr_spares < ch->missing) {
+		struct vmm_usage *u;
+
+		u = kzalloc_obj(*u, VMM_GFP_META);
+		if (!u)
+			return -ENOMEM;
+		u->parent = ch->spares;
+		ch->spares = u;
+		ch->nr_spares++;
+	}
+	return 0;
+}
+
+static struct vmm_usage *vmm_charge_spare(struct vmm_charge *ch)
+{
+	struct vmm_usage *u = ch->spares;
+
+	ch->spares = u->parent;
+	ch->nr_spares--;
+	return u;
+}
+
+static void vmm_charge_release(struct vmm_charge *ch)
+{
+	while (ch->nr_spares)
+		kfree(vmm_charge_spare(ch));
+}
+
+/*
+ * Charge @blk along the chain that vmm_charge_check() just looked up,
+ * making the missing records from the spares.
+ */
+static void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
+			      struct vmm_block *blk)
+{
+	struct vmm_usage *parent = NULL, *u = NULL;
+	unsigned int i;
+
+	for (i = 0; i < ch->n; i++) {
+		u = ch->found[i];
+		if (!u)
+			u = vmm_usage_insert(arena, parent ? &parent->children :
+						    &arena->users, parent,
+					     vmm_charge_spare(ch),
+					     ch->chain[i]);
+		u->blocks++;
+		u->bytes += blk->size;
+		parent = u;
+	}
+	u->own_blocks++;
 	blk->usage = u;
 }
 
-/* Uncharge @blk from its owner; the record goes with the owner's last block. */
-static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_block *blk)
+/*
+ * Uncharge @blk from its record and every one above it; a record goes with
+ * its last block (by then its children have gone too).
+ */
+static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u,
+			       u64 size)
 {
-	struct vmm_usage *u = blk->usage;
+	struct vmm_usage *parent;
 
-	blk->usage = NULL;
-	u->bytes -= blk->size;
-	if (--u->blocks)
-		return;
-	rb_erase(&u->node, &arena->users);
-	kfree(u);
+	u->own_blocks--;
+	for (; u; u = parent) {
+		parent = u->parent;
+		u->bytes -= size;
+		if (--u->blocks)
+			continue;
+		rb_erase(&u->node, parent ? &parent->children : &arena->users);
+		arena->nr_users--;
+		kfree(u);
+	}
 }
 
 /*
@@ -673,7 +839,8 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
 	list_del_init(&blk->scope_node);
-	vmm_usage_uncharge(arena, blk);
+	vmm_usage_uncharge(arena, blk->usage, blk->size);
+	blk->usage = NULL;
 	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
 	kfree(blk->spare);
 	kfree(blk);
@@ -732,18 +899,18 @@ static void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 }
 
 /*
- * Drop a pin.  Returns true if someone may be waiting for it.  Releases a
- * DEAD block whose last pin this was, which frees @blk.
+ * Drop a pin.  Releases a DEAD block whose last pin this was, which frees
+ * @blk.  Nobody waits for a pin to drop: the compactor goes around pinned
+ * blocks.
  */
-static bool vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
+static void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
 	if (--blk->pins)
-		return false;
+		return;
 	arena->nr_pinned--;
 	if (blk->state == VMM_BLOCK_DEAD)
 		vmm_block_release(arena, blk);
-	return true;
 }
 
 /* Zero @len bytes outside the lock, yielding between chunks. */
@@ -779,7 +946,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	memset(arena, 0, sizeof(*arena));
 	spin_lock_init(&arena->lock);
 	mutex_init(&arena->compact_lock);
-	init_waitqueue_head(&arena->wq);
+	init_waitqueue_head(&arena->move_wq);
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
@@ -851,11 +1018,10 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 			     u64 *id, u64 *start)
 {
 	const struct vmm_cred *cred = req ? req->cred : NULL;
-	kuid_t uid = cred ? cred->uid : GLOBAL_ROOT_UID;
-	struct vmm_usage *usage, *new_usage = NULL;
+	u64 max_blocks = vmm_block_limit(arena, cred);
+	struct vmm_charge ch = { .nr_spares = 0 };
 	struct vmm_extent *ext, *spare = NULL;
 	struct vmm_block *blk;
-	bool wake;
 	int ret;
 
 	if (!size || size > arena->size)
@@ -866,34 +1032,33 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		return -EINVAL;
 
 	/* The block, and the extent node its release may need. */
-	blk = kzalloc_obj(*blk, GFP_KERNEL);
+	blk = kzalloc_obj(*blk, VMM_GFP_META);
 	if (blk)
-		blk->spare = kzalloc_obj(*blk->spare, GFP_KERNEL);
+		blk->spare = kzalloc_obj(*blk->spare, VMM_GFP_META);
 	if (!blk || !blk->spare) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	ch.chain = vmm_charge_chain(cred, &ch.n);
 
 retry:
 	vmm_lock(arena);
-	usage = vmm_usage_find(arena, uid);
-	if (!usage && !new_usage) {
+	ret = vmm_charge_check(arena, &ch, size, max_blocks);
+	if (ret) {
+		vmm_unlock(arena);
+		goto err_free;
+	}
+	if (ch.missing > ch.nr_spares) {
 		/*
-		 * The owner's first block: its usage record is allocated
-		 * without the lock, and the search starts over.
+		 * The owner's first block (at some level of its chain): the
+		 * usage records are allocated without the lock, and the
+		 * search starts over.
 		 */
 		vmm_unlock(arena);
-		new_usage = kzalloc_obj(*new_usage, GFP_KERNEL);
-		if (!new_usage) {
-			ret = -ENOMEM;
+		ret = vmm_charge_prealloc(&ch);
+		if (ret)
 			goto err_free;
-		}
 		goto retry;
-	}
-	if (!vmm_quota_allows(arena, usage, size)) {
-		vmm_unlock(arena);
-		ret = -EDQUOT;
-		goto err_free;
 	}
 	ext = vmm_fit(arena, size, align, start);
 	if (!ext) {
@@ -909,7 +1074,7 @@ retry:
 		 * lock, and the search starts over.
 		 */
 		vmm_unlock(arena);
-		spare = kzalloc_obj(*spare, GFP_KERNEL);
+		spare = kzalloc_obj(*spare, VMM_GFP_META);
 		if (!spare) {
 			ret = -ENOMEM;
 			goto err_free;
@@ -920,14 +1085,10 @@ retry:
 	blk->id = arena->next_id++;
 	blk->start = *start;
 	blk->size = size;
-	blk->uid = uid;
+	blk->uid = cred ? cred->uid : GLOBAL_ROOT_UID;
 	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
 	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
-	if (!usage) {
-		usage = vmm_usage_insert(arena, new_usage, uid);
-		new_usage = NULL;
-	}
-	vmm_usage_charge(blk, usage);
+	vmm_charge_commit(arena, &ch, blk);
 	INIT_LIST_HEAD(&blk->scope_node);
 	if (req && req->scope)
 		list_add_tail(&blk->scope_node, req->scope);
@@ -944,7 +1105,7 @@ retry:
 		vmm_self_check(arena);
 		vmm_unlock(arena);
 		kfree(spare);
-		kfree(new_usage);
+		vmm_charge_release(&ch);
 		return 0;
 	}
 	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
@@ -953,16 +1114,14 @@ retry:
 	vmm_self_check(arena);
 	vmm_unlock(arena);
 	kfree(spare);
-	kfree(new_usage);
+	vmm_charge_release(&ch);
 
 	vmm_clear(arena->base + blk->start, size);
 
 	vmm_lock(arena);
 	blk->state = VMM_BLOCK_LIVE;
-	wake = vmm_unpin_locked(arena, blk);
+	vmm_unpin_locked(arena, blk);
 	vmm_unlock(arena);
-	if (wake)
-		wake_up_all(&arena->wq);
 	return 0;
 
 err_free:
@@ -970,7 +1129,7 @@ err_free:
 		kfree(blk->spare);
 	kfree(blk);
 	kfree(spare);
-	kfree(new_usage);
+	vmm_charge_release(&ch);
 	return ret;
 }
 
@@ -1005,8 +1164,10 @@ static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
  *
  * Return: 0, -EINVAL for a bad size or alignment, -EDQUOT when the owner
  * would exceed a quota, -ENOSPC when no free range fits, -ENOMEM when
- * metadata cannot be allocated, -EINTR when a signal interrupted the
- * defragmentation.
+ * metadata cannot be allocated (or the caller's memory cgroup is full),
+ * -ERESTARTSYS when a signal came while waiting for another
+ * defragmentation to finish.  The defragmentation never waits for copies
+ * in flight.
  */
 int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 			  bool compact, const struct vmm_alloc_req *req,
@@ -1021,11 +1182,12 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
 	    vmm_fits_when_packed(arena, size, align)) {
 		/* No more than the caller could move with VMM_IOC_DEFRAG. */
-		u64 budget = req && req->cred && !req->cred->admin ?
+		const struct vmm_cred *cred = req ? req->cred : NULL;
+		u64 budget = cred && !cred->privileged ?
 			     VMM_DEFRAG_USER_BUDGET : 0;
 
-		ret = vmm_arena_defrag(arena, budget, false, &bytes, &blocks,
-				       &done);
+		ret = vmm_arena_defrag(arena, cred, budget, false, &bytes,
+				       &blocks, &done);
 		if (!ret)
 			ret = __vmm_arena_alloc(arena, size, align, true, req,
 						id, start);
@@ -1223,6 +1385,47 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 }
 
 /**
+ * vmm_arena_select() - check a caller's rights on a block and record them
+ * @arena: the arena
+ * @id: the block, or 0 to select none
+ * @cred: the caller
+ * @selected: set to @id, under the lock
+ * @selected_may: set to the %VMM_MAY_READ and %VMM_MAY_WRITE bits the
+ *	caller holds on the block, in the same hold of the lock as the
+ *	check, so that a concurrent chmod cannot leave stale rights behind
+ *
+ * Return: 0, -ENOENT, or -EACCES (neither r nor w); nothing is changed on
+ * error.
+ */
+int vmm_arena_select(struct vmm_arena *arena, u64 id,
+		     const struct vmm_cred *cred, u64 *selected,
+		     int *selected_may)
+{
+	struct vmm_block *blk = NULL;
+	int ret = 0, may = 0;
+
+	vmm_lock(arena);
+	if (id) {
+		blk = vmm_block_lookup(arena, id);
+		if (!blk)
+			ret = -ENOENT;
+		else if (!vmm_may(blk, cred, VMM_MAY_READ | VMM_MAY_WRITE))
+			ret = -EACCES;
+		else
+			may = (vmm_may(blk, cred, VMM_MAY_READ) ?
+			       VMM_MAY_READ : 0) |
+			      (vmm_may(blk, cred, VMM_MAY_WRITE) ?
+			       VMM_MAY_WRITE : 0);
+	}
+	if (!ret) {
+		*selected = id;
+		*selected_may = may;
+	}
+	vmm_unlock(arena);
+	return ret;
+}
+
+/**
  * vmm_arena_info() - a block's offset and size
  * @arena: the arena
  * @id: the block
@@ -1301,7 +1504,8 @@ static bool vmm_may_chown(const struct vmm_block *blk,
 int vmm_arena_chown(struct vmm_arena *arena, u64 id,
 		    const struct vmm_cred *cred, kuid_t uid, kgid_t gid)
 {
-	struct vmm_usage *usage, *new_usage = NULL;
+	struct vmm_charge ch = { .chain = &uid, .n = 1 };
+	struct vmm_usage *old;
 	struct vmm_block *blk;
 	int ret = 0;
 
@@ -1317,36 +1521,38 @@ retry:
 		goto out;
 	}
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid)) {
-		usage = vmm_usage_find(arena, uid);
-		if (!usage && !new_usage) {
+		/* Only an admin gives a block away: no unprivileged limit. */
+		ret = vmm_charge_check(arena, &ch, blk->size,
+				       READ_ONCE(arena->max_blocks_per_uid));
+		if (ret)
+			goto out;
+		if (ch.missing > ch.nr_spares) {
 			vmm_unlock(arena);
-			new_usage = kzalloc_obj(*new_usage, GFP_KERNEL);
-			if (!new_usage)
-				return -ENOMEM;
+			ret = vmm_charge_prealloc(&ch);
+			if (ret)
+				goto out_unlocked;
 			goto retry;
 		}
-		if (!vmm_quota_allows(arena, usage, blk->size)) {
-			ret = -EDQUOT;
-			goto out;
-		}
-		if (!usage) {
-			usage = vmm_usage_insert(arena, new_usage, uid);
-			new_usage = NULL;
-		}
-		vmm_usage_uncharge(arena, blk);
-		vmm_usage_charge(blk, usage);
+		/*
+		 * Charge first: the new owner's records may be among the old
+		 * ones, which the uncharge could otherwise free.
+		 */
+		old = blk->usage;
+		vmm_charge_commit(arena, &ch, blk);
+		vmm_usage_uncharge(arena, old, blk->size);
 		blk->uid = uid;
 	}
 	if (gid_valid(gid))
 		blk->gid = gid;
 out:
 	vmm_unlock(arena);
-	kfree(new_usage);
+out_unlocked:
+	vmm_charge_release(&ch);
 	return ret;
 }
 
 /**
- * vmm_arena_usage() - what each uid holds, in increasing uid order
+ * vmm_arena_usage() - what each top-level uid holds, in increasing uid order
  * @arena: the arena
  * @start_uid: the lowest uid (in the initial user namespace) to report
  * @out: array of @capacity entries, filled from index 0; uid holds the
@@ -1386,6 +1592,7 @@ u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
 		out[count].uid = __kuid_val(u->uid);
 		out[count].blocks = u->blocks;
 		out[count].bytes = u->bytes;
+		out[count].ns_blocks = u->blocks - u->own_blocks;
 		count++;
 	}
 	vmm_unlock(arena);
@@ -1402,34 +1609,40 @@ u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
  * While pinned, the block's start and size are stable and its bytes at
  * @arena->base + start are its own.  Pair with vmm_arena_unpin().
  *
- * If the compactor is copying the block, this waits for the copy to end.
+ * If the compactor is copying the block, this waits, interruptibly and not
+ * holding anything, for that one copy to end.
  *
- * Return: the block, ERR_PTR(-ENOENT), ERR_PTR(-EACCES), or ERR_PTR(-EINTR)
- * if a fatal signal ended the wait.
+ * Return: the block, ERR_PTR(-ENOENT), ERR_PTR(-EACCES), or
+ * ERR_PTR(-ERESTARTSYS) if a signal ended the wait.
  */
 struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 				     const struct vmm_cred *cred, int may)
 {
 	struct vmm_block *blk;
+	int ret;
 
 	for (;;) {
 		vmm_lock(arena);
 		blk = vmm_block_lookup(arena, id);
-		if (!blk || arena->moving_id != id)
-			break;
+		if (!blk) {
+			ret = -ENOENT;
+		} else if (!vmm_may(blk, cred, may)) {
+			ret = -EACCES;
+		} else if (arena->moving_id != id) {
+			vmm_pin_locked(arena, blk);
+			ret = 0;
+		} else {
+			/* One block's copy: bounded by its size. */
+			vmm_unlock(arena);
+			ret = wait_event_interruptible(arena->move_wq,
+						       READ_ONCE(arena->moving_id) != id);
+			if (ret)
+				return ERR_PTR(ret);
+			continue;
+		}
 		vmm_unlock(arena);
-		if (wait_event_killable(arena->wq,
-					READ_ONCE(arena->moving_id) != id))
-			return ERR_PTR(-EINTR);
+		return ret ? ERR_PTR(ret) : blk;
 	}
-	if (blk && !vmm_may(blk, cred, may)) {
-		vmm_unlock(arena);
-		return ERR_PTR(-EACCES);
-	}
-	if (blk)
-		vmm_pin_locked(arena, blk);
-	vmm_unlock(arena);
-	return blk ?: ERR_PTR(-ENOENT);
 }
 
 /**
@@ -1453,13 +1666,9 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
  */
 void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
 {
-	bool wake;
-
 	vmm_lock(arena);
-	wake = vmm_unpin_locked(arena, blk);
+	vmm_unpin_locked(arena, blk);
 	vmm_unlock(arena);
-	if (wake)
-		wake_up_all(&arena->wq);
 }
 
 /* Free space is one extent ending at the end of the arena, or none. */
@@ -1526,48 +1735,102 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	/* A block freed during the move is released here. */
 	vmm_unpin_locked(arena, blk);
 	vmm_self_check(arena);
-	/* Wakes both pinners waiting for the move and the free path. */
-	wake_up_all(&arena->wq);
+	/* Only pinners of this block wait, and only for this move. */
+	wake_up_all(&arena->move_wq);
 	return dst + size;
 }
 
-/* Whether vmm_block_slide() would move @blk now. */
-static bool vmm_block_movable(struct vmm_arena *arena, struct vmm_block *blk)
+/**
+ * struct vmm_pass - one defragmentation call's limits and progress
+ * @cred: the caller, or NULL for the kernel
+ * @budget: the most bytes to move, 0 for no limit
+ * @moved: bytes moved so far by this call
+ * @bytes: the caller's byte counter
+ * @blocks: the caller's block counter
+ * @over_budget: stopped before a block that would exceed @budget
+ * @interrupted: stopped for a pending signal
+ */
+struct vmm_pass {
+	const struct vmm_cred *cred;
+	u64 budget;
+	u64 moved;
+	u64 *bytes;
+	u64 *blocks;
+	bool over_budget;
+	bool interrupted;
+};
+
+/*
+ * Whether @blk stays where it is this pass, as a barrier the others close
+ * up to: it is pinned by a copy (which the compactor never waits for), or
+ * it is another user's block larger than an unprivileged caller may move
+ * in one call, so that no unprivileged call ever copies more than
+ * %VMM_DEFRAG_USER_BUDGET of other people's data.
+ */
+static bool vmm_block_stays(const struct vmm_pass *pass,
+			    const struct vmm_block *blk)
 {
-	return !blk->pins && vmm_extent_ending_at(arena, blk->start);
+	const struct vmm_cred *cred = pass->cred;
+
+	if (blk->pins)
+		return true;
+	return cred && !cred->privileged && blk->size > VMM_DEFRAG_USER_BUDGET &&
+	       !uid_eq(cred->uid, blk->uid);
+}
+
+/*
+ * Whether to stop before moving @blk: the budget would be exceeded (but a
+ * call that has moved nothing moves one block, so that callers looping
+ * until compact always progress), or a signal is pending after some
+ * progress, which the call then reports rather than loses.
+ */
+static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
+{
+	if (!pass->moved)
+		return false;
+	if (pass->budget && blk->size > pass->budget - min(pass->budget,
+							   pass->moved)) {
+		pass->over_budget = true;
+		return true;
+	}
+	if (signal_pending(current)) {
+		pass->interrupted = true;
+		return true;
+	}
+	return false;
 }
 
 /* Blocks looked at per hold of the lock during a pass. */
 #define VMM_PASS_BATCH	64
 
 /*
- * One pass over the blocks in offset order, sliding each unpinned block
- * down.  The walk resumes from the offset reached after every block, and
- * each block is looked up afresh, so changes made while the lock was
- * dropped are simply seen.  The lock is dropped after every move (which
- * copies without it), every %VMM_PASS_BATCH blocks, and whenever someone
- * needs the CPU or the lock, so a hold covers a bounded amount of work.
- * With a non-zero @budget the pass stops before the block that would take
- * *@moved past it, unless nothing was moved yet; it then returns false.
+ * One pass over the blocks in offset order, sliding each block that may
+ * move down over the hole below it.  The walk resumes from the offset
+ * reached after every block, and each block is looked up afresh, so
+ * changes made while the lock was dropped are simply seen.  The lock is
+ * dropped after every move (which copies without it), every
+ * %VMM_PASS_BATCH blocks, and whenever someone needs the CPU or the lock,
+ * so a hold covers a bounded amount of work.  Return: whether it moved
+ * anything.
  */
-static bool vmm_compact_pass(struct vmm_arena *arena, u64 budget, u64 *moved,
-			     u64 *bytes, u64 *blocks)
+static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 {
 	unsigned int seen = 0;
 	struct vmm_block *blk;
-	u64 cursor = 0, before;
-	bool done = true;
+	u64 cursor = 0, before = pass->moved;
 
 	vmm_lock(arena);
 	while ((blk = vmm_block_from(arena, cursor))) {
-		if (budget && *moved && vmm_block_movable(arena, blk) &&
-		    blk->size > budget - min(budget, *moved)) {
-			done = false;
+		if (vmm_block_stays(pass, blk) ||
+		    !vmm_extent_ending_at(arena, blk->start)) {
+			cursor = vmm_block_end(blk);
+		} else if (vmm_pass_stop(pass, blk)) {
 			break;
+		} else {
+			pass->moved += blk->size;
+			cursor = vmm_block_slide(arena, blk, pass->bytes,
+						 pass->blocks);
 		}
-		before = *bytes;
-		cursor = vmm_block_slide(arena, blk, bytes, blocks);
-		*moved += *bytes - before;
 		if (++seen == VMM_PASS_BATCH || need_resched() ||
 		    spin_needbreak(&arena->lock)) {
 			seen = 0;
@@ -1577,22 +1840,14 @@ static bool vmm_compact_pass(struct vmm_arena *arena, u64 budget, u64 *moved,
 		}
 	}
 	vmm_unlock(arena);
-	return done;
-}
-
-static bool vmm_arena_settled(struct vmm_arena *arena)
-{
-	bool settled;
-
-	vmm_lock(arena);
-	settled = !arena->nr_pinned || vmm_arena_compact(arena);
-	vmm_unlock(arena);
-	return settled;
+	return pass->moved != before;
 }
 
 /**
  * vmm_arena_defrag() - slide blocks toward offset 0, keeping their order
  * @arena: the arena
+ * @cred: the caller, or NULL for the kernel; an unprivileged caller never
+ *	moves another user's block larger than %VMM_DEFRAG_USER_BUDGET
  * @budget: the most bytes to move, 0 for no limit; a call that has moved
  *	nothing yet moves one block even if it is larger, so that callers
  *	looping until *@compact always progress
@@ -1601,20 +1856,27 @@ static bool vmm_arena_settled(struct vmm_arena *arena)
  * @blocks: incremented by the blocks moved
  * @compact: set to whether all free space is one range at the end
  *
- * Pinned blocks stay where they are during a pass; when a pass leaves a
- * hole within the budget, the call waits until no block is pinned and
- * passes again.
+ * Never waits for a copy in flight: a pinned block stays where it is, and
+ * the blocks above it close up to it.  Passes repeat while they move
+ * something; the call then returns with *@compact false if a pinned or
+ * too-large block, the budget or a signal stopped it.  Calling again
+ * later continues.
  *
- * Return: 0, -EBUSY (only with @nowait), or -EINTR if a signal ended a
- * wait (blocks already moved stay moved, with their data).
+ * Return: 0 (blocks moved before a signal stay moved and are counted),
+ * -EBUSY (only with @nowait), or -ERESTARTSYS if a signal arrived before
+ * anything moved.
  */
-int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
-		     u64 *bytes, u64 *blocks, bool *compact)
+int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
+		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
+		     bool *compact)
 {
 	u64 t0 = vmm_trace_start(trace_vmm_defrag_end_enabled());
-	u64 bytes0 = *bytes, blocks0 = *blocks, moved = 0;
-	bool within;
-	int ret;
+	struct vmm_pass pass = {
+		.cred = cred, .budget = budget, .bytes = bytes, .blocks = blocks,
+	};
+	u64 bytes0 = *bytes, blocks0 = *blocks;
+	bool progress;
+	int ret = 0;
 
 	*compact = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
@@ -1624,27 +1886,19 @@ int vmm_arena_defrag(struct vmm_arena *arena, u64 budget, bool nowait,
 			goto out;
 		}
 	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
-		ret = -EINTR;
+		/* Nothing done yet: SA_RESTART may restart the call. */
+		ret = -ERESTARTSYS;
 		goto out;
 	}
-	for (;;) {
-		within = vmm_compact_pass(arena, budget, &moved, bytes, blocks);
+	do {
+		progress = vmm_compact_pass(arena, &pass);
 		vmm_lock(arena);
 		*compact = vmm_arena_compact(arena);
 		if (*compact)
 			arena->defrags++;
 		vmm_unlock(arena);
-		if (*compact || !within) {
-			ret = 0;
-			break;
-		}
-		ret = wait_event_interruptible(arena->wq,
-					       vmm_arena_settled(arena));
-		if (ret) {
-			ret = -EINTR;
-			break;
-		}
-	}
+	} while (progress && !*compact && !pass.over_budget &&
+		 !pass.interrupted);
 	mutex_unlock(&arena->compact_lock);
 out:
 	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
@@ -1684,6 +1938,17 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	if (st->free)
 		st->fragmentation = div64_u64(1000 * (st->free - st->largest_free),
 					      st->free);
+}
+
+/**
+ * vmm_arena_reset_lock_hold() - start measuring max_lock_hold_ns afresh
+ * @arena: the arena
+ */
+void vmm_arena_reset_lock_hold(struct vmm_arena *arena)
+{
+	vmm_lock(arena);
+	arena->max_lock_hold_ns = 0;
+	vmm_unlock(arena);
 }
 
 /**

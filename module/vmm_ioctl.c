@@ -43,17 +43,83 @@ static int vmm_args_writable(void __user *argp, const void *args, size_t len)
  * vmm_cred_current() - the calling task's credentials, for the arena
  * @cred: filled in
  *
- * The effective ids, as for file access.  CAP_SYS_ADMIN counts only in the
- * initial user namespace: root in a user namespace it created owns
- * nothing it did not allocate.  Asked with has_capability_noaudit(), which
- * neither audits nor marks the task as having used privilege: most calls
- * do not need it, and root touching its own block used none.
+ * The subjective effective ids, as for file access, and the chain of ids
+ * a new block is charged to: the owner of each user namespace from the
+ * initial one's child down to the caller's, then the caller.  No
+ * privilege yet: vmm_cred_escalate() asks for it when a check without it
+ * fails.
  */
 void vmm_cred_current(struct vmm_cred *cred)
 {
-	cred->uid = current_euid();
-	cred->gid = current_egid();
-	cred->admin = has_capability_noaudit(current, CAP_SYS_ADMIN);
+	const struct cred *c = current_cred();
+	const struct user_namespace *ns;
+	unsigned int n = 0, i;
+
+	cred->uid = c->euid;
+	cred->gid = c->egid;
+	cred->admin = false;
+	cred->privileged = false;
+	/* Bottom up, then reversed; namespaces nest at most 32 deep. */
+	cred->charge[n++] = c->euid;
+	for (ns = c->user_ns; ns != &init_user_ns && n < VMM_CHARGE_LEVELS;
+	     ns = ns->parent)
+		if (!uid_eq(ns->owner, cred->charge[n - 1]))
+			cred->charge[n++] = ns->owner;
+	for (i = 0; i < n / 2; i++)
+		swap(cred->charge[i], cred->charge[n - 1 - i]);
+	cred->nr_charge = n;
+}
+
+/**
+ * vmm_cred_escalate() - ask for CAP_SYS_ADMIN after a permission check failed
+ * @cred: the caller, as vmm_cred_current() filled it
+ * @err: what the check without privilege returned
+ *
+ * Only a denial (-EACCES or -EPERM) asks, so that capable() audits the
+ * use of privilege, or its absence, only when the owner, group and mode
+ * said no, and marks the task as having used it only then.  CAP_SYS_ADMIN
+ * counts only in the initial user namespace: root in a namespace it
+ * created owns nothing it did not allocate.
+ *
+ * Return: true if the caller may retry with @cred now privileged.
+ */
+bool vmm_cred_escalate(struct vmm_cred *cred, int err)
+{
+	if ((err != -EACCES && err != -EPERM) || cred->admin ||
+	    !capable(CAP_SYS_ADMIN))
+		return false;
+	cred->admin = true;
+	cred->privileged = true;
+	return true;
+}
+
+/*
+ * For the limits that bind unprivileged callers: not a permission check,
+ * so a caller without the capability is not audited as denied.
+ */
+static void vmm_cred_limits(struct vmm_cred *cred)
+{
+	cred->privileged = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+}
+
+/**
+ * vmm_pin_caller() - pin a block for the calling task's copy
+ * @arena: the arena
+ * @id: the block
+ * @may: the caller needs any of these %VMM_MAY_READ, %VMM_MAY_WRITE bits
+ *
+ * Return: as vmm_arena_pin_perm().
+ */
+struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may)
+{
+	struct vmm_block *blk;
+	struct vmm_cred cred;
+
+	vmm_cred_current(&cred);
+	blk = vmm_arena_pin_perm(arena, id, &cred, may);
+	if (IS_ERR(blk) && vmm_cred_escalate(&cred, PTR_ERR(blk)))
+		blk = vmm_arena_pin_perm(arena, id, &cred, may);
+	return blk;
 }
 
 static int vmm_ioctl_alloc(struct file *file, void __user *argp)
@@ -80,12 +146,25 @@ static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 		return ret;
 
 	vmm_cred_current(&cred);
+	/* Compaction's budget depends on privilege; plain placement not. */
+	if (args.flags & VMM_ALLOC_COMPACT || READ_ONCE(arena->auto_compact))
+		vmm_cred_limits(&cred);
 	req.cred = &cred;
 	req.mode = args.flags & VMM_ALLOC_MODE ? args.mode : VMM_MODE_DEFAULT;
 	req.scope = args.flags & VMM_ALLOC_SCOPED ? &vf->scoped : NULL;
 	ret = vmm_arena_alloc_owned(arena, args.size, args.align,
 				    args.flags & VMM_ALLOC_COMPACT, &req,
 				    &args.id, &args.offset);
+	/* Over the unprivileged block limit: does the caller rise above it? */
+	if (ret == -EDQUOT && !cred.privileged &&
+	    READ_ONCE(arena->max_blocks_unprivileged)) {
+		vmm_cred_limits(&cred);
+		if (cred.privileged)
+			ret = vmm_arena_alloc_owned(arena, args.size, args.align,
+						    args.flags &
+						    VMM_ALLOC_COMPACT, &req,
+						    &args.id, &args.offset);
+	}
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
@@ -103,6 +182,7 @@ static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_free_args args;
 	struct vmm_cred cred;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -110,7 +190,10 @@ static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
 			    sizeof(args.reserved)))
 		return -EINVAL;
 	vmm_cred_current(&cred);
-	return vmm_arena_free_perm(arena, args.id, &cred);
+	ret = vmm_arena_free_perm(arena, args.id, &cred);
+	if (vmm_cred_escalate(&cred, ret))
+		ret = vmm_arena_free_perm(arena, args.id, &cred);
+	return ret;
 }
 
 static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
@@ -133,12 +216,13 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 
 	/* Unprivileged callers get a bounded call; they loop for more. */
 	vmm_cred_current(&cred);
+	vmm_cred_limits(&cred);
 	budget = args.budget;
-	if (!cred.admin && (!budget || budget > VMM_DEFRAG_USER_BUDGET))
+	if (!cred.privileged && (!budget || budget > VMM_DEFRAG_USER_BUDGET))
 		budget = VMM_DEFRAG_USER_BUDGET;
 	args.bytes_moved = 0;
 	args.blocks_moved = 0;
-	ret = vmm_arena_defrag(arena, budget,
+	ret = vmm_arena_defrag(arena, &cred, budget,
 			       args.flags & VMM_DEFRAG_NOWAIT,
 			       &args.bytes_moved, &args.blocks_moved, &compact);
 	if (ret)
@@ -165,6 +249,9 @@ static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 	vmm_cred_current(&cred);
 	ret = vmm_arena_attrs(arena, args.id, &cred,
 			      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
+	if (vmm_cred_escalate(&cred, ret))
+		ret = vmm_arena_attrs(arena, args.id, &cred,
+				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
 	if (ret)
 		return ret;
 	args.offset = attrs.start;
@@ -192,8 +279,9 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 {
 	struct vmm_file *vf = file->private_data;
 	struct vmm_arena *arena = &vf->vmm->arena;
-	struct vmm_block_attrs attrs = { .granted = 0 };
 	struct vmm_select_args args;
+	struct vmm_cred cred;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -201,20 +289,14 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 			    sizeof(args.reserved)))
 		return -EINVAL;
 
-	if (args.id) {
-		struct vmm_cred cred;
-		int ret;
-
-		vmm_cred_current(&cred);
-		ret = vmm_arena_attrs(arena, args.id, &cred,
-				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
-		if (ret)
-			return ret;
-	}
-	vmm_lock(arena);
-	vf->selected = args.id;
-	vf->selected_may = attrs.granted;
-	vmm_unlock(arena);
+	vmm_cred_current(&cred);
+	ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
+			       &vf->selected_may);
+	if (vmm_cred_escalate(&cred, ret))
+		ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
+				       &vf->selected_may);
+	if (ret)
+		return ret;
 	file->f_pos = 0;
 	return 0;
 }
@@ -239,7 +321,6 @@ static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
 {
 	struct vmm_rw_args args;
 	struct vmm_block *blk;
-	struct vmm_cred cred;
 	long done;
 	int ret;
 
@@ -251,9 +332,8 @@ static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
 	if (!write && !args.length)
 		return -EINVAL;
 
-	vmm_cred_current(&cred);
-	blk = vmm_arena_pin_perm(arena, args.id, &cred,
-				 write ? VMM_MAY_WRITE : VMM_MAY_READ);
+	blk = vmm_pin_caller(arena, args.id,
+			     write ? VMM_MAY_WRITE : VMM_MAY_READ);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
 	ret = vmm_rw_check(&args, blk->size, write);
@@ -284,7 +364,8 @@ static int vmm_ioctl_list(struct vmm_arena *arena, void __user *argp)
 		return -EINVAL;
 
 	/* Filled under the lock, copied out after it. */
-	out = kvmalloc_array(args.capacity, sizeof(*out), GFP_KERNEL);
+	out = kvmalloc_array(args.capacity, sizeof(*out),
+			     GFP_KERNEL_ACCOUNT);
 	if (!out)
 		return -ENOMEM;
 	args.count = vmm_arena_list(arena, args.start_id, out, args.capacity,
@@ -307,6 +388,7 @@ static int vmm_ioctl_chmod(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_chmod_args args;
 	struct vmm_cred cred;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -316,7 +398,10 @@ static int vmm_ioctl_chmod(struct vmm_arena *arena, void __user *argp)
 	if (args.mode & ~VMM_MODE_MASK)
 		return -EINVAL;
 	vmm_cred_current(&cred);
-	return vmm_arena_chmod(arena, args.id, &cred, args.mode);
+	ret = vmm_arena_chmod(arena, args.id, &cred, args.mode);
+	if (vmm_cred_escalate(&cred, ret))
+		ret = vmm_arena_chmod(arena, args.id, &cred, args.mode);
+	return ret;
 }
 
 static int vmm_ioctl_chown(struct vmm_arena *arena, void __user *argp)
@@ -325,6 +410,7 @@ static int vmm_ioctl_chown(struct vmm_arena *arena, void __user *argp)
 	kgid_t gid = INVALID_GID;
 	struct vmm_chown_args args;
 	struct vmm_cred cred;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -343,14 +429,16 @@ static int vmm_ioctl_chown(struct vmm_arena *arena, void __user *argp)
 			return -EINVAL;
 	}
 	vmm_cred_current(&cred);
-	return vmm_arena_chown(arena, args.id, &cred, uid, gid);
+	ret = vmm_arena_chown(arena, args.id, &cred, uid, gid);
+	if (vmm_cred_escalate(&cred, ret))
+		ret = vmm_arena_chown(arena, args.id, &cred, uid, gid);
+	return ret;
 }
 
 static int vmm_ioctl_usage(struct vmm_arena *arena, void __user *argp)
 {
 	struct vmm_user_usage *out;
 	struct vmm_usage_args args;
-	struct vmm_cred cred;
 	int ret = 0;
 	u32 i;
 
@@ -361,12 +449,13 @@ static int vmm_ioctl_usage(struct vmm_arena *arena, void __user *argp)
 		return -EINVAL;
 	if (!args.capacity || args.capacity > VMM_USAGE_MAX)
 		return -EINVAL;
-	/* Who holds how much is the administrator's business only. */
-	vmm_cred_current(&cred);
-	if (!cred.admin)
-		return -EPERM;
+	/*
+	 * Open to all, like VMM_IOC_LIST, which shows every block's owner
+	 * and size: these are its sums.
+	 */
 
-	out = kvmalloc_array(args.capacity, sizeof(*out), GFP_KERNEL);
+	out = kvmalloc_array(args.capacity, sizeof(*out),
+			     GFP_KERNEL_ACCOUNT);
 	if (!out)
 		return -ENOMEM;
 	args.count = vmm_arena_usage(arena, args.start_uid, out,

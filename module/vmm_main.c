@@ -132,11 +132,18 @@ MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free r
  */
 static u64 vmm_max_blocks_per_uid;
 static u64 vmm_max_bytes_per_uid;
+/*
+ * About 320 bytes of slab per block (block, spare extent, free extent),
+ * so 5 MiB per user, charged to their memory cgroup: see README.
+ */
+static u64 vmm_max_blocks_unprivileged = 16384;
 
 static void vmm_arena_quotas(void)
 {
 	WRITE_ONCE(vmm_dev->arena.max_blocks_per_uid, vmm_max_blocks_per_uid);
 	WRITE_ONCE(vmm_dev->arena.max_bytes_per_uid, vmm_max_bytes_per_uid);
+	WRITE_ONCE(vmm_dev->arena.max_blocks_unprivileged,
+		   vmm_max_blocks_unprivileged);
 }
 
 static int vmm_quota_set(const char *val, const struct kernel_param *kp)
@@ -159,6 +166,9 @@ MODULE_PARM_DESC(max_blocks_per_uid, "Most blocks one uid may own; more fail wit
 module_param_cb(max_bytes_per_uid, &vmm_quota_ops, &vmm_max_bytes_per_uid,
 		0644);
 MODULE_PARM_DESC(max_bytes_per_uid, "Most bytes one uid may own in blocks; more fail with EDQUOT (default 0: no limit)");
+module_param_cb(max_blocks_unprivileged, &vmm_quota_ops,
+		&vmm_max_blocks_unprivileged, 0644);
+MODULE_PARM_DESC(max_blocks_unprivileged, "Most blocks one uid may own through allocations by callers without CAP_SYS_ADMIN; more fail with EDQUOT (default 16384, about 5 MiB of kernel memory; 0: no limit)");
 
 MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
 
@@ -211,7 +221,6 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 {
 	struct vmm_arena *arena = &vf->vmm->arena;
-	struct vmm_cred cred;
 	u64 id;
 
 	vmm_lock(arena);
@@ -222,8 +231,7 @@ static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 		return ERR_PTR(-ENXIO);
 	if (!may)
 		return ERR_PTR(-EACCES);
-	vmm_cred_current(&cred);
-	return vmm_arena_pin_perm(arena, id, &cred, may);
+	return vmm_pin_caller(arena, id, may);
 }
 
 static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
@@ -306,7 +314,7 @@ static int vmm_open(struct inode *inode, struct file *file)
 					      struct vmm_device, misc);
 	struct vmm_file *vf;
 
-	vf = kzalloc_obj(*vf, GFP_KERNEL);
+	vf = kzalloc_obj(*vf, GFP_KERNEL_ACCOUNT);
 	if (!vf)
 		return -ENOMEM;
 	vf->vmm = vmm;

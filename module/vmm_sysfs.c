@@ -8,6 +8,7 @@
 
 #include <linux/device.h>
 #include <linux/kernel.h>
+#include <linux/kstrtox.h>
 #include <linux/stddef.h>
 #include <linux/stringify.h>
 #include <linux/sysfs.h>
@@ -53,7 +54,34 @@ static struct vmm_stat_attr vmm_stats[] = {
 	VMM_STAT(defrags),
 	VMM_STAT(bytes_moved),
 	VMM_STAT(metadata_bytes),
-	VMM_STAT(max_lock_hold_ns),
+};
+
+/*
+ * max_lock_hold_ns is the one counter that can be reset, by writing 0, so
+ * that a hold can be measured over a chosen stretch of work.
+ */
+static ssize_t max_lock_hold_ns_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t count)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+	struct vmm_device *vmm = container_of(misc, struct vmm_device, misc);
+	u64 val;
+	int ret;
+
+	ret = kstrtou64(buf, 0, &val);
+	if (ret)
+		return ret;
+	if (val)
+		return -EINVAL;
+	vmm_arena_reset_lock_hold(&vmm->arena);
+	return count;
+}
+
+static struct vmm_stat_attr vmm_stat_max_lock_hold_ns = {
+	.dattr = __ATTR(max_lock_hold_ns, 0644, vmm_stat_show,
+			max_lock_hold_ns_store),
+	.offset = offsetof(struct vmm_stats_args, max_lock_hold_ns),
 };
 
 static ssize_t policy_show(struct device *dev, struct device_attribute *attr,
@@ -66,8 +94,8 @@ static ssize_t policy_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(policy);
 
-/* The counters, then policy, then the terminating NULL. */
-static struct attribute *vmm_attrs[ARRAY_SIZE(vmm_stats) + 2];
+/* The counters, max_lock_hold_ns, policy, then the terminating NULL. */
+static struct attribute *vmm_attrs[ARRAY_SIZE(vmm_stats) + 3];
 
 static const struct attribute_group vmm_group = {
 	.attrs = vmm_attrs,
@@ -87,5 +115,6 @@ void vmm_sysfs_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(vmm_stats); i++)
 		vmm_attrs[i] = &vmm_stats[i].dattr.attr;
+	vmm_attrs[i++] = &vmm_stat_max_lock_hold_ns.dattr.attr;
 	vmm_attrs[i] = &dev_attr_policy.attr;
 }

@@ -427,7 +427,7 @@ static void draw_progress(__u64 done, __u64 total, int final)
 static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 {
 	int bar = isatty(STDERR_FILENO), compact = 0, ret;
-	__u64 total = 0, bytes;
+	__u64 total = 0, bytes, blocks;
 
 	if (bar) {
 		ret = bytes_to_move(fd, &total);
@@ -436,7 +436,7 @@ static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 	}
 	*moved = 0;
 	while (!compact) {
-		ret = vmm_defrag_step(fd, budget, 0, &bytes, NULL, &compact);
+		ret = vmm_defrag_step(fd, budget, 0, &bytes, &blocks, &compact);
 		if (ret) {
 			if (bar)
 				fputc('\n', stderr);
@@ -444,7 +444,13 @@ static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 		}
 		*moved += bytes;
 		if (bar)
-			draw_progress(*moved, total, compact);
+			draw_progress(*moved, total, compact || !blocks);
+		/* What is left in the way does not move for us now. */
+		if (!compact && !blocks) {
+			fprintf(stderr,
+				"vmmctl: defrag: not compact: a block being copied by another task, or another user's block over 4 MiB, is in the way; run 'vmmctl defrag --progress' again later, or as root\n");
+			break;
+		}
 	}
 	return 0;
 }

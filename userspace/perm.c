@@ -164,7 +164,7 @@ int print_users(struct ctx *c, int fd)
 		if (ret == -EPERM)
 			return fail(
 				c, EXIT_PERM,
-				"only root may see what each user holds; run 'vmmctl stats' without --users, or as root");
+				"this vmm module (before 0.4) lets only root see what each user holds; run 'vmmctl stats --users' as root, or load vmm 0.4 or later");
 		if (ret)
 			return fail_errno(c, -ret,
 					  "cannot read the per-user usage");
@@ -172,15 +172,16 @@ int print_users(struct ctx *c, int fd)
 		if (!start && c->batch)
 			printf("users");
 		else if (!start)
-			printf("%10s %10s %14s\n", "UID", "BLOCKS", "BYTES");
+			printf("%10s %10s %14s %10s\n", "UID", "BLOCKS", "BYTES",
+			       "NS-BLOCKS");
 		for (i = 0; i < count; i++) {
 			if (c->batch)
-				printf("%suid=%u,blocks=%llu,bytes=%llu",
+				printf("%suid=%u,blocks=%llu,bytes=%llu,ns_blocks=%llu",
 				       first ? "=" : " ", u[i].uid, u[i].blocks,
-				       u[i].bytes);
+				       u[i].bytes, u[i].ns_blocks);
 			else
-				printf("%10u %10llu %14llu\n", u[i].uid,
-				       u[i].blocks, u[i].bytes);
+				printf("%10u %10llu %14llu %10llu\n", u[i].uid,
+				       u[i].blocks, u[i].bytes, u[i].ns_blocks);
 			first = 0;
 		}
 		start = next;

@@ -14,7 +14,9 @@
  */
 
 #include <kunit/test.h>
+#include <linux/completion.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
@@ -253,32 +255,52 @@ static int vmm_model_cmp(const void *a, const void *b)
 }
 
 /*
- * First or best fit by a linear scan of the gaps between sorted blocks:
- * the first gap where the request fits, or the smallest such gap (the
- * first of equal ones).
+ * The gap the policy picks among those of at least @need bytes, by a
+ * linear scan of the gaps between sorted blocks: the first, or the
+ * smallest (the first of equal ones).  Sets *@gap_start and *@gap_end.
+ */
+static bool vmm_model_gap(const struct vmm_model_block *blocks, int n,
+			  u64 arena_size, enum vmm_policy policy, u64 need,
+			  u64 *gap_start, u64 *gap_end)
+{
+	u64 start = 0, best = U64_MAX;
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		u64 end = i < n ? blocks[i].start : arena_size;
+
+		if (end - start >= need && end - start < best) {
+			*gap_start = start;
+			*gap_end = end;
+			best = end - start;
+			if (policy == VMM_POLICY_FIRST)
+				break;
+		}
+		if (i < n)
+			start = blocks[i].start + blocks[i].size;
+	}
+	return best != U64_MAX;
+}
+
+/*
+ * The placement rule of vmm_fit(), written out the slow way: the gap an
+ * unaligned request of @size gets, if the aligned block fits in it; else
+ * the gap the policy picks among those of at least @size + @align - 1.
  */
 static bool vmm_model_fit(const struct vmm_model_block *blocks, int n,
 			  u64 arena_size, enum vmm_policy policy, u64 size,
 			  u64 align, u64 *start)
 {
-	u64 gap_start = 0, best = U64_MAX;
-	int i;
+	u64 gs, ge;
 
-	for (i = 0; i <= n; i++) {
-		u64 gap_end = i < n ? blocks[i].start : arena_size;
-		u64 s = round_up(gap_start, align);
-
-		if (s <= gap_end && gap_end - s >= size &&
-		    gap_end - gap_start < best) {
-			*start = s;
-			best = gap_end - gap_start;
-			if (policy == VMM_POLICY_FIRST)
-				break;
-		}
-		if (i < n)
-			gap_start = blocks[i].start + blocks[i].size;
-	}
-	return best != U64_MAX;
+	if (!vmm_model_gap(blocks, n, arena_size, policy, size, &gs, &ge))
+		return false;
+	if (round_up(gs, align) + size > ge &&
+	    !vmm_model_gap(blocks, n, arena_size, policy, size + align - 1,
+			   &gs, &ge))
+		return false;
+	*start = round_up(gs, align);
+	return true;
 }
 
 /* The arena's extents must be exactly the gaps between the model's blocks. */
@@ -377,7 +399,7 @@ static int vmm_defrag_all(struct vmm_arena *arena, u64 *bytes, u64 *blocks)
 	bool compact;
 	int ret;
 
-	ret = vmm_arena_defrag(arena, 0, false, bytes, blocks, &compact);
+	ret = vmm_arena_defrag(arena, NULL, 0, false, bytes, blocks, &compact);
 	return ret ?: compact ? 0 : -EAGAIN;
 }
 
@@ -683,6 +705,230 @@ static void vmm_alloc_scales_on_fragmented_arena(struct kunit *test)
 			    "twice the searches past twice the holes took more than 4x as long");
 }
 
+#define VMM_ADVERSARY_N	20000
+
+/*
+ * The layout of the hostile-user review: 2N one-byte blocks fill the
+ * arena, and those at odd offsets are freed, leaving N one-byte extents
+ * that are large enough for a one-byte request but never aligned to 2.
+ * An aligned search that walked the extents would visit all N; the rule
+ * of vmm_fit() must look at O(log N) of them, however it fails.
+ */
+static void vmm_aligned_search_visits_log_n_extents(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 2 * VMM_ADVERSARY_N);
+	u64 bound, id, start, align;
+	int i;
+
+	/* O(n) per change: far too slow for 60000 changes. */
+	arena->self_check = false;
+	for (i = 0; i < 2 * VMM_ADVERSARY_N; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, 1, 0, &id, &start),
+				0);
+	for (i = 1; i < 2 * VMM_ADVERSARY_N; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, i + 1), 0);
+	KUNIT_ASSERT_EQ(test, arena->nr_extents, (u64)VMM_ADVERSARY_N);
+	/* Two lookups, each one path down a red-black tree. */
+	bound = 2 * 2 * (ilog2(VMM_ADVERSARY_N) + 1);
+	for (align = 2; align <= 1024; align *= 2) {
+		KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, align, &id,
+						      &start), -ENOSPC);
+		KUNIT_EXPECT_LE_MSG(test, arena->fit_visits, bound,
+				    "align %llu", align);
+	}
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 2, 0, &id, &start),
+			-ENOSPC);
+	KUNIT_EXPECT_LE(test, arena->fit_visits, bound / 2);
+	/* Unaligned, one byte fits in the lowest extent, at offset 1. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, 1, &id, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, 1ULL);
+	KUNIT_EXPECT_LE(test, arena->fit_visits, bound / 2);
+	kunit_info(test, "%s fit: %d extents, at most %llu visited\n",
+		   vmm_policy_name(arena->policy), VMM_ADVERSARY_N, bound);
+	arena->self_check = true;
+}
+
+/* An aligned block that only an exact fit can hold still gets it. */
+static void vmm_aligned_exact_fit_is_found(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	u64 id, start, a;
+
+	/* The whole arena, aligned to its size. */
+	id = vmm_test_alloc(test, arena, 8192, 8192);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 0ULL);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, id), 0);
+	/* A 4096-byte hole at 4096, exactly aligned, and nothing else. */
+	a = vmm_test_alloc(test, arena, 4096, 0);
+	vmm_test_alloc(test, arena, 4096, 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a + 1), 0);
+	id = vmm_test_alloc(test, arena, 4096, 4096);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, id), 4096ULL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc(arena, 1, 2, &id, &start),
+			-ENOSPC);
+}
+
+/* Lay out [pad][a][hole][b][hole][c]: returns the IDs of a, b and c. */
+static void vmm_test_gappy(struct kunit *test, struct vmm_arena *arena,
+			   u64 *ids)
+{
+	u64 h1, h2, h3;
+
+	h1 = vmm_test_alloc(test, arena, 100, 0);
+	ids[0] = vmm_test_alloc(test, arena, 100, 0);
+	h2 = vmm_test_alloc(test, arena, 100, 0);
+	ids[1] = vmm_test_alloc(test, arena, 100, 0);
+	h3 = vmm_test_alloc(test, arena, 100, 0);
+	ids[2] = vmm_test_alloc(test, arena, 100, 0);
+	vmm_test_alloc(test, arena, 4096 - 600, 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, h1), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, h2), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, h3), 0);
+}
+
+static void vmm_defrag_goes_around_pinned_block(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 ids[3], bytes = 0, moved = 0;
+	struct vmm_block *blk;
+	bool compact;
+
+	vmm_test_gappy(test, arena, ids);
+	blk = vmm_arena_pin(arena, ids[1]);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(blk));
+	/* Returns at once, without waiting for the pin. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_defrag(arena, NULL, 0, false, &bytes,
+					       &moved, &compact), 0);
+	KUNIT_EXPECT_FALSE(test, compact);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[0]), 0ULL);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[1]), 300ULL);
+	/* c closes up to the pinned block, not past it; so does the tail. */
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[2]), 400ULL);
+	KUNIT_EXPECT_EQ(test, moved, 3ULL);
+	vmm_arena_unpin(arena, blk);
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[2]), 200ULL);
+}
+
+/* Set TIF_SIGPENDING as a signal would; no signal is queued. */
+static void vmm_test_fake_signal(bool on)
+{
+	if (on)
+		set_thread_flag(TIF_SIGPENDING);
+	else
+		clear_thread_flag(TIF_SIGPENDING);
+}
+
+static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 ids[3], bytes = 0, moved = 0;
+	bool compact;
+	int ret;
+
+	vmm_test_gappy(test, arena, ids);
+	vmm_test_fake_signal(true);
+	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
+			       &compact);
+	vmm_test_fake_signal(false);
+	/* The first move always happens; the signal stops the second. */
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, moved, 1ULL);
+	KUNIT_EXPECT_EQ(test, bytes, 100ULL);
+	KUNIT_EXPECT_FALSE(test, compact);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[0]), 0ULL);
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, 4ULL);
+}
+
+struct vmm_holder {
+	struct vmm_arena *arena;
+	struct completion locked;
+	struct completion release;
+};
+
+static int vmm_test_hold_compact_lock(void *data)
+{
+	struct vmm_holder *h = data;
+
+	mutex_lock(&h->arena->compact_lock);
+	complete(&h->locked);
+	wait_for_completion(&h->release);
+	mutex_unlock(&h->arena->compact_lock);
+	return 0;
+}
+
+static void vmm_defrag_waiting_for_another_restarts(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_holder h = { .arena = arena };
+	u64 ids[3], bytes = 0, moved = 0;
+	struct task_struct *t;
+	bool compact;
+	int ret;
+
+	vmm_test_gappy(test, arena, ids);
+	init_completion(&h.locked);
+	init_completion(&h.release);
+	t = kthread_run(vmm_test_hold_compact_lock, &h, "vmm-kunit-holder");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wait_for_completion(&h.locked);
+	KUNIT_EXPECT_EQ(test, vmm_arena_defrag(arena, NULL, 0, true, &bytes,
+					       &moved, &compact), -EBUSY);
+	vmm_test_fake_signal(true);
+	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
+			       &compact);
+	vmm_test_fake_signal(false);
+	complete(&h.release);
+	/* -ERESTARTSYS, not -EINTR: SA_RESTART handlers restart the call. */
+	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+}
+
+/*
+ * 100 ids acting in a user namespace owned by uid 1000 each allocate
+ * until refused: together they get uid 1000's quota, no more.
+ */
+static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
+	struct vmm_cred cred = { .gid = GLOBAL_ROOT_GID, .nr_charge = 2 };
+	struct vmm_alloc_req req = { .cred = &cred, .mode = 0600 };
+	struct vmm_user_usage out[4];
+	u64 id, start, total = 0, next;
+	struct vmm_stats_args st;
+	u32 count, next_uid;
+	int k, ret;
+
+	arena->max_blocks_per_uid = 10;
+	cred.charge[0] = KUIDT_INIT(1000);
+	for (k = 0; k < 100; k++) {
+		cred.uid = KUIDT_INIT(100000 + k);
+		cred.charge[1] = cred.uid;
+		while (!(ret = vmm_arena_alloc_owned(arena, 1, 0, false, &req,
+						     &id, &start)))
+			total++;
+		KUNIT_EXPECT_EQ(test, ret, -EDQUOT);
+	}
+	KUNIT_EXPECT_EQ(test, total, 10ULL);
+	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
+	KUNIT_ASSERT_EQ(test, count, 1U);
+	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
+	KUNIT_EXPECT_EQ(test, out[0].blocks, 10ULL);
+	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 10ULL);
+	/* The first id took them all: its record and uid 1000's. */
+	KUNIT_EXPECT_EQ(test, arena->nr_users, 2ULL);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_GE(test, st.metadata_bytes,
+			2 * sizeof(struct vmm_usage));
+	/* Freeing them all frees every record. */
+	for (id = 1, next = arena->next_id; id < next; id++)
+		vmm_arena_free(arena, id);
+	KUNIT_EXPECT_EQ(test, arena->nr_users, 0ULL);
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&arena->users));
+}
+
 static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_empty_arena_has_one_hole),
 	KUNIT_CASE(vmm_full_arena_has_no_hole),
@@ -695,6 +941,13 @@ static struct kunit_case vmm_arena_cases[] = {
 			 vmm_policy_gen_params),
 	KUNIT_CASE(vmm_best_fit_takes_smallest_hole),
 	KUNIT_CASE(vmm_best_fit_skips_misaligned_smaller_hole),
+	KUNIT_CASE_PARAM(vmm_aligned_search_visits_log_n_extents,
+			 vmm_policy_gen_params),
+	KUNIT_CASE_PARAM(vmm_aligned_exact_fit_is_found, vmm_policy_gen_params),
+	KUNIT_CASE(vmm_defrag_goes_around_pinned_block),
+	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
+	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
+	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
 	KUNIT_CASE(vmm_self_check_catches_corruption),
 	KUNIT_CASE_PARAM(vmm_metadata_bytes_follow_blocks,
 			 vmm_policy_gen_params),

@@ -30,17 +30,23 @@
  *   VMM_IOC_FREE				needs the owner (EACCES)
  *   VMM_IOC_CHMOD, VMM_IOC_CHOWN		need the owner (EPERM)
  * CAP_SYS_ADMIN in the initial user namespace passes every check; root in
- * another user namespace does not.  VMM_IOC_LIST, VMM_IOC_STATS and
- * VMM_IOC_DEFRAG need no permission: they show every block's extent and
- * owner, never its data.  Uids and gids are reported, and taken, in the
+ * another user namespace does not.  The capability is asked for only when
+ * the owner, group and mode deny, so using one's own blocks neither
+ * audits nor marks the task as having used privilege.  VMM_IOC_LIST,
+ * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
+ * they show every block's extent and owner, never its data.  Uids and gids are reported, and taken, in the
  * caller's user namespace; an id with no mapping there reads as the
  * overflow id (65534).
  *
  * Upper bounds: sizes and alignments are at most the arena size, offsets
  * and lengths must lie inside the block, VMM_IOC_LIST returns at most
  * VMM_LIST_MAX entries and VMM_IOC_USAGE at most VMM_USAGE_MAX per call,
- * and the module parameters max_blocks_per_uid and max_bytes_per_uid
- * bound what one uid may hold (EDQUOT beyond).
+ * and the module parameters max_blocks_per_uid, max_bytes_per_uid and
+ * max_blocks_unprivileged bound what one uid may hold (EDQUOT beyond).
+ *
+ * A signal that interrupts a wait fails the call with EINTR, or restarts
+ * it when the handler has SA_RESTART; only waits for another task's
+ * defragmentation, or for one block's move to end, can be interrupted.
  *
  * open(2) of /dev/vmm fails with ENOMEM when the kernel cannot allocate the
  * file's state.
@@ -67,11 +73,22 @@
  * @offset: out: the block's current byte offset in the arena
  * @reserved: must be 0
  *
- * Placement is first-fit: the lowest offset where the block fits.  The new
- * block reads as zeros.  Its owner and group are the caller's effective
- * uid and gid.  EDQUOT when the owner would hold more blocks or bytes than
- * the module parameters max_blocks_per_uid or max_bytes_per_uid allow (0,
- * the default, is no limit).
+ * Placement is first-fit: the lowest offset where the block fits (or,
+ * with the module parameter policy=best, the smallest free range where it
+ * fits).  An aligned request is placed with two lookups, never a walk: in
+ * the range an unaligned request of @size would get, if the aligned block
+ * fits there; else in the range the policy picks among those of at least
+ * @size + @align - 1 bytes, which hold it at any alignment.  So an aligned
+ * block may land higher than the lowest place it fits, and may fail with
+ * ENOSPC when only ranges shorter than @size + @align - 1 could hold it.
+ * The new block reads as zeros.  Its owner and group are the caller's
+ * effective uid and gid.  EDQUOT when the owner, or the owner of any user
+ * namespace between the caller's and the initial one, would hold more
+ * blocks or bytes than the module parameters max_blocks_per_uid or
+ * max_bytes_per_uid allow (0, the default, is no limit), or, for a caller
+ * without CAP_SYS_ADMIN, more blocks than max_blocks_unprivileged (default
+ * 16384).  ENOMEM also when the caller's memory cgroup cannot hold the
+ * block's metadata, which is charged to it.
  *
  * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
  * call: it is freed when that file is released (the last close(2) of it,
@@ -88,11 +105,14 @@
  * although enough bytes are free defragments the arena (as VMM_IOC_DEFRAG
  * with no budget) and tries once more.  It then fails with ENOSPC only if
  * fewer bytes are free than requested (counting the padding @align needs
- * after the packed blocks), or if other tasks took the space meanwhile;
- * EINTR if a signal interrupted the defragmentation.  For a caller without
- * CAP_SYS_ADMIN that defragmentation moves at most %VMM_DEFRAG_USER_BUDGET
- * bytes, as VMM_IOC_DEFRAG would for it, so it may still fail with ENOSPC:
- * call VMM_IOC_DEFRAG until its @compact is 1, then allocate again.
+ * after the packed blocks), if a block being copied by another task was in
+ * the way (the defragmentation never waits for such copies), or if other
+ * tasks took the space meanwhile; EINTR if a signal came while waiting for
+ * another task's defragmentation to end (restarted instead under
+ * SA_RESTART).  For a caller without CAP_SYS_ADMIN that defragmentation
+ * moves what VMM_IOC_DEFRAG would for it, so it may still fail with
+ * ENOSPC: call VMM_IOC_DEFRAG until its @compact is 1, then allocate
+ * again.
  */
 struct vmm_alloc_args {
 	__u64 size;
@@ -145,7 +165,8 @@ struct vmm_free_args {
  *	%VMM_DEFRAG_USER_BUDGET mean %VMM_DEFRAG_USER_BUDGET, so that no
  *	unprivileged call keeps a CPU busy for long (loop until @compact)
  * @compact: out: 1 if all free space is now one range at the end of the
- *	arena, else 0 (the budget ran out first; call again)
+ *	arena, else 0 (the budget ran out, a block was in use or too large
+ *	for the caller, or a signal came; see below)
  * @reserved: must be 0
  *
  * Slides live blocks toward offset 0, in offset order, keeping their order
@@ -153,10 +174,18 @@ struct vmm_free_args {
  * the end of the arena.  With one, the call stops before the block that
  * would take it past @budget; but a call that has moved nothing yet moves
  * that one block anyway, so a caller looping until @compact is 1 always
- * makes progress.  A block whose data another task is copying is never
- * moved under the copy: the pass goes around it, and if that leaves a
- * hole the call waits for the copy to end; a signal ends the wait with
- * EINTR, leaving the blocks moved so far in place.
+ * makes progress.  The call never waits for another task's copy of a
+ * block's data: that block stays where it is, the blocks above it close
+ * up to it, and the call returns with @compact 0.  A caller without
+ * CAP_SYS_ADMIN never moves another user's block larger than
+ * %VMM_DEFRAG_USER_BUDGET either: such a block stays too, until its owner
+ * or an administrator defragments.  When @compact is 0 and
+ * @blocks_moved is not, call again; when both are 0, what is in the way
+ * is in use, so call again later (or have the owner of a large block do
+ * it).  A signal that arrives after some blocks moved ends the call early
+ * with success and what it moved; one that arrives while waiting for
+ * another defragmentation fails it with EINTR, or restarts it under
+ * SA_RESTART.
  *
  * Data is copied without the arena's lock held (the block is pinned and
  * its destination taken out of the free space instead), so allocations,
@@ -423,16 +452,24 @@ struct vmm_chown_args {
  * struct vmm_user_usage - one entry of VMM_IOC_USAGE
  * @uid: a uid that owns blocks
  * @pad: zeroed by the kernel
- * @blocks: blocks it owns
+ * @blocks: blocks charged to it: those it owns, and those owned by ids
+ *	acting in user namespaces it owns, at any depth
  * @bytes: bytes in those blocks
- * @reserved: zeroed by the kernel
+ * @ns_blocks: of @blocks, those charged through its user namespaces (a
+ *	reserved, zero field before vmm 0.4)
+ *
+ * A block counts against its owner and against the owner of every user
+ * namespace between the allocating task's and the initial one, so a user
+ * with subordinate ids (newuidmap) cannot multiply the quotas.  Only the
+ * uids that own blocks from the initial user namespace, or own user
+ * namespaces whose ids do, are listed.
  */
 struct vmm_user_usage {
 	__u32 uid;
 	__u32 pad;
 	__u64 blocks;
 	__u64 bytes;
-	__u64 reserved;
+	__u64 ns_blocks;
 };
 
 /* The most entries one VMM_IOC_USAGE call returns. */
@@ -451,10 +488,12 @@ struct vmm_user_usage {
  * @pad: must be 0
  * @reserved: must be 0
  *
- * Only uids that own at least one block are listed, with what counts
- * against max_blocks_per_uid and max_bytes_per_uid.  Needs CAP_SYS_ADMIN
- * (EPERM).  ENOMEM when the kernel cannot allocate a bounce buffer of
- * @capacity entries.
+ * Only uids that own at least one block, or own a user namespace whose
+ * ids do, are listed, with what counts against max_blocks_per_uid,
+ * max_bytes_per_uid and max_blocks_unprivileged.  Needs no privilege, as
+ * VMM_IOC_LIST, whose sums these are, needs none (before vmm 0.4 it needed
+ * CAP_SYS_ADMIN).  ENOMEM when the kernel cannot allocate a bounce buffer
+ * of @capacity entries.
  */
 struct vmm_usage_args {
 	__u64 buffer;

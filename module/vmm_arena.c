@@ -308,12 +308,13 @@ static struct vmm_extent *vmm_lowest_fit(struct vmm_arena *arena, u64 size,
 		struct vmm_extent *ext = rb_entry(n, struct vmm_extent, node);
 
 		(*visits)++;
-		if (vmm_subtree_max(n->rb_left) >= size)
+		if (vmm_subtree_max(n->rb_left) >= size) {
 			n = n->rb_left;
-		else if (ext->size >= size)
+			continue;
+		}
+		if (ext->size >= size)
 			return ext;
-		else
-			n = n->rb_right;
+		n = n->rb_right;
 	}
 	return NULL;
 }
@@ -1824,9 +1825,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 		if (vmm_block_stays(pass, blk) ||
 		    !vmm_extent_ending_at(arena, blk->start)) {
 			cursor = vmm_block_end(blk);
-		} else if (vmm_pass_stop(pass, blk)) {
-			break;
 		} else {
+			if (vmm_pass_stop(pass, blk))
+				break;
 			pass->moved += blk->size;
 			cursor = vmm_block_slide(arena, blk, pass->bytes,
 						 pass->blocks);

@@ -172,8 +172,8 @@ int print_users(struct ctx *c, int fd)
 		if (!start && c->batch)
 			printf("users");
 		else if (!start)
-			printf("%10s %10s %14s %10s\n", "UID", "BLOCKS", "BYTES",
-			       "NS-BLOCKS");
+			printf("%10s %10s %14s %10s\n", "UID", "BLOCKS",
+			       "BYTES", "NS-BLOCKS");
 		for (i = 0; i < count; i++) {
 			if (c->batch)
 				printf("%suid=%u,blocks=%llu,bytes=%llu,ns_blocks=%llu",

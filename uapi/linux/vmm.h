@@ -34,9 +34,9 @@
  * the owner, group and mode deny, so using one's own blocks neither
  * audits nor marks the task as having used privilege.  VMM_IOC_LIST,
  * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
- * they show every block's extent and owner, never its data.  Uids and gids are reported, and taken, in the
- * caller's user namespace; an id with no mapping there reads as the
- * overflow id (65534).
+ * they show every block's extent and owner, never its data.  Uids and
+ * gids are reported, and taken, in the caller's user namespace; an id with
+ * no mapping there reads as the overflow id (65534).
  *
  * Upper bounds: sizes and alignments are at most the arena size, offsets
  * and lengths must lie inside the block, VMM_IOC_LIST returns at most

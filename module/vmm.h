@@ -22,7 +22,7 @@
 
 #include "vmm_compat.h"
 
-#define VMM_VERSION "0.3.0"
+#define VMM_VERSION "0.4.0"
 
 /*
  * Bulk copies and clears of arena bytes run outside the lock in pieces of

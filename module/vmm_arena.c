@@ -983,17 +983,16 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 {
 	struct vmm_block *blk, *nb;
 	struct vmm_extent *ext, *ne;
-	struct vmm_usage *u, *nu;
 
 	rbtree_postorder_for_each_entry_safe(blk, nb, &arena->ids, id_node) {
+		/* Frees each usage record, at every level, with its last block. */
+		vmm_usage_uncharge(arena, blk->usage, blk->size);
 		kfree(blk->spare);
 		kfree(blk);
 	}
 	rbtree_postorder_for_each_entry_safe(ext, ne, &arena->free, node)
 		kfree(ext);
-	rbtree_postorder_for_each_entry_safe(u, nu, &arena->users, node)
-		kfree(u);
-	arena->users = RB_ROOT;
+	WARN_ON(!RB_EMPTY_ROOT(&arena->users));
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;

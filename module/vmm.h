@@ -388,7 +388,7 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 				     const struct vmm_cred *cred, int may);
 int vmm_arena_select(struct vmm_arena *arena, u64 id,
 		     const struct vmm_cred *cred, u64 *selected,
-		     int *selected_may);
+		     int *selected_may, int *granted);
 int vmm_arena_chmod(struct vmm_arena *arena, u64 id,
 		    const struct vmm_cred *cred, umode_t mode);
 int vmm_arena_chown(struct vmm_arena *arena, u64 id,

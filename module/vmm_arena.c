@@ -1393,13 +1393,14 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
  * @selected_may: set to the %VMM_MAY_READ and %VMM_MAY_WRITE bits the
  *	caller holds on the block, in the same hold of the lock as the
  *	check, so that a concurrent chmod cannot leave stale rights behind
+ * @granted: set to the same bits, for the caller to read without the lock
  *
  * Return: 0, -ENOENT, or -EACCES (neither r nor w); nothing is changed on
  * error.
  */
 int vmm_arena_select(struct vmm_arena *arena, u64 id,
 		     const struct vmm_cred *cred, u64 *selected,
-		     int *selected_may)
+		     int *selected_may, int *granted)
 {
 	struct vmm_block *blk = NULL;
 	int ret = 0, may = 0;
@@ -1422,6 +1423,7 @@ int vmm_arena_select(struct vmm_arena *arena, u64 id,
 		*selected_may = may;
 	}
 	vmm_unlock(arena);
+	*granted = may;
 	return ret;
 }
 

@@ -281,7 +281,7 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 	struct vmm_arena *arena = &vf->vmm->arena;
 	struct vmm_select_args args;
 	struct vmm_cred cred;
-	int ret;
+	int ret, granted;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -291,10 +291,22 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 
 	vmm_cred_current(&cred);
 	ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
-			       &vf->selected_may);
-	if (vmm_cred_escalate(&cred, ret))
+			       &vf->selected_may, &granted);
+	if (vmm_cred_escalate(&cred, ret)) {
 		ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
-				       &vf->selected_may);
+				       &vf->selected_may, &granted);
+	} else if (!ret && args.id &&
+		   granted != (VMM_MAY_READ | VMM_MAY_WRITE) &&
+		   ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN)) {
+		/*
+		 * The mode grants part of what an administrator may do: ask,
+		 * without auditing a denial for everyone else, and select
+		 * again with all of it.
+		 */
+		cred.admin = true;
+		ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
+				       &vf->selected_may, &granted);
+	}
 	if (ret)
 		return ret;
 	file->f_pos = 0;

@@ -630,27 +630,46 @@ static __u64 round_up_pow2(__u64 v, __u64 align)
 	return (v + align - 1) & ~(align - 1);
 }
 
-/* First fit as the header defines it: the lowest aligned offset that fits. */
-static bool model_first_fit(__u64 size, __u64 align, __u64 *off)
+/* The lowest gap of at least @need bytes: sets *@start and *@end. */
+static bool model_lowest_gap(__u64 need, __u64 *start, __u64 *end)
 {
 	const size_t *order = mb_by_offset();
-	__u64 cursor = 0, s;
+	__u64 cursor = 0;
 	size_t i;
 
-	if (align <= 1)
-		align = 1;
 	for (i = 0; i <= mb_n; i++) {
 		__u64 limit = i < mb_n ? mb[order[i]].off : ARENA_SIZE;
 
-		s = round_up_pow2(cursor, align);
-		if (s <= limit && limit - s >= size) {
-			*off = s;
+		if (limit - cursor >= need) {
+			*start = cursor;
+			*end = limit;
 			return true;
 		}
 		if (i < mb_n)
 			cursor = mb[order[i]].off + mb[order[i]].size;
 	}
 	return false;
+}
+
+/*
+ * First fit as the header defines it: the lowest gap an unaligned request
+ * of @size gets, if the aligned block fits there; else the lowest gap of
+ * at least @size + @align - 1 bytes, which holds it at any alignment.
+ */
+static bool model_first_fit(__u64 size, __u64 align, __u64 *off)
+{
+	__u64 start, end;
+
+	if (align <= 1)
+		align = 1;
+	if (!model_lowest_gap(size, &start, &end))
+		return false;
+	if (round_up_pow2(start, align) + size > end &&
+	    (size + align - 1 < size ||
+	     !model_lowest_gap(size + align - 1, &start, &end)))
+		return false;
+	*off = round_up_pow2(start, align);
+	return true;
 }
 
 static __u64 model_used(void)

@@ -18,15 +18,23 @@
  *   defrag_does_not_wait_for_stalled_copy: one copy stalled on a
  *	userfaultfd page stalls every defragmentation and compacting
  *	allocation
+ *   memcg_limits_metadata: block metadata escapes the memory cgroup
+ *   unprivileged_default_block_limit: no limit without configuration
+ *   userns_ids_share_owner_quota: each id of a user namespace has a quota
  */
 #define _GNU_SOURCE
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 
+#include <linux/magic.h>
 #include <linux/userfaultfd.h>
 
 #include "vmm_util.h"
@@ -35,13 +43,18 @@
 #define MAX_HOLD	VMM_SYSFS_DIR "max_lock_hold_ns"
 
 /* The unprivileged ids; each one's gid equals its uid. */
+#define UID_A		1000
 #define UID_B		1001
 
 /* Seconds a child may spend in a call that must not block. */
 #define STALL_DEADLINE	3
+/* Seconds for a child's long loop of allocations (TCG is slow). */
+#define LOOP_DEADLINE	150
 
 FIXTURE(hostile) {
 	int fd;
+	char cg[128];		/* the test's cgroup, "" if none */
+	char cg_mnt[64];	/* where the test mounted cgroup2, "" if not */
 };
 
 FIXTURE_SETUP(hostile)
@@ -53,10 +66,13 @@ FIXTURE_SETUP(hostile)
 		VMM_SETUP_SKIP("%s", why);
 }
 
+static void cgroup_cleanup(char *cg, char *mnt);
+
 FIXTURE_TEARDOWN(hostile)
 {
 	if (self->fd >= 0)
 		close(self->fd);
+	cgroup_cleanup(self->cg, self->cg_mnt);
 }
 
 /* Reload vmm with an arena of @size (NULL: every parameter's default). */
@@ -102,6 +118,14 @@ static int write_param(const char *name, unsigned long long v)
 	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
 	snprintf(text, sizeof(text), "%llu\n", v);
 	return write_file(path, text);
+}
+
+static __u64 read_param(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	return vmm_read_u64_file(path);
 }
 
 /*
@@ -277,6 +301,21 @@ static void do_alloc_filled(int fd, void *arg, struct report *r)
 	free(buf);
 }
 
+/* arg: the most blocks; 1-byte blocks until a failure or that many. */
+static void do_alloc_until_failure(int fd, void *arg, struct report *r)
+{
+	__u64 cap = *(__u64 *)arg, n;
+
+	r->ret = 0;
+	for (n = 0; n < cap; n++) {
+		if (vmm_alloc(fd, 1, 0, NULL, NULL)) {
+			note(r, -1);
+			break;
+		}
+	}
+	r->v[0] = n;
+}
+
 /* A defragmentation with flags 0 and budget 0, timed. */
 static void do_defrag_timed(int fd, void *arg, struct report *r)
 {
@@ -302,6 +341,63 @@ static void do_alloc_compact_timed(int fd, void *arg, struct report *r)
 	r->ns = now_ns() - t0;
 	r->v[0] = a.id;
 	r->v[1] = a.offset;
+}
+
+/* ---- listing and usage */
+
+/*
+ * struct vmm_user_usage with the field the kernel renames: "reserved"
+ * becomes ns_blocks, the blocks charged to the uid through user
+ * namespaces it owns.  A copy of the layout, so that this builds against
+ * the header before and after the rename.
+ */
+struct usage_entry {
+	__u32 uid;
+	__u32 pad;
+	__u64 blocks;
+	__u64 bytes;
+	__u64 ns_blocks;
+};
+
+_Static_assert(sizeof(struct usage_entry) == sizeof(struct vmm_user_usage),
+	       "struct usage_entry must match struct vmm_user_usage");
+
+/* Every uid's usage, paging through VMM_IOC_USAGE; the count or -1. */
+static int usage_all(int fd, struct usage_entry *out, unsigned int max)
+{
+	unsigned int n = 0;
+	__u32 start = 0;
+
+	for (;;) {
+		struct vmm_usage_args a = {
+			.buffer = (__u64)(uintptr_t)(out + n),
+			.capacity = max - n < VMM_USAGE_MAX ? max - n :
+							      VMM_USAGE_MAX,
+			.start_uid = start,
+		};
+
+		if (!a.capacity) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		if (ioctl(fd, VMM_IOC_USAGE, &a))
+			return -1;
+		n += a.count;
+		if (!a.next_uid)
+			return n;
+		start = a.next_uid;
+	}
+}
+
+static const struct usage_entry *usage_of(const struct usage_entry *u,
+					  int n, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (u[i].uid == uid)
+			return &u[i];
+	return NULL;
 }
 
 /* ---- 1: a request that cannot fit is refused cheaply */
@@ -572,6 +668,459 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	munmap(area, pg);
 	free(p_data);
 	free(c_data);
+}
+
+/* ---- 3: block metadata is charged to the memory cgroup */
+
+#define CG_LIMIT	(16 * MiB)
+#define CG_ALLOCS	200000
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* @name's value in a "key value" file (memory.events); 0 if absent. */
+static __u64 keyed_value(const char *path, const char *name)
+{
+	unsigned long long v = 0, x;
+	char key[64];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %llu", key, &x) == 2)
+		if (!strcmp(key, name))
+			v = x;
+	fclose(f);
+	return v;
+}
+
+static __u64 cg_value(const char *cg, const char *file)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return vmm_read_u64_file(path);
+}
+
+static void cgroup_cleanup(char *cg, char *mnt)
+{
+	int i;
+
+	/* The child may still be leaving it. */
+	for (i = 0; cg[0] && i < 100; i++) {
+		if (!rmdir(cg) || errno == ENOENT)
+			break;
+		usleep(20000);
+	}
+	cg[0] = '\0';
+	if (mnt[0]) {
+		umount2(mnt, MNT_DETACH);
+		rmdir(mnt);
+		mnt[0] = '\0';
+	}
+}
+
+/*
+ * What the child in the cgroup reports, in a shared page that both touched
+ * before the child joined: once the cgroup is full, anything that needs
+ * a new charge (a pipe's buffer page, a page table) would bring on the
+ * cgroup's OOM killer, and the report must not.
+ */
+struct cg_report {
+	atomic_int step;	/* CG_*: where the child is, or stopped */
+	int err;		/* the errno that stopped it */
+	__u64 allocated;
+};
+
+enum { CG_STARTED = 1, CG_JOIN, CG_DROP, CG_READY, CG_GO, CG_DONE };
+
+/* Wait up to @ms for @pid to exit; its status, or -1 (then killed). */
+static int wait_exit_within(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 20; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/*
+ * Write to the stack below this frame and to errno, so that their
+ * copy-on-write pages are copied (and charged) before the child joins
+ * the cgroup, not when a refused allocation first sets errno.
+ */
+static __attribute__((noinline)) void prefault_stack_and_errno(void)
+{
+	char buf[64 * 1024];
+
+	memset(buf, 0, sizeof(buf));
+	/* Keep the stores: the buffer is "used" here. */
+	asm volatile("" : : "r"(buf) : "memory");
+	errno = 0;
+}
+
+/* In the child: join @cg, become uid 1000, allocate until refused. */
+static void cg_child(int fd, const char *cg, struct cg_report *rep, int go)
+{
+	char procs[192], byte;
+
+	rep->step = CG_STARTED;
+	prefault_stack_and_errno();
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	rep->err = write_file(procs, "0");
+	if (rep->err) {
+		rep->step = CG_JOIN;
+		_exit(0);
+	}
+	if (drop_to(UID_A)) {
+		rep->err = errno;
+		rep->step = CG_DROP;
+		_exit(0);
+	}
+	/* Charged from here on; the parent takes the baseline now. */
+	rep->step = CG_READY;
+	if (read_within(go, &byte, 1, 10000)) {
+		rep->step = CG_GO;
+		_exit(0);
+	}
+	while (rep->allocated < CG_ALLOCS) {
+		if (vmm_alloc(fd, 1, 0, NULL, NULL)) {
+			rep->err = errno;
+			break;
+		}
+		rep->allocated++;
+	}
+	rep->step = CG_DONE;
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
+{
+	char root[64] = "/sys/fs/cgroup", path[192];
+	struct cg_report *rep;
+	__u64 base, peak, after, oom;
+	int go[2], status, err, step, i;
+	char byte = 1;
+	pid_t pid;
+
+	RELOAD("16M");
+	no_self_check();
+	/* No per-uid limit: the cgroup alone must stop the allocations. */
+	ASSERT_EQ(0, write_param("max_blocks_per_uid", 0));
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", 0));
+	if (vmm_path_exists(PARAM_DIR "max_blocks_unprivileged"))
+		ASSERT_EQ(0, write_param("max_blocks_unprivileged", 0));
+
+	if (!is_cgroup2(root)) {
+		strcpy(self->cg_mnt, "/tmp/vmm_hostile_cg.XXXXXX");
+		ASSERT_NE(NULL, mkdtemp(self->cg_mnt));
+		if (mount("none", self->cg_mnt, "cgroup2", 0, NULL)) {
+			err = errno;
+			rmdir(self->cg_mnt);
+			self->cg_mnt[0] = '\0';
+			if (err == ENODEV)
+				SKIP(return, "no cgroup2 in this kernel");
+			ASSERT_EQ(0, err) TH_LOG("mount cgroup2: %s",
+						 strerror(err));
+		}
+		snprintf(root, sizeof(root), "%s", self->cg_mnt);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
+	{
+		char ctl[256] = "";
+		FILE *f = fopen(path, "re");
+
+		ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+		if (!fgets(ctl, sizeof(ctl), f))
+			ctl[0] = '\0';
+		fclose(f);
+		if (!strstr(ctl, "memory"))
+			SKIP(return, "no memory controller in %s: %s", path,
+			     ctl);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
+	err = write_file(path, "+memory");
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
+	snprintf(self->cg, sizeof(self->cg), "%s/vmm_hostile_test", root);
+	rmdir(self->cg);	/* a leftover of an earlier run */
+	ASSERT_EQ(0, mkdir(self->cg, 0755))
+		TH_LOG("mkdir %s: %s", self->cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.max", self->cg);
+	err = write_file(path, "16777216");
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
+
+	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, rep);
+	memset(rep, 0, sizeof(*rep));
+	ASSERT_EQ(0, pipe(go));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		cg_child(self->fd, self->cg, rep, go[0]);
+	}
+	close(go[0]);
+	for (i = 0; i < 500 && (step = rep->step) < CG_READY &&
+	     waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(20000);
+	step = rep->step;
+	if (step != CG_READY)
+		close(go[1]);
+	ASSERT_EQ(CG_READY, step)
+		TH_LOG("the child stopped at step %d: %s", step,
+		       strerror(rep->err));
+	base = cg_value(self->cg, "memory.current");
+	ASSERT_NE(UINT64_MAX, base);
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	close(go[1]);
+	status = wait_exit_within(pid, LOOP_DEADLINE * 1000);
+
+	snprintf(path, sizeof(path), "%s/memory.events", self->cg);
+	oom = keyed_value(path, "oom_kill");
+	peak = cg_value(self->cg, "memory.peak");
+	if (peak == UINT64_MAX)	/* before 5.19: the usage at the end */
+		peak = cg_value(self->cg, "memory.current");
+	ksft_print_msg("uid 1000 in a cgroup of memory.max 16 MiB: %llu of %d one-byte blocks, stopped by %s; memory.current %llu KiB before, peak %llu KiB, oom_kill %llu\n",
+		       (unsigned long long)rep->allocated, CG_ALLOCS,
+		       rep->err ? strerror(rep->err) : "nothing",
+		       base / 1024, peak / 1024, oom);
+	EXPECT_NE(-1, status) TH_LOG("the child was still allocating after %d s",
+				     LOOP_DEADLINE);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the child did not exit normally (status %#x)", status);
+	step = rep->step;
+	EXPECT_EQ(CG_DONE, step);
+	EXPECT_GT((__u64)CG_ALLOCS, rep->allocated)
+		TH_LOG("every allocation succeeded: metadata is not charged");
+	EXPECT_TRUE(rep->err == ENOMEM || rep->err == EDQUOT)
+		TH_LOG("stopped by errno %d (%s), not ENOMEM or EDQUOT",
+		       rep->err, strerror(rep->err));
+	EXPECT_EQ(0ULL, oom);
+	EXPECT_GE(CG_LIMIT, peak);
+	munmap(rep, sizeof(*rep));
+
+	/* Freeing every block (by reloading) returns the charge. */
+	RELOAD("16M");
+	after = cg_value(self->cg, "memory.current");
+	ksft_print_msg("memory.current after the blocks are freed: %llu KiB\n",
+		       after / 1024);
+	EXPECT_GT(base + 1 * MiB, after);
+	cgroup_cleanup(self->cg, self->cg_mnt);
+}
+
+/* ---- 4: unprivileged users are limited by default */
+
+#define DEFAULT_LIMIT	16384
+#define LIMIT_CAP	20000
+
+TEST_F_TIMEOUT(hostile, unprivileged_default_block_limit, 180)
+{
+	__u64 limit, cap = LIMIT_CAP, i, failed = 0;
+	struct report r;
+
+	RELOAD(NULL);
+	no_self_check();
+	limit = read_param("max_blocks_unprivileged");
+	EXPECT_NE(UINT64_MAX, limit)
+		TH_LOG("%smax_blocks_unprivileged is missing: unprivileged users have no default limit",
+		       PARAM_DIR);
+	if (limit == UINT64_MAX)
+		limit = DEFAULT_LIMIT;
+	EXPECT_EQ((__u64)DEFAULT_LIMIT, limit);
+	ASSERT_GT((__u64)LIMIT_CAP, limit);
+
+	AS(UID_A, do_alloc_until_failure, &cap, &r, LOOP_DEADLINE);
+	ksft_print_msg("uid 1000 allocated %llu one-byte blocks, stopped by %s (limit %llu)\n",
+		       r.v[0], r.ret ? strerror(r.err) : "nothing", limit);
+	EXPECT_EQ(limit, r.v[0]);
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(EDQUOT, r.err) TH_LOG("errno %d (%s)", r.err,
+					strerror(r.err));
+	/* Root is not limited. */
+	for (i = 0; i <= limit; i++)
+		failed += vmm_alloc(self->fd, 1, 0, NULL, NULL) != 0;
+	EXPECT_EQ(0ULL, failed) TH_LOG("root's allocations that failed");
+}
+
+/* ---- 5: the ids of a user namespace share their owner's quota */
+
+#define NS_QUOTA	10
+#define NS_IDS		1000
+#define NS_BASE		100000	/* where the namespace's ids map */
+
+struct ns_report {
+	int unshare_err;	/* errno of unshare(CLONE_NEWUSER), or 0 */
+	int go;			/* 1 once the parent wrote the maps */
+	int first_err;		/* errno of the first failed allocation */
+	int setuid_err;		/* errno of the first failed setresuid */
+	__u64 ids;		/* ids that reported */
+	__u64 total;		/* blocks they allocated in all */
+	__u64 most;		/* the most one id allocated */
+	__u64 failed_other;	/* ids whose failure was not first_err */
+};
+
+struct ns_id_report {
+	int setuid_err;
+	int err;
+	__u64 allocated;
+};
+
+/* In the namespace, as id @k: 1-byte blocks until the first failure. */
+static void ns_id_child(int fd, uid_t k, int wfd)
+{
+	struct ns_id_report g = { 0 };
+
+	if (setresuid(k, k, k)) {
+		g.setuid_err = errno;
+	} else {
+		while (g.allocated < 100 &&
+		       !vmm_alloc(fd, 1, 0, NULL, NULL))
+			g.allocated++;
+		g.err = g.allocated < 100 ? errno : 0;
+	}
+	_exit(write(wfd, &g, sizeof(g)) == sizeof(g) ? 0 : 3);
+}
+
+/* As uid 1000 in a new user namespace: every id's allocations. */
+static void ns_owner_child(int fd, int ready, int go, int res)
+{
+	struct ns_report r = { 0 };
+	int p[2], status;
+	char byte = 0;
+	uid_t k;
+
+	if (drop_to(UID_A))
+		_exit(2);
+	if (unshare(CLONE_NEWUSER))
+		r.unshare_err = errno;
+	if (write(ready, &r.unshare_err, sizeof(int)) != sizeof(int) ||
+	    r.unshare_err)
+		_exit(r.unshare_err ? 0 : 3);
+	if (read_within(go, &byte, 1, 10000) || !byte)
+		_exit(4);
+	r.go = 1;
+	if (pipe(p))
+		_exit(5);
+	for (k = 0; k < NS_IDS; k++) {
+		struct ns_id_report g = { .setuid_err = ECHILD };
+		pid_t pid = fork();
+
+		if (pid < 0)
+			_exit(6);
+		if (!pid)
+			ns_id_child(fd, k, p[1]);
+		if (waitpid(pid, &status, 0) != pid ||
+		    read_within(p[0], &g, sizeof(g), 1000))
+			g.setuid_err = ECHILD;
+		if (g.setuid_err) {
+			if (!r.setuid_err)
+				r.setuid_err = g.setuid_err;
+			continue;
+		}
+		r.ids++;
+		r.total += g.allocated;
+		if (g.allocated > r.most)
+			r.most = g.allocated;
+		if (!r.first_err)
+			r.first_err = g.err;
+		else if (g.err != r.first_err)
+			r.failed_other++;
+	}
+	_exit(write(res, &r, sizeof(r)) == sizeof(r) ? 0 : 7);
+}
+
+TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
+{
+	static struct usage_entry u[VMM_USAGE_MAX];
+	const struct usage_entry *owner;
+	int ready[2], go[2], res[2], status, err, n;
+	struct ns_report r = { 0 };
+	char path[64], map[32];
+	pid_t pid;
+	char byte;
+
+	RELOAD("16M");
+	ASSERT_EQ(0, write_param("max_blocks_per_uid", NS_QUOTA));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		close(res[0]);
+		ns_owner_child(self->fd, ready[1], go[0], res[1]);
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(res[1]);
+	ASSERT_EQ(0, read_within(ready[0], &err, sizeof(err), 10000))
+		TH_LOG("the child did not report its unshare()");
+	if (err == EINVAL || err == ENOSPC || err == EPERM) {
+		waitpid(pid, &status, 0);
+		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
+		     strerror(err));
+	}
+	ASSERT_EQ(0, err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(err));
+	/*
+	 * As newuidmap would: root of the parent namespace maps ids
+	 * 0-999 to 100000-100999 (needing no "deny" in setgroups).
+	 */
+	snprintf(map, sizeof(map), "0 %d %d", NS_BASE, NS_IDS);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	err = write_file(path, map);
+	if (!err) {
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+		err = write_file(path, map);
+	}
+	byte = !err;
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	ASSERT_EQ(0, err) TH_LOG("writing %s: %s", path, strerror(err));
+	ASSERT_EQ(0, read_within(res[0], &r, sizeof(r), LOOP_DEADLINE * 1000))
+		TH_LOG("no report from the namespace's owner in %d s",
+		       LOOP_DEADLINE);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	close(go[1]);
+	close(res[0]);
+
+	ksft_print_msg("%llu ids of a namespace owned by uid 1000 allocated %llu blocks (quota %d per uid, at most %llu by one id); first failure %s\n",
+		       r.ids, r.total, NS_QUOTA, r.most,
+		       strerror(r.first_err));
+	EXPECT_EQ(0, r.setuid_err) TH_LOG("setresuid inside: %s",
+					  strerror(r.setuid_err));
+	EXPECT_EQ((__u64)NS_IDS, r.ids);
+	EXPECT_GE((__u64)NS_QUOTA, r.total);
+	EXPECT_EQ(EDQUOT, r.first_err) TH_LOG("errno %d (%s)", r.first_err,
+					      strerror(r.first_err));
+	EXPECT_EQ(0ULL, r.failed_other);
+
+	/* Root sees it all charged to uid 1000, through its namespace. */
+	n = usage_all(self->fd, u, ARRAY_SIZE(u));
+	ASSERT_LE(0, n) TH_LOG("USAGE: %s", strerror(errno));
+	owner = usage_of(u, n, UID_A);
+	ksft_print_msg("USAGE lists %d uids; uid 1000: %llu blocks, ns_blocks %llu\n",
+		       n, owner ? owner->blocks : 0ULL,
+		       owner ? owner->ns_blocks : 0ULL);
+	ASSERT_NE(NULL, owner) TH_LOG("uid 1000 has no usage entry");
+	EXPECT_EQ(r.total, owner->blocks);
+	EXPECT_EQ(r.total, owner->ns_blocks);
 }
 
 TEST_HARNESS_MAIN

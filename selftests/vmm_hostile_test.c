@@ -21,9 +21,14 @@
  *   memcg_limits_metadata: block metadata escapes the memory cgroup
  *   unprivileged_default_block_limit: no limit without configuration
  *   userns_ids_share_owner_quota: each id of a user namespace has a quota
+ *   unprivileged_defrag_skips_large_foreign_block: a user makes the kernel
+ *	copy someone else's 8 MiB block in one call
+ *   usage_is_readable_by_unprivileged_users_and_matches_list
+ *   capability_used_only_when_dac_denies
  */
 #define _GNU_SOURCE
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -41,10 +46,12 @@
 
 #define PARAM_DIR	VMM_MOD_DIR "/parameters/"
 #define MAX_HOLD	VMM_SYSFS_DIR "max_lock_hold_ns"
+#define PF_SUPERPRIV	0x00000100	/* include/linux/sched.h, 6.1 to 7.2 */
 
 /* The unprivileged ids; each one's gid equals its uid. */
 #define UID_A		1000
 #define UID_B		1001
+#define UID_C		1002
 
 /* Seconds a child may spend in a call that must not block. */
 #define STALL_DEADLINE	3
@@ -398,6 +405,40 @@ static const struct usage_entry *usage_of(const struct usage_entry *u,
 		if (u[i].uid == uid)
 			return &u[i];
 	return NULL;
+}
+
+/* Per-uid blocks and bytes, summed over VMM_IOC_LIST. */
+struct uid_total {
+	__u64 uid, blocks, bytes;
+};
+
+/* The per-uid totals of every listed block: how many uids, or -1. */
+static int list_totals(int fd, struct uid_total *t, unsigned int max)
+{
+	struct vmm_block_info e[64];
+	unsigned int n = 0, i, k;
+	__u64 start = 0, next;
+	__u32 count;
+
+	do {
+		if (vmm_list(fd, start, e, ARRAY_SIZE(e), &count, &next))
+			return -1;
+		for (i = 0; i < count; i++) {
+			for (k = 0; k < n && t[k].uid != e[i].uid; k++)
+				;
+			if (k == n) {
+				if (n == max) {
+					errno = ENOBUFS;
+					return -1;
+				}
+				t[n++] = (struct uid_total){ .uid = e[i].uid };
+			}
+			t[k].blocks++;
+			t[k].bytes += e[i].size;
+		}
+		start = next;
+	} while (next);
+	return n;
 }
 
 /* ---- 1: a request that cannot fit is refused cheaply */
@@ -1121,6 +1162,295 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	ASSERT_NE(NULL, owner) TH_LOG("uid 1000 has no usage entry");
 	EXPECT_EQ(r.total, owner->blocks);
 	EXPECT_EQ(r.total, owner->ns_blocks);
+}
+
+/* ---- 6: an unprivileged defrag copies no large block of another user */
+
+#define BIG	(8 * MiB)
+
+/* As 1001: H (1 byte), D (8 MiB, pattern 6), free H, DEFRAG. */
+static void do_own_big_defrag(int fd, void *arg, struct report *r)
+{
+	struct vmm_defrag_args d = { 0 };
+	__u64 h = 0, dd = 0, off = 0;
+	void *buf = pattern(BIG, 6);
+
+	(void)arg;
+	if (!buf) {
+		r->ret = -1;
+		r->err = ENOMEM;
+		return;
+	}
+	note(r, vmm_alloc(fd, 1, 0, &h, NULL));
+	if (!r->ret)
+		note(r, vmm_alloc(fd, BIG, 0, &dd, &off));
+	if (!r->ret)
+		note(r, vmm_write(fd, dd, 0, buf, BIG));
+	if (!r->ret)
+		note(r, vmm_free(fd, h));
+	if (!r->ret)
+		note(r, ioctl(fd, VMM_IOC_DEFRAG, &d));
+	r->v[0] = dd;
+	r->v[1] = off;
+	r->v[2] = d.bytes_moved;
+	r->v[3] = d.compact;
+	free(buf);
+}
+
+TEST_F_TIMEOUT(hostile, unprivileged_defrag_skips_large_foreign_block, 120)
+{
+	struct vmm_alloc_args a = { .size = BIG, .flags = VMM_ALLOC_MODE,
+				    .mode = 0644 };
+	struct vmm_defrag_args d = { 0 };
+	unsigned char *data, *own;
+	struct report r;
+	__u64 h;
+
+	RELOAD("16M");
+	data = pattern(BIG, 5);
+	own = pattern(BIG, 6);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, own);
+	/* Root's B, readable by all, above a 1-byte hole. */
+	ASSERT_OK(vmm_alloc(self->fd, 1, 0, &h, NULL));
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	ASSERT_EQ(1ULL, a.offset);
+	ASSERT_OK(vmm_write(self->fd, a.id, 0, data, BIG));
+	ASSERT_OK(vmm_free(self->fd, h));
+
+	AS(UID_B, do_defrag_timed, NULL, &r, 30);
+	ksft_print_msg("DEFRAG as uid 1001 below root's 8 MiB block: %d (%s), %llu bytes moved, compact %llu\n",
+		       r.ret, strerror(r.err), r.v[0], r.v[2]);
+	EXPECT_EQ(0, r.ret) TH_LOG("DEFRAG: %s", strerror(r.err));
+	EXPECT_EQ(0ULL, r.v[0]) TH_LOG("bytes_moved");
+	EXPECT_EQ(0ULL, r.v[2]) TH_LOG("compact");
+	EXPECT_EQ(1ULL, offset_of(self->fd, a.id));
+
+	/* Root's own defragmentation has no such limit. */
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &d));
+	EXPECT_EQ(BIG, d.bytes_moved);
+	EXPECT_EQ(1ULL, d.compact);
+	EXPECT_EQ(0ULL, offset_of(self->fd, a.id));
+	EXPECT_TRUE(holds(self->fd, a.id, data, BIG));
+
+	/* Uid 1001's defragmentation does move uid 1001's own 8 MiB. */
+	ASSERT_OK(vmm_free(self->fd, a.id));
+	AS(UID_B, do_own_big_defrag, NULL, &r, 30);
+	ASSERT_EQ(0, r.ret) TH_LOG("uid 1001's own block: %s",
+				   strerror(r.err));
+	ksft_print_msg("DEFRAG as uid 1001 below its own 8 MiB block: %llu bytes moved, compact %llu\n",
+		       r.v[2], r.v[3]);
+	EXPECT_EQ(1ULL, r.v[1]);
+	EXPECT_EQ(BIG, r.v[2]) TH_LOG("bytes_moved");
+	EXPECT_EQ(0ULL, offset_of(self->fd, r.v[0]));
+	EXPECT_TRUE(holds(self->fd, r.v[0], own, BIG));
+	free(data);
+	free(own);
+}
+
+/* ---- 7: VMM_IOC_USAGE is open to all, like VMM_IOC_LIST */
+
+#define SEEN_MAX	4
+
+/*
+ * As 1002: USAGE (ret, err, then v[0] entries, triples from v[1]) and the
+ * totals of LIST (v[16] uids, triples from v[17]).
+ */
+static void do_usage_and_list(int fd, void *arg, struct report *r)
+{
+	struct usage_entry u[SEEN_MAX];
+	struct uid_total t[SEEN_MAX];
+	int n, i;
+
+	(void)arg;
+	n = list_totals(fd, t, SEEN_MAX);
+	if (n < 0) {
+		note(r, -1);
+		r->v[16] = UINT64_MAX;
+		return;
+	}
+	r->v[16] = n;
+	for (i = 0; i < n; i++) {
+		r->v[17 + 3 * i] = t[i].uid;
+		r->v[18 + 3 * i] = t[i].blocks;
+		r->v[19 + 3 * i] = t[i].bytes;
+	}
+	n = usage_all(fd, u, SEEN_MAX);
+	note(r, n < 0 ? -1 : 0);
+	r->v[0] = n < 0 ? 0 : n;
+	for (i = 0; i < n; i++) {
+		r->v[1 + 3 * i] = u[i].uid;
+		r->v[2 + 3 * i] = u[i].blocks;
+		r->v[3 + 3 * i] = u[i].bytes;
+	}
+}
+
+TEST_F(hostile, usage_is_readable_by_unprivileged_users_and_matches_list)
+{
+	static const struct { uid_t uid; __u64 size; } blocks[] = {
+		{ UID_A, 100 }, { UID_A, 200 }, { UID_A, 300 },
+		{ UID_B, 4096 }, { UID_B, 50 }, { 0, 7 },
+	};
+	struct report r;
+	unsigned int i, k;
+	__u64 n;
+
+	RELOAD("16M");
+	for (i = 0; i < ARRAY_SIZE(blocks); i++) {
+		__u64 arg[2] = { blocks[i].size, i };
+
+		AS(blocks[i].uid, do_alloc_filled, arg, &r, 10);
+		ASSERT_EQ(0, r.ret) TH_LOG("block %u: %s", i, strerror(r.err));
+	}
+	AS(UID_C, do_usage_and_list, NULL, &r, 10);
+	ASSERT_NE(UINT64_MAX, r.v[16]) TH_LOG("LIST as uid 1002: %s",
+					      strerror(r.err));
+	ASSERT_EQ(3ULL, r.v[16]) TH_LOG("uids seen through LIST");
+	ksft_print_msg("USAGE as uid 1002: %d (%s), %llu entries\n", r.ret,
+		       strerror(r.err), r.v[0]);
+	ASSERT_EQ(0, r.ret) TH_LOG("USAGE as uid 1002: %s", strerror(r.err));
+	n = r.v[0];
+	EXPECT_EQ(r.v[16], n);
+	/* Each uid's counts equal what LIST shows of it. */
+	for (k = 0; k < r.v[16]; k++) {
+		__u64 uid = r.v[17 + 3 * k], found = 0;
+
+		for (i = 0; i < n && i < SEEN_MAX; i++) {
+			if (r.v[1 + 3 * i] != uid)
+				continue;
+			found = 1;
+			EXPECT_EQ(r.v[18 + 3 * k], r.v[2 + 3 * i])
+				TH_LOG("uid %llu's blocks", uid);
+			EXPECT_EQ(r.v[19 + 3 * k], r.v[3 + 3 * i])
+				TH_LOG("uid %llu's bytes", uid);
+		}
+		EXPECT_EQ(1ULL, found) TH_LOG("uid %llu is not in USAGE", uid);
+	}
+	/* And what was allocated: 3 blocks of 600 bytes for uid 1000... */
+	for (i = 0; i < n && i < SEEN_MAX; i++) {
+		if (r.v[1 + 3 * i] == UID_A) {
+			EXPECT_EQ(3ULL, r.v[2 + 3 * i]);
+			EXPECT_EQ(600ULL, r.v[3 + 3 * i]);
+		} else if (r.v[1 + 3 * i] == UID_B) {
+			EXPECT_EQ(2ULL, r.v[2 + 3 * i]);
+			EXPECT_EQ(4146ULL, r.v[3 + 3 * i]);
+		}
+	}
+}
+
+/* ---- 8: CAP_SYS_ADMIN is used only where the mode bits refuse */
+
+/* This task's flags, field 9 of /proc/self/stat; UINT_MAX if unknown. */
+static unsigned int task_flags(void)
+{
+	char buf[1024], *p;
+	unsigned int flags;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return UINT_MAX;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return UINT_MAX;
+	buf[n] = '\0';
+	/* Field 2 is "(comm)", which may hold spaces and ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return UINT_MAX;
+	return flags;
+}
+
+enum cap_step {
+	CAP_FORKED, CAP_ALLOC, CAP_WRITE, CAP_READ, CAP_INFO, CAP_FREE,
+	CAP_READ_FOREIGN, CAP_STEPS
+};
+
+static const char *const cap_step_names[] = {
+	[CAP_FORKED] = "fork", [CAP_ALLOC] = "ALLOC", [CAP_WRITE] = "WRITE",
+	[CAP_READ] = "READ", [CAP_INFO] = "INFO", [CAP_FREE] = "FREE",
+	[CAP_READ_FOREIGN] = "READ of uid 1000's 0600 block",
+};
+
+/*
+ * As root, freshly forked: root's own block, then uid 1000's (arg).  After
+ * step i, v[i] is the task's flags and v[8 + i] the call's errno.
+ */
+static void do_cap_steps(int fd, void *arg, struct report *r)
+{
+	unsigned char buf[64] = { 0 };
+	__u64 id = 0;
+	int i, ret;
+
+	for (i = 0; i < CAP_STEPS; i++) {
+		errno = 0;
+		switch (i) {
+		case CAP_FORKED:
+			ret = 0;
+			break;
+		case CAP_ALLOC:
+			ret = vmm_alloc(fd, 64, 0, &id, NULL);
+			break;
+		case CAP_WRITE:
+			ret = vmm_write(fd, id, 0, buf, sizeof(buf));
+			break;
+		case CAP_READ:
+			ret = vmm_read(fd, id, 0, buf, sizeof(buf));
+			break;
+		case CAP_INFO:
+			ret = vmm_info(fd, id, NULL, NULL);
+			break;
+		case CAP_FREE:
+			ret = vmm_free(fd, id);
+			break;
+		default:
+			ret = vmm_read(fd, *(__u64 *)arg, 0, buf, sizeof(buf));
+			break;
+		}
+		r->v[8 + i] = ret ? errno : 0;
+		r->v[i] = task_flags();
+	}
+	r->ret = 0;
+}
+
+TEST_F(hostile, capability_used_only_when_dac_denies)
+{
+	__u64 arg[2] = { 64, 8 }, foreign;
+	struct vmm_info_args info;
+	struct report r;
+	bool superpriv;
+	int i;
+
+	RELOAD("16M");
+	AS(UID_A, do_alloc_filled, arg, &r, 10);
+	ASSERT_EQ(0, r.ret) TH_LOG("uid 1000's block: %s", strerror(r.err));
+	foreign = r.v[0];
+	info = (struct vmm_info_args){ .id = foreign };
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_INFO, &info));
+	ASSERT_EQ((__u32)UID_A, info.uid);
+	ASSERT_EQ(0600U, info.mode);
+
+	AS(0, do_cap_steps, &foreign, &r, 10);
+	for (i = 0; i < CAP_STEPS; i++) {
+		ksft_print_msg("root, after %s: errno %llu, flags %#llx, PF_SUPERPRIV %s\n",
+			       cap_step_names[i], r.v[8 + i], r.v[i],
+			       r.v[i] & PF_SUPERPRIV ? "set" : "clear");
+		EXPECT_EQ(0ULL, r.v[8 + i]) TH_LOG("%s: %s",
+						   cap_step_names[i],
+						   strerror(r.v[8 + i]));
+		EXPECT_NE((__u64)UINT_MAX, r.v[i])
+			TH_LOG("cannot read the flags in /proc/self/stat");
+		superpriv = r.v[i] & PF_SUPERPRIV;
+		if (i < CAP_READ_FOREIGN) {
+			EXPECT_FALSE(superpriv)
+				TH_LOG("%s on root's own block used CAP_SYS_ADMIN",
+				       cap_step_names[i]);
+		} else {
+			EXPECT_TRUE(superpriv)
+				TH_LOG("reading a 0600 block of uid 1000 did not use CAP_SYS_ADMIN");
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

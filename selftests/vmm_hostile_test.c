@@ -1,0 +1,1456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm_hostile_test: a hostile member of group vmm can neither stall the
+ * machine nor exhaust it.
+ *
+ * Each test reloads the module with its own arena.  The program runs as
+ * root; the attacker is a child that drops to uid 1000, 1001 or 1002
+ * (setgroups, setresgid, setresuid) and acts through the inherited
+ * descriptor.  A child reports through a pipe (or a shared page) and
+ * never asserts; the parent asserts on the report.  Every child that may
+ * block in the module runs under an alarm whose handler only interrupts
+ * the call, and the parent stops waiting for it (and kills it) a little
+ * after that, so a module that blocks makes a test fail, never hang.
+ *
+ * The tests, and what today's module lets the attacker do:
+ *   aligned_search_lock_hold_is_bounded: an aligned request that cannot
+ *	fit walks every free extent under the spinlock
+ *   defrag_does_not_wait_for_stalled_copy: one copy stalled on a
+ *	userfaultfd page stalls every defragmentation and compacting
+ *	allocation
+ *   memcg_limits_metadata: block metadata escapes the memory cgroup
+ *   unprivileged_default_block_limit: no limit without configuration
+ *   userns_ids_share_owner_quota: each id of a user namespace has a quota
+ *   unprivileged_defrag_skips_large_foreign_block: a user makes the kernel
+ *	copy someone else's 8 MiB block in one call
+ *   usage_is_readable_by_unprivileged_users_and_matches_list
+ *   capability_used_only_when_dac_denies
+ */
+#define _GNU_SOURCE
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/statfs.h>
+
+#include <linux/magic.h>
+#include <linux/userfaultfd.h>
+
+#include "vmm_util.h"
+
+#define PARAM_DIR	VMM_MOD_DIR "/parameters/"
+#define MAX_HOLD	VMM_SYSFS_DIR "max_lock_hold_ns"
+#define PF_SUPERPRIV	0x00000100	/* include/linux/sched.h, 6.1 to 7.2 */
+
+/* The unprivileged ids; each one's gid equals its uid. */
+#define UID_A		1000
+#define UID_B		1001
+#define UID_C		1002
+
+/* Seconds a child may spend in a call that must not block. */
+#define STALL_DEADLINE	3
+/* Seconds for a child's long loop of allocations (TCG is slow). */
+#define LOOP_DEADLINE	150
+
+FIXTURE(hostile) {
+	int fd;
+	char cg[128];		/* the test's cgroup, "" if none */
+	char cg_mnt[64];	/* where the test mounted cgroup2, "" if not */
+};
+
+FIXTURE_SETUP(hostile)
+{
+	const char *why = vmm_skip_reason();
+
+	self->fd = -1;
+	if (why)
+		VMM_SETUP_SKIP("%s", why);
+}
+
+static void cgroup_cleanup(char *cg, char *mnt);
+
+FIXTURE_TEARDOWN(hostile)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	cgroup_cleanup(self->cg, self->cg_mnt);
+}
+
+/* Reload vmm with an arena of @size (NULL: every parameter's default). */
+#define RELOAD(size) do { \
+	if (self->fd >= 0) \
+		close(self->fd); \
+	self->fd = -1; \
+	VMM_SETUP_RELOAD(size, &self->fd); \
+} while (0)
+
+/* ---- helpers */
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		err = errno;
+	else if (n != (ssize_t)strlen(s))
+		err = EIO;
+	close(fd);
+	return err;
+}
+
+/* Set the module parameter @name; 0, or the errno. */
+static int write_param(const char *name, unsigned long long v)
+{
+	char path[128], text[32];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	snprintf(text, sizeof(text), "%llu\n", v);
+	return write_file(path, text);
+}
+
+static __u64 read_param(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	return vmm_read_u64_file(path);
+}
+
+/*
+ * The allocator's self-check (on in the debug tier) walks every block
+ * after every change: O(n^2) for the tens of thousands of blocks these
+ * tests allocate.  They turn it off after their load; KASAN and lockdep
+ * still watch.
+ */
+static void no_self_check(void)
+{
+	if (vmm_path_exists(PARAM_DIR "self_check"))
+		write_param("self_check", 0);
+}
+
+/* The median of @n values (sorts them). */
+static __u64 median(__u64 *v, int n)
+{
+	int i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			__u64 t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+/* ---- children */
+
+/* What a child sends back. */
+struct report {
+	int ret;		/* the (last) call's return value */
+	int err;		/* its errno, 0 if it succeeded */
+	__u64 ns;		/* how long the timed call took */
+	__u64 v[32];		/* anything else the child reports */
+};
+
+typedef void (*child_fn)(int fd, void *arg, struct report *r);
+
+/* Record a call's return value and errno. */
+static void note(struct report *r, int ret)
+{
+	r->ret = ret;
+	r->err = ret ? errno : 0;
+}
+
+/* Become @uid (0: stay root) for good: groups, then gids, then uids. */
+static int drop_to(uid_t uid)
+{
+	gid_t gid = uid;
+
+	if (!uid)
+		return 0;
+	/* Dumpable again, so that /proc/PID stays the task's own. */
+	if (setgroups(1, &gid) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid) || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return -1;
+	return geteuid() == uid ? 0 : -1;
+}
+
+/* Does nothing: its only job is to end a blocking call with EINTR. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Arm an alarm that interrupts (EINTR) rather than kills or restarts. */
+static void interrupt_after(unsigned int seconds)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
+
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
+}
+
+/*
+ * Wait up to @ms for a @len-byte message on @rfd; 0, or -1 if none came
+ * whole in time.
+ */
+static int read_within(int rfd, void *buf, size_t len, int ms)
+{
+	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t n;
+	__u64 end = now_ns() + ms * 1000000ULL;
+
+	while (got < len) {
+		__u64 now = now_ns();
+
+		if (now >= end || poll(&pfd, 1, (end - now) / 1000000 + 1) <= 0)
+			return -1;
+		n = read(rfd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += n;
+	}
+	return 0;
+}
+
+/*
+ * Run @fn as @uid in a child that shares @fd, under an alarm of @deadline
+ * seconds; its report in *@r.  The parent waits two seconds more, then
+ * kills it.  0, or -1 if the child did not report (could not drop its ids,
+ * crashed, or was killed).
+ */
+static int run_as(uid_t uid, int fd, child_fn fn, void *arg,
+		  struct report *r, unsigned int deadline)
+{
+	int p[2], status, ok;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!pid) {
+		struct report c = { 0 };
+
+		close(p[0]);
+		if (drop_to(uid))
+			_exit(2);
+		interrupt_after(deadline);
+		fn(fd, arg, &c);
+		alarm(0);
+		if (write(p[1], &c, sizeof(c)) != sizeof(c))
+			_exit(3);
+		_exit(0);
+	}
+	close(p[1]);
+	ok = !read_within(p[0], r, sizeof(*r), (deadline + 2) * 1000);
+	close(p[0]);
+	if (!ok)
+		kill(pid, SIGKILL);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/* Run @fn as @uid, asserting that it reported. */
+#define AS(uid, fn, arg, r, deadline) \
+	ASSERT_EQ(0, run_as((uid), self->fd, (fn), (arg), (r), (deadline))) \
+		TH_LOG("the child as uid %d did not report in %d s", (uid), \
+		       (deadline) + 2)
+
+/* arg: { size, seed }; a block of @size holding vmm_fill(@seed). */
+static void do_alloc_filled(int fd, void *arg, struct report *r)
+{
+	const __u64 *a = arg;
+	void *buf = malloc(a[0]);
+	__u64 id = 0, off = 0;
+
+	if (!buf) {
+		r->ret = -1;
+		r->err = ENOMEM;
+		return;
+	}
+	vmm_fill(buf, a[0], a[1]);
+	note(r, vmm_alloc(fd, a[0], 0, &id, &off));
+	if (!r->ret)
+		note(r, vmm_write(fd, id, 0, buf, a[0]));
+	r->v[0] = id;
+	r->v[1] = off;
+	free(buf);
+}
+
+/* arg: the most blocks; 1-byte blocks until a failure or that many. */
+static void do_alloc_until_failure(int fd, void *arg, struct report *r)
+{
+	__u64 cap = *(__u64 *)arg, n;
+
+	r->ret = 0;
+	for (n = 0; n < cap; n++) {
+		if (vmm_alloc(fd, 1, 0, NULL, NULL)) {
+			note(r, -1);
+			break;
+		}
+	}
+	r->v[0] = n;
+}
+
+/* A defragmentation with flags 0 and budget 0, timed. */
+static void do_defrag_timed(int fd, void *arg, struct report *r)
+{
+	struct vmm_defrag_args a = { 0 };
+	__u64 t0 = now_ns();
+
+	(void)arg;
+	note(r, ioctl(fd, VMM_IOC_DEFRAG, &a));
+	r->ns = now_ns() - t0;
+	r->v[0] = a.bytes_moved;
+	r->v[1] = a.blocks_moved;
+	r->v[2] = a.compact;
+}
+
+/* arg: size; an allocation with VMM_ALLOC_COMPACT, timed. */
+static void do_alloc_compact_timed(int fd, void *arg, struct report *r)
+{
+	struct vmm_alloc_args a = { .size = *(__u64 *)arg,
+				    .flags = VMM_ALLOC_COMPACT };
+	__u64 t0 = now_ns();
+
+	note(r, ioctl(fd, VMM_IOC_ALLOC, &a));
+	r->ns = now_ns() - t0;
+	r->v[0] = a.id;
+	r->v[1] = a.offset;
+}
+
+/* ---- listing and usage */
+
+/*
+ * struct vmm_user_usage with the field the kernel renames: "reserved"
+ * becomes ns_blocks, the blocks charged to the uid through user
+ * namespaces it owns.  A copy of the layout, so that this builds against
+ * the header before and after the rename.
+ */
+struct usage_entry {
+	__u32 uid;
+	__u32 pad;
+	__u64 blocks;
+	__u64 bytes;
+	__u64 ns_blocks;
+};
+
+_Static_assert(sizeof(struct usage_entry) == sizeof(struct vmm_user_usage),
+	       "struct usage_entry must match struct vmm_user_usage");
+
+/* Every uid's usage, paging through VMM_IOC_USAGE; the count or -1. */
+static int usage_all(int fd, struct usage_entry *out, unsigned int max)
+{
+	unsigned int n = 0;
+	__u32 start = 0;
+
+	for (;;) {
+		struct vmm_usage_args a = {
+			.buffer = (__u64)(uintptr_t)(out + n),
+			.capacity = max - n < VMM_USAGE_MAX ? max - n :
+							      VMM_USAGE_MAX,
+			.start_uid = start,
+		};
+
+		if (!a.capacity) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		if (ioctl(fd, VMM_IOC_USAGE, &a))
+			return -1;
+		n += a.count;
+		if (!a.next_uid)
+			return n;
+		start = a.next_uid;
+	}
+}
+
+static const struct usage_entry *usage_of(const struct usage_entry *u,
+					  int n, __u32 uid)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (u[i].uid == uid)
+			return &u[i];
+	return NULL;
+}
+
+/* Per-uid blocks and bytes, summed over VMM_IOC_LIST. */
+struct uid_total {
+	__u64 uid, blocks, bytes;
+};
+
+/* The per-uid totals of every listed block: how many uids, or -1. */
+static int list_totals(int fd, struct uid_total *t, unsigned int max)
+{
+	struct vmm_block_info e[64];
+	unsigned int n = 0, i, k;
+	__u64 start = 0, next;
+	__u32 count;
+
+	do {
+		if (vmm_list(fd, start, e, ARRAY_SIZE(e), &count, &next))
+			return -1;
+		for (i = 0; i < count; i++) {
+			for (k = 0; k < n && t[k].uid != e[i].uid; k++)
+				;
+			if (k == n) {
+				if (n == max) {
+					errno = ENOBUFS;
+					return -1;
+				}
+				t[n++] = (struct uid_total){ .uid = e[i].uid };
+			}
+			t[k].blocks++;
+			t[k].bytes += e[i].size;
+		}
+		start = next;
+	} while (next);
+	return n;
+}
+
+/* ---- 1: a request that cannot fit is refused cheaply */
+
+#define HOLD_N		100000	/* 1-byte holes, all at odd offsets */
+#define HOLD_ROUNDS	5
+#define HOLD_TRIES	100
+
+/* Reset max_lock_hold_ns (root may write 0 to it); 0, or the errno. */
+static int reset_max_hold(void)
+{
+	return write_file(MAX_HOLD, "0\n");
+}
+
+/*
+ * HOLD_TRIES allocations of @size at @align, each to be refused: how many
+ * were not -1 with ENOSPC; their time in *@ns.
+ */
+static int refused_allocs(int fd, __u64 size, __u64 align, __u64 *ns)
+{
+	__u64 t0 = now_ns();
+	int i, wrong = 0;
+
+	for (i = 0; i < HOLD_TRIES; i++) {
+		errno = 0;
+		if (vmm_alloc(fd, size, align, NULL, NULL) != -1 ||
+		    errno != ENOSPC)
+			wrong++;
+	}
+	*ns = now_ns() - t0;
+	return wrong;
+}
+
+TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded, 300)
+{
+	__u64 a[HOLD_ROUNDS], b[HOLD_ROUNDS], ta, tb, ta_sum = 0, tb_sum = 0;
+	__u64 i, id, off, misplaced = 0, med_a, med_b, t0;
+	int round, wrong_a = 0, wrong_b = 0, reset_err;
+
+	RELOAD("200000");
+	no_self_check();
+	/* The arena full of 1-byte blocks, then every odd offset freed. */
+	t0 = now_ns();
+	for (i = 0; i < 2 * HOLD_N; i++) {
+		ASSERT_OK(vmm_alloc(self->fd, 1, 0, &id, &off));
+		misplaced += id != i + 1 || off != i;
+	}
+	ASSERT_EQ(0ULL, misplaced);
+	for (i = 1; i < 2 * HOLD_N; i += 2)
+		ASSERT_OK(vmm_free(self->fd, i + 1));
+	ASSERT_EQ((__u64)HOLD_N, vmm_sysfs("free"));
+	ASSERT_EQ(1ULL, vmm_sysfs("largest_free"));
+	ksft_print_msg("%d one-byte holes at odd offsets made in %llu ms\n",
+		       HOLD_N, (now_ns() - t0) / 1000000);
+
+	reset_err = reset_max_hold();
+	EXPECT_EQ(0, reset_err)
+		TH_LOG("writing 0 to %s as root: %s; the maximum must be resettable",
+		       MAX_HOLD, strerror(reset_err));
+	/*
+	 * Each round's figure is the longest of 100 holds; the medians over
+	 * five rounds damp the timer interrupts that TCG lets land inside a
+	 * hold and inflate one round's maximum.
+	 */
+	for (round = 0; round < HOLD_ROUNDS; round++) {
+		reset_max_hold();
+		wrong_a += refused_allocs(self->fd, 1, 2, &ta);
+		a[round] = vmm_sysfs("max_lock_hold_ns");
+		reset_max_hold();
+		wrong_b += refused_allocs(self->fd, 2, 0, &tb);
+		b[round] = vmm_sysfs("max_lock_hold_ns");
+		ta_sum += ta;
+		tb_sum += tb;
+		ksft_print_msg("round %d: max hold %llu ns (size 1, align 2), %llu ns (size 2); %llu / %llu us per call\n",
+			       round, a[round], b[round],
+			       ta / HOLD_TRIES / 1000, tb / HOLD_TRIES / 1000);
+	}
+	EXPECT_EQ(0, wrong_a) TH_LOG("size 1 align 2: calls not -1/ENOSPC");
+	EXPECT_EQ(0, wrong_b) TH_LOG("size 2: calls not -1/ENOSPC");
+	med_a = median(a, HOLD_ROUNDS);
+	med_b = median(b, HOLD_ROUNDS);
+	ksft_print_msg("median max hold: aligned %llu ns, unaligned %llu ns, ratio %llu.%02llu; per call %llu / %llu us\n",
+		       med_a, med_b, med_a / (med_b ?: 1),
+		       med_a * 100 / (med_b ?: 1) % 100,
+		       ta_sum / (HOLD_ROUNDS * HOLD_TRIES) / 1000,
+		       tb_sum / (HOLD_ROUNDS * HOLD_TRIES) / 1000);
+	ASSERT_EQ(0, reset_err)
+		TH_LOG("without a reset the figures are maxima since load");
+	ASSERT_NE(UINT64_MAX, med_a);
+	ASSERT_NE(UINT64_MAX, med_b);
+	if (!med_b)
+		SKIP(return,
+		     "clock too coarse to judge: median max holds %llu ns aligned, 0 ns unaligned",
+		     med_a);
+	EXPECT_LE(med_a, 10 * med_b)
+		TH_LOG("a refused aligned request held the lock %llu.%02llu times as long as a refused unaligned one",
+		       med_a / med_b, med_a * 100 / med_b % 100);
+}
+
+/* ---- 2: compaction goes around a stalled copy */
+
+struct stalled_write {
+	int fd;
+	__u64 id;
+	void *buf;
+	size_t len;
+	int ret, err;
+};
+
+static void *stalled_writer(void *arg)
+{
+	struct stalled_write *w = arg;
+
+	w->ret = vmm_write(w->fd, w->id, 0, w->buf, w->len);
+	w->err = w->ret ? errno : 0;
+	return NULL;
+}
+
+/*
+ * A page-aligned buffer (UFFDIO_COPY wants its source so) of @len bytes of
+ * vmm_fill(@seed); NULL if out of memory.
+ */
+static void *pattern(size_t len, unsigned int seed)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len))
+		return NULL;
+	vmm_fill(p, len, seed);
+	return p;
+}
+
+/* Whether block @id holds @len bytes of @want (read as root). */
+static bool holds(int fd, __u64 id, const void *want, size_t len)
+{
+	void *got = malloc(len);
+	bool same;
+
+	if (!got)
+		return false;
+	same = !vmm_read(fd, id, 0, got, len) && !memcmp(got, want, len);
+	free(got);
+	return same;
+}
+
+static __u64 offset_of(int fd, __u64 id)
+{
+	__u64 off = UINT64_MAX;
+
+	if (vmm_info(fd, id, &off, NULL))
+		return UINT64_MAX;
+	return off;
+}
+
+TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct stalled_write w = { .len = pg };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy cp = { .len = pg };
+	struct timespec until;
+	struct uffd_msg msg;
+	struct report r;
+	__u64 x, p, y, c, p_off, c_off, big, filled[2] = { pg, 2 };
+	unsigned char *p_data, *c_data;
+	pthread_t writer;
+	bool stalled = false;
+	void *area;
+	int uffd;
+
+	RELOAD("16M");
+	p_data = pattern(pg, 1);
+	c_data = pattern(pg, 2);
+	ASSERT_NE(NULL, p_data);
+	ASSERT_NE(NULL, c_data);
+	/* X, P, Y as root, then C as uid 1001: 4 KiB each, back to back. */
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &x, NULL));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, &p_off));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &y, NULL));
+	AS(UID_B, do_alloc_filled, filled, &r, STALL_DEADLINE);
+	ASSERT_EQ(0, r.ret) TH_LOG("uid 1001's block: %s", strerror(r.err));
+	c = r.v[0];
+	ASSERT_EQ(3 * pg, r.v[1]);
+	/* Holes below P and below C: both could slide. */
+	ASSERT_OK(vmm_free(self->fd, x));
+	ASSERT_OK(vmm_free(self->fd, y));
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 && errno == ENOSYS)
+		SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_OK(ioctl(uffd, UFFDIO_API, &api));
+	area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	reg.range.start = (uintptr_t)area;
+	reg.range.len = pg;
+	ASSERT_OK(ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	/* A WRITE to P from the missing page: P stays pinned meanwhile. */
+	w.fd = self->fd;
+	w.id = p;
+	w.buf = area;
+	ASSERT_EQ(0, pthread_create(&writer, NULL, stalled_writer, &w));
+	stalled = !read_within(uffd, &msg, sizeof(msg), 5000);
+	ASSERT_TRUE(stalled) TH_LOG("no page fault on the userfaultfd in 5 s");
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_TRUE(msg.arg.pagefault.address - (uintptr_t)area < pg)
+		TH_LOG("the fault is at %#llx, not in the page at %p",
+		       (unsigned long long)msg.arg.pagefault.address, area);
+
+	/* (a) Uid 1001 defragments: C slides down to P, P stays. */
+	AS(UID_B, do_defrag_timed, NULL, &r, STALL_DEADLINE);
+	ksft_print_msg("DEFRAG as uid 1001 beside a stalled copy: %d (%s) after %llu ms, %llu bytes in %llu blocks moved, compact %llu\n",
+		       r.ret, strerror(r.err), r.ns / 1000000, r.v[0], r.v[1],
+		       r.v[2]);
+	EXPECT_EQ(0, r.ret) TH_LOG("DEFRAG: %s", strerror(r.err));
+	EXPECT_GT(1000000000ULL, r.ns)
+		TH_LOG("DEFRAG took %llu ms: it waited for the stalled copy",
+		       r.ns / 1000000);
+	EXPECT_EQ(0ULL, r.v[2]) TH_LOG("compact");
+	EXPECT_LE(1ULL, r.v[1]) TH_LOG("blocks_moved");
+	EXPECT_EQ(p_off, offset_of(self->fd, p)) TH_LOG("P moved under its copy");
+	c_off = offset_of(self->fd, c);
+	EXPECT_EQ(p_off + pg, c_off) TH_LOG("C is at %llu", c_off);
+	EXPECT_TRUE(holds(self->fd, c, c_data, pg));
+
+	/* (b) A compacting allocation that fits only once packed. */
+	big = 16 * MiB - 2 * pg;
+	AS(UID_B, do_alloc_compact_timed, &big, &r, STALL_DEADLINE);
+	ksft_print_msg("ALLOC COMPACT of %llu bytes as uid 1001 beside a stalled copy: %s after %llu ms\n",
+		       big, r.ret ? strerror(r.err) : "allocated",
+		       r.ns / 1000000);
+	EXPECT_GT(1000000000ULL, r.ns)
+		TH_LOG("ALLOC COMPACT took %llu ms: it waited for the stalled copy",
+		       r.ns / 1000000);
+	if (r.ret) {
+		EXPECT_EQ(-1, r.ret);
+		EXPECT_EQ(ENOSPC, r.err) TH_LOG("ALLOC COMPACT: %s",
+						strerror(r.err));
+	} else {
+		EXPECT_OK(vmm_free(self->fd, r.v[0]));
+	}
+
+	/* Release the stall: the page arrives, the WRITE completes. */
+	cp.dst = (uintptr_t)area;
+	cp.src = (uintptr_t)p_data;
+	ASSERT_OK(ioctl(uffd, UFFDIO_COPY, &cp));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	ASSERT_EQ(0, pthread_timedjoin_np(writer, NULL, &until))
+		TH_LOG("the WRITE did not end within 5 s of the page arriving");
+	EXPECT_EQ(0, w.ret) TH_LOG("the stalled WRITE: %s", strerror(w.err));
+
+	/* Now everything packs, with every byte in place. */
+	{
+		struct vmm_defrag_args d = { 0 };
+
+		ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &d));
+		EXPECT_EQ(1ULL, d.compact);
+	}
+	EXPECT_EQ(0ULL, offset_of(self->fd, p));
+	EXPECT_EQ((__u64)pg, offset_of(self->fd, c));
+	EXPECT_TRUE(holds(self->fd, p, p_data, pg));
+	EXPECT_TRUE(holds(self->fd, c, c_data, pg));
+	close(uffd);
+	munmap(area, pg);
+	free(p_data);
+	free(c_data);
+}
+
+/* ---- 3: block metadata is charged to the memory cgroup */
+
+#define CG_LIMIT	(16 * MiB)
+#define CG_ALLOCS	200000
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* @name's value in a "key value" file (memory.events); 0 if absent. */
+static __u64 keyed_value(const char *path, const char *name)
+{
+	unsigned long long v = 0, x;
+	char key[64];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %llu", key, &x) == 2)
+		if (!strcmp(key, name))
+			v = x;
+	fclose(f);
+	return v;
+}
+
+static __u64 cg_value(const char *cg, const char *file)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return vmm_read_u64_file(path);
+}
+
+static void cgroup_cleanup(char *cg, char *mnt)
+{
+	int i;
+
+	/* The child may still be leaving it. */
+	for (i = 0; cg[0] && i < 100; i++) {
+		if (!rmdir(cg) || errno == ENOENT)
+			break;
+		usleep(20000);
+	}
+	cg[0] = '\0';
+	if (mnt[0]) {
+		umount2(mnt, MNT_DETACH);
+		rmdir(mnt);
+		mnt[0] = '\0';
+	}
+}
+
+/*
+ * What the child in the cgroup reports, in a shared page that both touched
+ * before the child joined: once the cgroup is full, anything that needs
+ * a new charge (a pipe's buffer page, a page table) would bring on the
+ * cgroup's OOM killer, and the report must not.
+ */
+struct cg_report {
+	atomic_int step;	/* CG_*: where the child is, or stopped */
+	int err;		/* the errno that stopped it */
+	__u64 allocated;
+};
+
+enum { CG_STARTED = 1, CG_JOIN, CG_DROP, CG_READY, CG_GO, CG_DONE };
+
+/* Wait up to @ms for @pid to exit; its status, or -1 (then killed). */
+static int wait_exit_within(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 20; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+/*
+ * Write to the stack below this frame and to errno, so that their
+ * copy-on-write pages are copied (and charged) before the child joins
+ * the cgroup, not when a refused allocation first sets errno.
+ */
+static __attribute__((noinline)) void prefault_stack_and_errno(void)
+{
+	char buf[64 * 1024];
+
+	memset(buf, 0, sizeof(buf));
+	/* Keep the stores: the buffer is "used" here. */
+	asm volatile("" : : "r"(buf) : "memory");
+	errno = 0;
+}
+
+/* In the child: join @cg, become uid 1000, allocate until refused. */
+static void cg_child(int fd, const char *cg, struct cg_report *rep, int go)
+{
+	char procs[192], byte;
+
+	rep->step = CG_STARTED;
+	prefault_stack_and_errno();
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+	rep->err = write_file(procs, "0");
+	if (rep->err) {
+		rep->step = CG_JOIN;
+		_exit(0);
+	}
+	if (drop_to(UID_A)) {
+		rep->err = errno;
+		rep->step = CG_DROP;
+		_exit(0);
+	}
+	/* Charged from here on; the parent takes the baseline now. */
+	rep->step = CG_READY;
+	if (read_within(go, &byte, 1, 10000)) {
+		rep->step = CG_GO;
+		_exit(0);
+	}
+	while (rep->allocated < CG_ALLOCS) {
+		if (vmm_alloc(fd, 1, 0, NULL, NULL)) {
+			rep->err = errno;
+			break;
+		}
+		rep->allocated++;
+	}
+	rep->step = CG_DONE;
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
+{
+	char root[64] = "/sys/fs/cgroup", path[192];
+	struct cg_report *rep;
+	__u64 base, peak, after, oom;
+	int go[2], status, err, step, i;
+	char byte = 1;
+	pid_t pid;
+
+	RELOAD("16M");
+	no_self_check();
+	/* No per-uid limit: the cgroup alone must stop the allocations. */
+	ASSERT_EQ(0, write_param("max_blocks_per_uid", 0));
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", 0));
+	if (vmm_path_exists(PARAM_DIR "max_blocks_unprivileged"))
+		ASSERT_EQ(0, write_param("max_blocks_unprivileged", 0));
+
+	if (!is_cgroup2(root)) {
+		strcpy(self->cg_mnt, "/tmp/vmm_hostile_cg.XXXXXX");
+		ASSERT_NE(NULL, mkdtemp(self->cg_mnt));
+		if (mount("none", self->cg_mnt, "cgroup2", 0, NULL)) {
+			err = errno;
+			rmdir(self->cg_mnt);
+			self->cg_mnt[0] = '\0';
+			if (err == ENODEV)
+				SKIP(return, "no cgroup2 in this kernel");
+			ASSERT_EQ(0, err) TH_LOG("mount cgroup2: %s",
+						 strerror(err));
+		}
+		snprintf(root, sizeof(root), "%s", self->cg_mnt);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", root);
+	{
+		char ctl[256] = "";
+		FILE *f = fopen(path, "re");
+
+		ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+		if (!fgets(ctl, sizeof(ctl), f))
+			ctl[0] = '\0';
+		fclose(f);
+		if (!strstr(ctl, "memory"))
+			SKIP(return, "no memory controller in %s: %s", path,
+			     ctl);
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
+	err = write_file(path, "+memory");
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
+	snprintf(self->cg, sizeof(self->cg), "%s/vmm_hostile_test", root);
+	rmdir(self->cg);	/* a leftover of an earlier run */
+	ASSERT_EQ(0, mkdir(self->cg, 0755))
+		TH_LOG("mkdir %s: %s", self->cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.max", self->cg);
+	err = write_file(path, "16777216");
+	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
+
+	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, rep);
+	memset(rep, 0, sizeof(*rep));
+	ASSERT_EQ(0, pipe(go));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		cg_child(self->fd, self->cg, rep, go[0]);
+	}
+	close(go[0]);
+	for (i = 0; i < 500 && (step = rep->step) < CG_READY &&
+	     waitpid(pid, &status, WNOHANG) != pid; i++)
+		usleep(20000);
+	step = rep->step;
+	if (step != CG_READY)
+		close(go[1]);
+	ASSERT_EQ(CG_READY, step)
+		TH_LOG("the child stopped at step %d: %s", step,
+		       strerror(rep->err));
+	base = cg_value(self->cg, "memory.current");
+	ASSERT_NE(UINT64_MAX, base);
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	close(go[1]);
+	status = wait_exit_within(pid, LOOP_DEADLINE * 1000);
+
+	snprintf(path, sizeof(path), "%s/memory.events", self->cg);
+	oom = keyed_value(path, "oom_kill");
+	peak = cg_value(self->cg, "memory.peak");
+	if (peak == UINT64_MAX)	/* before 5.19: the usage at the end */
+		peak = cg_value(self->cg, "memory.current");
+	ksft_print_msg("uid 1000 in a cgroup of memory.max 16 MiB: %llu of %d one-byte blocks, stopped by %s; memory.current %llu KiB before, peak %llu KiB, oom_kill %llu\n",
+		       (unsigned long long)rep->allocated, CG_ALLOCS,
+		       rep->err ? strerror(rep->err) : "nothing",
+		       base / 1024, peak / 1024, oom);
+	EXPECT_NE(-1, status) TH_LOG("the child was still allocating after %d s",
+				     LOOP_DEADLINE);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the child did not exit normally (status %#x)", status);
+	step = rep->step;
+	EXPECT_EQ(CG_DONE, step);
+	EXPECT_GT((__u64)CG_ALLOCS, rep->allocated)
+		TH_LOG("every allocation succeeded: metadata is not charged");
+	EXPECT_TRUE(rep->err == ENOMEM || rep->err == EDQUOT)
+		TH_LOG("stopped by errno %d (%s), not ENOMEM or EDQUOT",
+		       rep->err, strerror(rep->err));
+	EXPECT_EQ(0ULL, oom);
+	EXPECT_GE(CG_LIMIT, peak);
+	munmap(rep, sizeof(*rep));
+
+	/* Freeing every block (by reloading) returns the charge. */
+	RELOAD("16M");
+	after = cg_value(self->cg, "memory.current");
+	ksft_print_msg("memory.current after the blocks are freed: %llu KiB\n",
+		       after / 1024);
+	EXPECT_GT(base + 1 * MiB, after);
+	cgroup_cleanup(self->cg, self->cg_mnt);
+}
+
+/* ---- 4: unprivileged users are limited by default */
+
+#define DEFAULT_LIMIT	16384
+#define LIMIT_CAP	20000
+
+TEST_F_TIMEOUT(hostile, unprivileged_default_block_limit, 180)
+{
+	__u64 limit, cap = LIMIT_CAP, i, failed = 0;
+	struct report r;
+
+	RELOAD(NULL);
+	no_self_check();
+	limit = read_param("max_blocks_unprivileged");
+	EXPECT_NE(UINT64_MAX, limit)
+		TH_LOG("%smax_blocks_unprivileged is missing: unprivileged users have no default limit",
+		       PARAM_DIR);
+	if (limit == UINT64_MAX)
+		limit = DEFAULT_LIMIT;
+	EXPECT_EQ((__u64)DEFAULT_LIMIT, limit);
+	ASSERT_GT((__u64)LIMIT_CAP, limit);
+
+	AS(UID_A, do_alloc_until_failure, &cap, &r, LOOP_DEADLINE);
+	ksft_print_msg("uid 1000 allocated %llu one-byte blocks, stopped by %s (limit %llu)\n",
+		       r.v[0], r.ret ? strerror(r.err) : "nothing", limit);
+	EXPECT_EQ(limit, r.v[0]);
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(EDQUOT, r.err) TH_LOG("errno %d (%s)", r.err,
+					strerror(r.err));
+	/* Root is not limited. */
+	for (i = 0; i <= limit; i++)
+		failed += vmm_alloc(self->fd, 1, 0, NULL, NULL) != 0;
+	EXPECT_EQ(0ULL, failed) TH_LOG("root's allocations that failed");
+}
+
+/* ---- 5: the ids of a user namespace share their owner's quota */
+
+#define NS_QUOTA	10
+#define NS_IDS		1000
+#define NS_BASE		100000	/* where the namespace's ids map */
+
+struct ns_report {
+	int unshare_err;	/* errno of unshare(CLONE_NEWUSER), or 0 */
+	int go;			/* 1 once the parent wrote the maps */
+	int first_err;		/* errno of the first failed allocation */
+	int setuid_err;		/* errno of the first failed setresuid */
+	__u64 ids;		/* ids that reported */
+	__u64 total;		/* blocks they allocated in all */
+	__u64 most;		/* the most one id allocated */
+	__u64 failed_other;	/* ids whose failure was not first_err */
+};
+
+struct ns_id_report {
+	int setuid_err;
+	int err;
+	__u64 allocated;
+};
+
+/* In the namespace, as id @k: 1-byte blocks until the first failure. */
+static void ns_id_child(int fd, uid_t k, int wfd)
+{
+	struct ns_id_report g = { 0 };
+
+	if (setresuid(k, k, k)) {
+		g.setuid_err = errno;
+	} else {
+		while (g.allocated < 100 &&
+		       !vmm_alloc(fd, 1, 0, NULL, NULL))
+			g.allocated++;
+		g.err = g.allocated < 100 ? errno : 0;
+	}
+	_exit(write(wfd, &g, sizeof(g)) == sizeof(g) ? 0 : 3);
+}
+
+/* As uid 1000 in a new user namespace: every id's allocations. */
+static void ns_owner_child(int fd, int ready, int go, int res)
+{
+	struct ns_report r = { 0 };
+	int p[2], status;
+	char byte = 0;
+	uid_t k;
+
+	if (drop_to(UID_A))
+		_exit(2);
+	if (unshare(CLONE_NEWUSER))
+		r.unshare_err = errno;
+	if (write(ready, &r.unshare_err, sizeof(int)) != sizeof(int) ||
+	    r.unshare_err)
+		_exit(r.unshare_err ? 0 : 3);
+	if (read_within(go, &byte, 1, 10000) || !byte)
+		_exit(4);
+	r.go = 1;
+	if (pipe(p))
+		_exit(5);
+	for (k = 0; k < NS_IDS; k++) {
+		struct ns_id_report g = { .setuid_err = ECHILD };
+		pid_t pid = fork();
+
+		if (pid < 0)
+			_exit(6);
+		if (!pid)
+			ns_id_child(fd, k, p[1]);
+		if (waitpid(pid, &status, 0) != pid ||
+		    read_within(p[0], &g, sizeof(g), 1000))
+			g.setuid_err = ECHILD;
+		if (g.setuid_err) {
+			if (!r.setuid_err)
+				r.setuid_err = g.setuid_err;
+			continue;
+		}
+		r.ids++;
+		r.total += g.allocated;
+		if (g.allocated > r.most)
+			r.most = g.allocated;
+		if (!r.first_err)
+			r.first_err = g.err;
+		else if (g.err != r.first_err)
+			r.failed_other++;
+	}
+	_exit(write(res, &r, sizeof(r)) == sizeof(r) ? 0 : 7);
+}
+
+TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
+{
+	static struct usage_entry u[VMM_USAGE_MAX];
+	const struct usage_entry *owner;
+	int ready[2], go[2], res[2], status, err, n;
+	struct ns_report r = { 0 };
+	char path[64], map[32];
+	pid_t pid;
+	char byte;
+
+	RELOAD("16M");
+	ASSERT_EQ(0, write_param("max_blocks_per_uid", NS_QUOTA));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		close(res[0]);
+		ns_owner_child(self->fd, ready[1], go[0], res[1]);
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(res[1]);
+	ASSERT_EQ(0, read_within(ready[0], &err, sizeof(err), 10000))
+		TH_LOG("the child did not report its unshare()");
+	if (err == EINVAL || err == ENOSPC || err == EPERM) {
+		waitpid(pid, &status, 0);
+		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
+		     strerror(err));
+	}
+	ASSERT_EQ(0, err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(err));
+	/*
+	 * As newuidmap would: root of the parent namespace maps ids
+	 * 0-999 to 100000-100999 (needing no "deny" in setgroups).
+	 */
+	snprintf(map, sizeof(map), "0 %d %d", NS_BASE, NS_IDS);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	err = write_file(path, map);
+	if (!err) {
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+		err = write_file(path, map);
+	}
+	byte = !err;
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	ASSERT_EQ(0, err) TH_LOG("writing %s: %s", path, strerror(err));
+	ASSERT_EQ(0, read_within(res[0], &r, sizeof(r), LOOP_DEADLINE * 1000))
+		TH_LOG("no report from the namespace's owner in %d s",
+		       LOOP_DEADLINE);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	close(go[1]);
+	close(res[0]);
+
+	ksft_print_msg("%llu ids of a namespace owned by uid 1000 allocated %llu blocks (quota %d per uid, at most %llu by one id); first failure %s\n",
+		       r.ids, r.total, NS_QUOTA, r.most,
+		       strerror(r.first_err));
+	EXPECT_EQ(0, r.setuid_err) TH_LOG("setresuid inside: %s",
+					  strerror(r.setuid_err));
+	EXPECT_EQ((__u64)NS_IDS, r.ids);
+	EXPECT_GE((__u64)NS_QUOTA, r.total);
+	EXPECT_EQ(EDQUOT, r.first_err) TH_LOG("errno %d (%s)", r.first_err,
+					      strerror(r.first_err));
+	EXPECT_EQ(0ULL, r.failed_other);
+
+	/* Root sees it all charged to uid 1000, through its namespace. */
+	n = usage_all(self->fd, u, ARRAY_SIZE(u));
+	ASSERT_LE(0, n) TH_LOG("USAGE: %s", strerror(errno));
+	owner = usage_of(u, n, UID_A);
+	ksft_print_msg("USAGE lists %d uids; uid 1000: %llu blocks, ns_blocks %llu\n",
+		       n, owner ? owner->blocks : 0ULL,
+		       owner ? owner->ns_blocks : 0ULL);
+	ASSERT_NE(NULL, owner) TH_LOG("uid 1000 has no usage entry");
+	EXPECT_EQ(r.total, owner->blocks);
+	EXPECT_EQ(r.total, owner->ns_blocks);
+}
+
+/* ---- 6: an unprivileged defrag copies no large block of another user */
+
+#define BIG	(8 * MiB)
+
+/* As 1001: H (1 byte), D (8 MiB, pattern 6), free H, DEFRAG. */
+static void do_own_big_defrag(int fd, void *arg, struct report *r)
+{
+	struct vmm_defrag_args d = { 0 };
+	__u64 h = 0, dd = 0, off = 0;
+	void *buf = pattern(BIG, 6);
+
+	(void)arg;
+	if (!buf) {
+		r->ret = -1;
+		r->err = ENOMEM;
+		return;
+	}
+	note(r, vmm_alloc(fd, 1, 0, &h, NULL));
+	if (!r->ret)
+		note(r, vmm_alloc(fd, BIG, 0, &dd, &off));
+	if (!r->ret)
+		note(r, vmm_write(fd, dd, 0, buf, BIG));
+	if (!r->ret)
+		note(r, vmm_free(fd, h));
+	if (!r->ret)
+		note(r, ioctl(fd, VMM_IOC_DEFRAG, &d));
+	r->v[0] = dd;
+	r->v[1] = off;
+	r->v[2] = d.bytes_moved;
+	r->v[3] = d.compact;
+	free(buf);
+}
+
+TEST_F_TIMEOUT(hostile, unprivileged_defrag_skips_large_foreign_block, 120)
+{
+	struct vmm_alloc_args a = { .size = BIG, .flags = VMM_ALLOC_MODE,
+				    .mode = 0644 };
+	struct vmm_defrag_args d = { 0 };
+	unsigned char *data, *own;
+	struct report r;
+	__u64 h;
+
+	RELOAD("16M");
+	data = pattern(BIG, 5);
+	own = pattern(BIG, 6);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, own);
+	/* Root's B, readable by all, above a 1-byte hole. */
+	ASSERT_OK(vmm_alloc(self->fd, 1, 0, &h, NULL));
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	ASSERT_EQ(1ULL, a.offset);
+	ASSERT_OK(vmm_write(self->fd, a.id, 0, data, BIG));
+	ASSERT_OK(vmm_free(self->fd, h));
+
+	AS(UID_B, do_defrag_timed, NULL, &r, 30);
+	ksft_print_msg("DEFRAG as uid 1001 below root's 8 MiB block: %d (%s), %llu bytes moved, compact %llu\n",
+		       r.ret, strerror(r.err), r.v[0], r.v[2]);
+	EXPECT_EQ(0, r.ret) TH_LOG("DEFRAG: %s", strerror(r.err));
+	EXPECT_EQ(0ULL, r.v[0]) TH_LOG("bytes_moved");
+	EXPECT_EQ(0ULL, r.v[2]) TH_LOG("compact");
+	EXPECT_EQ(1ULL, offset_of(self->fd, a.id));
+
+	/* Root's own defragmentation has no such limit. */
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &d));
+	EXPECT_EQ(BIG, d.bytes_moved);
+	EXPECT_EQ(1ULL, d.compact);
+	EXPECT_EQ(0ULL, offset_of(self->fd, a.id));
+	EXPECT_TRUE(holds(self->fd, a.id, data, BIG));
+
+	/* Uid 1001's defragmentation does move uid 1001's own 8 MiB. */
+	ASSERT_OK(vmm_free(self->fd, a.id));
+	AS(UID_B, do_own_big_defrag, NULL, &r, 30);
+	ASSERT_EQ(0, r.ret) TH_LOG("uid 1001's own block: %s",
+				   strerror(r.err));
+	ksft_print_msg("DEFRAG as uid 1001 below its own 8 MiB block: %llu bytes moved, compact %llu\n",
+		       r.v[2], r.v[3]);
+	EXPECT_EQ(1ULL, r.v[1]);
+	EXPECT_EQ(BIG, r.v[2]) TH_LOG("bytes_moved");
+	EXPECT_EQ(0ULL, offset_of(self->fd, r.v[0]));
+	EXPECT_TRUE(holds(self->fd, r.v[0], own, BIG));
+	free(data);
+	free(own);
+}
+
+/* ---- 7: VMM_IOC_USAGE is open to all, like VMM_IOC_LIST */
+
+#define SEEN_MAX	4
+
+/*
+ * As 1002: USAGE (ret, err, then v[0] entries, triples from v[1]) and the
+ * totals of LIST (v[16] uids, triples from v[17]).
+ */
+static void do_usage_and_list(int fd, void *arg, struct report *r)
+{
+	struct usage_entry u[SEEN_MAX];
+	struct uid_total t[SEEN_MAX];
+	int n, i;
+
+	(void)arg;
+	n = list_totals(fd, t, SEEN_MAX);
+	if (n < 0) {
+		note(r, -1);
+		r->v[16] = UINT64_MAX;
+		return;
+	}
+	r->v[16] = n;
+	for (i = 0; i < n; i++) {
+		r->v[17 + 3 * i] = t[i].uid;
+		r->v[18 + 3 * i] = t[i].blocks;
+		r->v[19 + 3 * i] = t[i].bytes;
+	}
+	n = usage_all(fd, u, SEEN_MAX);
+	note(r, n < 0 ? -1 : 0);
+	r->v[0] = n < 0 ? 0 : n;
+	for (i = 0; i < n; i++) {
+		r->v[1 + 3 * i] = u[i].uid;
+		r->v[2 + 3 * i] = u[i].blocks;
+		r->v[3 + 3 * i] = u[i].bytes;
+	}
+}
+
+TEST_F(hostile, usage_is_readable_by_unprivileged_users_and_matches_list)
+{
+	static const struct { uid_t uid; __u64 size; } blocks[] = {
+		{ UID_A, 100 }, { UID_A, 200 }, { UID_A, 300 },
+		{ UID_B, 4096 }, { UID_B, 50 }, { 0, 7 },
+	};
+	struct report r;
+	unsigned int i, k;
+	__u64 n;
+
+	RELOAD("16M");
+	for (i = 0; i < ARRAY_SIZE(blocks); i++) {
+		__u64 arg[2] = { blocks[i].size, i };
+
+		AS(blocks[i].uid, do_alloc_filled, arg, &r, 10);
+		ASSERT_EQ(0, r.ret) TH_LOG("block %u: %s", i, strerror(r.err));
+	}
+	AS(UID_C, do_usage_and_list, NULL, &r, 10);
+	ASSERT_NE(UINT64_MAX, r.v[16]) TH_LOG("LIST as uid 1002: %s",
+					      strerror(r.err));
+	ASSERT_EQ(3ULL, r.v[16]) TH_LOG("uids seen through LIST");
+	ksft_print_msg("USAGE as uid 1002: %d (%s), %llu entries\n", r.ret,
+		       strerror(r.err), r.v[0]);
+	ASSERT_EQ(0, r.ret) TH_LOG("USAGE as uid 1002: %s", strerror(r.err));
+	n = r.v[0];
+	EXPECT_EQ(r.v[16], n);
+	/* Each uid's counts equal what LIST shows of it. */
+	for (k = 0; k < r.v[16]; k++) {
+		__u64 uid = r.v[17 + 3 * k], found = 0;
+
+		for (i = 0; i < n && i < SEEN_MAX; i++) {
+			if (r.v[1 + 3 * i] != uid)
+				continue;
+			found = 1;
+			EXPECT_EQ(r.v[18 + 3 * k], r.v[2 + 3 * i])
+				TH_LOG("uid %llu's blocks", uid);
+			EXPECT_EQ(r.v[19 + 3 * k], r.v[3 + 3 * i])
+				TH_LOG("uid %llu's bytes", uid);
+		}
+		EXPECT_EQ(1ULL, found) TH_LOG("uid %llu is not in USAGE", uid);
+	}
+	/* And what was allocated: 3 blocks of 600 bytes for uid 1000... */
+	for (i = 0; i < n && i < SEEN_MAX; i++) {
+		if (r.v[1 + 3 * i] == UID_A) {
+			EXPECT_EQ(3ULL, r.v[2 + 3 * i]);
+			EXPECT_EQ(600ULL, r.v[3 + 3 * i]);
+		} else if (r.v[1 + 3 * i] == UID_B) {
+			EXPECT_EQ(2ULL, r.v[2 + 3 * i]);
+			EXPECT_EQ(4146ULL, r.v[3 + 3 * i]);
+		}
+	}
+}
+
+/* ---- 8: CAP_SYS_ADMIN is used only where the mode bits refuse */
+
+/* This task's flags, field 9 of /proc/self/stat; UINT_MAX if unknown. */
+static unsigned int task_flags(void)
+{
+	char buf[1024], *p;
+	unsigned int flags;
+	ssize_t n;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return UINT_MAX;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return UINT_MAX;
+	buf[n] = '\0';
+	/* Field 2 is "(comm)", which may hold spaces and ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %u", &flags) != 1)
+		return UINT_MAX;
+	return flags;
+}
+
+enum cap_step {
+	CAP_FORKED, CAP_ALLOC, CAP_WRITE, CAP_READ, CAP_INFO, CAP_FREE,
+	CAP_READ_FOREIGN, CAP_STEPS
+};
+
+static const char *const cap_step_names[] = {
+	[CAP_FORKED] = "fork", [CAP_ALLOC] = "ALLOC", [CAP_WRITE] = "WRITE",
+	[CAP_READ] = "READ", [CAP_INFO] = "INFO", [CAP_FREE] = "FREE",
+	[CAP_READ_FOREIGN] = "READ of uid 1000's 0600 block",
+};
+
+/*
+ * As root, freshly forked: root's own block, then uid 1000's (arg).  After
+ * step i, v[i] is the task's flags and v[8 + i] the call's errno.
+ */
+static void do_cap_steps(int fd, void *arg, struct report *r)
+{
+	unsigned char buf[64] = { 0 };
+	__u64 id = 0;
+	int i, ret;
+
+	for (i = 0; i < CAP_STEPS; i++) {
+		errno = 0;
+		switch (i) {
+		case CAP_FORKED:
+			ret = 0;
+			break;
+		case CAP_ALLOC:
+			ret = vmm_alloc(fd, 64, 0, &id, NULL);
+			break;
+		case CAP_WRITE:
+			ret = vmm_write(fd, id, 0, buf, sizeof(buf));
+			break;
+		case CAP_READ:
+			ret = vmm_read(fd, id, 0, buf, sizeof(buf));
+			break;
+		case CAP_INFO:
+			ret = vmm_info(fd, id, NULL, NULL);
+			break;
+		case CAP_FREE:
+			ret = vmm_free(fd, id);
+			break;
+		default:
+			ret = vmm_read(fd, *(__u64 *)arg, 0, buf, sizeof(buf));
+			break;
+		}
+		r->v[8 + i] = ret ? errno : 0;
+		r->v[i] = task_flags();
+	}
+	r->ret = 0;
+}
+
+TEST_F(hostile, capability_used_only_when_dac_denies)
+{
+	__u64 arg[2] = { 64, 8 }, foreign;
+	struct vmm_info_args info;
+	struct report r;
+	bool superpriv;
+	int i;
+
+	RELOAD("16M");
+	AS(UID_A, do_alloc_filled, arg, &r, 10);
+	ASSERT_EQ(0, r.ret) TH_LOG("uid 1000's block: %s", strerror(r.err));
+	foreign = r.v[0];
+	info = (struct vmm_info_args){ .id = foreign };
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_INFO, &info));
+	ASSERT_EQ((__u32)UID_A, info.uid);
+	ASSERT_EQ(0600U, info.mode);
+
+	AS(0, do_cap_steps, &foreign, &r, 10);
+	for (i = 0; i < CAP_STEPS; i++) {
+		ksft_print_msg("root, after %s: errno %llu, flags %#llx, PF_SUPERPRIV %s\n",
+			       cap_step_names[i], r.v[8 + i], r.v[i],
+			       r.v[i] & PF_SUPERPRIV ? "set" : "clear");
+		EXPECT_EQ(0ULL, r.v[8 + i]) TH_LOG("%s: %s",
+						   cap_step_names[i],
+						   strerror(r.v[8 + i]));
+		EXPECT_NE((__u64)UINT_MAX, r.v[i])
+			TH_LOG("cannot read the flags in /proc/self/stat");
+		superpriv = r.v[i] & PF_SUPERPRIV;
+		if (i < CAP_READ_FOREIGN) {
+			EXPECT_FALSE(superpriv)
+				TH_LOG("%s on root's own block used CAP_SYS_ADMIN",
+				       cap_step_names[i]);
+		} else {
+			EXPECT_TRUE(superpriv)
+				TH_LOG("reading a 0600 block of uid 1000 did not use CAP_SYS_ADMIN");
+		}
+	}
+}
+
+TEST_HARNESS_MAIN

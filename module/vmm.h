@@ -117,8 +117,9 @@ struct vmm_usage {
 };
 
 /*
- * User namespaces nest at most 32 deep below the initial one
- * (kernel/user_namespace.c); one more level for the caller's own id.
+ * User namespaces nest at most 33 levels below the initial one
+ * (create_user_ns() refuses a parent whose level exceeds 32), each with an
+ * owner; one more entry for the caller's own id.
  */
 #define VMM_CHARGE_LEVELS	34
 
@@ -128,7 +129,9 @@ struct vmm_usage {
  * @gid: the caller's effective gid
  * @admin: passes every permission check.  The ioctl layer sets it only
  *	after a check without it failed and capable(CAP_SYS_ADMIN) said
- *	yes, so that privilege is asked for (and audited) only when used.
+ *	yes, so that privilege is asked for (and audited) only when used;
+ *	or, for SELECT, when the mode granted part of r and w and
+ *	ns_capable_noaudit() says the caller may have both.
  * @privileged: exempt from the limits of unprivileged callers (the
  *	defragmentation budget, &vmm_arena.max_blocks_unprivileged); set by
  *	the ioctl layer after ns_capable_noaudit(), again only when needed

@@ -9,12 +9,13 @@
  * found by descending only into subtrees whose maximum is large enough.
  * Under the best-fit policy the same extents also sit in a tree ordered by
  * (size, offset), as drm_mm keeps its holes; the first extent from the
- * smallest one large enough where the request fits wins.  Without
- * alignment both searches are O(log n); alignment can make them skip
- * extents that are large enough but misplaced.
+ * smallest one large enough where the request fits wins.  Every search,
+ * aligned or not, is at most two O(log n) lookups (see vmm_fit()).
  * Blocks sit in two rb-trees: by ID for lookups, by offset for compaction.
  *
  * Locking: arena->compact_lock (mutex) -> arena->lock (spinlock).
+ * Nothing nests inside arena->lock: arena->move_wq is woken after it is
+ * dropped.
  * arena->lock protects all metadata.  Nothing under it sleeps, faults or
  * allocates: metadata nodes are allocated before it is taken and data is
  * copied outside it, with the block pinned so it can neither move nor be
@@ -709,11 +710,19 @@ static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
 	lockdep_assert_held(&arena->lock);
 	ch->missing = 0;
 	for (i = 0; i < ch->n; i++) {
+		/*
+		 * Root's record, at the top of every namespace root created,
+		 * is bound by the per-uid quota only: the unprivileged limit
+		 * of one container's user must not lock out the others.
+		 */
+		u64 limit = uid_eq(ch->chain[i], GLOBAL_ROOT_UID) ?
+			    READ_ONCE(arena->max_blocks_per_uid) : max_blocks;
+
 		u = root ? vmm_usage_find(root, ch->chain[i]) : NULL;
 		ch->found[i] = u;
 		if (!u)
 			ch->missing++;
-		if (!vmm_quota_allows(arena, u, size, max_blocks))
+		if (!vmm_quota_allows(arena, u, size, limit))
 			return -EDQUOT;
 		root = u ? &u->children : NULL;
 	}
@@ -1737,15 +1746,25 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	/* A block freed during the move is released here. */
 	vmm_unpin_locked(arena, blk);
 	vmm_self_check(arena);
-	/* Only pinners of this block wait, and only for this move. */
-	wake_up_all(&arena->move_wq);
+	/*
+	 * Only pinners of this block wait, and only for this move.  Woken
+	 * without the lock, so that however many there are, no hold of it
+	 * grows with them; they recheck @moving_id, cleared above.
+	 */
+	if (wq_has_sleeper(&arena->move_wq)) {
+		vmm_unlock(arena);
+		wake_up_all(&arena->move_wq);
+		vmm_lock(arena);
+	}
 	return dst + size;
 }
 
 /**
  * struct vmm_pass - one defragmentation call's limits and progress
  * @cred: the caller, or NULL for the kernel
- * @budget: the most bytes to move, 0 for no limit
+ * @budget: the most bytes to move; for a call without one, the bytes in
+ *	blocks when it started, which a compaction from scratch moves at
+ *	most once, so that churn by others cannot keep any call going
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
@@ -1865,8 +1884,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  * later continues.
  *
  * Return: 0 (blocks moved before a signal stay moved and are counted),
- * -EBUSY (only with @nowait), or -ERESTARTSYS if a signal arrived before
- * anything moved.
+ * -EBUSY (only with @nowait), or -ERESTARTSYS if a signal came while
+ * waiting for another defragmentation (a signal already pending when the
+ * mutex is free still lets the first block move).
  */
 int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
@@ -1882,6 +1902,11 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 
 	*compact = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
+	if (!pass.budget) {
+		vmm_lock(arena);
+		pass.budget = max(arena->used, 1ULL);
+		vmm_unlock(arena);
+	}
 	if (nowait) {
 		if (!mutex_trylock(&arena->compact_lock)) {
 			ret = -EBUSY;

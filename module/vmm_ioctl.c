@@ -65,6 +65,8 @@ void vmm_cred_current(struct vmm_cred *cred)
 	     ns = ns->parent)
 		if (!uid_eq(ns->owner, cred->charge[n - 1]))
 			cred->charge[n++] = ns->owner;
+	/* Cannot happen (see VMM_CHARGE_LEVELS); it would drop the top. */
+	WARN_ON_ONCE(ns != &init_user_ns);
 	for (i = 0; i < n / 2; i++)
 		swap(cred->charge[i], cred->charge[n - 1 - i]);
 	cred->nr_charge = n;
@@ -301,11 +303,12 @@ static int vmm_ioctl_select(struct file *file, void __user *argp)
 		/*
 		 * The mode grants part of what an administrator may do: ask,
 		 * without auditing a denial for everyone else, and select
-		 * again with all of it.
+		 * again with all of it.  If the block went meanwhile, the
+		 * first selection stands: the call succeeded.
 		 */
 		cred.admin = true;
-		ret = vmm_arena_select(arena, args.id, &cred, &vf->selected,
-				       &vf->selected_may, &granted);
+		vmm_arena_select(arena, args.id, &cred, &vf->selected,
+				 &vf->selected_may, &granted);
 	}
 	if (ret)
 		return ret;
@@ -463,8 +466,12 @@ static int vmm_ioctl_usage(struct vmm_arena *arena, void __user *argp)
 		return -EINVAL;
 	/*
 	 * Open to all, like VMM_IOC_LIST, which shows every block's owner
-	 * and size: these are its sums.
+	 * and size: these are its sums.  But the entries are ordered, and
+	 * paged, by kernel uid, so that the cursor itself would name ids a
+	 * user namespace cannot see: refused there.
 	 */
+	if (current_user_ns() != &init_user_ns)
+		return -EPERM;
 
 	out = kvmalloc_array(args.capacity, sizeof(*out),
 			     GFP_KERNEL_ACCOUNT);

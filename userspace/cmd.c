@@ -423,7 +423,12 @@ static void draw_progress(__u64 done, __u64 total, int final)
 	fflush(stderr);
 }
 
-/* Budgeted steps until the arena is compact; a bar on a terminal. */
+/*
+ * Budgeted steps until the arena is compact; a bar on a terminal.  Returns
+ * DEFRAG_STUCK if a step moved nothing and the arena is still not compact.
+ */
+#define DEFRAG_STUCK 1000
+
 static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 {
 	int bar = isatty(STDERR_FILENO), compact = 0, ret;
@@ -446,11 +451,8 @@ static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 		if (bar)
 			draw_progress(*moved, total, compact || !blocks);
 		/* What is left in the way does not move for us now. */
-		if (!compact && !blocks) {
-			fprintf(stderr,
-				"vmmctl: defrag: not compact: a block being copied by another task, or another user's block over 4 MiB, is in the way; run 'vmmctl defrag --progress' again later, or as root\n");
-			break;
-		}
+		if (!compact && !blocks)
+			return DEFRAG_STUCK;
 	}
 	return 0;
 }
@@ -490,6 +492,12 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 		return fail(
 			c, EXIT_FAIL,
 			"interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
+	if (ret == DEFRAG_STUCK) {
+		printf("%llu\n", (unsigned long long)bytes);
+		return fail(
+			c, EXIT_FAIL,
+			"not compact: a block in the way is in use by another task's copy, or is another user's block over 4 MiB, which only its owner or root moves; run 'vmmctl defrag --progress' again later");
+	}
 	if (ret > 0)
 		return ret;
 	if (ret)

@@ -855,6 +855,13 @@ static int vmm_test_hold_compact_lock(void *data)
 	complete(&h->locked);
 	wait_for_completion(&h->release);
 	mutex_unlock(&h->arena->compact_lock);
+	/* Until kthread_stop(): the arena outlives every use of the mutex. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
 	return 0;
 }
 
@@ -880,6 +887,7 @@ static void vmm_defrag_waiting_for_another_restarts(struct kunit *test)
 			       &compact);
 	vmm_test_fake_signal(false);
 	complete(&h.release);
+	kthread_stop(t);
 	/* -ERESTARTSYS, not -EINTR: SA_RESTART handlers restart the call. */
 	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);

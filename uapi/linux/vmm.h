@@ -31,7 +31,9 @@
  *   VMM_IOC_CHMOD, VMM_IOC_CHOWN		need the owner (EPERM)
  * CAP_SYS_ADMIN in the initial user namespace passes every check; root in
  * another user namespace does not.  The capability is asked for only when
- * the owner, group and mode deny, so using one's own blocks neither
+ * the owner, group and mode deny (or, without auditing, when a limit of
+ * unprivileged callers is reached, for DEFRAG's budget, and for a
+ * compacting ALLOC), so allocating and using one's own blocks neither
  * audits nor marks the task as having used privilege.  VMM_IOC_LIST,
  * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
  * they show every block's extent and owner, never its data.  Uids and
@@ -170,8 +172,10 @@ struct vmm_free_args {
  * @reserved: must be 0
  *
  * Slides live blocks toward offset 0, in offset order, keeping their order
- * and data.  Without a budget, afterwards all free space is one range at
- * the end of the arena.  With one, the call stops before the block that
+ * and data.  Without a budget, and with no block in use, afterwards all
+ * free space is one range at the end of the arena (a call moves at most
+ * the bytes that were in blocks when it started, so others' churn cannot
+ * keep it going).  With one, the call stops before the block that
  * would take it past @budget; but a call that has moved nothing yet moves
  * that one block anyway, so a caller looping until @compact is 1 always
  * makes progress.  The call never waits for another task's copy of a
@@ -492,8 +496,10 @@ struct vmm_user_usage {
  * ids do, are listed, with what counts against max_blocks_per_uid,
  * max_bytes_per_uid and max_blocks_unprivileged.  Needs no privilege, as
  * VMM_IOC_LIST, whose sums these are, needs none (before vmm 0.4 it needed
- * CAP_SYS_ADMIN).  ENOMEM when the kernel cannot allocate a bounce buffer
- * of @capacity entries.
+ * CAP_SYS_ADMIN); but a caller outside the initial user namespace gets
+ * EPERM, since @start_uid and @next_uid are kernel uids, which would name
+ * ids the namespace cannot see.  ENOMEM when the kernel cannot allocate a
+ * bounce buffer of @capacity entries.
  */
 struct vmm_usage_args {
 	__u64 buffer;

@@ -467,6 +467,51 @@ static bool vmm_check_by_size(struct vmm_arena *arena, u64 nr_in_tree)
 	return true;
 }
 
+/*
+ * The usage records under @root, whose parent is @parent: each record's
+ * blocks are its own plus its children's, and *@records counts them.
+ * Recursion is bounded by %VMM_CHARGE_LEVELS.
+ */
+static bool vmm_check_usage(struct rb_root *root, struct vmm_usage *parent,
+			    u64 *blocks, u64 *records)
+{
+	struct rb_node *n;
+
+	*blocks = 0;
+	for (n = rb_first(root); n; n = rb_next(n)) {
+		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
+		u64 below;
+
+		if (u->parent != parent)
+			return vmm_bad("usage of uid %u has the wrong parent",
+				       __kuid_val(u->uid));
+		if (!vmm_check_usage(&u->children, u, &below, records))
+			return false;
+		if (!u->blocks || u->blocks != u->own_blocks + below)
+			return vmm_bad("usage of uid %u: %llu blocks, %llu own and %llu below",
+				       __kuid_val(u->uid), u->blocks,
+				       u->own_blocks, below);
+		*blocks += u->blocks;
+		(*records)++;
+	}
+	return true;
+}
+
+static bool vmm_check_users(struct vmm_arena *arena)
+{
+	u64 blocks, records = 0;
+
+	if (!vmm_check_usage(&arena->users, NULL, &blocks, &records))
+		return false;
+	if (blocks != arena->nr_blocks)
+		return vmm_bad("usage records charge %llu blocks, want %llu",
+			       blocks, arena->nr_blocks);
+	if (records != arena->nr_users)
+		return vmm_bad("%llu usage records, want %llu", records,
+			       arena->nr_users);
+	return true;
+}
+
 static bool vmm_check_ids(struct vmm_arena *arena)
 {
 	struct rb_node *n;
@@ -544,7 +589,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 		return vmm_bad("%llu extents, want %llu", extents,
 			       arena->nr_extents);
 	return vmm_check_by_size(arena, extents - !!arena->moving_ext) &&
-	       vmm_check_ids(arena);
+	       vmm_check_ids(arena) && vmm_check_users(arena);
 }
 
 static void vmm_self_check(struct vmm_arena *arena)

@@ -544,6 +544,7 @@ static void vmm_best_fit_skips_misaligned_smaller_hole(struct kunit *test)
 static void vmm_self_check_catches_corruption(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_usage *usage;
 	struct vmm_extent *ext;
 	u64 saved;
 
@@ -563,6 +564,11 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 	ext->start--;
 	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
 	ext->start++;
+	/* A usage record that charges a block nobody holds. */
+	usage = rb_entry(arena->users.rb_node, struct vmm_usage, node);
+	usage->blocks++;
+	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	usage->blocks--;
 	KUNIT_EXPECT_TRUE(test, vmm_arena_check(arena));
 }
 

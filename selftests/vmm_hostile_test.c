@@ -100,23 +100,6 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		err = errno;
-	else if (n != (ssize_t)strlen(s))
-		err = EIO;
-	close(fd);
-	return err;
-}
-
 /* Set the module parameter @name; 0, or the errno. */
 static int write_param(const char *name, unsigned long long v)
 {
@@ -124,7 +107,7 @@ static int write_param(const char *name, unsigned long long v)
 
 	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
 	snprintf(text, sizeof(text), "%llu\n", v);
-	return write_file(path, text);
+	return vmm_write_file(path, text);
 }
 
 static __u64 read_param(const char *name)
@@ -450,7 +433,7 @@ static int list_totals(int fd, struct uid_total *t, unsigned int max)
 /* Reset max_lock_hold_ns (root may write 0 to it); 0, or the errno. */
 static int reset_max_hold(void)
 {
-	return write_file(MAX_HOLD, "0\n");
+	return vmm_write_file(MAX_HOLD, "0\n");
 }
 
 /*
@@ -817,7 +800,7 @@ static void cg_child(int fd, const char *cg, struct cg_report *rep, int go)
 	rep->step = CG_STARTED;
 	prefault_stack_and_errno();
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
-	rep->err = write_file(procs, "0");
+	rep->err = vmm_write_file(procs, "0");
 	if (rep->err) {
 		rep->step = CG_JOIN;
 		_exit(0);
@@ -889,14 +872,14 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 			     ctl);
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
-	err = write_file(path, "+memory");
+	err = vmm_write_file(path, "+memory");
 	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
 	snprintf(self->cg, sizeof(self->cg), "%s/vmm_hostile_test", root);
 	rmdir(self->cg);	/* a leftover of an earlier run */
 	ASSERT_EQ(0, mkdir(self->cg, 0755))
 		TH_LOG("mkdir %s: %s", self->cg, strerror(errno));
 	snprintf(path, sizeof(path), "%s/memory.max", self->cg);
-	err = write_file(path, "16777216");
+	err = vmm_write_file(path, "16777216");
 	ASSERT_EQ(0, err) TH_LOG("%s: %s", path, strerror(err));
 
 	rep = mmap(NULL, sizeof(*rep), PROT_READ | PROT_WRITE,
@@ -1124,10 +1107,10 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	 */
 	snprintf(map, sizeof(map), "0 %d %d", NS_BASE, NS_IDS);
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
-	err = write_file(path, map);
+	err = vmm_write_file(path, map);
 	if (!err) {
 		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
-		err = write_file(path, map);
+		err = vmm_write_file(path, map);
 	}
 	byte = !err;
 	ASSERT_EQ(1, write(go[1], &byte, 1));

@@ -991,23 +991,6 @@ struct ns_result {
 	__u64 id;
 };
 
-/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		err = errno;
-	else if (n != (ssize_t)strlen(s))
-		err = EIO;
-	close(fd);
-	return err;
-}
-
 /* Enter a new user namespace mapping 0 to 1000; false if that failed. */
 static bool enter_userns(struct ns_result *r)
 {
@@ -1027,7 +1010,7 @@ static bool enter_userns(struct ns_result *r)
 		return false;
 	}
 	for (k = 0; k < ARRAY_SIZE(maps); k++) {
-		r->ns_err = write_file(maps[k].path, maps[k].text);
+		r->ns_err = vmm_write_file(maps[k].path, maps[k].text);
 		if (r->ns_err) {
 			r->ns_step = maps[k].step;
 			return false;

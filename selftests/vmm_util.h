@@ -65,6 +65,23 @@ static inline int vmm_sh(const char *fmt, ...)
 	return WEXITSTATUS(st);
 }
 
+/* Write @s to @path in one write(2); 0, or the errno (EIO if short). */
+static inline int vmm_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		err = errno;
+	else if (n != (ssize_t)strlen(s))
+		err = EIO;
+	close(fd);
+	return err;
+}
+
 static inline bool vmm_path_exists(const char *path)
 {
 	struct stat sb;

@@ -130,19 +130,16 @@ static void no_self_check(void)
 		write_param("self_check", 0);
 }
 
-/* The median of @n values (sorts them). */
-static __u64 median(__u64 *v, int n)
+/* The smallest of @n values. */
+static __u64 lowest(const __u64 *v, int n)
 {
-	int i, j;
+	__u64 low = v[0];
+	int i;
 
 	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			__u64 t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
+		if (v[i] < low)
+			low = v[i];
+	return low;
 }
 
 /* ---- children */
@@ -458,7 +455,7 @@ static int refused_allocs(int fd, __u64 size, __u64 align, __u64 *ns)
 TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded, 300)
 {
 	__u64 a[HOLD_ROUNDS], b[HOLD_ROUNDS], ta, tb, ta_sum = 0, tb_sum = 0;
-	__u64 i, id, off, misplaced = 0, med_a, med_b, t0;
+	__u64 i, id, off, misplaced = 0, low_a, low_b, t0;
 	int round, wrong_a = 0, wrong_b = 0, reset_err;
 
 	RELOAD("200000");
@@ -482,9 +479,11 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded, 300)
 		TH_LOG("writing 0 to %s as root: %s; the maximum must be resettable",
 		       MAX_HOLD, strerror(reset_err));
 	/*
-	 * Each round's figure is the longest of 100 holds; the medians over
-	 * five rounds damp the timer interrupts that TCG lets land inside a
-	 * hold and inflate one round's maximum.
+	 * Each round's figure is the longest of 100 holds.  A timer interrupt
+	 * that lands inside a hold (the spinlock leaves interrupts on) adds
+	 * tens of microseconds under TCG to that round's maximum, whichever
+	 * search ran; the lowest of five rounds is a round without one.  A
+	 * search that walks the extents is slow in every round.
 	 */
 	for (round = 0; round < HOLD_ROUNDS; round++) {
 		reset_max_hold();
@@ -501,24 +500,25 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded, 300)
 	}
 	EXPECT_EQ(0, wrong_a) TH_LOG("size 1 align 2: calls not -1/ENOSPC");
 	EXPECT_EQ(0, wrong_b) TH_LOG("size 2: calls not -1/ENOSPC");
-	med_a = median(a, HOLD_ROUNDS);
-	med_b = median(b, HOLD_ROUNDS);
-	ksft_print_msg("median max hold: aligned %llu ns, unaligned %llu ns, ratio %llu.%02llu; per call %llu / %llu us\n",
-		       med_a, med_b, med_a / (med_b ?: 1),
-		       med_a * 100 / (med_b ?: 1) % 100,
+	low_a = lowest(a, HOLD_ROUNDS);
+	low_b = lowest(b, HOLD_ROUNDS);
+	ksft_print_msg("max hold, lowest of %d rounds: aligned %llu ns, unaligned %llu ns, ratio %llu.%02llu; per call %llu / %llu us\n",
+		       HOLD_ROUNDS,
+		       low_a, low_b, low_a / (low_b ?: 1),
+		       low_a * 100 / (low_b ?: 1) % 100,
 		       ta_sum / (HOLD_ROUNDS * HOLD_TRIES) / 1000,
 		       tb_sum / (HOLD_ROUNDS * HOLD_TRIES) / 1000);
 	ASSERT_EQ(0, reset_err)
 		TH_LOG("without a reset the figures are maxima since load");
-	ASSERT_NE(UINT64_MAX, med_a);
-	ASSERT_NE(UINT64_MAX, med_b);
-	if (!med_b)
+	ASSERT_NE(UINT64_MAX, low_a);
+	ASSERT_NE(UINT64_MAX, low_b);
+	if (!low_b)
 		SKIP(return,
-		     "clock too coarse to judge: median max holds %llu ns aligned, 0 ns unaligned",
-		     med_a);
-	EXPECT_LE(med_a, 10 * med_b)
+		     "clock too coarse to judge: max holds %llu ns aligned, 0 ns unaligned",
+		     low_a);
+	EXPECT_LE(low_a, 10 * low_b)
 		TH_LOG("a refused aligned request held the lock %llu.%02llu times as long as a refused unaligned one",
-		       med_a / med_b, med_a * 100 / med_b % 100);
+		       low_a / low_b, low_a * 100 / low_b % 100);
 }
 
 /* ---- 2: compaction goes around a stalled copy */

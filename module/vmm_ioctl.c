@@ -59,7 +59,7 @@ void vmm_cred_current(struct vmm_cred *cred)
 	cred->gid = c->egid;
 	cred->admin = false;
 	cred->privileged = false;
-	/* Bottom up, then reversed; namespaces nest at most 32 deep. */
+	/* Bottom up, then reversed; namespaces nest at most 33 deep. */
 	cred->charge[n++] = c->euid;
 	for (ns = c->user_ns; ns != &init_user_ns && n < VMM_CHARGE_LEVELS;
 	     ns = ns->parent)

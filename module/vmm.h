@@ -360,10 +360,7 @@ struct vmm_alloc_req {
 	struct list_head *scope;
 };
 
-/*
- * What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping, and
- * @granted: which of %VMM_MAY_READ and %VMM_MAY_WRITE the caller has.
- */
+/* What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping. */
 struct vmm_block_attrs {
 	u64 start;
 	u64 size;
@@ -371,7 +368,6 @@ struct vmm_block_attrs {
 	kgid_t gid;
 	umode_t mode;
 	bool scoped;
-	int granted;
 };
 
 /* Permission bits of vmm_arena_pin_perm() and vmm_arena_attrs(). */

@@ -873,6 +873,13 @@ static bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred,
 	return mode & may;
 }
 
+/* Which of %VMM_MAY_READ and %VMM_MAY_WRITE @cred has on @blk. */
+static int vmm_rights(const struct vmm_block *blk, const struct vmm_cred *cred)
+{
+	return (vmm_may(blk, cred, VMM_MAY_READ) ? VMM_MAY_READ : 0) |
+	       (vmm_may(blk, cred, VMM_MAY_WRITE) ? VMM_MAY_WRITE : 0);
+}
+
 /* Whether @cred owns @blk, or is the kernel or CAP_SYS_ADMIN. */
 static bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred)
 {
@@ -1429,10 +1436,6 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 		out->gid = blk->gid;
 		out->mode = blk->mode;
 		out->scoped = !list_empty(&blk->scope_node);
-		out->granted = (vmm_may(blk, cred, VMM_MAY_READ) ?
-				VMM_MAY_READ : 0) |
-			       (vmm_may(blk, cred, VMM_MAY_WRITE) ?
-				VMM_MAY_WRITE : 0);
 	}
 	vmm_unlock(arena);
 	return ret;
@@ -1467,10 +1470,7 @@ int vmm_arena_select(struct vmm_arena *arena, u64 id,
 		else if (!vmm_may(blk, cred, VMM_MAY_READ | VMM_MAY_WRITE))
 			ret = -EACCES;
 		else
-			may = (vmm_may(blk, cred, VMM_MAY_READ) ?
-			       VMM_MAY_READ : 0) |
-			      (vmm_may(blk, cred, VMM_MAY_WRITE) ?
-			       VMM_MAY_WRITE : 0);
+			may = vmm_rights(blk, cred);
 	}
 	if (!ret) {
 		*selected = id;

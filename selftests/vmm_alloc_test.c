@@ -510,8 +510,8 @@ TEST_F(alloc, info_reports_offset_and_size)
 	EXPECT_EQ(0U, a.gid);
 	EXPECT_EQ(0600U, a.mode);
 	EXPECT_EQ(0U, a.attrs);
+	EXPECT_EQ(0ULL, a.mapped);
 	EXPECT_EQ(0ULL, a.reserved[0]);
-	EXPECT_EQ(0ULL, a.reserved[1]);
 	ASSERT_BLOCK(self->fd, 1, 0, 123);
 }
 
@@ -540,7 +540,7 @@ TEST_F(alloc, info_rejects_nonzero_flags_pad_reserved)
 
 		EXPECT_ERR(EINVAL, ioctl(self->fd, VMM_IOC_INFO, &a));
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(((struct vmm_info_args *)0)->reserved); i++) {
 		struct vmm_info_args a = { .id = 1 };
 
 		a.reserved[i] = 1;

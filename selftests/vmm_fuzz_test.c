@@ -159,7 +159,8 @@ ABI_FIELD(vmm_info_args, uid, 32, 4);
 ABI_FIELD(vmm_info_args, gid, 36, 4);
 ABI_FIELD(vmm_info_args, mode, 40, 4);
 ABI_FIELD(vmm_info_args, attrs, 44, 4);
-ABI_FIELD(vmm_info_args, reserved, 48, 16);
+ABI_FIELD(vmm_info_args, mapped, 48, 8);
+ABI_FIELD(vmm_info_args, reserved, 56, 8);
 ABI_SIZE(vmm_info_args, 64);
 
 ABI_FIELD(vmm_stats_args, size, 0, 8);
@@ -176,7 +177,8 @@ ABI_FIELD(vmm_stats_args, bytes_moved, 80, 8);
 ABI_FIELD(vmm_stats_args, metadata_bytes, 88, 8);
 ABI_FIELD(vmm_stats_args, policy, 96, 8);
 ABI_FIELD(vmm_stats_args, max_lock_hold_ns, 104, 8);
-ABI_FIELD(vmm_stats_args, reserved, 112, 16);
+ABI_FIELD(vmm_stats_args, mapped_blocks, 112, 8);
+ABI_FIELD(vmm_stats_args, reserved, 120, 8);
 ABI_SIZE(vmm_stats_args, 128);
 
 ABI_FIELD(vmm_select_args, id, 0, 8);
@@ -201,7 +203,8 @@ ABI_FIELD(vmm_block_info, uid, 24, 4);
 ABI_FIELD(vmm_block_info, gid, 28, 4);
 ABI_FIELD(vmm_block_info, mode, 32, 4);
 ABI_FIELD(vmm_block_info, attrs, 36, 4);
-ABI_FIELD(vmm_block_info, reserved, 40, 24);
+ABI_FIELD(vmm_block_info, mapped, 40, 8);
+ABI_FIELD(vmm_block_info, reserved, 48, 16);
 ABI_SIZE(vmm_block_info, 64);
 
 ABI_FIELD(vmm_list_args, buffer, 0, 8);

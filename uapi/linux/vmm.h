@@ -50,6 +50,49 @@
  * it when the handler has SA_RESTART; only waits for another task's
  * defragmentation, or for one block's move to end, can be interrupted.
  *
+ * Mapping a block.  mmap(2) of a /dev/vmm file maps the block selected on
+ * it (VMM_IOC_SELECT), which must have been allocated with
+ * VMM_ALLOC_MAPPABLE.  The mmap offset is a byte offset inside the block,
+ * a multiple of the page size; offset + length must not pass the block's
+ * end.  Only MAP_SHARED mappings are allowed: a MAP_PRIVATE copy of memory
+ * that moves has no meaning.  Each mapping needs r on the block, and a
+ * PROT_WRITE one needs w; both for the caller and for the task that
+ * selected the block, as read(2) and write(2) do, checked at mmap(2)
+ * time (a later VMM_IOC_CHMOD does not revoke a mapping, as chmod(2)
+ * does not revoke one of a file).  Without w, mprotect(2) cannot add
+ * PROT_WRITE later.  PROT_EXEC is refused.  Errors:
+ *   ENXIO   no block is selected on the file
+ *   ENOENT  the selected block has been freed
+ *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
+ *   EINVAL  MAP_PRIVATE, or offset or length outside the block
+ *   EACCES  no r, or PROT_WRITE without w, or PROT_EXEC
+ *   EOVERFLOW  the block's ID times the arena's size in pages passes 2^51
+ *	(each block gets its own range of file offsets, see README; for
+ *	a 16 MiB arena, IDs past 2^39)
+ * The life of a mapping:
+ *   map     mmap(2) records the mapping; no page is mapped yet
+ *   fault   the first access to each page maps that page of the block's
+ *           current place; an access while the block is being moved
+ *           waits until the move ends, holding no vmm lock
+ *   move    before VMM_IOC_DEFRAG (or a compacting VMM_IOC_ALLOC) copies
+ *           a mapped block it removes the block's pages from every
+ *           mapping, in every process; the next access faults again and
+ *           maps the new place.  No mapping ever reaches memory outside
+ *           its block's current range.
+ *   free    VMM_IOC_FREE of a mapped block (or the end of a scoped
+ *           block's file) removes its ID at once, but its bytes stay
+ *           reachable through the existing mappings, and its range and
+ *           quota stay held, until the last of them goes
+ *   unmap   munmap(2), exit or exec drops the mapping; mremap(2) may move
+ *           or shrink one but not grow it (EFAULT)
+ * An access past the block through a mapping (which mmap(2) and mremap(2)
+ * rule out) raises SIGBUS.  The mappings are VM_PFNMAP: get_user_pages()
+ * never takes the arena's pages, so O_DIRECT I/O, vmsplice(2) or RDMA
+ * registration from or into a mapping fails (EFAULT) instead of pinning
+ * a page that compaction would then hand to another block; ptrace(2) and
+ * /proc/PID/mem read and write a mapping through the block's current
+ * place.
+ *
  * open(2) of /dev/vmm fails with ENOMEM when the kernel cannot allocate the
  * file's state.
  */
@@ -67,8 +110,8 @@
  * @size: in: bytes, 1 to the arena size (EINVAL otherwise)
  * @align: in: 0 or 1 for no constraint, else a power of two no larger than
  *	the arena size (EINVAL otherwise); the block's offset is a multiple
- * @flags: in: %VMM_ALLOC_COMPACT, %VMM_ALLOC_MODE, %VMM_ALLOC_SCOPED or
- *	0; other bits are rejected (EINVAL)
+ * @flags: in: %VMM_ALLOC_COMPACT, %VMM_ALLOC_MODE, %VMM_ALLOC_SCOPED,
+ *	%VMM_ALLOC_MAPPABLE or 0; other bits are rejected (EINVAL)
  * @mode: in: with %VMM_ALLOC_MODE, the block's permission bits, at most
  *	0777 (EINVAL otherwise); without it, must be 0 and the mode is 0600
  * @id: out: the new block's ID; IDs start at 1 and are never reused
@@ -91,6 +134,13 @@
  * without CAP_SYS_ADMIN, more blocks than max_blocks_unprivileged (default
  * 16384).  ENOMEM also when the caller's memory cgroup cannot hold the
  * block's metadata, which is charged to it.
+ *
+ * With %VMM_ALLOC_MAPPABLE the block can be mapped with mmap(2) (see
+ * "Mapping a block" below): its size is @size rounded up to a multiple of
+ * the page size (the rounding counts against the quotas, and VMM_IOC_INFO
+ * reports it), it starts on a page boundary (@align, if larger, still
+ * holds), and defragmentation keeps it on one wherever it moves it.  EINVAL
+ * if the rounded size exceeds the arena size.
  *
  * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
  * call: it is freed when that file is released (the last close(2) of it,
@@ -132,6 +182,8 @@ struct vmm_alloc_args {
 #define VMM_ALLOC_MODE		0x2U
 /* vmm_alloc_args.flags: free the block when the open file is released. */
 #define VMM_ALLOC_SCOPED	0x4U
+/* vmm_alloc_args.flags: whole pages, page-aligned, for mmap(2). */
+#define VMM_ALLOC_MAPPABLE	0x8U
 
 /* The default mode of a block, and the bits a mode may have. */
 #define VMM_MODE_DEFAULT	0600U
@@ -146,7 +198,10 @@ struct vmm_alloc_args {
  *
  * Only the block's owner, or CAP_SYS_ADMIN, may free it (EACCES).
  * The ID is gone when the call returns.  If another task is copying the
- * block's data at that moment, the range is reused only after that copy.
+ * block's data at that moment, the range is reused only after that copy;
+ * if the block is mapped, only after its last mapping is gone (as System V
+ * shared memory after IPC_RMID), and until then the mappings keep reading
+ * and writing its bytes, and it still counts against its owner's quotas.
  * Freeing allocates nothing, so it never fails with ENOMEM.
  */
 struct vmm_free_args {
@@ -173,7 +228,11 @@ struct vmm_free_args {
  *
  * Slides live blocks toward offset 0, in offset order, keeping their order
  * and data.  Without a budget, and with no block in use, afterwards all
- * free space is one range at the end of the arena (a call moves at most
+ * free space is one range at the end of the arena, except that a block
+ * allocated with %VMM_ALLOC_MAPPABLE moves only to a page boundary, so a
+ * gap of less than a page may stay below each such block (and @compact
+ * then means that no free range other than the last one is a page or
+ * larger) (a call moves at most
  * the bytes that were in blocks when it started, so others' churn cannot
  * keep it going).  With one, the call stops before the block that
  * would take it past @budget; but a call that has moved nothing yet moves
@@ -190,6 +249,10 @@ struct vmm_free_args {
  * with success and what it moved; one that arrives while waiting for
  * another defragmentation fails it with EINTR, or restarts it under
  * SA_RESTART.
+ *
+ * A mapped block moves too: its page table entries are removed first
+ * (every process's), and the next access through a mapping faults in the
+ * new place; the call never waits for a mapping to go away.
  *
  * Data is copied without the arena's lock held (the block is pinned and
  * its destination taken out of the free space instead), so allocations,
@@ -223,11 +286,14 @@ struct vmm_defrag_args {
  * @uid: out: the block's owner, in the caller's user namespace
  * @gid: out: the block's group, in the caller's user namespace
  * @mode: out: the block's permission bits
- * @attrs: out: %VMM_BLOCK_SCOPED or 0
+ * @attrs: out: %VMM_BLOCK_SCOPED, %VMM_BLOCK_MAPPABLE, both or 0
+ * @mapped: out: the mappings of the block that exist now: one per
+ *	mmap(2), and one more for each copy fork(2) made or each piece a
+ *	partial munmap(2) or mprotect(2) split off
  * @reserved: must be 0
  *
  * Needs r or w permission on the block (EACCES).  @uid, @gid, @mode and
- * @attrs were reserved (zero) fields before vmm 0.3.
+ * @attrs were reserved (zero) fields before vmm 0.3, @mapped before 0.5.
  */
 struct vmm_info_args {
 	__u64 id;
@@ -239,11 +305,14 @@ struct vmm_info_args {
 	__u32 gid;
 	__u32 mode;
 	__u32 attrs;
-	__u64 reserved[2];
+	__u64 mapped;
+	__u64 reserved[1];
 };
 
 /* vmm_info_args.attrs, vmm_block_info.attrs: allocated VMM_ALLOC_SCOPED. */
 #define VMM_BLOCK_SCOPED	0x1U
+/* vmm_info_args.attrs, vmm_block_info.attrs: allocated VMM_ALLOC_MAPPABLE. */
+#define VMM_BLOCK_MAPPABLE	0x2U
 
 /**
  * struct vmm_stats_args - VMM_IOC_STATS: the counters also shown in sysfs
@@ -267,11 +336,13 @@ struct vmm_info_args {
  *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
  * @max_lock_hold_ns: the longest time the arena's spinlock has been held
  *	since load, in nanoseconds
+ * @mapped_blocks: blocks with at least one mapping, including freed ones
+ *	whose mappings still hold their range
  * @reserved: zeroed by the kernel
  *
  * Output only; the values are one consistent snapshot.  @metadata_bytes,
  * @policy and @max_lock_hold_ns were reserved (zero) fields before vmm
- * 0.2.
+ * 0.2, @mapped_blocks before 0.5.
  */
 struct vmm_stats_args {
 	__u64 size;
@@ -288,7 +359,8 @@ struct vmm_stats_args {
 	__u64 metadata_bytes;
 	__u64 policy;
 	__u64 max_lock_hold_ns;
-	__u64 reserved[2];
+	__u64 mapped_blocks;
+	__u64 reserved[1];
 };
 
 /* Values of vmm_stats_args.policy. */
@@ -358,10 +430,12 @@ struct vmm_rw_args {
  * @uid: its owner, in the caller's user namespace
  * @gid: its group, in the caller's user namespace
  * @mode: its permission bits
- * @attrs: %VMM_BLOCK_SCOPED or 0
+ * @attrs: %VMM_BLOCK_SCOPED, %VMM_BLOCK_MAPPABLE, both or 0
+ * @mapped: its mappings, as &vmm_info_args.mapped
  * @reserved: zeroed by the kernel
  *
- * @uid, @gid, @mode and @attrs were reserved (zero) before vmm 0.3.
+ * @uid, @gid, @mode and @attrs were reserved (zero) before vmm 0.3,
+ * @mapped before 0.5.
  */
 struct vmm_block_info {
 	__u64 id;
@@ -371,7 +445,8 @@ struct vmm_block_info {
 	__u32 gid;
 	__u32 mode;
 	__u32 attrs;
-	__u64 reserved[3];
+	__u64 mapped;
+	__u64 reserved[2];
 };
 
 /* The most entries one VMM_IOC_LIST call returns. */

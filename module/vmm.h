@@ -7,10 +7,14 @@
 #ifndef _VMM_H
 #define _VMM_H
 
+#include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/math.h>
+#include <linux/mm.h>
 #include <linux/miscdevice.h>
 #include <linux/gfp.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/rbtree.h>
 #include <linux/sched/clock.h>
 #include <linux/sizes.h>
@@ -22,7 +26,7 @@
 
 #include "vmm_compat.h"
 
-#define VMM_VERSION "0.4.0"
+#define VMM_VERSION "0.5.0"
 
 /*
  * Bulk copies and clears of arena bytes run outside the lock in pieces of
@@ -77,7 +81,8 @@ struct vmm_extent {
  * enum vmm_block_state - where a block is in its life
  * @VMM_BLOCK_NEW: allocated, being zeroed; invisible to lookups
  * @VMM_BLOCK_LIVE: visible by ID
- * @VMM_BLOCK_DEAD: freed while pinned; the last unpin releases its range
+ * @VMM_BLOCK_DEAD: freed while pinned or mapped; the last unpin or unmap
+ *	releases its range
  */
 enum vmm_block_state {
 	VMM_BLOCK_NEW,
@@ -162,7 +167,13 @@ struct vmm_cred {
  * @start: current offset; changes only under the lock, and never while
  *	@pins is non-zero
  * @size: bytes; fixed for the block's life
- * @pins: copies of the block's data in flight outside the lock
+ * @pins: copies of the block's data in flight outside the lock, and page
+ *	faults inserting one of its pages
+ * @maps: user mappings (VMAs) of the block; they keep a freed block's
+ *	range, but unlike pins never stop the compactor, which removes
+ *	their page table entries before it moves the block
+ * @mappable: allocated with %VMM_ALLOC_MAPPABLE: whole pages, and
+ *	@start stays page-aligned wherever the block moves
  * @state: see &enum vmm_block_state
  * @spare: the extent node the block's release may need, allocated with the
  *	block, so that freeing never allocates: it cannot fail for lack of
@@ -182,6 +193,8 @@ struct vmm_block {
 	u64 start;
 	u64 size;
 	unsigned int pins;
+	unsigned int maps;
+	bool mappable;
 	enum vmm_block_state state;
 	struct vmm_extent *spare;
 	kuid_t uid;
@@ -198,6 +211,11 @@ struct vmm_block {
  * @base: the arena's memory.  A block's bytes may be copied without @lock
  *	only while the block is pinned.
  * @size: arena size in bytes; fixed after init
+ * @mapping: the one address space every user mapping of a block is
+ *	linked in, at the block's own range of page offsets (see
+ *	vmm_map_base()), so that a move can remove exactly that block's
+ *	page table entries in every process; NULL (set once, before the
+ *	device is registered) when nothing can map blocks, as in KUnit
  * @ids: blocks by ID
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
@@ -217,6 +235,8 @@ struct vmm_block {
  * @nr_blocks: blocks in @ids
  * @nr_dead: blocks in @ids that are %VMM_BLOCK_DEAD
  * @nr_pinned: blocks with a non-zero pin count
+ * @nr_mappable: blocks in @ids that are &vmm_block.mappable
+ * @nr_mapped: blocks in @ids with a non-zero &vmm_block.maps
  * @moving_id: the block the compactor is copying, 0 for none; pinning it
  *	waits on @move_wq until the copy is done
  * @allocs: successful allocations
@@ -240,6 +260,7 @@ struct vmm_arena {
 	spinlock_t lock;
 	u8 *base;
 	u64 size;
+	struct address_space *mapping;
 	struct rb_root ids;
 	struct rb_root addrs;
 	struct rb_root free;
@@ -256,6 +277,8 @@ struct vmm_arena {
 	u64 nr_blocks;
 	u64 nr_dead;
 	u64 nr_pinned;
+	u64 nr_mappable;
+	u64 nr_mapped;
 	u64 moving_id;
 	u64 allocs;
 	u64 frees;
@@ -277,10 +300,14 @@ struct vmm_arena {
  * struct vmm_device - the one /dev/vmm instance
  * @misc: the registered misc device
  * @arena: the arena it manages
+ * @inode: an inode of vmm's own pseudo filesystem, whose address space
+ *	every open file uses as its f_mapping, whatever device node it was
+ *	opened through, so that a block's mappings are all in one place
  */
 struct vmm_device {
 	struct miscdevice misc;
 	struct vmm_arena arena;
+	struct inode *inode;
 };
 
 /*
@@ -314,6 +341,8 @@ static inline void vmm_unlock(struct vmm_arena *arena)
  * @gid: &vmm_block.gid
  * @mode: &vmm_block.mode
  * @pins: &vmm_block.pins
+ * @maps: &vmm_block.maps
+ * @mappable: &vmm_block.mappable
  * @state: &vmm_block.state
  * @moving: the compactor is copying the block
  */
@@ -325,6 +354,8 @@ struct vmm_block_view {
 	kgid_t gid;
 	umode_t mode;
 	unsigned int pins;
+	unsigned int maps;
+	bool mappable;
 	enum vmm_block_state state;
 	bool moving;
 };
@@ -353,11 +384,13 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
  * @mode: permission bits
  * @scope: the list of the file that owns the block, or NULL for a block
  *	that lives until freed; protected by &vmm_arena.lock
+ * @mappable: whole pages, page-aligned, for mmap (%VMM_ALLOC_MAPPABLE)
  */
 struct vmm_alloc_req {
 	const struct vmm_cred *cred;
 	umode_t mode;
 	struct list_head *scope;
+	bool mappable;
 };
 
 /* What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping. */
@@ -368,6 +401,8 @@ struct vmm_block_attrs {
 	kgid_t gid;
 	umode_t mode;
 	bool scoped;
+	bool mappable;
+	unsigned int maps;
 };
 
 /* Permission bits of vmm_arena_pin_perm() and vmm_arena_attrs(). */
@@ -410,6 +445,33 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
 u32 vmm_arena_holes_from(struct vmm_arena *arena, u64 offset,
 			 struct vmm_range *out, u32 capacity);
 
+int vmm_arena_map(struct vmm_arena *arena, u64 id,
+		  const struct vmm_cred *cred, int need, pgoff_t pgoff,
+		  pgoff_t pages, struct vmm_block **blkp, int *granted);
+void vmm_arena_map_dup(struct vmm_arena *arena, struct vmm_block *blk);
+void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk);
+int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk);
+
+/*
+ * Each block has its own range of page offsets in &vmm_arena.mapping,
+ * one arena's worth of pages long, at its ID times that length: IDs are
+ * never reused, so neither are ranges, and no zap of one block's range
+ * reaches another block's mappings.  The range must stay below
+ * MAX_LFS_FILESIZE, which unmap_mapping_range() and the i_mmap tree's
+ * offsets in bytes assume.
+ */
+static inline bool vmm_map_base(const struct vmm_arena *arena, u64 id,
+				pgoff_t *base)
+{
+	u64 window = DIV_ROUND_UP_ULL(arena->size, PAGE_SIZE), b;
+
+	if (check_mul_overflow(id, window, &b) ||
+	    b > (u64)(MAX_LFS_FILESIZE >> PAGE_SHIFT) - window)
+		return false;
+	*base = b;
+	return true;
+}
+
 long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 		    u64 offset, void __user *ubuf, size_t len, bool to_block);
@@ -440,6 +502,10 @@ struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may);
 
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);
+
+int vmm_mapping_init(struct vmm_device *vmm);
+void vmm_mapping_exit(struct vmm_device *vmm);
+int vmm_mmap(struct file *file, struct vm_area_struct *vma);
 
 void vmm_debugfs_init(struct vmm_arena *arena);
 void vmm_debugfs_exit(void);

@@ -539,6 +539,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 	struct rb_node *b = rb_first(&arena->addrs), *e = rb_first(&arena->free);
 	struct vmm_extent *moving = arena->moving_ext;
 	u64 cursor = 0, used = 0, blocks = 0, extents = 0;
+	u64 mappable = 0, mapped = 0;
 	bool prev_free = false;
 
 	lockdep_assert_held(&arena->lock);
@@ -567,6 +568,16 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 		} else if (blk && blk->start == cursor) {
 			if (!blk->size)
 				return vmm_bad("empty block %llu", blk->id);
+			if (blk->mappable &&
+			    (!PAGE_ALIGNED(blk->start) ||
+			     !PAGE_ALIGNED(blk->size)))
+				return vmm_bad("mappable block %llu at %llu+%llu is not whole pages",
+					       blk->id, blk->start, blk->size);
+			if (blk->maps && !blk->mappable)
+				return vmm_bad("block %llu is mapped but not mappable",
+					       blk->id);
+			mappable += blk->mappable;
+			mapped += !!blk->maps;
 			cursor += blk->size;
 			used += blk->size;
 			b = rb_next(b);
@@ -588,6 +599,10 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 	if (extents != arena->nr_extents)
 		return vmm_bad("%llu extents, want %llu", extents,
 			       arena->nr_extents);
+	if (mappable != arena->nr_mappable || mapped != arena->nr_mapped)
+		return vmm_bad("%llu mappable and %llu mapped blocks, want %llu and %llu",
+			       mappable, mapped, arena->nr_mappable,
+			       arena->nr_mapped);
 	return vmm_check_by_size(arena, extents - !!arena->moving_ext) &&
 	       vmm_check_ids(arena) && vmm_check_users(arena);
 }
@@ -900,6 +915,8 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	arena->nr_blocks--;
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
+	if (blk->mappable)
+		arena->nr_mappable--;
 	list_del_init(&blk->scope_node);
 	vmm_usage_uncharge(arena, blk->usage, blk->size);
 	blk->usage = NULL;
@@ -961,9 +978,9 @@ static void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 }
 
 /*
- * Drop a pin.  Releases a DEAD block whose last pin this was, which frees
- * @blk.  Nobody waits for a pin to drop: the compactor goes around pinned
- * blocks.
+ * Drop a pin.  Releases a DEAD block whose last pin this was, unless it is
+ * still mapped, which frees @blk.  Nobody waits for a pin to drop: the
+ * compactor goes around pinned blocks.
  */
 static void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 {
@@ -971,7 +988,7 @@ static void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 	if (--blk->pins)
 		return;
 	arena->nr_pinned--;
-	if (blk->state == VMM_BLOCK_DEAD)
+	if (blk->state == VMM_BLOCK_DEAD && !blk->maps)
 		vmm_block_release(arena, blk);
 }
 
@@ -1091,6 +1108,13 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		align = 1;
 	else if (!is_power_of_2(align) || align > arena->size)
 		return -EINVAL;
+	if (req && req->mappable) {
+		/* Whole pages, so that a mapping exposes no neighbour. */
+		size = round_up(size, PAGE_SIZE);
+		align = max_t(u64, align, PAGE_SIZE);
+		if (size > arena->size || align > arena->size)
+			return -EINVAL;
+	}
 
 	/* The block, and the extent node its release may need. */
 	blk = kzalloc_obj(*blk, VMM_GFP_META);
@@ -1149,6 +1173,9 @@ retry:
 	blk->uid = cred ? cred->uid : GLOBAL_ROOT_UID;
 	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
 	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
+	blk->mappable = req && req->mappable;
+	if (blk->mappable)
+		arena->nr_mappable++;
 	vmm_charge_commit(arena, &ch, blk);
 	INIT_LIST_HEAD(&blk->scope_node);
 	if (req && req->scope)
@@ -1307,14 +1334,15 @@ int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 /*
  * Free a live block: it leaves its file's scope and the ID lookups at
  * once; with copies in flight, its range is released when the last one
- * finishes.
+ * finishes, and with mappings, when the last one goes (as System V shared
+ * memory after IPC_RMID).
  */
 static void vmm_block_kill(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
 	list_del_init(&blk->scope_node);
 	arena->frees++;
-	if (blk->pins) {
+	if (blk->pins || blk->maps) {
 		blk->state = VMM_BLOCK_DEAD;
 		arena->nr_dead++;
 	} else {
@@ -1436,6 +1464,8 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 		out->gid = blk->gid;
 		out->mode = blk->mode;
 		out->scoped = !list_empty(&blk->scope_node);
+		out->mappable = blk->mappable;
+		out->maps = blk->maps;
 	}
 	vmm_unlock(arena);
 	return ret;
@@ -1727,81 +1757,164 @@ void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
 	vmm_unlock(arena);
 }
 
-/* Free space is one extent ending at the end of the arena, or none. */
-static bool vmm_arena_compact(struct vmm_arena *arena)
+/**
+ * vmm_arena_map() - record a new mapping of a block for a caller
+ * @arena: the arena
+ * @id: the block
+ * @cred: the caller
+ * @need: the %VMM_MAY_READ and %VMM_MAY_WRITE bits the mapping needs, all
+ *	of them
+ * @pgoff: the first page of the block the mapping shows
+ * @pages: its length in pages
+ * @blkp: set to the block, which the mapping now holds (its range stays
+ *	until vmm_arena_unmap(), even if the block is freed)
+ * @granted: set to the bits @cred holds on the block, so that a mapping
+ *	without w can be kept from gaining it later
+ *
+ * Return: 0, -ENOENT, -EACCES (missing a bit of @need), -ENODEV (not
+ * allocated mappable), -EINVAL (the pages lie outside the block), or
+ * -EOVERFLOW (no range of page offsets for the block's ID).
+ */
+int vmm_arena_map(struct vmm_arena *arena, u64 id,
+		  const struct vmm_cred *cred, int need, pgoff_t pgoff,
+		  pgoff_t pages, struct vmm_block **blkp, int *granted)
 {
-	struct rb_node *first = rb_first(&arena->free);
-	struct vmm_extent *ext;
+	struct vmm_block *blk;
+	pgoff_t base;
+	int ret = 0;
 
-	if (!first)
-		return true;
-	ext = rb_entry(first, struct vmm_extent, node);
-	return vmm_extent_end(ext) == arena->size;
+	if (!vmm_map_base(arena, id, &base))
+		return -EOVERFLOW;
+	vmm_lock(arena);
+	blk = vmm_block_lookup(arena, id);
+	if (!blk) {
+		ret = -ENOENT;
+	} else if ((vmm_rights(blk, cred) & need) != need) {
+		ret = -EACCES;
+	} else if (!blk->mappable) {
+		ret = -ENODEV;
+	} else if (pgoff >= blk->size >> PAGE_SHIFT ||
+		   pages > (blk->size >> PAGE_SHIFT) - pgoff) {
+		ret = -EINVAL;
+	} else {
+		*granted = vmm_rights(blk, cred);
+		if (!blk->maps++)
+			arena->nr_mapped++;
+		*blkp = blk;
+	}
+	vmm_self_check(arena);
+	vmm_unlock(arena);
+	return ret;
+}
+
+/**
+ * vmm_arena_map_dup() - a mapping of a block was copied or split
+ * @arena: the arena
+ * @blk: a block held by an existing mapping
+ */
+void vmm_arena_map_dup(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	vmm_lock(arena);
+	blk->maps++;
+	vmm_unlock(arena);
+}
+
+/**
+ * vmm_arena_unmap() - a mapping of a block is gone
+ * @arena: the arena
+ * @blk: the block; freed by this call if it was freed while mapped and this
+ *	was its last mapping, and nobody has it pinned
+ */
+void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	vmm_lock(arena);
+	if (!--blk->maps) {
+		arena->nr_mapped--;
+		if (blk->state == VMM_BLOCK_DEAD && !blk->pins)
+			vmm_block_release(arena, blk);
+	}
+	vmm_self_check(arena);
+	vmm_unlock(arena);
+}
+
+/**
+ * vmm_arena_pin_mapped() - pin a block that a mapping holds, for a fault
+ * @arena: the arena
+ * @blk: the block, live or freed while mapped
+ *
+ * Unlike vmm_arena_pin_perm(), never waits: a fault must not sleep in
+ * here with the mmap lock held when it can drop that lock and retry.
+ *
+ * Return: 0 with @blk pinned (its start and bytes stable until
+ * vmm_arena_unpin()), or -EAGAIN while the compactor moves it; wait on
+ * &vmm_arena.move_wq for &vmm_arena.moving_id to change, then try again.
+ */
+int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	int ret = -EAGAIN;
+
+	vmm_lock(arena);
+	if (arena->moving_id != blk->id) {
+		vmm_pin_locked(arena, blk);
+		ret = 0;
+	}
+	vmm_unlock(arena);
+	return ret;
 }
 
 /*
- * Slide @blk down over the free extent right below it, if there is one, and
- * return the offset just past the block's new place.  Called and returns
- * with the lock held, but copies without it: the extent is taken out of the
- * free tree so nobody can allocate it, and the block is pinned and marked
- * as moving so nobody can copy its bytes or release it meanwhile.  The
- * pieces are copied in increasing offset order, which is safe for the
- * overlapping downward move.
+ * The largest extent other than the last one (by offset): down the right
+ * spine, taking each node's own size and its left subtree's maximum.
+ * O(log n).
  */
-static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
-			   u64 *bytes, u64 *blocks)
-	__must_hold(&arena->lock)
+static u64 vmm_max_below_last(struct vmm_arena *arena)
 {
-	u64 src = blk->start, size = blk->size, dst, done, n;
+	struct rb_node *n = arena->free.rb_node;
+	u64 max = 0;
+
+	while (n) {
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent, node);
+
+		max = max(max, vmm_subtree_max(n->rb_left));
+		if (n->rb_right)
+			max = max(max, ext->size);
+		n = n->rb_right;
+	}
+	return max;
+}
+
+/*
+ * Free space is one extent ending at the end of the arena, or none.  With
+ * mappable blocks, which move only to page boundaries, extents of less
+ * than a page may stay below them, and count as packed: then no extent but
+ * the last may be a page or larger.
+ */
+static bool vmm_arena_compact(struct vmm_arena *arena)
+{
+	struct rb_node *last = rb_last(&arena->free);
 	struct vmm_extent *ext;
 
-	lockdep_assert_held(&arena->lock);
-	ext = vmm_extent_ending_at(arena, src);
-	if (blk->pins || !ext)
-		return src + size;
+	if (!last)
+		return true;
+	ext = rb_entry(last, struct vmm_extent, node);
+	if (vmm_extent_end(ext) != arena->size)
+		return false;
+	if (!arena->nr_mappable)
+		return arena->nr_extents == 1;
+	return vmm_max_below_last(arena) < PAGE_SIZE;
+}
 
-	dst = ext->start;
-	vmm_extent_unlink(arena, ext);
-	/* Still counted, and seen by the self-check, while out of the tree. */
-	arena->moving_ext = ext;
-	arena->nr_extents++;
-	vmm_pin_locked(arena, blk);
-	arena->moving_id = blk->id;
-	vmm_unlock(arena);
+/*
+ * Where @blk lands if it slides down over @ext, the free extent right below
+ * it: the extent's start, or for a mappable block the first page boundary
+ * in it; @blk->start if that is no lower.
+ */
+static u64 vmm_slide_dst(const struct vmm_block *blk,
+			 const struct vmm_extent *ext)
+{
+	u64 dst = blk->mappable ? round_up(ext->start, PAGE_SIZE) : ext->start;
 
-	for (done = 0; done < size; done += n) {
-		n = min_t(u64, size - done, VMM_CHUNK);
-		memmove(arena->base + dst + done, arena->base + src + done, n);
-		cond_resched();
-	}
-	/* The move cannot fail from here on; traced while the lock is free. */
-	trace_vmm_move(blk->id, src, dst, size);
-
-	vmm_lock(arena);
-	blk->start = dst;
-	arena->moving_id = 0;
-	arena->moving_ext = NULL;
-	arena->nr_extents--;
-	arena->bytes_moved += size;
-	*bytes += size;
-	*blocks += 1;
-	/* The hole now lies above the block; @ext serves it if needed. */
-	vmm_extent_give(arena, dst + size, src - dst, &ext);
-	kfree(ext);
-	/* A block freed during the move is released here. */
-	vmm_unpin_locked(arena, blk);
-	vmm_self_check(arena);
-	/*
-	 * Only pinners of this block wait, and only for this move.  Woken
-	 * without the lock, so that however many there are, no hold of it
-	 * grows with them; they recheck @moving_id, cleared above.
-	 */
-	if (wq_has_sleeper(&arena->move_wq)) {
-		vmm_unlock(arena);
-		wake_up_all(&arena->move_wq);
-		vmm_lock(arena);
-	}
-	return dst + size;
+	return min(dst, blk->start);
 }
 
 /**
@@ -1813,8 +1926,11 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
+ * @spare: an extent node for the free space a mappable block leaves
+ *	below the page boundary it moves to, allocated without the lock
  * @over_budget: stopped before a block that would exceed @budget
  * @interrupted: stopped for a pending signal
+ * @nomem: stopped because @spare could not be allocated
  */
 struct vmm_pass {
 	const struct vmm_cred *cred;
@@ -1822,9 +1938,99 @@ struct vmm_pass {
 	u64 moved;
 	u64 *bytes;
 	u64 *blocks;
+	struct vmm_extent *spare;
 	bool over_budget;
 	bool interrupted;
+	bool nomem;
 };
+
+/*
+ * Slide @blk down over @ext, the free extent right below it, to
+ * vmm_slide_dst(), and return the offset just past the block's new place.
+ * Called and returns with the lock held, but copies without it: the range
+ * the block moves into is taken out of the free tree so nobody can
+ * allocate it, and the block is pinned and marked as moving so nobody can
+ * copy its bytes, fault its pages in or release it meanwhile.  A mapped
+ * block's page table entries are removed, in every process, before the
+ * copy starts; the next access faults and waits for the move to end.  The
+ * pieces are copied in increasing offset order, which is safe for the
+ * overlapping downward move.  A mappable block that stops short of
+ * @ext's start needs @pass->spare, which the caller provides.
+ */
+static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
+			   struct vmm_extent *ext, struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	u64 src = blk->start, size = blk->size, dst, done, n;
+	struct vmm_extent *moving = ext;
+	unsigned int zapped = 0;
+	pgoff_t base = 0;
+
+	lockdep_assert_held(&arena->lock);
+	dst = vmm_slide_dst(blk, ext);
+	if (dst > ext->start) {
+		/* The part below the page boundary stays free, in @ext. */
+		moving = pass->spare;
+		pass->spare = NULL;
+		vmm_size_erase(arena, ext);
+		ext->size = dst - ext->start;
+		vmm_extent_resized(arena, ext);
+		moving->start = dst;
+		moving->size = src - dst;
+	} else {
+		vmm_extent_unlink(arena, ext);
+	}
+	/* Still counted, and seen by the self-check, while out of the tree. */
+	arena->moving_ext = moving;
+	arena->nr_extents++;
+	vmm_pin_locked(arena, blk);
+	arena->moving_id = blk->id;
+	/*
+	 * Mappings made from here on fault only after the move; those that
+	 * exist now are zapped below.
+	 */
+	if (blk->maps && arena->mapping && vmm_map_base(arena, blk->id, &base))
+		zapped = blk->maps;
+	vmm_unlock(arena);
+
+	if (zapped)
+		unmap_mapping_pages(arena->mapping, base, size >> PAGE_SHIFT,
+				    true);
+	for (done = 0; done < size; done += n) {
+		n = min_t(u64, size - done, VMM_CHUNK);
+		memmove(arena->base + dst + done, arena->base + src + done, n);
+		cond_resched();
+	}
+	/* The move cannot fail from here on; traced while the lock is free. */
+	trace_vmm_move(blk->id, src, dst, size, zapped);
+
+	vmm_lock(arena);
+	blk->start = dst;
+	arena->moving_id = 0;
+	arena->moving_ext = NULL;
+	arena->nr_extents--;
+	arena->bytes_moved += size;
+	*pass->bytes += size;
+	*pass->blocks += 1;
+	/* The hole now lies above the block; @moving serves it if needed. */
+	vmm_extent_give(arena, dst + size, src - dst, &moving);
+	kfree(moving);
+	/* A block freed during the move is released here. */
+	vmm_unpin_locked(arena, blk);
+	vmm_self_check(arena);
+	/*
+	 * Only pinners and faulters of this block wait, and only for this
+	 * move.  Woken without the lock, so that however many there are, no
+	 * hold of it grows with them; they recheck @moving_id, cleared above.
+	 */
+	if (wq_has_sleeper(&arena->move_wq)) {
+		vmm_unlock(arena);
+		wake_up_all(&arena->move_wq);
+		vmm_lock(arena);
+	}
+	return dst + size;
+}
+
 
 /*
  * Whether @blk stays where it is this pass, as a barrier the others close
@@ -1870,8 +2076,24 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 #define VMM_PASS_BATCH	64
 
 /*
+ * Get @pass a spare extent node, dropping the lock to allocate it.
+ * Return: whether it has one; the caller looks again, as anything may
+ * have changed meanwhile.
+ */
+static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	vmm_unlock(arena);
+	pass->spare = kzalloc_obj(*pass->spare, VMM_GFP_META);
+	vmm_lock(arena);
+	pass->nomem = !pass->spare;
+	return pass->spare;
+}
+
+/*
  * One pass over the blocks in offset order, sliding each block that may
- * move down over the hole below it.  The walk resumes from the offset
+ * move down over the hole below it.  It starts at the lowest free extent,
+ * as nothing below it can move.  The walk resumes from the offset
  * reached after every block, and each block is looked up afresh, so
  * changes made while the lock was dropped are simply seen.  The lock is
  * dropped after every move (which copies without it), every
@@ -1882,20 +2104,29 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 {
 	unsigned int seen = 0;
+	struct vmm_extent *ext;
 	struct vmm_block *blk;
-	u64 cursor = 0, before = pass->moved;
+	struct rb_node *first;
+	u64 cursor, before = pass->moved;
 
 	vmm_lock(arena);
+	first = rb_first(&arena->free);
+	cursor = first ? rb_entry(first, struct vmm_extent, node)->start : 0;
 	while ((blk = vmm_block_from(arena, cursor))) {
-		if (vmm_block_stays(pass, blk) ||
-		    !vmm_extent_ending_at(arena, blk->start)) {
+		ext = vmm_block_stays(pass, blk) ? NULL :
+		      vmm_extent_ending_at(arena, blk->start);
+		if (!ext || vmm_slide_dst(blk, ext) == blk->start) {
 			cursor = vmm_block_end(blk);
+		} else if (vmm_slide_dst(blk, ext) > ext->start &&
+			   !pass->spare) {
+			if (!vmm_pass_spare(arena, pass))
+				break;
+			continue;
 		} else {
 			if (vmm_pass_stop(pass, blk))
 				break;
 			pass->moved += blk->size;
-			cursor = vmm_block_slide(arena, blk, pass->bytes,
-						 pass->blocks);
+			cursor = vmm_block_slide(arena, blk, ext, pass);
 		}
 		if (++seen == VMM_PASS_BATCH || need_resched() ||
 		    spin_needbreak(&arena->lock)) {
@@ -1929,7 +2160,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  * later continues.
  *
  * Return: 0 (blocks moved before a signal stay moved and are counted),
- * -EBUSY (only with @nowait), or -ERESTARTSYS if a signal came while
+ * -EBUSY (only with @nowait), -ENOMEM if nothing moved because the
+ * extent record for the space a mappable block leaves below its page
+ * boundary could not be allocated, or -ERESTARTSYS if a signal came while
  * waiting for another defragmentation (a signal already pending when the
  * mutex is free still lets the first block move).
  */
@@ -1970,8 +2203,11 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 			arena->defrags++;
 		vmm_unlock(arena);
 	} while (progress && !*compact && !pass.over_budget &&
-		 !pass.interrupted);
+		 !pass.interrupted && !pass.nomem);
 	mutex_unlock(&arena->compact_lock);
+	kfree(pass.spare);
+	if (pass.nomem && !pass.moved)
+		ret = -ENOMEM;
 out:
 	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
 			     vmm_trace_since(t0), *compact, ret);
@@ -2005,6 +2241,7 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	st->metadata_bytes = vmm_metadata_bytes(arena);
 	st->policy = arena->policy;
 	st->max_lock_hold_ns = arena->max_lock_hold_ns;
+	st->mapped_blocks = arena->nr_mapped;
 	vmm_unlock(arena);
 
 	if (st->free)
@@ -2069,8 +2306,10 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		out[count].uid = __kuid_val(blk->uid);
 		out[count].gid = __kgid_val(blk->gid);
 		out[count].mode = blk->mode;
-		out[count].attrs = list_empty(&blk->scope_node) ? 0 :
-				   VMM_BLOCK_SCOPED;
+		out[count].attrs = (list_empty(&blk->scope_node) ? 0 :
+				    VMM_BLOCK_SCOPED) |
+				   (blk->mappable ? VMM_BLOCK_MAPPABLE : 0);
+		out[count].mapped = blk->maps;
 		count++;
 	}
 	vmm_unlock(arena);
@@ -2109,6 +2348,8 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
 		out[count].gid = blk->gid;
 		out[count].mode = blk->mode;
 		out[count].pins = blk->pins;
+		out[count].maps = blk->maps;
+		out[count].mappable = blk->mappable;
 		out[count].state = blk->state;
 		out[count].moving = arena->moving_id == blk->id;
 		count++;

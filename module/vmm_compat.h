@@ -7,7 +7,9 @@
 #ifndef _VMM_COMPAT_H
 #define _VMM_COMPAT_H
 
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 
 /*
  * kzalloc_obj(P, gfp): one zeroed object of P's type, P being an
@@ -24,6 +26,37 @@
 		typeof(P) *__vmm_obj = kzalloc(sizeof(P), gfp);	\
 		__vmm_obj;					\
 	})
+#endif
+
+/*
+ * vm_flags_set(), vm_flags_clear(): since 6.3, commit bc292ab00f6c ("mm:
+ * introduce vma->vm_flags wrapper functions"), which also made vm_flags
+ * read-only to everyone else.  Debian 12's 6.1 has neither.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+static inline void vmm_vm_flags_set(struct vm_area_struct *vma,
+				    unsigned long flags)
+{
+	vm_flags_set(vma, flags);
+}
+
+static inline void vmm_vm_flags_clear(struct vm_area_struct *vma,
+				      unsigned long flags)
+{
+	vm_flags_clear(vma, flags);
+}
+#else
+static inline void vmm_vm_flags_set(struct vm_area_struct *vma,
+				    unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void vmm_vm_flags_clear(struct vm_area_struct *vma,
+				      unsigned long flags)
+{
+	vma->vm_flags &= ~flags;
+}
 #endif
 
 #endif /* _VMM_COMPAT_H */

@@ -5,7 +5,8 @@
  *
  *   blocks  one line per block in offset order, under a header line: ID,
  *           start, size, owner uid and gid (initial namespace), mode,
- *           pins and state
+ *           pins, mappings ("-" for a block not allocated mappable) and
+ *           state
  *   holes   one line per free extent in offset order, under a header line
  *   map     the arena at 64 characters a line, each a slice of it
  *
@@ -79,17 +80,22 @@ static int vmm_blocks_show(struct seq_file *m, void *unused)
 	buf = kmalloc_array(VMM_DEBUGFS_BATCH, sizeof(*buf), GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	seq_printf(m, "%10s %12s %12s %10s %10s %4s %5s %s\n", "id", "start",
-		   "size", "uid", "gid", "mode", "pins", "state");
+	seq_printf(m, "%10s %12s %12s %10s %10s %4s %5s %5s %s\n", "id",
+		   "start", "size", "uid", "gid", "mode", "pins", "maps",
+		   "state");
 	do {
 		n = vmm_arena_blocks_from(arena, offset, buf,
 					  VMM_DEBUGFS_BATCH);
 		for (i = 0; i < n; i++) {
-			seq_printf(m, "%10llu %12llu %12llu %10u %10u %04o %5u %s\n",
+			char maps[12] = "-";
+
+			if (buf[i].mappable)
+				snprintf(maps, sizeof(maps), "%u", buf[i].maps);
+			seq_printf(m, "%10llu %12llu %12llu %10u %10u %04o %5u %5s %s\n",
 				   buf[i].id, buf[i].start, buf[i].size,
 				   from_kuid(&init_user_ns, buf[i].uid),
 				   from_kgid(&init_user_ns, buf[i].gid),
-				   buf[i].mode, buf[i].pins,
+				   buf[i].mode, buf[i].pins, maps,
 				   vmm_state_name(&buf[i]));
 			offset = buf[i].start + buf[i].size;
 		}

@@ -136,8 +136,8 @@ static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
 	if (!vmm_args_clean(args.flags, VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
-			    VMM_ALLOC_SCOPED, 0, args.reserved,
-			    sizeof(args.reserved)))
+			    VMM_ALLOC_SCOPED | VMM_ALLOC_MAPPABLE, 0,
+			    args.reserved, sizeof(args.reserved)))
 		return -EINVAL;
 	/* Without VMM_ALLOC_MODE, mode is padding and must be 0. */
 	if (args.flags & VMM_ALLOC_MODE ? args.mode & ~VMM_MODE_MASK :
@@ -154,6 +154,7 @@ static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 	req.cred = &cred;
 	req.mode = args.flags & VMM_ALLOC_MODE ? args.mode : VMM_MODE_DEFAULT;
 	req.scope = args.flags & VMM_ALLOC_SCOPED ? &vf->scoped : NULL;
+	req.mappable = args.flags & VMM_ALLOC_MAPPABLE;
 	ret = vmm_arena_alloc_owned(arena, args.size, args.align,
 				    args.flags & VMM_ALLOC_COMPACT, &req,
 				    &args.id, &args.offset);
@@ -261,7 +262,9 @@ static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 	args.uid = from_kuid_munged(current_user_ns(), attrs.uid);
 	args.gid = from_kgid_munged(current_user_ns(), attrs.gid);
 	args.mode = attrs.mode;
-	args.attrs = attrs.scoped ? VMM_BLOCK_SCOPED : 0;
+	args.attrs = (attrs.scoped ? VMM_BLOCK_SCOPED : 0) |
+		     (attrs.mappable ? VMM_BLOCK_MAPPABLE : 0);
+	args.mapped = attrs.maps;
 	if (copy_to_user(argp, &args, sizeof(args)))
 		return -EFAULT;
 	return 0;

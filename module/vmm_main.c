@@ -4,8 +4,9 @@
  *
  * This file holds the module's life cycle and the file operations that act
  * on the block an open file has selected.  The ioctls are in vmm_ioctl.c,
- * the allocator in vmm_arena.c, the sysfs counters in vmm_sysfs.c, the
- * debugfs views in vmm_debugfs.c, the tracepoints in vmm_trace.h.
+ * the allocator in vmm_arena.c, mmap(2) of blocks in vmm_mmap.c, the sysfs
+ * counters in vmm_sysfs.c, the debugfs views in vmm_debugfs.c, the
+ * tracepoints in vmm_trace.h.
  *
  * Locking: see vmm_arena.c.  File operations take the arena lock only to
  * look up and pin a block; the copy itself runs unlocked.
@@ -320,6 +321,8 @@ static int vmm_open(struct inode *inode, struct file *file)
 	vf->vmm = vmm;
 	INIT_LIST_HEAD(&vf->scoped);
 	file->private_data = vf;
+	/* Every file's mappings in one place, whatever node was opened. */
+	file->f_mapping = vmm->inode->i_mapping;
 	return 0;
 }
 
@@ -340,6 +343,7 @@ static const struct file_operations vmm_fops = {
 	.read = vmm_read,
 	.write = vmm_write,
 	.llseek = vmm_llseek,
+	.mmap = vmm_mmap,
 	.unlocked_ioctl = vmm_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -357,6 +361,12 @@ static int __init vmm_init(void)
 		pr_err("cannot allocate a %llu-byte arena (%d); load with a smaller size=\n",
 		       vmm_size, ret);
 		goto err_free_dev;
+	}
+	ret = vmm_mapping_init(vmm_dev);
+	if (ret) {
+		pr_err("cannot create the address space for mappings (%d)\n",
+		       ret);
+		goto err_destroy;
 	}
 
 	vmm_dev->misc.minor = MISC_DYNAMIC_MINOR;
@@ -387,6 +397,8 @@ err_not_ready:
 	kernel_param_lock(THIS_MODULE);
 	vmm_ready = false;
 	kernel_param_unlock(THIS_MODULE);
+	vmm_mapping_exit(vmm_dev);
+err_destroy:
 	vmm_arena_destroy(&vmm_dev->arena);
 err_free_dev:
 	kfree(vmm_dev);
@@ -401,6 +413,7 @@ static void __exit vmm_exit(void)
 	vmm_ready = false;
 	kernel_param_unlock(THIS_MODULE);
 	misc_deregister(&vmm_dev->misc);
+	vmm_mapping_exit(vmm_dev);
 	vmm_arena_destroy(&vmm_dev->arena);
 	kfree(vmm_dev);
 }

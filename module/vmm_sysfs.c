@@ -54,6 +54,7 @@ static struct vmm_stat_attr vmm_stats[] = {
 	VMM_STAT(defrags),
 	VMM_STAT(bytes_moved),
 	VMM_STAT(metadata_bytes),
+	VMM_STAT(mapped_blocks),
 };
 
 /*

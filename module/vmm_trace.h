@@ -65,19 +65,50 @@ TRACE_EVENT(vmm_alloc_fail,
 		      __entry->size, __entry->align, __entry->err)
 );
 
+/*
+ * vmm_move: one block's move.  zapped is the number of mappings (VMAs) of
+ * the block whose page table entries were removed before the copy, 0 for
+ * a block nobody maps.
+ */
 TRACE_EVENT(vmm_move,
-	    TP_PROTO(u64 id, u64 from, u64 to, u64 size),
-	    TP_ARGS(id, from, to, size),
+	    TP_PROTO(u64 id, u64 from, u64 to, u64 size, unsigned int zapped),
+	    TP_ARGS(id, from, to, size, zapped),
 	    TP_STRUCT__entry(__field(u64, id)
 			     __field(u64, from)
 			     __field(u64, to)
-			     __field(u64, size)),
+			     __field(u64, size)
+			     __field(unsigned int, zapped)),
 	    TP_fast_assign(__entry->id = id;
 			   __entry->from = from;
 			   __entry->to = to;
-			   __entry->size = size;),
-	    TP_printk("id=%llu from=%llu to=%llu size=%llu",
-		      __entry->id, __entry->from, __entry->to, __entry->size)
+			   __entry->size = size;
+			   __entry->zapped = zapped;),
+	    TP_printk("id=%llu from=%llu to=%llu size=%llu zapped=%u",
+		      __entry->id, __entry->from, __entry->to, __entry->size,
+		      __entry->zapped)
+);
+
+/*
+ * vmm_fault: a page fault on a mapping of a block.  page is the page's
+ * index in the block, offset the block's offset in the arena then; ret is
+ * the fault's vm_fault_t result (0x100 VM_FAULT_NOPAGE: mapped,
+ * 0x400 VM_FAULT_RETRY: the block was moving and the fault waited,
+ * 0x2 VM_FAULT_SIGBUS: past the block).
+ */
+TRACE_EVENT(vmm_fault,
+	    TP_PROTO(u64 id, u64 page, u64 offset, unsigned int ret),
+	    TP_ARGS(id, page, offset, ret),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u64, page)
+			     __field(u64, offset)
+			     __field(unsigned int, ret)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->page = page;
+			   __entry->offset = offset;
+			   __entry->ret = ret;),
+	    TP_printk("id=%llu page=%llu offset=%llu ret=0x%x",
+		      __entry->id, __entry->page, __entry->offset,
+		      __entry->ret)
 );
 
 TRACE_EVENT(vmm_defrag_begin,

@@ -258,7 +258,9 @@ struct vmm_free_args {
  * its destination taken out of the free space instead), so allocations,
  * frees, reads and writes of other blocks go on during a long call.  One
  * defragmentation runs at a time: a second caller waits for the first, or
- * with %VMM_DEFRAG_NOWAIT fails at once with EBUSY.
+ * with %VMM_DEFRAG_NOWAIT fails at once with EBUSY.  ENOMEM when nothing
+ * moved because the kernel could not allocate the record of the free space
+ * a mappable block leaves below the page boundary it moves to.
  */
 struct vmm_defrag_args {
 	__u32 flags;

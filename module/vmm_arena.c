@@ -1289,7 +1289,9 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	if (ret)
 		trace_vmm_alloc_fail(size, align, -ret);
 	else
-		trace_vmm_alloc(*id, *start, size, align, vmm_trace_since(t0));
+		trace_vmm_alloc(*id, *start, req && req->mappable ?
+				round_up(size, PAGE_SIZE) : size, align,
+				vmm_trace_since(t0));
 	return ret;
 }
 

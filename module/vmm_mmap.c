@@ -57,9 +57,14 @@ static int vmm_fs_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, VMM_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
+/*
+ * No .owner: the mount vmm keeps for its whole life would then hold the
+ * module itself, and it could never be unloaded.  The mount is internal
+ * (SB_KERNMOUNT), so vmm_mapping_exit() tears the superblock down before
+ * it returns, while this structure still exists.
+ */
 static struct file_system_type vmm_fs_type = {
 	.name = "vmm",
-	.owner = THIS_MODULE,
 	.init_fs_context = vmm_fs_init_fs_context,
 	.kill_sb = kill_anon_super,
 };

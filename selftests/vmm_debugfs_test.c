@@ -169,6 +169,25 @@ TEST_F(debugfs, debugfs_blocks_lists_blocks_by_offset)
 		     "4 28672 4096 0 live", "5 32768 100 0 live");
 }
 
+/* maps: "-" for a block that cannot be mapped, else its mappings. */
+TEST_F(debugfs, debugfs_blocks_show_mapping_counts)
+{
+	struct vmm_alloc_args a = { .size = 4096, .flags = VMM_ALLOC_MAPPABLE };
+	struct vmm_select_args sel = { .id = 2 };
+	char *p;
+
+	ALLOC_AT(self->fd, 4096, 0, 1, 0);
+	ASSERT_EQ(0, ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	ASSERT_EQ(2ULL, a.id);
+	ASSERT_TABLE("blocks", "id maps", "1 -", "2 0");
+	ASSERT_EQ(0, ioctl(self->fd, VMM_IOC_SELECT, &sel));
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_TABLE("blocks", "id maps", "1 -", "2 1");
+	ASSERT_EQ(0, munmap(p, 4096));
+	ASSERT_TABLE("blocks", "id maps", "1 -", "2 0");
+}
+
 /* Owners are shown in the initial namespace; the mode in octal. */
 TEST_F(debugfs, debugfs_blocks_show_owner_group_and_mode)
 {

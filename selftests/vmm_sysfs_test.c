@@ -56,7 +56,7 @@ FIXTURE_TEARDOWN(sysfs)
 static const char *const sysfs_files[] = {
 	"size", "used", "free", "largest_free", "blocks", "fragmentation",
 	"allocs", "frees", "alloc_failures", "defrags", "bytes_moved",
-	"metadata_bytes", "max_lock_hold_ns",
+	"metadata_bytes", "max_lock_hold_ns", "mapped_blocks",
 };
 
 /* Every sysfs file equals its VMM_IOC_STATS field. */
@@ -75,6 +75,7 @@ static const char *const sysfs_files[] = {
 	ASSERT_EQ(__st.defrags, vmm_sysfs("defrags")); \
 	ASSERT_EQ(__st.bytes_moved, vmm_sysfs("bytes_moved")); \
 	ASSERT_EQ(__st.metadata_bytes, vmm_sysfs("metadata_bytes")); \
+	ASSERT_EQ(__st.mapped_blocks, vmm_sysfs("mapped_blocks")); \
 	ASSERT_EQ(__st.size, __st.used + __st.free); \
 	ASSERT_EQ(vmm_frag(__st.free, __st.largest_free), \
 		  __st.fragmentation); \

@@ -217,7 +217,7 @@ TEST_F(trace, trace_records_allocs_free_defrag_and_failures)
 		      "vmm_alloc: id=3 offset=12288 size=4096 align=4096 duration_ns=N",
 		      "vmm_free: id=2 offset=4096 size=8192",
 		      "vmm_defrag_begin: budget=0 flags=0x0",
-		      "vmm_move: id=3 from=12288 to=4096 size=4096",
+		      "vmm_move: id=3 from=12288 to=4096 size=4096 zapped=0",
 		      "vmm_defrag_end: bytes_moved=4096 blocks_moved=1 duration_ns=N compact=1 ret=0",
 		      "vmm_alloc_fail: size=61440 align=0 errno=28",
 		      "vmm_alloc_fail: size=131072 align=0 errno=22",
@@ -240,11 +240,11 @@ TEST_F(trace, trace_records_one_move_per_block_within_budget)
 		      "vmm_alloc: id=4 offset=6000 size=4000 align=0 duration_ns=N",
 		      "vmm_free: id=1 offset=0 size=1000",
 		      "vmm_defrag_begin: budget=5000 flags=0x1",
-		      "vmm_move: id=2 from=1000 to=0 size=2000",
-		      "vmm_move: id=3 from=3000 to=2000 size=3000",
+		      "vmm_move: id=2 from=1000 to=0 size=2000 zapped=0",
+		      "vmm_move: id=3 from=3000 to=2000 size=3000 zapped=0",
 		      "vmm_defrag_end: bytes_moved=5000 blocks_moved=2 duration_ns=N compact=0 ret=0",
 		      "vmm_defrag_begin: budget=0 flags=0x0",
-		      "vmm_move: id=4 from=6000 to=5000 size=4000",
+		      "vmm_move: id=4 from=6000 to=5000 size=4000 zapped=0",
 		      "vmm_defrag_end: bytes_moved=4000 blocks_moved=1 duration_ns=N compact=1 ret=0");
 }
 
@@ -268,9 +268,41 @@ TEST_F(trace, trace_records_compacting_alloc)
 		      "vmm_free: id=1 offset=0 size=16384",
 		      "vmm_free: id=3 offset=32768 size=32768",
 		      "vmm_defrag_begin: budget=0 flags=0x0",
-		      "vmm_move: id=2 from=16384 to=0 size=16384",
+		      "vmm_move: id=2 from=16384 to=0 size=16384 zapped=0",
 		      "vmm_defrag_end: bytes_moved=16384 blocks_moved=1 duration_ns=N compact=1 ret=0",
 		      "vmm_alloc: id=4 offset=16384 size=49152 align=0 duration_ns=N");
+}
+
+/*
+ * A mapped block: each first touch of a page is a vmm_fault, a move zaps
+ * its one mapping, and the next touch faults the new place.
+ */
+TEST_F(trace, trace_records_faults_and_zapped_moves)
+{
+	struct vmm_select_args sel = { .id = 2 };
+	__u64 id, off;
+	char *p;
+
+	ALLOC_AT(self->fd, 4096, 0, 1, 0);
+	ASSERT_OK(alloc_flags(self->fd, 100, VMM_ALLOC_MAPPABLE, &id, &off));
+	EXPECT_EQ(2ULL, id);
+	EXPECT_EQ(4096ULL, off);
+	ASSERT_EQ(0, ioctl(self->fd, VMM_IOC_SELECT, &sel));
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	p[0] = 1;
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_OK(defrag_flags(self->fd, 0, 0));
+	EXPECT_EQ(1, p[0]);
+	ASSERT_EQ(0, munmap(p, 4096));
+	ASSERT_EVENTS("vmm_alloc: id=1 offset=0 size=4096 align=0 duration_ns=N",
+		      "vmm_alloc: id=2 offset=4096 size=4096 align=0 duration_ns=N",
+		      "vmm_fault: id=2 page=0 offset=4096 ret=0x100",
+		      "vmm_free: id=1 offset=0 size=4096",
+		      "vmm_defrag_begin: budget=0 flags=0x0",
+		      "vmm_move: id=2 from=4096 to=0 size=4096 zapped=1",
+		      "vmm_defrag_end: bytes_moved=4096 blocks_moved=1 duration_ns=N compact=1 ret=0",
+		      "vmm_fault: id=2 page=0 offset=0 ret=0x100");
 }
 
 /* With events/vmm disabled, the same operations record nothing. */
@@ -295,6 +327,8 @@ TEST_F(trace, trace_lists_vmm_event_formats)
 		{ "vmm_free", "field:u64 offset;" },
 		{ "vmm_alloc_fail", "field:int err;" },
 		{ "vmm_move", "field:u64 to;" },
+		{ "vmm_move", "field:unsigned int zapped;" },
+		{ "vmm_fault", "field:u64 page;" },
 		{ "vmm_defrag_begin", "field:u32 flags;" },
 		{ "vmm_defrag_end", "field:bool compact;" },
 	};

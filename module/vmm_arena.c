@@ -571,7 +571,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 			if (blk->mappable &&
 			    (!PAGE_ALIGNED(blk->start) ||
 			     !PAGE_ALIGNED(blk->size)))
-				return vmm_bad("mappable block %llu at %llu+%llu is not whole pages",
+				return vmm_bad("mappable block %llu at %llu+%llu: not whole pages",
 					       blk->id, blk->start, blk->size);
 			if (blk->maps && !blk->mappable)
 				return vmm_bad("block %llu is mapped but not mappable",
@@ -2032,7 +2032,6 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	}
 	return dst + size;
 }
-
 
 /*
  * Whether @blk stays where it is this pass, as a barrier the others close

@@ -9,7 +9,6 @@
 
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 /*
  * kzalloc_obj(P, gfp): one zeroed object of P's type, P being an
@@ -31,9 +30,11 @@
 /*
  * vm_flags_set(), vm_flags_clear(): since 6.3, commit bc292ab00f6c ("mm:
  * introduce vma->vm_flags wrapper functions"), which also made vm_flags
- * read-only to everyone else.  Debian 12's 6.1 has neither.
+ * read-only to everyone else.  Debian 12's 6.1 has neither.  They are
+ * inline functions, which the preprocessor cannot see, so Kbuild looks
+ * for them in the headers and defines VMM_HAVE_VM_FLAGS_SET.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#ifdef VMM_HAVE_VM_FLAGS_SET
 static inline void vmm_vm_flags_set(struct vm_area_struct *vma,
 				    unsigned long flags)
 {

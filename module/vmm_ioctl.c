@@ -245,7 +245,7 @@ static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
+	if (!vmm_args_clean(args.flags, 0, args.pad, &args.reserved,
 			    sizeof(args.reserved)))
 		return -EINVAL;
 

@@ -768,8 +768,7 @@ static void check_stats(enum cat c)
 	CHECK_FIELD(c, "stats.blocks", st.blocks, mb_n);
 	CHECK_FIELD(c, "stats.fragmentation", st.fragmentation,
 		    vmm_frag(free_b, largest));
-	for (i = 0; i < ARRAY_SIZE(st.reserved); i++)
-		CHECK_FIELD(c, "stats.reserved[i]", st.reserved[i], 0);
+	CHECK_FIELD(c, "stats.reserved", st.reserved, 0);
 	CHECK_FIELD(c, "stats.policy", st.policy, VMM_STATS_POLICY_FIRST);
 	check(c, st.allocs - st.frees == st.blocks,
 	      "stats: allocs %llu - frees %llu != blocks %llu",
@@ -1001,7 +1000,8 @@ static const struct kind {
 #define K(k, c, s) \
 	[k] = { #c, c, sizeof(struct s), \
 	offsetof(struct s, flags), offsetof(struct s, pad), \
-	offsetof(struct s, reserved), ARRAY_SIZE(((struct s *)0)->reserved) }
+	offsetof(struct s, reserved), \
+	sizeof(((struct s *)0)->reserved) / sizeof(__u64) }
 	/* Without VMM_ALLOC_MODE, ALLOC's mode must be 0 like a pad. */
 	[K_ALLOC] = { "VMM_IOC_ALLOC", VMM_IOC_ALLOC,
 		      sizeof(struct vmm_alloc_args),
@@ -1015,8 +1015,7 @@ static const struct kind {
 	/* Output only: no flags or pad, and nothing of it is read. */
 	[K_STATS] = { "VMM_IOC_STATS", VMM_IOC_STATS,
 		      sizeof(struct vmm_stats_args), NONE, NONE,
-		      offsetof(struct vmm_stats_args, reserved),
-		      ARRAY_SIZE(((struct vmm_stats_args *)0)->reserved) },
+		      offsetof(struct vmm_stats_args, reserved), 1 },
 	K(K_SELECT, VMM_IOC_SELECT, vmm_select_args),
 	K(K_READ, VMM_IOC_READ, vmm_rw_args),
 	K(K_WRITE, VMM_IOC_WRITE, vmm_rw_args),
@@ -1268,10 +1267,8 @@ static void do_defrag(void)
 static void info_check(enum cat c, const union args *a, const struct mblock *b)
 {
 	bool clean = !a->info.flags && !a->info.pad;
-	unsigned int k;
 
-	for (k = 0; k < ARRAY_SIZE(a->info.reserved); k++)
-		clean = clean && !a->info.reserved[k];
+	clean = clean && !a->info.reserved;
 	CHECK_FIELD(c, "INFO offset", a->info.offset, b->off);
 	CHECK_FIELD(c, "INFO size", a->info.size, b->size);
 	check(c, clean, "INFO: flags/pad/reserved not zero on output");

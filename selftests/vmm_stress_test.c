@@ -441,7 +441,7 @@ static void check_snapshot(struct ctx *c, const struct vmm_stats_args *st)
 	    st->largest_free > st->free ||
 	    st->fragmentation != vmm_frag(st->free, st->largest_free) ||
 	    st->allocs < st->frees || st->blocks != st->allocs - st->frees ||
-	    st->reserved[0] || st->reserved[1])
+	    st->reserved)
 		fail(c, "STATS: size %llu used %llu free %llu largest_free %llu fragmentation %llu blocks %llu allocs %llu frees %llu: inconsistent",
 		     (unsigned long long)st->size,
 		     (unsigned long long)st->used,

@@ -308,7 +308,7 @@ struct vmm_info_args {
 	__u32 mode;
 	__u32 attrs;
 	__u64 mapped;
-	__u64 reserved[1];
+	__u64 reserved;
 };
 
 /* vmm_info_args.attrs, vmm_block_info.attrs: allocated VMM_ALLOC_SCOPED. */
@@ -362,7 +362,7 @@ struct vmm_stats_args {
 	__u64 policy;
 	__u64 max_lock_hold_ns;
 	__u64 mapped_blocks;
-	__u64 reserved[1];
+	__u64 reserved;
 };
 
 /* Values of vmm_stats_args.policy. */

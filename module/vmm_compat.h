@@ -32,32 +32,16 @@
  * introduce vma->vm_flags wrapper functions"), which also made vm_flags
  * read-only to everyone else.  Debian 12's 6.1 has neither.  They are
  * inline functions, which the preprocessor cannot see, so Kbuild looks
- * for them in the headers and defines VMM_HAVE_VM_FLAGS_SET.
+ * for them in the headers and defines VMM_HAVE_VM_FLAGS_SET (module/Kbuild
+ * only: macros, so that bench/, which includes this file without the
+ * probe, never expands them).
  */
 #ifdef VMM_HAVE_VM_FLAGS_SET
-static inline void vmm_vm_flags_set(struct vm_area_struct *vma,
-				    unsigned long flags)
-{
-	vm_flags_set(vma, flags);
-}
-
-static inline void vmm_vm_flags_clear(struct vm_area_struct *vma,
-				      unsigned long flags)
-{
-	vm_flags_clear(vma, flags);
-}
+#define vmm_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
+#define vmm_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
 #else
-static inline void vmm_vm_flags_set(struct vm_area_struct *vma,
-				    unsigned long flags)
-{
-	vma->vm_flags |= flags;
-}
-
-static inline void vmm_vm_flags_clear(struct vm_area_struct *vma,
-				      unsigned long flags)
-{
-	vma->vm_flags &= ~flags;
-}
+#define vmm_vm_flags_set(vma, flags)	((vma)->vm_flags |= (flags))
+#define vmm_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
 #endif
 
 #endif /* _VMM_COMPAT_H */

@@ -446,6 +446,73 @@ static void vmm_defrag_preserves_order_and_data(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 }
 
+/*
+ * Mappable blocks move only to page boundaries: after a full compaction
+ * each lands at the first page boundary at or above the end of the block
+ * before it, the gaps below them are under a page, the call reports the
+ * arena compact, and a second call moves nothing.
+ */
+static void vmm_defrag_keeps_mappable_blocks_on_pages(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 20);
+	struct vmm_alloc_req req = { .mode = 0600 };
+	u64 *ids, *sizes, *starts, bytes = 0, moved = 0, pos = 0, start;
+	unsigned int pads = 0;
+	int i, j, *order;
+
+	ids = kunit_kcalloc(test, 48, sizeof(*ids), GFP_KERNEL);
+	sizes = kunit_kcalloc(test, 48, sizeof(*sizes), GFP_KERNEL);
+	starts = kunit_kcalloc(test, 48, sizeof(*starts), GFP_KERNEL);
+	order = kunit_kcalloc(test, 48, sizeof(*order), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	KUNIT_ASSERT_NOT_NULL(test, sizes);
+	KUNIT_ASSERT_NOT_NULL(test, starts);
+	KUNIT_ASSERT_NOT_NULL(test, order);
+	for (i = 0; i < 48; i++) {
+		req.mappable = i % 3 == 1;
+		KUNIT_ASSERT_EQ(test,
+				vmm_arena_alloc_owned(arena, 700 + i * 131, 0,
+						      false, &req, &ids[i],
+						      &start), 0);
+		sizes[i] = req.mappable ? round_up(700 + i * 131, PAGE_SIZE) :
+					  700 + i * 131;
+		KUNIT_EXPECT_EQ(test, start % (req.mappable ? PAGE_SIZE : 1),
+				0ULL);
+		memset(arena->base + start, i + 1, sizes[i]);
+		/* Aligned blocks leave gaps later ones fill: sort by offset. */
+		starts[i] = start;
+		for (j = i; j > 0 && starts[order[j - 1]] > start; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	KUNIT_EXPECT_EQ(test, arena->nr_mappable, 16ULL);
+	for (i = 0; i < 48; i += 4)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+
+	KUNIT_ASSERT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	for (j = 0; j < 48; j++) {
+		i = order[j];
+		if (i % 4 == 0)
+			continue;
+		if (i % 3 == 1) {
+			pads += !IS_ALIGNED(pos, PAGE_SIZE);
+			pos = round_up(pos, PAGE_SIZE);
+		}
+		start = vmm_test_start(test, arena, ids[i]);
+		KUNIT_EXPECT_EQ(test, start, pos);
+		KUNIT_EXPECT_NULL(test, memchr_inv(arena->base + start, i + 1,
+						   sizes[i]));
+		pos += sizes[i];
+	}
+	/* One hole below each mappable block that could not reach lower. */
+	KUNIT_EXPECT_EQ(test, vmm_test_holes(arena), pads + 1);
+	KUNIT_EXPECT_GT(test, pads, 0U);
+	bytes = 0;
+	moved = 0;
+	KUNIT_ASSERT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+}
+
 static void vmm_defrag_moves_blocks_larger_than_a_chunk(struct kunit *test)
 {
 	const u64 big = 3 * VMM_CHUNK + 123;
@@ -972,6 +1039,7 @@ static struct kunit_case vmm_arena_cases[] = {
 			 vmm_policy_gen_params),
 	KUNIT_CASE(vmm_defrag_preserves_order_and_data),
 	KUNIT_CASE(vmm_defrag_moves_blocks_larger_than_a_chunk),
+	KUNIT_CASE(vmm_defrag_keeps_mappable_blocks_on_pages),
 	KUNIT_CASE(vmm_pinned_block_is_not_moved_until_unpinned),
 	{}
 };

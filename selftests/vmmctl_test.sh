@@ -254,8 +254,8 @@ check "block 3 still holds c" 0 'c' '' $V read 3 0 1
 check "block 5 still holds e" 0 'e' '' $V read 5 0 1
 check "now alloc 2 succeeds with ID 6" 0 $'6\n' '' $V alloc 2
 check "and the map is XXXXX" 0 $'XXXXX\n' '' $V map
-check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 6
-check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
+check "info 6: offset 3, size 2" 0 $'id 6\noffset 3\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' $V info 6
+check "info 5 after defrag: offset 2" 0 $'id 5\noffset 2\nsize 1\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' \
 	$V info 5
 
 # --- compaction on demand, budgets, progress -----------------------------------
@@ -313,7 +313,7 @@ check "defrag --progress on a 1 GiB arena moves 256 MiB" 0 $'268435456\n' '' \
 check "block 2 moved to offset 0 with its data" 0 'two' '' $V read 2 0 3
 check "block 4 moved to 128 MiB with its data" 0 'end' '' \
 	$V read 4 134217725 3
-check "info 4: offset 128 MiB" 0 $'id 4\noffset 134217728\nsize 134217728\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
+check "info 4: offset 128 MiB" 0 $'id 4\noffset 134217728\nsize 134217728\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' \
 	$V info 4
 
 reload 5
@@ -395,7 +395,7 @@ own check "a device that is not vmm exits 6" 6 '' \
 own check "-dPATH selects the device" 0 'xy' '' $V -d/dev/vmm read 1 3 2
 own check "--device=PATH selects the device" 0 'xy' '' \
 	$V --device=/dev/vmm read 1 3 2
-own check "--device /dev/vmm info 1" 0 $'id 1\noffset 0\nsize 5\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
+own check "--device /dev/vmm info 1" 0 $'id 1\noffset 0\nsize 5\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' \
 	$V --device /dev/vmm info 1
 
 # Permission denied: a copy of the device node with mode 0000, opened from
@@ -417,10 +417,10 @@ fi
 reload 16
 check "alloc 1 in a 16-byte arena" 0 $'1\n' '' $V alloc 1
 check "alloc 4 --align 8 goes to offset 8" 0 $'2\n' '' $V alloc 4 --align 8
-check "info shows the aligned offset" 0 $'id 2\noffset 8\nsize 4\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' \
+check "info shows the aligned offset" 0 $'id 2\noffset 8\nsize 4\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' \
 	$V info 2
 check "--align=4 form" 0 $'3\n' '' $V alloc --align=4 2
-check "info 3 at offset 4" 0 $'id 3\noffset 4\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 3
+check "info 3 at offset 4" 0 $'id 3\noffset 4\nsize 2\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' $V info 3
 check "alignment 3 exits 2" 2 '' \
 	'^vmmctl: alloc: invalid alignment 3: use 0 or 1 for none, or a power of two' \
 	$V alloc 1 --align 3
@@ -434,7 +434,7 @@ check "alloc 4 --align 16 exits 4" 4 '' \
 reload 4K
 check "alloc 2K" 0 $'1\n' '' $V alloc 2K
 check "alloc 2k (lower case)" 0 $'2\n' '' $V alloc 2k
-check "info shows 2048 bytes" 0 $'id 1\noffset 0\nsize 2048\nowner 0\ngroup 0\nmode 0600\nscoped no\n' '' $V info 1
+check "info shows 2048 bytes" 0 $'id 1\noffset 0\nsize 2048\nowner 0\ngroup 0\nmode 0600\nscoped no\nmappable no\nmapped 0\n' '' $V info 1
 check "alloc 1M exits 2" 2 '' 'invalid size 1048576: a block must be 1 to 4096' \
 	$V alloc 1M
 check "alloc 1 on a full arena exits 4" 4 '' \
@@ -470,23 +470,23 @@ own check "map --width 7: units of 15 bytes" 0 $'XX-----\n' '' $V map --width 7
 # figures they return, are checked above (maps, alloc error messages).
 if all_checks; then
 	check "list: header and one row per block in ID order" 0 \
-		"$(printf '%10s %12s %12s %10s %10s %4s\n' \
-			ID OFFSET SIZE OWNER GROUP MODE 2 10 10 0 0 0600 \
-			3 0 1 0 0 0600)"$'\n' '' $V list
+		"$(printf '%10s %12s %12s %10s %10s %4s %6s\n' \
+			ID OFFSET SIZE OWNER GROUP MODE MAPPED 2 10 10 0 0 0600 - \
+			3 0 1 0 0 0600 -)"$'\n' '' $V list
 	run $V stats
 	ok=1
 	for f in size used free largest_free blocks fragmentation allocs frees \
-		 alloc_failures defrags bytes_moved metadata_bytes policy; do
+		 alloc_failures defrags bytes_moved metadata_bytes mapped_blocks policy; do
 		grep -qx "$f $(cat "$SYSFS/$f")" "$T/out" || ok=0
 	done
-	expect "stats: every counter matches sysfs" "$ok,$RC,$(wc -l <"$T/out")" "1,0,13"
+	expect "stats: every counter matches sysfs" "$ok,$RC,$(wc -l <"$T/out")" "1,0,14"
 	check "stats values" 0 \
-		$'size 100\nused 11\nfree 89\nlargest_free 80\nblocks 2\nfragmentation 101\nallocs 3\nfrees 1\nalloc_failures 0\ndefrags 0\nbytes_moved 0\n'"metadata_bytes $(cat "$SYSFS/metadata_bytes")"$'\npolicy first\n' \
+		$'size 100\nused 11\nfree 89\nlargest_free 80\nblocks 2\nfragmentation 101\nallocs 3\nfrees 1\nalloc_failures 0\ndefrags 0\nbytes_moved 0\n'"metadata_bytes $(cat "$SYSFS/metadata_bytes")"$'\nmapped_blocks 0\npolicy first\n' \
 		'' $V stats
 	reload 5
 	check "list of an empty arena is the header" 0 \
-		"$(printf '%10s %12s %12s %10s %10s %4s' ID OFFSET SIZE OWNER GROUP \
-			MODE)"$'\n' '' $V list
+		"$(printf '%10s %12s %12s %10s %10s %4s %6s' ID OFFSET SIZE OWNER \
+			GROUP MODE MAPPED)"$'\n' '' $V list
 fi
 
 # --- read/write exactness ----------------------------------------------------
@@ -564,15 +564,15 @@ error 2 write: 3 bytes at offset 0 do not fit in block 2 (size 2, room for 2); w
 ok
 ok
 aq
-id=2 offset=3 size=2 owner=0 group=0 mode=0600 scoped=no
+id=2 offset=3 size=2 owner=0 group=0 mode=0600 scoped=no mappable=no mapped=0
 ok
 ---XX
 2
 XX---
-blocks=1 id=2,offset=0,size=2,owner=0,group=0,mode=0600
+blocks=1 id=2,offset=0,size=2,owner=0,group=0,mode=0600,mapped=-
 error 3 read: offset 0 + length 3 runs past the end of block 2 (size 2); at most 2 bytes can be read at offset 0
 error 3 write: offset -1 is outside block 2 (size 2): use an offset from 0 to 1
-size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2 metadata_bytes='"$meta_batch"' policy=first
+size=5 used=2 free=3 largest_free=3 blocks=1 fragmentation=0 allocs=2 frees=1 alloc_failures=1 defrags=1 bytes_moved=2 metadata_bytes='"$meta_batch"' mapped_blocks=0 policy=first
 error 2 alloc: invalid size 0: a block must be 1 to 5 bytes (the arena size)
 ' '' $V batch
 
@@ -589,7 +589,7 @@ printf 'frobnicate\nalloc 12x\nwrite 1 0 -\nread 1 0\nbatch\nwrite 1 0 "open\n' 
 	>"$T/batch"
 STDIN=$T/batch own check "batch: usage errors are class 1, one line each" 1 \
 	"error 1 unknown command 'frobnicate'; 'vmmctl --help' lists the commands
-error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]
+error 1 alloc: SIZE '12x' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]
 error 1 write: DATA '-' (standard input) is not available in batch mode, where standard input holds the commands; quote the data on the line instead; usage: write ID OFFSET DATA
 error 1 read: missing argument (2 given, 3 needed); usage: read ID OFFSET LENGTH
 error 1 batch: cannot be nested; run the commands directly
@@ -597,7 +597,7 @@ error 1 unterminated \" quote
 " '' $V batch
 printf 'write 2 0 \\x41\nread 2 0 1\nalloc --help\n' >"$T/batch"
 STDIN=$T/batch check "batch: escapes and one-line help" 0 \
-	$'ok\nA\nusage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]\n' '' $V batch
+	$'ok\nA\nusage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]\n' '' $V batch
 printf 'stats\n' >"$T/batch"
 STDIN=$T/batch own check "batch on a missing device: error 6 per line" 6 \
 	"error 6 stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on /nonexistent"$'\n' \
@@ -620,11 +620,11 @@ check "a user outside the device's group cannot open it: exit 5" 5 '' \
 	vmm_runas 1002 1002 $V list
 check "alloc --mode 0640 as uid 1000" 0 $'1\n' '' $U1 $V alloc 10 --mode 0640
 check "info shows owner, group and mode" 0 \
-	$'id 1\noffset 0\nsize 10\nowner 1000\ngroup 1000\nmode 0640\nscoped no\n' \
+	$'id 1\noffset 0\nsize 10\nowner 1000\ngroup 1000\nmode 0640\nscoped no\nmappable no\nmapped 0\n' \
 	'' $V info 1
 check "list shows owner, group and mode" 0 \
-	"$(printf '%10s %12s %12s %10s %10s %4s\n' ID OFFSET SIZE OWNER GROUP \
-		MODE 1 0 10 1000 1000 0640)"$'\n' '' $U2 $V list
+	"$(printf '%10s %12s %12s %10s %10s %4s %6s\n' ID OFFSET SIZE OWNER \
+		GROUP MODE MAPPED 1 0 10 1000 1000 0640 -)"$'\n' '' $U2 $V list
 own check "alloc --mode 1000 exits 1" 1 '' \
 	"^vmmctl: alloc: --mode '1000' is not an octal mode from 0 to 0777" \
 	$V alloc 10 --mode 1000
@@ -659,7 +659,7 @@ check "chown :1002 by the owner (not their group) exits 5" 5 '' \
 	'only root may give a block away' $U1 $V chown :1002 1
 check "chown 1002:1002 by root" 0 '' '' $V chown 1002:1002 1
 check "info after chown" 0 \
-	$'id 1\noffset 0\nsize 10\nowner 1002\ngroup 1002\nmode 0604\nscoped no\n' \
+	$'id 1\noffset 0\nsize 10\nowner 1002\ngroup 1002\nmode 0604\nscoped no\nmappable no\nmapped 0\n' \
 	'' $V info 1
 own check "chown x 1 exits 1" 1 '' "^vmmctl: chown: 'x' is not UID, UID:GID or :GID" \
 	$V chown x 1
@@ -671,7 +671,7 @@ check "the scoped block is gone once vmmctl exits" 2 '' \
 	'no block with ID 2' $V info 2
 printf 'alloc 5 --scoped\ninfo 3\n' >"$T/batch"
 STDIN=$T/batch check "batch: a scoped block lives while the batch runs" 0 \
-	$'3\nid=3 offset=10 size=5 owner=0 group=0 mode=0600 scoped=yes\n' \
+	$'3\nid=3 offset=10 size=5 owner=0 group=0 mode=0600 scoped=yes mappable=no mapped=0\n' \
 	'' $V batch
 check "and is gone after it" 2 '' 'no block with ID 3' $V info 3
 $U1 $V alloc 20 >/dev/null
@@ -717,8 +717,8 @@ if all_checks; then
 	expect "layout for the views: blocks 1 and 3, a hole between" "$?" 0
 	check "list --json: one block a line, stable keys" 0 \
 		'{"count": 2, "blocks": [
-  {"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false},
-  {"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false}
+  {"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false, "mappable": false, "mapped": 0},
+  {"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false, "mappable": false, "mapped": 0}
 ]}
 ' '' $V list --json
 	cp "$T/out" "$OBS/list.json"
@@ -727,7 +727,7 @@ if all_checks; then
 	cp "$T/out" "$OBS/stats.json"
 	exp='{'
 	for f in size used free largest_free blocks fragmentation allocs frees \
-		 alloc_failures defrags bytes_moved metadata_bytes; do
+		 alloc_failures defrags bytes_moved metadata_bytes mapped_blocks; do
 		exp="$exp
   \"$f\": $(cat "$SYSFS/$f"),"
 	done
@@ -744,7 +744,7 @@ if all_checks; then
 	cp "$T/out" "$OBS/batch.jsonl"
 	expect "batch: list --json and stats --json are one line each" \
 		"$RC $(wc -l <"$T/out") $(head -n 1 "$T/out")" \
-		'0 2 {"count": 2, "blocks": [{"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false},{"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false}]}'
+		'0 2 {"count": 2, "blocks": [{"id": 1, "offset": 0, "size": 10, "owner": 0, "group": 0, "mode": "0600", "scoped": false, "mappable": false, "mapped": 0},{"id": 3, "offset": 30, "size": 5, "owner": 0, "group": 0, "mode": "0600", "scoped": false, "mappable": false, "mapped": 0}]}'
 	check "list --json rejects an argument" 1 '' "unexpected argument 'x'" \
 		$V list --json x
 	check "list --jsn is an unknown option" 1 '' "unknown option '--jsn'" \
@@ -820,7 +820,7 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 		"$(grep -c '^vmm arena: every 0.1s, refresh [123]$' "$T/out") $(grep -c "$(printf '\033')" "$T/out") $(grep -c '^allocs/s  *-$' "$T/out") $(grep -c '^bytes_moved/s  *0$' "$T/out")" \
 		"3 0 1 2"
 	expect "stats --watch: blocks separated by one blank line" \
-		"$(grep -c '^$' "$T/out") $(wc -l <"$T/out")" "2 53"
+		"$(grep -c '^$' "$T/out") $(wc -l <"$T/out")" "2 56"
 	check "stats --watch=0.1 --count=1 form" 0 '*' '' \
 		$V stats --watch=0.1 --count=1
 	check "stats --count without --watch is a usage error" 1 '' \
@@ -907,17 +907,17 @@ reload 5
 # --- --version and --help ----------------------------------------------------
 
 modver=$(cat /sys/module/vmm/version 2>/dev/null)
-check "--version shows vmmctl 0.4.0 and the module's version" 0 \
-	"vmmctl 0.4.0"$'\n'"module: $modver"$'\n' '' $V --version
-expect "the module reports version 0.4.0" "$modver" "0.4.0"
+check "--version shows vmmctl 0.5.0 and the module's version" 0 \
+	"vmmctl 0.5.0"$'\n'"module: $modver"$'\n' '' $V --version
+expect "the module reports version 0.5.0" "$modver" "0.5.0"
 own check "-V is --version" 0 '*' '' $V -V
 # The mismatch warning is vmmctl comparing two strings.
 if all_checks; then
 	printf '9.9.9\n' >"$T/fakever"
 	if mount --bind "$T/fakever" /sys/module/vmm/version 2>/dev/null; then
 		check "--version flags a version mismatch" 0 \
-			$'vmmctl 0.4.0\nmodule: 9.9.9\n' \
-			'version mismatch: vmmctl is 0.4.0 but the loaded module is 9.9.9' \
+			$'vmmctl 0.5.0\nmodule: 9.9.9\n' \
+			'version mismatch: vmmctl is 0.5.0 but the loaded module is 9.9.9' \
 			$V --version
 		umount /sys/module/vmm/version
 	else
@@ -927,7 +927,7 @@ if all_checks; then
 fi
 modprobe -r vmm 2>/dev/null || rmmod vmm
 check "--version without the module says not loaded" 0 \
-	$'vmmctl 0.4.0\nmodule: not loaded\n' '' $V --version
+	$'vmmctl 0.5.0\nmodule: not loaded\n' '' $V --version
 check "a command without the module exits 6 and suggests modprobe" 6 '' \
 	"cannot open /dev/vmm: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
 	$V list
@@ -937,7 +937,7 @@ reload 5
 if all_checks; then
 	check "--help lists every command and the exit classes" 0 '*' '' $V --help
 	ok=1
-	for c in alloc free chmod chown write read defrag info list stats map batch help; do
+	for c in alloc free chmod chown write read cat fill defrag info list stats map batch help; do
 		grep -q "^  $c" "$T/out" || ok=0
 	done
 	for c in 0 1 2 3 4 5 6; do
@@ -946,7 +946,7 @@ if all_checks; then
 	expect "--help text mentions every command and exit class" "$ok" 1
 	check "-h is --help" 0 "$(cat "$T/out")"$'\n' '' $V -h
 	check "help is --help" 0 "$(cat "$T/out")"$'\n' '' $V help
-	for c in alloc free chmod chown write read defrag info list stats map batch help; do
+	for c in alloc free chmod chown write read cat fill defrag info list stats map batch help; do
 		check "$c --help" 0 '*' '' $V $c --help
 		head -n 1 "$T/out" | grep -q "^Usage: vmmctl \[-d DEVICE\] $c" &&
 			[ "$(wc -l <"$T/out")" -gt 2 ]

@@ -198,8 +198,7 @@ int vmm_select(int fd, __u64 id)
 	return vmm_ioctl(fd, VMM_IOC_SELECT, &a);
 }
 
-int vmm_map_selected(int fd, __u64 offset, size_t length, int prot,
-		     void **addr)
+int vmm_map_selected(int fd, __u64 offset, size_t length, int prot, void **addr)
 {
 	void *p;
 

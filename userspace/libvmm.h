@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* The library's version; vmmctl reports the same number. */
-#define LIBVMM_VERSION "0.4.0"
+#define LIBVMM_VERSION "0.5.0"
 
 /* Where the misc device appears when the module is loaded. */
 #define VMM_DEVICE_PATH "/dev/vmm"

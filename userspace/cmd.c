@@ -148,7 +148,7 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 	alloc_need(size, align, !!vals[4], &need, &need_align);
 	if (need != size)
 		snprintf(whole, sizeof(whole),
-			 " (%" PRId64 " rounded up to whole pages)", size);
+			 ", %" PRId64 " rounded up to whole pages", size);
 	if (vals[1] && st.free >= (__u64)need)
 		return fail(
 			c, EXIT_NOSPC,

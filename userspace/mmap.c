@@ -123,8 +123,8 @@ static int check_range(struct ctx *c, int fd, int64_t off, int64_t len,
 static int map_failed(struct ctx *c, const struct range *r, int err)
 {
 	/*
-	 * The kernel may see the range of a block that is not whole pages
-	 * first (EINVAL); INFO said the block is not mappable either way.
+	 * <linux/vmm.h> does not say whether ENODEV comes before EINVAL for
+	 * a range that is not whole pages; INFO said which it is.
 	 */
 	if (err == ENODEV ||
 	    (err == EINVAL && !(r->attrs & VMM_BLOCK_MAPPABLE))) {

@@ -43,14 +43,34 @@ static int fail_noent(struct ctx *c, int64_t id)
 		id);
 }
 
+/*
+ * The size and alignment a request really asks for: a mappable block is
+ * whole pages on a page boundary, which the messages must count in.
+ */
+static void alloc_need(int64_t size, int64_t align, int mappable, int64_t *need,
+		       int64_t *need_align)
+{
+	int64_t page = page_size();
+
+	*need = size;
+	*need_align = align;
+	if (!mappable)
+		return;
+	if (size > 0 && size <= INT64_MAX - (page - 1))
+		*need = (size + page - 1) / page * page;
+	if (align < page)
+		*need_align = page;
+}
+
 int cmd_alloc(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "align=", "compact",
-					    "mode=", "scoped", NULL };
-	const char *vals[4];
+	static const char *const opts[] = { "align=", "compact",  "mode=",
+					    "scoped", "mappable", NULL };
+	const char *vals[5];
 	struct vmm_stats_args st;
-	int64_t size, align = 0;
+	int64_t size, align = 0, need, need_align;
 	__u32 flags, mode = 0;
+	char whole[80] = "";
 	__u64 id;
 	char *pos[1];
 	int fd, ret;
@@ -72,7 +92,8 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 		return -fd;
 
 	flags = (vals[1] ? VMM_ALLOC_COMPACT : 0) |
-		(vals[3] ? VMM_ALLOC_SCOPED : 0);
+		(vals[3] ? VMM_ALLOC_SCOPED : 0) |
+		(vals[4] ? VMM_ALLOC_MAPPABLE : 0);
 	if (vals[2])
 		ret = vmm_alloc_mode(fd, (__u64)size, (__u64)align, flags, mode,
 				     &id, NULL);
@@ -111,30 +132,45 @@ int cmd_alloc(struct ctx *c, int argc, char **argv)
 				"invalid alignment %" PRId64
 				": use 0 or 1 for none, or a power of two no larger than %llu (the arena size)",
 				align, st.size);
+		alloc_need(size, align, !!vals[4], &need, &need_align);
+		if (vals[4] && (__u64)need > st.size)
+			return fail(
+				c, EXIT_INVAL,
+				"invalid size %" PRId64
+				": a mappable block is whole pages of %" PRId64
+				" bytes, so it would take %" PRId64
+				", more than the arena's %llu; leave out --mappable or ask for less",
+				size, page_size(), need, st.size);
 		return fail_errno(c, EINVAL, "cannot allocate");
 	}
 
-	/* ENOSPC */
-	if (vals[1] && st.free >= (__u64)size)
+	/* ENOSPC: word it with what the kernel was asked to find. */
+	alloc_need(size, align, !!vals[4], &need, &need_align);
+	if (need != size)
+		snprintf(whole, sizeof(whole),
+			 ", %" PRId64 " rounded up to whole pages", size);
+	if (vals[1] && st.free >= (__u64)need)
 		return fail(
 			c, EXIT_NOSPC,
 			"no room for %" PRId64
-			" %s even after defragmenting (%llu free, largest range %llu%s); free some blocks first ('vmmctl list' shows them)",
-			size, byte_word(size), st.free, st.largest_free,
-			align > 1 ? ", and the alignment needs padding" : "");
-	if (st.free < (__u64)size)
+			" %s%s even after defragmenting (%llu free, largest range %llu%s); free some blocks first ('vmmctl list' shows them)",
+			need, byte_word(need), whole, st.free, st.largest_free,
+			need_align > 1 ? ", and the alignment needs padding" :
+					 "");
+	if (st.free < (__u64)need)
 		return fail(
 			c, EXIT_NOSPC,
 			"no contiguous free range of %" PRId64
-			" %s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
-			size, byte_word(size), st.largest_free, st.free);
-	if (align > 1)
+			" %s%s (largest is %llu, %llu free in total); free some blocks first ('vmmctl list' shows them)",
+			need, byte_word(need), whole, st.largest_free, st.free);
+	if (need_align > 1)
 		return fail(
 			c, EXIT_NOSPC,
 			"no contiguous free range of %" PRId64
-			" %s aligned to %" PRId64
+			" %s%s aligned to %" PRId64
 			" (largest is %llu, %llu free in total); run 'vmmctl defrag' or free some blocks",
-			size, byte_word(size), align, st.largest_free, st.free);
+			need, byte_word(need), whole, need_align,
+			st.largest_free, st.free);
 	return fail(
 		c, EXIT_NOSPC,
 		"no contiguous free range of %" PRId64
@@ -508,13 +544,19 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 
 int cmd_info(struct ctx *c, int argc, char **argv)
 {
+	static const char *const opts[] = { "json", NULL };
+	const char *vals[1];
+	struct vmm_block_info b;
 	struct vmm_info_args a;
+	char *pos[1];
 	int64_t id;
 	int fd, ret;
 
-	ret = one_id(c, argc, argv, &id);
+	ret = parse_args(c, argc, argv, opts, vals, pos, 1);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	if (arg_num(c, "ID", pos[0], &id, 0))
+		return EXIT_USAGE;
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -529,17 +571,43 @@ int cmd_info(struct ctx *c, int argc, char **argv)
 			id);
 	if (ret)
 		return fail_errno(c, -ret, "cannot get the block's details");
+	if (vals[0]) {
+		memset(&b, 0, sizeof(b));
+		b.id = (__u64)id;
+		b.offset = a.offset;
+		b.size = a.size;
+		b.uid = a.uid;
+		b.gid = a.gid;
+		b.mode = a.mode;
+		b.attrs = a.attrs;
+		b.mapped = a.mapped;
+		print_block_json(&b);
+		putchar('\n');
+		return EXIT_OK;
+	}
 	if (c->batch)
 		printf("id=%" PRId64
-		       " offset=%llu size=%llu owner=%u group=%u mode=%04o scoped=%s\n",
+		       " offset=%llu size=%llu owner=%u group=%u mode=%04o scoped=%s mappable=%s mapped=%llu\n",
 		       id, a.offset, a.size, a.uid, a.gid, a.mode,
-		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
+		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no",
+		       a.attrs & VMM_BLOCK_MAPPABLE ? "yes" : "no", a.mapped);
 	else
 		printf("id %" PRId64
-		       "\noffset %llu\nsize %llu\nowner %u\ngroup %u\nmode %04o\nscoped %s\n",
+		       "\noffset %llu\nsize %llu\nowner %u\ngroup %u\nmode %04o\nscoped %s\nmappable %s\nmapped %llu\n",
 		       id, a.offset, a.size, a.uid, a.gid, a.mode,
-		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no");
+		       a.attrs & VMM_BLOCK_SCOPED ? "yes" : "no",
+		       a.attrs & VMM_BLOCK_MAPPABLE ? "yes" : "no", a.mapped);
 	return EXIT_OK;
+}
+
+/* The MAPPED column: the count, or "-" for a block that cannot be mapped. */
+static const char *mapped_col(const struct vmm_block_info *b, char *buf,
+			      size_t len)
+{
+	if (!(b->attrs & VMM_BLOCK_MAPPABLE))
+		return "-";
+	snprintf(buf, len, "%llu", b->mapped);
+	return buf;
 }
 
 int cmd_list(struct ctx *c, int argc, char **argv)
@@ -567,17 +635,21 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 	if (c->batch)
 		printf("blocks=%zu", n);
 	else
-		printf("%10s %12s %12s %10s %10s %4s\n", "ID", "OFFSET", "SIZE",
-		       "OWNER", "GROUP", "MODE");
+		printf("%10s %12s %12s %10s %10s %4s %6s\n", "ID", "OFFSET",
+		       "SIZE", "OWNER", "GROUP", "MODE", "MAPPED");
 	for (i = 0; i < n; i++) {
+		char m[24];
+
 		if (c->batch)
-			printf(" id=%llu,offset=%llu,size=%llu,owner=%u,group=%u,mode=%04o",
+			printf(" id=%llu,offset=%llu,size=%llu,owner=%u,group=%u,mode=%04o,mapped=%s",
 			       v[i].id, v[i].offset, v[i].size, v[i].uid,
-			       v[i].gid, v[i].mode);
+			       v[i].gid, v[i].mode,
+			       mapped_col(&v[i], m, sizeof(m)));
 		else
-			printf("%10llu %12llu %12llu %10u %10u %04o\n", v[i].id,
-			       v[i].offset, v[i].size, v[i].uid, v[i].gid,
-			       v[i].mode);
+			printf("%10llu %12llu %12llu %10u %10u %04o %6s\n",
+			       v[i].id, v[i].offset, v[i].size, v[i].uid,
+			       v[i].gid, v[i].mode,
+			       mapped_col(&v[i], m, sizeof(m)));
 	}
 	if (c->batch)
 		putchar('\n');

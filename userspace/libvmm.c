@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "libvmm.h"
@@ -194,6 +196,64 @@ int vmm_select(int fd, __u64 id)
 	memset(&a, 0, sizeof(a));
 	a.id = id;
 	return vmm_ioctl(fd, VMM_IOC_SELECT, &a);
+}
+
+int vmm_map_selected(int fd, __u64 offset, size_t length, int prot, void **addr)
+{
+	void *p;
+
+	/* off_t is 64 bits in our builds; a wider offset cannot be passed. */
+	if (offset > (__u64)INT64_MAX || (__u64)(off_t)offset != offset)
+		return -EOVERFLOW;
+	p = mmap(NULL, length, prot, MAP_SHARED, fd, (off_t)offset);
+	if (p == MAP_FAILED)
+		return errno ? -errno : -EIO;
+	*addr = p;
+	return 0;
+}
+
+/*
+ * A new open file of @fd's device: the selection vmm_map() makes on it is
+ * its own, so @fd's selection and other threads' maps are not disturbed.
+ */
+static int vmm_reopen(int fd, int prot)
+{
+	char path[32];
+	int nfd;
+
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (nfd >= 0)
+		return nfd;
+	/* @fd is open, so a missing link means /proc is not mounted. */
+	if (errno == ENOENT)
+		return -ENOSYS;
+	return errno ? -errno : -EIO;
+}
+
+int vmm_map(int fd, __u64 id, __u64 offset, size_t length, int prot,
+	    void **addr)
+{
+	int pfd, ret;
+
+	pfd = vmm_reopen(fd, prot);
+	if (pfd < 0)
+		return pfd;
+	ret = vmm_select(pfd, id);
+	if (!ret)
+		ret = vmm_map_selected(pfd, offset, length, prot, addr);
+	/* The mapping holds the file; closing our descriptor ends nothing. */
+	close(pfd);
+	return ret;
+}
+
+int vmm_unmap(void *addr, size_t length)
+{
+	if (munmap(addr, length) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
 }
 
 static int vmm_rw(int fd, unsigned long cmd, __u64 id, __u64 offset,

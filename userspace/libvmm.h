@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* The library's version; vmmctl reports the same number. */
-#define LIBVMM_VERSION "0.4.0"
+#define LIBVMM_VERSION "0.5.0"
 
 /* Where the misc device appears when the module is loaded. */
 #define VMM_DEVICE_PATH "/dev/vmm"
@@ -67,14 +67,22 @@ int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
  * @fd: the device
  * @size: bytes, 1 to the arena size
  * @align: 0 or 1 for none, else a power of two no larger than the arena
- * @flags: 0 or VMM_ALLOC_COMPACT (defragment and retry when no free range
- *	is large enough but enough bytes are free) or VMM_ALLOC_SCOPED
- *	(free the block when @fd is closed); not VMM_ALLOC_MODE
+ * @flags: 0, or any of VMM_ALLOC_COMPACT (defragment and retry when no
+ *	free range is large enough but enough bytes are free),
+ *	VMM_ALLOC_SCOPED (free the block when @fd is closed) and
+ *	VMM_ALLOC_MAPPABLE (whole pages on a page boundary, so that
+ *	vmm_map() can map it); not VMM_ALLOC_MODE
  * @id: out, may be NULL: the new block's ID
  * @offset: out, may be NULL: its offset in the arena
  *
+ * With VMM_ALLOC_MAPPABLE the block's size is @size rounded up to a
+ * multiple of the page size (sysconf(_SC_PAGESIZE)); vmm_info() reports
+ * the rounded size, and the rounding counts against the quotas.
+ *
  * Return: as vmm_alloc(), and -EINTR if a signal interrupted the
- * defragmentation VMM_ALLOC_COMPACT asked for.
+ * defragmentation VMM_ALLOC_COMPACT asked for; -EINVAL also when
+ * VMM_ALLOC_MAPPABLE rounds @size past the arena size; -EDQUOT when the
+ * owner would exceed a per-uid quota.
  */
 int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 		    __u64 *offset);
@@ -148,7 +156,9 @@ int vmm_info(int fd, __u64 id, __u64 *offset, __u64 *size);
  * vmm_info_full() - everything VMM_IOC_INFO says about a block
  * @fd: the device
  * @id: the block
- * @out: out: offset, size, uid, gid, mode and attrs
+ * @out: out: offset, size, uid, gid, mode, attrs (VMM_BLOCK_SCOPED,
+ *	VMM_BLOCK_MAPPABLE) and mapped (the mappings of the block that
+ *	exist now, in every process; 0 before vmm 0.5)
  *
  * Return: as vmm_info().
  */
@@ -213,6 +223,91 @@ int vmm_stats(int fd, struct vmm_stats_args *st);
  * Return: 0, or -ENOENT for an unknown or freed @id.
  */
 int vmm_select(int fd, __u64 id);
+
+/**
+ * vmm_map() - map a block into memory (mmap(2) of a private file)
+ * @fd: the device
+ * @id: a block allocated with VMM_ALLOC_MAPPABLE
+ * @offset: the first byte of the block to map, a multiple of the page size
+ * @length: bytes to map, at least 1; @offset + @length must not pass the
+ *	block's end (the block is whole pages, so rounding @length up to a
+ *	page never does)
+ * @prot: PROT_READ, or PROT_READ | PROT_WRITE (from <sys/mman.h>)
+ * @addr: out: the address of the mapping, which starts at byte @offset
+ *	of the block; untouched on failure
+ *
+ * The mapping is MAP_SHARED: stores through it are the block's bytes, seen
+ * at once by vmm_read(), read(2) and every other mapping of the block.
+ * Its address stays the same while defragmentation (vmm_defrag(), or a
+ * compacting allocation) moves the block: the kernel removes the old
+ * pages and the next access faults in the new place, waiting while the
+ * block is being copied.  Pointers into it stay valid until it is
+ * unmapped.
+ *
+ * @fd itself is left alone.  The block is selected (VMM_IOC_SELECT) on a
+ * new open file of the same device, opened through /proc/self/fd/@fd, and
+ * that file is closed before returning; so a block selected on @fd for
+ * read(2) and write(2) stays selected, and threads may map different
+ * blocks through one @fd at once.  Use vmm_map_selected() to map through
+ * a file of your own instead.
+ *
+ * Lifetime: the mapping lasts until vmm_unmap() (or munmap(2)), exec or
+ * exit, whatever happens to @fd: closing it, or the end of the process's
+ * other files, does not end the mapping.  A fork(2)ed child shares it.
+ * vmm_free() of a mapped block (or the end of a VMM_ALLOC_SCOPED block's
+ * file) removes its ID at once, but the mapping keeps reading and writing
+ * the block's bytes, and the block's range and quota stay held, until the
+ * last mapping of it is gone.  vmm_chmod() does not revoke a mapping.
+ *
+ * Access: the caller needs r on the block, and w as well for PROT_WRITE,
+ * checked now; a mapping made without PROT_WRITE cannot get it later with
+ * mprotect(2).  The mappings are VM_PFNMAP: O_DIRECT I/O, vmsplice(2) and
+ * other users of get_user_pages() fail with EFAULT on them.
+ *
+ * Return: 0; -ENOENT for an unknown or freed @id; -ENODEV if the block
+ * was not allocated with VMM_ALLOC_MAPPABLE; -EACCES without r on the
+ * block, or without w for PROT_WRITE, or for PROT_EXEC; -EINVAL if
+ * @offset is not a multiple of the page size, @length is 0 or the range
+ * passes the block's end; -EOVERFLOW if @offset does not fit in off_t,
+ * or the block's ID is too large to map (see <linux/vmm.h>); -EBADF if
+ * @fd is not open; -ENOSYS when /proc is not mounted, so that @fd cannot
+ * be reopened (use vmm_map_selected()); -ENOMEM, -EMFILE, -ENFILE; other
+ * -errno from open(2) of the device.
+ */
+int vmm_map(int fd, __u64 id, __u64 offset, size_t length, int prot,
+	    void **addr);
+
+/**
+ * vmm_map_selected() - map the block selected on @fd (mmap(2))
+ * @fd: the device, on which vmm_select() chose a block
+ * @offset: as for vmm_map()
+ * @length: as for vmm_map()
+ * @prot: as for vmm_map()
+ * @addr: out: the address of the mapping; untouched on failure
+ *
+ * vmm_map() without the private file: a plain MAP_SHARED mmap(2) of @fd.
+ * Selecting and mapping are two calls, so threads sharing @fd must not
+ * select other blocks on it in between.  Afterwards @fd may be closed or
+ * select another block: the mapping stays with the block it was made of,
+ * with the lifetime vmm_map() describes.
+ *
+ * Return: as vmm_map(), but -ENXIO if no block is selected on @fd, and
+ * neither -EBADF nor -ENOSYS from reopening.
+ */
+int vmm_map_selected(int fd, __u64 offset, size_t length, int prot,
+		     void **addr);
+
+/**
+ * vmm_unmap() - remove a mapping made by vmm_map() (munmap(2))
+ * @addr: the address vmm_map() returned
+ * @length: the @length given to vmm_map()
+ *
+ * Unmapping part of a mapping is allowed, as with munmap(2).  When the
+ * last mapping of a freed block goes, its range returns to the free space.
+ *
+ * Return: 0, or -EINVAL if @addr is not a multiple of the page size.
+ */
+int vmm_unmap(void *addr, size_t length);
 
 /**
  * vmm_read() - copy bytes out of a block (VMM_IOC_READ)

@@ -23,6 +23,7 @@ const char *const stat_names[NR_STATS] = {
 	"size",		  "used",	   "free",	  "largest_free",
 	"blocks",	  "fragmentation", "allocs",	  "frees",
 	"alloc_failures", "defrags",	   "bytes_moved", "metadata_bytes",
+	"mapped_blocks",
 };
 
 void stats_values(const struct vmm_stats_args *st, __u64 *v)
@@ -39,6 +40,7 @@ void stats_values(const struct vmm_stats_args *st, __u64 *v)
 	v[9] = st->defrags;
 	v[10] = st->bytes_moved;
 	v[11] = st->metadata_bytes;
+	v[12] = st->mapped_blocks;
 }
 
 const char *stats_policy(const struct vmm_stats_args *st)
@@ -71,6 +73,14 @@ void print_stats_json(const struct vmm_stats_args *st,
 	printf(oneline ? "}\n" : "\n}\n");
 }
 
+void print_block_json(const struct vmm_block_info *b)
+{
+	printf("{\"id\": %llu, \"offset\": %llu, \"size\": %llu, \"owner\": %u, \"group\": %u, \"mode\": \"%04o\", \"scoped\": %s, \"mappable\": %s, \"mapped\": %llu}",
+	       b->id, b->offset, b->size, b->uid, b->gid, b->mode,
+	       b->attrs & VMM_BLOCK_SCOPED ? "true" : "false",
+	       b->attrs & VMM_BLOCK_MAPPABLE ? "true" : "false", b->mapped);
+}
+
 void print_list_json(const struct vmm_block_info *v, size_t n, int oneline)
 {
 	/* One block a line unless in batch mode, so that grep still works. */
@@ -78,11 +88,10 @@ void print_list_json(const struct vmm_block_info *v, size_t n, int oneline)
 	size_t i;
 
 	printf("{\"count\": %zu, \"blocks\": [", n);
-	for (i = 0; i < n; i++)
-		printf("%s%s{\"id\": %llu, \"offset\": %llu, \"size\": %llu, \"owner\": %u, \"group\": %u, \"mode\": \"%04o\", \"scoped\": %s}",
-		       i ? "," : "", nl, v[i].id, v[i].offset, v[i].size,
-		       v[i].uid, v[i].gid, v[i].mode,
-		       v[i].attrs & VMM_BLOCK_SCOPED ? "true" : "false");
+	for (i = 0; i < n; i++) {
+		printf("%s%s", i ? "," : "", nl);
+		print_block_json(&v[i]);
+	}
 	printf("%s]}\n", n && !oneline ? "\n" : "");
 }
 

@@ -21,7 +21,7 @@ static int cmd_help(struct ctx *c, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "alloc", cmd_alloc,
-	  "alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped]",
+	  "alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]",
 	  "Allocate a block of SIZE bytes and print its ID.\n"
 	  "\n"
 	  "The block goes at the lowest offset where it fits (first fit) and\n"
@@ -40,12 +40,17 @@ static const struct command commands[] = {
 	  "              vmmctl closes it when it exits, the block is gone\n"
 	  "              as soon as this command ends (inside 'vmmctl batch',\n"
 	  "              when the batch ends): for trying the feature out\n"
+	  "  --mappable  make a block that can be mapped into memory (mmap):\n"
+	  "              SIZE rounded up to whole pages, on a page boundary\n"
+	  "              ('vmmctl info' shows the rounded size); 'vmmctl cat'\n"
+	  "              and 'vmmctl fill' use it, and so can programs, with\n"
+	  "              libvmm's vmm_map()\n"
 	  "\n"
 	  "You own the block (your effective uid and gid).  Exit 4 also when\n"
 	  "you would exceed max_blocks_per_uid or max_bytes_per_uid.\n"
-	  "Exit 2 if SIZE is not 1 to the arena size or N is not allowed;\n"
-	  "exit 4 if no free range is large enough: 'vmmctl defrag' merges\n"
-	  "the free space into one range.\n" },
+	  "Exit 2 if SIZE is not 1 to the arena size (with --mappable, once\n"
+	  "rounded up) or N is not allowed; exit 4 if no free range is large\n"
+	  "enough: 'vmmctl defrag' merges the free space into one range.\n" },
 	{ "free", cmd_free, "free ID",
 	  "Free the block ID; its bytes become free space.\n"
 	  "\n"
@@ -86,6 +91,50 @@ static const struct command commands[] = {
 	  "\n"
 	  "Exit 2 if LENGTH is less than 1 or the ID is unknown; exit 3 if\n"
 	  "OFFSET is negative or OFFSET + LENGTH runs past the block's end.\n" },
+	{ "cat", cmd_cat, "cat ID [--offset N] [--length N]",
+	  "Write the bytes of block ID to standard output, read through a\n"
+	  "read-only mapping of the block (mmap): exactly those bytes, with\n"
+	  "no newline added (binary-safe; pipe through 'od -c' to look at\n"
+	  "them).\n"
+	  "\n"
+	  "  --offset N  start N bytes into the block (default 0; K, M and G\n"
+	  "              suffixes allowed)\n"
+	  "  --length N  write N bytes (default: up to the end of the block)\n"
+	  "\n"
+	  "The block must have been allocated with 'vmmctl alloc --mappable';\n"
+	  "for any block, 'vmmctl read ID OFFSET LENGTH' copies bytes out\n"
+	  "without a mapping.  The mapping exists only while this command\n"
+	  "runs: vmmctl maps the block, copies it out and unmaps it before it\n"
+	  "exits.  If defragmentation moves the block meanwhile, the mapping\n"
+	  "follows it.  A shell cannot hold a mapping; a program that wants\n"
+	  "one that lasts calls libvmm's vmm_map() (see libvmm.h).\n"
+	  "\n"
+	  "Exit 2 if the ID is unknown, the block is not mappable, or N of\n"
+	  "--length is less than 1; exit 3 if the range runs outside the\n"
+	  "block; exit 5 if you may not read the block.\n" },
+	{ "fill", cmd_fill, "fill ID PATTERN [--offset N] [--length N]",
+	  "Store PATTERN over and over in block ID, through a writable mapping\n"
+	  "of the block (mmap): the byte at --offset gets PATTERN's first\n"
+	  "byte, and the last copy is cut short where the range ends.\n"
+	  "\n"
+	  "  --offset N  start N bytes into the block (default 0; K, M and G\n"
+	  "              suffixes allowed)\n"
+	  "  --length N  fill N bytes (default: up to the end of the block)\n"
+	  "\n"
+	  "PATTERN is the literal bytes of the argument, '-' included, at\n"
+	  "least one; put '--' before a PATTERN that starts with '--'.\n"
+	  "The block must have been allocated with 'vmmctl alloc --mappable';\n"
+	  "for any block, 'vmmctl write ID OFFSET DATA' stores bytes without a\n"
+	  "mapping.  A writable mapping needs both r and w on the block.  The\n"
+	  "mapping exists only while this command runs: vmmctl maps the\n"
+	  "range, fills it and unmaps it before it exits.  A shell cannot hold\n"
+	  "a mapping; a program that wants one that lasts calls libvmm's\n"
+	  "vmm_map() (see libvmm.h).\n"
+	  "\n"
+	  "Exit 1 if PATTERN is empty; exit 2 if the ID is unknown, the block\n"
+	  "is not mappable, or N of --length is less than 1; exit 3 if the\n"
+	  "range runs outside the block; exit 5 if you may not both read and\n"
+	  "write the block.\n" },
 	{ "defrag", cmd_defrag, "defrag [--budget BYTES] [--progress]",
 	  "Slide every block toward offset 0, keeping their order, IDs and\n"
 	  "data, so that all free space becomes one range at the end of the\n"
@@ -101,27 +150,38 @@ static const struct command commands[] = {
 	  "Blocks other programs are reading or writing are not moved under\n"
 	  "them; the call waits for them.  Exit 6 if a signal interrupts it\n"
 	  "(the blocks moved so far stay moved, with their data).\n" },
-	{ "info", cmd_info, "info ID",
+	{ "info", cmd_info, "info ID [--json]",
 	  "Show the current offset, the size, the owner and group (numeric),\n"
-	  "the mode (octal) of block ID and whether it is scoped, one\n"
-	  "'name value' per line.  Exit 2 if the ID is unknown; exit 5 if\n"
-	  "you may neither read nor write the block.\n" },
+	  "the mode (octal) of block ID, whether it is scoped, whether it is\n"
+	  "mappable (allocated with --mappable) and how many mappings of it\n"
+	  "exist now, in every process (mapped), one 'name value' per line.\n"
+	  "\n"
+	  "  --json   one JSON object on one line instead, with the keys of a\n"
+	  "           block of 'vmmctl list --json'\n"
+	  "\n"
+	  "Exit 2 if the ID is unknown; exit 5 if you may neither read nor\n"
+	  "write the block.\n" },
 	{ "list", cmd_list, "list [--json]",
 	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
-	  "(offsets and sizes in bytes), OWNER, GROUP (numeric) and MODE\n"
-	  "(octal).  Every user sees every block, never its data.\n"
+	  "(offsets and sizes in bytes), OWNER, GROUP (numeric), MODE\n"
+	  "(octal) and MAPPED (the mappings of the block that exist now, or\n"
+	  "'-' for a block not allocated with --mappable).  Every user sees\n"
+	  "every block, never its data.\n"
 	  "\n"
 	  "  --json   one JSON object instead: {\"count\": N, \"blocks\":\n"
 	  "           [{\"id\": I, \"offset\": O, \"size\": S, \"owner\": U,\n"
-	  "           \"group\": G, \"mode\": \"0600\", \"scoped\": false},\n"
-	  "           ...]}, one block a line (one line in all in batch mode)\n" },
+	  "           \"group\": G, \"mode\": \"0600\", \"scoped\": false,\n"
+	  "           \"mappable\": false, \"mapped\": 0}, ...]}, one block a\n"
+	  "           line (one line in all in batch mode)\n" },
 	{ "stats", cmd_stats,
 	  "stats [--users] [--json] [--watch [SECONDS]] [--count N]",
 	  "Show the arena counters, one 'name value' per line, with the\n"
 	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
 	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
 	  "alloc_failures, defrags, bytes_moved, metadata_bytes (kernel\n"
-	  "memory for the bookkeeping), and policy (first or best fit).\n"
+	  "memory for the bookkeeping), mapped_blocks (blocks with at least\n"
+	  "one mapping, freed ones whose mappings still hold their range\n"
+	  "included), and policy (first or best fit).\n"
 	  "\n"
 	  "  --users            instead, show a table of what each uid holds\n"
 	  "                     (UID, BLOCKS, BYTES), as the per-uid limits\n"
@@ -167,13 +227,14 @@ static const struct command commands[] = {
 	  "\n"
 	  "Every command prints exactly one line on standard output:\n"
 	  "  alloc           the new ID\n"
-	  "  free, write     ok (also chmod, chown)\n"
-	  "  read            the bytes read (as they are, then a newline)\n"
+	  "  free, write     ok (also chmod, chown, fill)\n"
+	  "  read, cat       the bytes read (as they are, then a newline)\n"
 	  "  defrag          the number of bytes moved\n"
 	  "  map             the map line\n"
 	  "  info, stats     name=value pairs separated by spaces\n"
-	  "  list            blocks=N, then id=I,offset=O,size=S per block\n"
-	  "  list/stats --json  the JSON object on one line\n"
+	  "  list            blocks=N, then id=I,offset=O,size=S,...,mapped=M\n"
+	  "                  per block\n"
+	  "  list/stats/info --json  the JSON object on one line\n"
 	  "  COMMAND --help  the command's usage line\n"
 	  "  (any failure)   error CLASS MESSAGE, CLASS being the exit status\n"
 	  "                  the command would have had on its own\n"
@@ -209,8 +270,10 @@ static const char main_help[] =
 "  chown UID[:GID] ID      change a block's owner (root) or group\n"
 "  write ID OFFSET DATA    store DATA (the argument, '-' for stdin) in a block\n"
 "  read ID OFFSET LENGTH   copy LENGTH bytes of a block to stdout\n"
+"  cat ID                  a mappable block's bytes to stdout, through mmap\n"
+"  fill ID PATTERN         repeat PATTERN over a mappable block, through mmap\n"
 "  defrag                  compact the arena; print the bytes moved\n"
-"  info ID                 show a block's offset, size, owner and mode\n"
+"  info ID                 show a block's offset, size, owner, mode, mappings\n"
 "  list [--json]           table of the live blocks, in ID order\n"
 "  stats [--users] [--json] [--watch [SECONDS]]\n"
 "                          the arena counters, once or refreshed, with rates\n"
@@ -231,7 +294,8 @@ static const char main_help[] =
 "Exit status:\n"
 "  0  success\n"
 "  1  bad usage of vmmctl (see the message and '--help')\n"
-"  2  invalid value: size, alignment, unknown ID, data too long, LENGTH < 1\n"
+"  2  invalid value: size, alignment, unknown ID, data too long, LENGTH < 1,\n"
+"     a block not allocated with --mappable (cat, fill)\n"
 "  3  offset outside the block\n"
 "  4  no contiguous free range large enough (try 'vmmctl defrag'), or a\n"
 "     per-user limit reached\n"
@@ -286,6 +350,13 @@ int fail_usage(struct ctx *c, const char *fmt, ...)
 	va_end(ap);
 	c->usage = 1;
 	return EXIT_USAGE;
+}
+
+int64_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? p : 4096;
 }
 
 int errno_class(int err)

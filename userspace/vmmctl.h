@@ -59,6 +59,9 @@ struct command {
 	const char *help;
 };
 
+/* The page size: a mappable block is whole pages. */
+int64_t page_size(void);
+
 /* Record a failure of class @cls; returns @cls. */
 int fail(struct ctx *c, int cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -107,6 +110,10 @@ int cmd_list(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_map(struct ctx *c, int argc, char **argv);
 
+/* Through a mapping (mmap.c). */
+int cmd_cat(struct ctx *c, int argc, char **argv);
+int cmd_fill(struct ctx *c, int argc, char **argv);
+
 /* Ownership (perm.c). */
 int cmd_chmod(struct ctx *c, int argc, char **argv);
 int cmd_chown(struct ctx *c, int argc, char **argv);
@@ -132,7 +139,7 @@ struct stats_rates {
 };
 
 /* Views of the arena (observe.c). */
-#define NR_STATS 12
+#define NR_STATS 13
 /* The counters' names, as in sysfs, in the order "vmmctl stats" shows. */
 extern const char *const stat_names[NR_STATS];
 /* Their values from @st into @v[NR_STATS]. */
@@ -141,6 +148,8 @@ const char *stats_policy(const struct vmm_stats_args *st);
 /* The counters as one JSON object; with @r, the rates too. */
 void print_stats_json(const struct vmm_stats_args *st,
 		      const struct stats_rates *r, int oneline);
+/* One block as a JSON object on one line, without a newline. */
+void print_block_json(const struct vmm_block_info *b);
 /* {"count": N, "blocks": [{"id":, "offset":, "size":}, ...]} */
 void print_list_json(const struct vmm_block_info *v, size_t n, int oneline);
 /* Refresh the counters every @interval s, @count times (0: until SIGINT). */

@@ -60,15 +60,21 @@
  * selected the block, as read(2) and write(2) do, checked at mmap(2)
  * time (a later VMM_IOC_CHMOD does not revoke a mapping, as chmod(2)
  * does not revoke one of a file).  Without w, mprotect(2) cannot add
- * PROT_WRITE later.  PROT_EXEC is refused.  Errors:
+ * PROT_WRITE later.  PROT_EXEC is refused.  Errors, checked in this order
+ * (the first that applies is returned):
+ *   EINVAL  MAP_PRIVATE (not MAP_SHARED)
+ *   EACCES  PROT_EXEC
  *   ENXIO   no block is selected on the file
- *   ENOENT  the selected block has been freed
- *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
- *   EINVAL  MAP_PRIVATE, or offset or length outside the block
- *   EACCES  no r, or PROT_WRITE without w, or PROT_EXEC
+ *   EACCES  the selector lacked r, or w for PROT_WRITE
  *   EOVERFLOW  the block's ID times the arena's size in pages passes 2^51
  *	(each block gets its own range of file offsets, see README; for
  *	a 16 MiB arena, IDs past 2^39)
+ *   ENOENT  the selected block has been freed
+ *   EACCES  the caller lacks r, or w for PROT_WRITE
+ *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
+ *   EINVAL  offset or length outside the block
+ * (mmap(2) itself refuses a length of 0 and an offset that is not a
+ * multiple of the page size with EINVAL before vmm is asked.)
  * The life of a mapping:
  *   map     mmap(2) records the mapping; no page is mapped yet
  *   fault   the first access to each page maps that page of the block's

@@ -8,6 +8,7 @@
 #define _VMM_H
 
 #include <linux/fs.h>
+#include <linux/idr.h>
 #include <linux/list.h>
 #include <linux/math.h>
 #include <linux/mm.h>
@@ -174,6 +175,8 @@ struct vmm_cred {
  *	their page table entries before it moves the block
  * @mappable: allocated with %VMM_ALLOC_MAPPABLE: whole pages, and
  *	@start stays page-aligned wherever the block moves
+ * @map_slot: for a mappable block, its slot in &vmm_arena.map_ida: which
+ *	range of page offsets its mappings use (see vmm_map_base())
  * @state: see &enum vmm_block_state
  * @spare: the extent node the block's release may need, allocated with the
  *	block, so that freeing never allocates: it cannot fail for lack of
@@ -195,6 +198,7 @@ struct vmm_block {
 	unsigned int pins;
 	unsigned int maps;
 	bool mappable;
+	unsigned int map_slot;
 	enum vmm_block_state state;
 	struct vmm_extent *spare;
 	kuid_t uid;
@@ -236,6 +240,8 @@ struct vmm_block {
  * @nr_dead: blocks in @ids that are %VMM_BLOCK_DEAD
  * @nr_pinned: blocks with a non-zero pin count
  * @nr_mappable: blocks in @ids that are &vmm_block.mappable
+ * @map_ida: the slots of mappable blocks; a slot is freed with its block's
+ *	range, which happens only once no mapping of it is left
  * @nr_mapped: blocks in @ids with a non-zero &vmm_block.maps
  * @moving_id: the block the compactor is copying, 0 for none; pinning it
  *	waits on @move_wq until the copy is done
@@ -279,6 +285,7 @@ struct vmm_arena {
 	u64 nr_pinned;
 	u64 nr_mappable;
 	u64 nr_mapped;
+	struct ida map_ida;
 	u64 moving_id;
 	u64 allocs;
 	u64 frees;
@@ -453,23 +460,30 @@ void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk);
 int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk);
 
 /*
- * Each block has its own range of page offsets in &vmm_arena.mapping,
- * one arena's worth of pages long, at its ID times that length: IDs are
- * never reused, so neither are ranges, and no zap of one block's range
- * reaches another block's mappings.  The range must stay below
- * MAX_LFS_FILESIZE, which unmap_mapping_range() and the i_mmap tree's
- * offsets in bytes assume.
+ * Each mappable block has its own range of page offsets in
+ * &vmm_arena.mapping, one arena's worth of pages long, at its slot times
+ * that length, so no zap of one block's range reaches another block's
+ * mappings.  A slot is reused only after its block's last mapping is gone.
+ * The ranges stay below MAX_LFS_FILESIZE, which the i_mmap tree's offsets
+ * in bytes assume: vmm_map_slots() bounds the slots.
  */
-static inline bool vmm_map_base(const struct vmm_arena *arena, u64 id,
-				pgoff_t *base)
+static inline pgoff_t vmm_map_window(const struct vmm_arena *arena)
 {
-	u64 window = DIV_ROUND_UP_ULL(arena->size, PAGE_SIZE), b;
+	return DIV_ROUND_UP_ULL(arena->size, PAGE_SIZE);
+}
 
-	if (check_mul_overflow(id, window, &b) ||
-	    b > (u64)(MAX_LFS_FILESIZE >> PAGE_SHIFT) - window)
-		return false;
-	*base = b;
-	return true;
+static inline unsigned int vmm_map_slots(const struct vmm_arena *arena)
+{
+	u64 n = div64_u64(MAX_LFS_FILESIZE >> PAGE_SHIFT,
+			  vmm_map_window(arena));
+
+	return min_t(u64, n, INT_MAX);
+}
+
+static inline pgoff_t vmm_map_base(const struct vmm_arena *arena,
+				   const struct vmm_block *blk)
+{
+	return (pgoff_t)blk->map_slot * vmm_map_window(arena);
 }
 
 long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

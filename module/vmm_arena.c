@@ -915,8 +915,11 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	arena->nr_blocks--;
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
-	if (blk->mappable)
+	if (blk->mappable) {
 		arena->nr_mappable--;
+		/* No mapping is left in its range: ida_free() does not sleep. */
+		ida_free(&arena->map_ida, blk->map_slot);
+	}
 	list_del_init(&blk->scope_node);
 	vmm_usage_uncharge(arena, blk->usage, blk->size);
 	blk->usage = NULL;
@@ -1031,6 +1034,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->free = RB_ROOT;
 	arena->by_size = RB_ROOT;
 	arena->users = RB_ROOT;
+	ida_init(&arena->map_ida);
 	arena->policy = policy;
 	arena->size = size;
 	arena->next_id = 1;
@@ -1071,6 +1075,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	rbtree_postorder_for_each_entry_safe(ext, ne, &arena->free, node)
 		kfree(ext);
 	WARN_ON(!RB_EMPTY_ROOT(&arena->users));
+	ida_destroy(&arena->map_ida);
 	arena->ids = RB_ROOT;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
@@ -1124,6 +1129,15 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	if (req && req->mappable) {
+		/* Its mappings' range of offsets; -ENOSPC when none is left. */
+		ret = ida_alloc_max(&arena->map_ida, vmm_map_slots(arena) - 1,
+				    VMM_GFP_META);
+		if (ret < 0)
+			goto err_free;
+		blk->map_slot = ret;
+		blk->mappable = true;
+	}
 	ch.chain = vmm_charge_chain(cred, &ch.n);
 
 retry:
@@ -1173,7 +1187,6 @@ retry:
 	blk->uid = cred ? cred->uid : GLOBAL_ROOT_UID;
 	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
 	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
-	blk->mappable = req && req->mappable;
 	if (blk->mappable)
 		arena->nr_mappable++;
 	vmm_charge_commit(arena, &ch, blk);
@@ -1213,6 +1226,8 @@ retry:
 	return 0;
 
 err_free:
+	if (blk && blk->mappable)
+		ida_free(&arena->map_ida, blk->map_slot);
 	if (blk)
 		kfree(blk->spare);
 	kfree(blk);
@@ -1262,13 +1277,18 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 			  u64 *id, u64 *start)
 {
 	u64 t0 = vmm_trace_start(trace_vmm_alloc_enabled());
-	u64 bytes = 0, blocks = 0;
+	u64 bytes = 0, blocks = 0, bsize = size, balign = align;
 	bool done;
 	int ret;
 
+	/* What a mappable block takes (a bad size fails before it counts). */
+	if (req && req->mappable && size <= arena->size) {
+		bsize = round_up(size, PAGE_SIZE);
+		balign = max_t(u64, align, PAGE_SIZE);
+	}
 	ret = __vmm_arena_alloc(arena, size, align, true, req, id, start);
 	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
-	    vmm_fits_when_packed(arena, size, align)) {
+	    vmm_fits_when_packed(arena, bsize, balign)) {
 		/* No more than the caller could move with VMM_IOC_DEFRAG. */
 		const struct vmm_cred *cred = req ? req->cred : NULL;
 		u64 budget = cred && !cred->privileged ?
@@ -1289,9 +1309,7 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	if (ret)
 		trace_vmm_alloc_fail(size, align, -ret);
 	else
-		trace_vmm_alloc(*id, *start, req && req->mappable ?
-				round_up(size, PAGE_SIZE) : size, align,
-				vmm_trace_since(t0));
+		trace_vmm_alloc(*id, *start, bsize, align, vmm_trace_since(t0));
 	return ret;
 }
 
@@ -1774,19 +1792,15 @@ void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk)
  *	without w can be kept from gaining it later
  *
  * Return: 0, -ENOENT, -EACCES (missing a bit of @need), -ENODEV (not
- * allocated mappable), -EINVAL (the pages lie outside the block), or
- * -EOVERFLOW (no range of page offsets for the block's ID).
+ * allocated mappable), or -EINVAL (the pages lie outside the block).
  */
 int vmm_arena_map(struct vmm_arena *arena, u64 id,
 		  const struct vmm_cred *cred, int need, pgoff_t pgoff,
 		  pgoff_t pages, struct vmm_block **blkp, int *granted)
 {
 	struct vmm_block *blk;
-	pgoff_t base;
 	int ret = 0;
 
-	if (!vmm_map_base(arena, id, &base))
-		return -EOVERFLOW;
 	vmm_lock(arena);
 	blk = vmm_block_lookup(arena, id);
 	if (!blk) {
@@ -1817,7 +1831,9 @@ int vmm_arena_map(struct vmm_arena *arena, u64 id,
 void vmm_arena_map_dup(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	vmm_lock(arena);
+	WARN_ON_ONCE(!blk->maps);
 	blk->maps++;
+	vmm_self_check(arena);
 	vmm_unlock(arena);
 }
 
@@ -1889,7 +1905,7 @@ static u64 vmm_max_below_last(struct vmm_arena *arena)
  * Free space is one extent ending at the end of the arena, or none.  With
  * mappable blocks, which move only to page boundaries, extents of less
  * than a page may stay below them, and count as packed: then no extent but
- * the last may be a page or larger.
+ * one ending at the end of the arena may be a page or larger.
  */
 static bool vmm_arena_compact(struct vmm_arena *arena)
 {
@@ -1899,11 +1915,13 @@ static bool vmm_arena_compact(struct vmm_arena *arena)
 	if (!last)
 		return true;
 	ext = rb_entry(last, struct vmm_extent, node);
-	if (vmm_extent_end(ext) != arena->size)
-		return false;
 	if (!arena->nr_mappable)
-		return arena->nr_extents == 1;
-	return vmm_max_below_last(arena) < PAGE_SIZE;
+		return arena->nr_extents == 1 &&
+		       vmm_extent_end(ext) == arena->size;
+	/* The arena may be full but for such gaps: then none is the last. */
+	if (vmm_extent_end(ext) == arena->size)
+		return vmm_max_below_last(arena) < PAGE_SIZE;
+	return vmm_subtree_max(arena->free.rb_node) < PAGE_SIZE;
 }
 
 /*
@@ -1991,8 +2009,10 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	 * Mappings made from here on fault only after the move; those that
 	 * exist now are zapped below.
 	 */
-	if (blk->maps && arena->mapping && vmm_map_base(arena, blk->id, &base))
+	if (blk->maps && arena->mapping) {
+		base = vmm_map_base(arena, blk);
 		zapped = blk->maps;
+	}
 	vmm_unlock(arena);
 
 	if (zapped)
@@ -2036,9 +2056,10 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 /*
  * Whether @blk stays where it is this pass, as a barrier the others close
  * up to: it is pinned by a copy (which the compactor never waits for), or
- * it is another user's block larger than an unprivileged caller may move
- * in one call, so that no unprivileged call ever copies more than
- * %VMM_DEFRAG_USER_BUDGET of other people's data.
+ * it is another user's block that an unprivileged caller may not move:
+ * larger than one call may copy, so that no unprivileged call ever copies
+ * more than %VMM_DEFRAG_USER_BUDGET of other people's data, or mapped, so
+ * that no unprivileged call makes others' mappings fault again.
  */
 static bool vmm_block_stays(const struct vmm_pass *pass,
 			    const struct vmm_block *blk)
@@ -2047,8 +2068,8 @@ static bool vmm_block_stays(const struct vmm_pass *pass,
 
 	if (blk->pins)
 		return true;
-	return cred && !cred->privileged && blk->size > VMM_DEFRAG_USER_BUDGET &&
-	       !uid_eq(cred->uid, blk->uid);
+	return cred && !cred->privileged && !uid_eq(cred->uid, blk->uid) &&
+	       (blk->size > VMM_DEFRAG_USER_BUDGET || blk->maps);
 }
 
 /*
@@ -2112,20 +2133,22 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 
 	vmm_lock(arena);
 	first = rb_first(&arena->free);
-	cursor = first ? rb_entry(first, struct vmm_extent, node)->start : 0;
+	/* Nothing free: nothing can move. */
+	cursor = first ? rb_entry(first, struct vmm_extent, node)->start :
+			 arena->size;
 	while ((blk = vmm_block_from(arena, cursor))) {
 		ext = vmm_block_stays(pass, blk) ? NULL :
 		      vmm_extent_ending_at(arena, blk->start);
 		if (!ext || vmm_slide_dst(blk, ext) == blk->start) {
 			cursor = vmm_block_end(blk);
+		} else if (vmm_pass_stop(pass, blk)) {
+			break;
 		} else if (vmm_slide_dst(blk, ext) > ext->start &&
 			   !pass->spare) {
 			if (!vmm_pass_spare(arena, pass))
 				break;
 			continue;
 		} else {
-			if (vmm_pass_stop(pass, blk))
-				break;
 			pass->moved += blk->size;
 			cursor = vmm_block_slide(arena, blk, ext, pass);
 		}
@@ -2269,13 +2292,15 @@ void vmm_arena_reset_lock_hold(struct vmm_arena *arena)
  * @capacity: entries @out holds
  * @next_id: set to the next ID to ask for, or 0 when no block is left
  *
- * Return: the number of entries stored.
+ * Return: the number of entries stored; fewer than @capacity, with
+ * *@next_id set, when more than @capacity freed blocks (mapped or being
+ * copied) were passed over.
  */
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id)
 {
 	struct rb_node *n, *from = NULL;
-	u32 count = 0;
+	u32 count = 0, skipped = 0;
 
 	*next_id = 0;
 	vmm_lock(arena);
@@ -2293,8 +2318,18 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 	for (n = from; n; n = rb_next(n)) {
 		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
 
-		if (blk->state != VMM_BLOCK_LIVE)
+		/*
+		 * Freed blocks still mapped or copied are skipped, at most
+		 * @capacity of them, so that however many there are, one
+		 * hold of the lock looks at O(@capacity) blocks.
+		 */
+		if (blk->state != VMM_BLOCK_LIVE) {
+			if (++skipped > capacity) {
+				*next_id = blk->id;
+				break;
+			}
 			continue;
+		}
 		if (count == capacity) {
 			*next_id = blk->id;
 			break;

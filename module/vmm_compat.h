@@ -44,4 +44,18 @@
 #define vmm_vm_flags_clear(vma, flags)	((vma)->vm_flags &= ~(flags))
 #endif
 
+/*
+ * release_fault_lock(): came with the series that let page faults run
+ * under a per-VMA lock instead of the mmap lock (6.4 onwards; 6.12 and
+ * 7.2 have it, 6.1 does not, and there a fault always holds the mmap
+ * lock).  The commit is not named here because it could not be checked
+ * from this tree; the probe does not depend on it.  An inline function:
+ * module/Kbuild probes for it.
+ */
+#ifdef VMM_HAVE_RELEASE_FAULT_LOCK
+#define vmm_release_fault_lock(vmf)	release_fault_lock(vmf)
+#else
+#define vmm_release_fault_lock(vmf)	mmap_read_unlock((vmf)->vma->vm_mm)
+#endif
+
 #endif /* _VMM_COMPAT_H */

@@ -15,7 +15,8 @@
  * vmm's own pseudo filesystem (as drm_open() points every file at the DRM
  * device's inode, whatever node it was opened through), and each mapping
  * is linked there at its block's own range of page offsets (vmm_map_base(),
- * like drm_vma_manager's fake offsets).  The user passes an offset inside
+ * like drm_vma_manager's fake offsets; a range is reused only once no
+ * mapping is left in it).  The user passes an offset inside
  * the selected block; vmm_mmap() moves vm_pgoff to that range.
  *
  * VM_PFNMAP also keeps get_user_pages() away from the arena's pages: a
@@ -116,26 +117,24 @@ static struct vmm_arena *vmm_vma_arena(struct vm_area_struct *vma)
 static u64 vmm_vma_page(struct vm_area_struct *vma, pgoff_t pgoff)
 {
 	struct vmm_block *blk = vma->vm_private_data;
-	pgoff_t base = 0;
 
-	/* Cannot fail: vmm_mmap() computed the same base. */
-	vmm_map_base(vmm_vma_arena(vma), blk->id, &base);
-	return pgoff - base;
+	return pgoff - vmm_map_base(vmm_vma_arena(vma), blk);
 }
 
 /*
- * Wait for the move of block @id to end.  When the core allows it, the
- * mmap lock is dropped first and the fault retried, as TTM's fault does,
- * so that a move never stalls other threads' use of the address space.
- * vmm has no ->map_pages, so the core calls this under the mmap lock, not
- * the per-VMA lock (vmf_can_call_fault() retries such faults).
+ * Wait for the move of block @id to end.  On a first try, when the core
+ * allows it, the fault's lock (the mmap lock: vmm has no ->map_pages, so
+ * the core retries per-VMA-locked faults under it, vmf_can_call_fault())
+ * is dropped first and the fault retried, as TTM's fault does, so that a
+ * move never stalls other threads' use of the address space.  A retried
+ * fault waits holding it, so that moves cannot starve it.
  */
 static vm_fault_t vmm_fault_wait(struct vm_fault *vmf,
 				 struct vmm_arena *arena, u64 id)
 {
 	struct file *file;
 
-	if (!(vmf->flags & FAULT_FLAG_ALLOW_RETRY)) {
+	if (!fault_flag_allow_retry_first(vmf->flags)) {
 		/* The access faults again once the move has ended. */
 		wait_event_killable(arena->move_wq,
 				    READ_ONCE(arena->moving_id) != id);
@@ -145,7 +144,7 @@ static vm_fault_t vmm_fault_wait(struct vm_fault *vmf,
 		return VM_FAULT_RETRY;
 	/* Keeps the module, and so @arena, alive once the VMA may be gone. */
 	file = get_file(vmf->vma->vm_file);
-	mmap_read_unlock(vmf->vma->vm_mm);
+	vmm_release_fault_lock(vmf);
 	wait_event_killable(arena->move_wq, READ_ONCE(arena->moving_id) != id);
 	fput(file);
 	return VM_FAULT_RETRY;
@@ -179,7 +178,9 @@ static vm_fault_t vmm_fault(struct vm_fault *vmf)
 
 /*
  * ptrace(2) and /proc/PID/mem: get_user_pages() refuses VM_PFNMAP, so the
- * core copies through here, from the block's current place.
+ * core copies through here, from the block's current place.  As GUP would
+ * for a shared mapping, even when forced: no write without PROT_WRITE, and
+ * nothing past the end of this mapping.
  */
 static int vmm_vm_access(struct vm_area_struct *vma, unsigned long addr,
 			 void *buf, int len, int write)
@@ -189,11 +190,13 @@ static int vmm_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	u64 offset;
 	u8 *p;
 
+	if (write && !(vma->vm_flags & VM_WRITE))
+		return -EACCES;
 	offset = (vmm_vma_page(vma, vma->vm_pgoff) << PAGE_SHIFT) +
 		 (addr - vma->vm_start);
-	if (len <= 0 || offset >= blk->size)
+	if (len <= 0 || addr >= vma->vm_end || offset >= blk->size)
 		return -EIO;
-	len = min_t(u64, len, blk->size - offset);
+	len = min3((u64)len, (u64)(vma->vm_end - addr), blk->size - offset);
 	while (vmm_arena_pin_mapped(arena, blk)) {
 		/* One block's copy; the caller holds only the mmap lock. */
 		if (wait_event_killable(arena->move_wq,
@@ -253,8 +256,7 @@ static int vmm_mmap_selected(struct vmm_file *vf, int need, u64 *id)
  * Return: 0, or -EINVAL (not MAP_SHARED, or outside the block), -EACCES
  * (PROT_EXEC, or the caller or the selector lacks r, or w for
  * PROT_WRITE), -ENXIO (nothing selected), -ENOENT (the block was freed),
- * -ENODEV (not allocated mappable), -EOVERFLOW (no offset range for the
- * block's ID).
+ * -ENODEV (not allocated mappable).
  */
 int vmm_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -263,7 +265,6 @@ int vmm_mmap(struct file *file, struct vm_area_struct *vma)
 	int need = VMM_MAY_READ, granted = 0, sel_may, ret;
 	struct vmm_block *blk;
 	struct vmm_cred cred;
-	pgoff_t base = 0;
 	u64 id;
 
 	/*
@@ -288,14 +289,13 @@ int vmm_mmap(struct file *file, struct vm_area_struct *vma)
 				    vma_pages(vma), &blk, &granted);
 	if (ret)
 		return ret;
-	vmm_map_base(arena, id, &base);
 
 	/* No PROT_WRITE later, by mprotect(2), without w now. */
 	if (!(granted & sel_may & VMM_MAY_WRITE))
 		vmm_vm_flags_clear(vma, VM_MAYWRITE);
 	vmm_vm_flags_clear(vma, VM_MAYEXEC);
 	vmm_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_pgoff += base;
+	vma->vm_pgoff += vmm_map_base(arena, blk);
 	vma->vm_private_data = blk;
 	vma->vm_ops = &vmm_vm_ops;
 	return 0;

@@ -513,6 +513,26 @@ static void vmm_defrag_keeps_mappable_blocks_on_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 }
 
+/*
+ * An arena full but for the gap below a mappable block that cannot move
+ * lower is compact: the call says so, rather than leaving callers that
+ * loop until compact to spin.
+ */
+static void vmm_defrag_full_arena_with_pad_is_compact(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 16 * PAGE_SIZE);
+	struct vmm_alloc_req req = { .mode = 0600, .mappable = true };
+	u64 id, start, bytes = 0, moved = 0;
+
+	vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 15 * PAGE_SIZE, 0,
+						    false, &req, &id, &start),
+			0);
+	KUNIT_EXPECT_EQ(test, start, (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+}
+
 static void vmm_defrag_moves_blocks_larger_than_a_chunk(struct kunit *test)
 {
 	const u64 big = 3 * VMM_CHUNK + 123;
@@ -1040,6 +1060,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_preserves_order_and_data),
 	KUNIT_CASE(vmm_defrag_moves_blocks_larger_than_a_chunk),
 	KUNIT_CASE(vmm_defrag_keeps_mappable_blocks_on_pages),
+	KUNIT_CASE(vmm_defrag_full_arena_with_pad_is_compact),
 	KUNIT_CASE(vmm_pinned_block_is_not_moved_until_unpinned),
 	{}
 };

@@ -1786,4 +1786,119 @@ TEST_F(mmap, mapping_outlives_closed_file)
 	EXPECT_EQ(used - pg, st.used);
 }
 
+/* ---- 13: a block freed while mapped still moves, and is released where it went */
+
+TEST_F(mmap, freed_mapped_block_moves_and_is_released_where_it_went)
+{
+	struct vmm_defrag_args d;
+	struct vmm_stats_args st;
+	struct agent a = { 0 };
+	unsigned char *p;
+	__u64 off;
+
+	/* F (1 page), M (2 pages, mapped, then freed), G (1 page). */
+	ALLOC_AT(self->fd, pg, 0, 1, 0);
+	ALLOC_MAPPABLE_AT(self->fd, 2 * pg, 2, pg);
+	ALLOC_AT(self->fd, pg, 0, 3, 3 * pg);
+	ASSERT_OK(vmm_select(self->fd, 2));
+	MAP_OK(p, self->fd, 2 * pg, PROT_READ | PROT_WRITE, 0);
+	fill_gen((__u32 *)p, 2 * pg, 1);
+	ASSERT_OK(agent_start(&a));
+	self->child = a.pid;
+	ASSERT_OK(vmm_free(self->fd, 2));
+
+	/*
+	 * Freeing F opens a hole below M: DEFRAG closes it, moving M (its
+	 * bytes are still reachable, so they move with it) and G after it.
+	 */
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_OK(defrag_full(self->fd, &d));
+	EXPECT_EQ(1ULL, d.compact);
+	EXPECT_EQ(3 * pg, d.bytes_moved);
+	EXPECT_EQ(2ULL, d.blocks_moved);
+	EXPECT_EQ(2 * pg, offset_of(self->fd, 3));
+	ASSERT_GEN(p, 2 * pg, 1, "the freed block's mapping after it moved");
+	ASSERT_EQ(0, agent_call(&a, AGENT_VERIFY, p, 2 * pg, 1));
+	ASSERT_EQ(0, agent_call(&a, AGENT_WRITE, p, 2 * pg, 2));
+	ASSERT_GEN(p, 2 * pg, 2, "the parent's mapping after the child wrote");
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	EXPECT_EQ(3 * pg, st.used);
+	EXPECT_EQ(1ULL, st.mapped_blocks);
+
+	/*
+	 * The range at its new place, [0, 2 pages), is held until both
+	 * mappings go: first fit lands above G meanwhile.
+	 */
+	ASSERT_OK(vmm_alloc(self->fd, 1, 0, NULL, &off));
+	EXPECT_EQ(3 * pg, off);
+	ASSERT_OK(vmm_free(self->fd, 4));
+	ASSERT_EQ(0, agent_stop(&a));
+	self->child = 0;
+	ASSERT_OK(vmm_alloc(self->fd, 1, 0, NULL, &off));
+	EXPECT_EQ(3 * pg, off);
+	ASSERT_OK(vmm_free(self->fd, 5));
+	ASSERT_OK(munmap(p, 2 * pg));
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	EXPECT_EQ(pg, st.used);
+	EXPECT_EQ(0ULL, st.mapped_blocks);
+	ASSERT_OK(vmm_alloc(self->fd, 2 * pg, 0, NULL, &off));
+	EXPECT_EQ(0ULL, off);
+	ASSERT_OK(vmm_alloc(self->fd, ARENA - 3 * pg, 0, NULL, &off));
+	EXPECT_EQ(3 * pg, off);
+}
+
+/* ---- 14: a compacting ALLOC moves a mapped block like DEFRAG */
+
+TEST_F(mmap, compacting_alloc_moves_mapped_block)
+{
+	struct vmm_alloc_args big = {
+		.size = ARENA - 2 * pg, .flags = VMM_ALLOC_COMPACT,
+	};
+	unsigned char *p;
+
+	/* F (1 page) below M (2 pages, mapped), then F freed. */
+	ALLOC_AT(self->fd, pg, 0, 1, 0);
+	ALLOC_MAPPABLE_AT(self->fd, 2 * pg, 2, pg);
+	ASSERT_OK(vmm_select(self->fd, 2));
+	MAP_OK(p, self->fd, 2 * pg, PROT_READ | PROT_WRITE, 0);
+	fill_gen((__u32 *)p, 2 * pg, 1);
+	ASSERT_OK(vmm_free(self->fd, 1));
+	/* ARENA - 2 pages are free, but in two ranges: only compaction fits it. */
+	EXPECT_ERR(ENOSPC, vmm_alloc(self->fd, big.size, 0, NULL, NULL));
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &big));
+	EXPECT_EQ(2 * pg, big.offset);
+	EXPECT_EQ(0ULL, offset_of(self->fd, 2));
+	ASSERT_GEN(p, 2 * pg, 1, "the mapping after a compacting ALLOC");
+	fill_gen((__u32 *)p, 2 * pg, 2);
+	ASSERT_PREAD_GEN(self->fd, 2 * pg, 2, "pread after writing it");
+	ASSERT_OK(munmap(p, 2 * pg));
+}
+
+/* ---- 15: the rounding counts against max_bytes_per_uid */
+
+TEST_F(mmap, mappable_rounding_counts_against_byte_quota)
+{
+	__u64 blocks, bytes;
+
+	ASSERT_EQ(0, vmm_write_file("/sys/module/vmm/parameters/max_bytes_per_uid",
+				    "8192"));
+	/* 1 byte asked, a page charged. */
+	ASSERT_OK(alloc_ex(self->fd, 1, VMM_ALLOC_MAPPABLE, 0, NULL, NULL));
+	ASSERT_OK(usage_of(self->fd, 0, &blocks, &bytes));
+	EXPECT_EQ(pg, bytes);
+	/* 4097 asked would be 2 pages more: past the quota, EDQUOT. */
+	EXPECT_ERR(EDQUOT, alloc_ex(self->fd, pg + 1, VMM_ALLOC_MAPPABLE, 0,
+				    NULL, NULL));
+	/* The same bytes unrounded fit exactly... */
+	ASSERT_OK(vmm_alloc(self->fd, 8192 - pg, 0, NULL, NULL));
+	ASSERT_OK(usage_of(self->fd, 0, &blocks, &bytes));
+	EXPECT_EQ(8192ULL, bytes);
+	EXPECT_EQ(2ULL, blocks);
+	/* ...and then even a 1-byte mappable block is a page too many. */
+	EXPECT_ERR(EDQUOT, alloc_ex(self->fd, 1, VMM_ALLOC_MAPPABLE, 0, NULL,
+				    NULL));
+	ASSERT_EQ(0, vmm_write_file("/sys/module/vmm/parameters/max_bytes_per_uid",
+				    "0"));
+}
+
 TEST_HARNESS_MAIN

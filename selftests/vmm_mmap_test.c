@@ -709,6 +709,22 @@ TEST_F(mmap, mmap_errors_have_their_errno)
 	EXPECT_MAP_ERR(ENOENT, fd2, pg, prot, MAP_SHARED, 0);
 	EXPECT_MAP_ERR(ENOENT, fd2, pg, PROT_READ, MAP_SHARED, 0);
 	EXPECT_ERR(ENOENT, vmm_select(fd2, 3));
+
+	/*
+	 * The order the header gives: MAP_PRIVATE, PROT_EXEC, nothing
+	 * selected, (the selector's rights,) freed, (the caller's rights,)
+	 * not mappable, outside the block.  Each pair below has two faults;
+	 * the earlier one wins.
+	 */
+	EXPECT_MAP_ERR(ENOENT, fd2, 4 * pg, prot, MAP_SHARED, (off_t)(8 * pg));
+	EXPECT_MAP_ERR(EINVAL, fd2, pg, prot, MAP_PRIVATE, 0);
+	ASSERT_OK(vmm_select(fd2, 0));
+	EXPECT_MAP_ERR(EINVAL, fd2, pg, prot, MAP_PRIVATE, 0);
+	EXPECT_MAP_ERR(exec_err, fd2, pg, PROT_READ | PROT_EXEC, MAP_SHARED, 0);
+	EXPECT_MAP_ERR(EINVAL, fd2, pg, PROT_READ | PROT_EXEC, MAP_PRIVATE, 0);
+	ASSERT_OK(vmm_select(fd2, 1));
+	EXPECT_MAP_ERR(ENODEV, fd2, 4 * pg, prot, MAP_SHARED, (off_t)(8 * pg));
+	EXPECT_MAP_ERR(exec_err, fd2, pg, PROT_READ | PROT_EXEC, MAP_SHARED, 0);
 	close(fd2);
 
 	/* None of the failures left a mapping behind. */
@@ -722,7 +738,7 @@ TEST_F(mmap, mmap_errors_have_their_errno)
 TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 {
 	struct report *rep = report_new();
-	int fds[3], i, rofd;
+	int fds[5], i, rofd;
 	unsigned char want[64];
 	void *p;
 
@@ -731,10 +747,13 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	ASSERT_OK(alloc_ex(self->fd, pg, VMM_ALLOC_MAPPABLE, 0644, NULL, NULL));
 	ASSERT_OK(alloc_ex(self->fd, pg, VMM_ALLOC_MAPPABLE, 0604, NULL, NULL));
 	ASSERT_OK(alloc_ex(self->fd, pg, VMM_ALLOC_MAPPABLE, 0602, NULL, NULL));
+	/* 4: not mappable, 0602; 5: mappable, 0604 (both for the order). */
+	ASSERT_OK(alloc_ex(self->fd, pg, 0, 0602, NULL, NULL));
+	ASSERT_OK(alloc_ex(self->fd, pg, VMM_ALLOC_MAPPABLE, 0604, NULL, NULL));
 	vmm_fill(want, sizeof(want), 44);
 	ASSERT_OK(vmm_write(self->fd, 1, 0, want, sizeof(want)));
 	ASSERT_OK(vmm_write(self->fd, 2, 0, want, sizeof(want)));
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		fds[i] = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, fds[i]);
 	}
@@ -783,6 +802,12 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 			rep->err[11] = memcmp(q, rep->data, sizeof(rep->data)) ? EIO : 0;
 		p = mmap(NULL, pg, PROT_READ, MAP_SHARED, fds[0], 0);
 		rep->err[12] = p == MAP_FAILED ? errno : 0;
+		/* Not mappable and no r: the rights are checked first. */
+		rep->err[13] = ERRNO_OF(vmm_select(fds[3], 4));
+		p = mmap(NULL, pg, PROT_READ, MAP_SHARED, fds[3], 0);
+		rep->err[14] = p == MAP_FAILED ? errno : 0;
+		/* 0604: the child selects it; root frees it (below). */
+		rep->err[15] = ERRNO_OF(vmm_select(fds[4], 5));
 		_exit(0);
 	}
 	for (i = 0; i < 3000 && __atomic_load_n(&rep->err[10], __ATOMIC_SEQ_CST) != 1; i++)
@@ -812,6 +837,16 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	EXPECT_EQ(0, rep->err[9]) TH_LOG("pwrite with w only");
 	EXPECT_EQ(0, rep->err[11]) TH_LOG("the mapping after CHMOD 0600");
 	EXPECT_EQ(EACCES, rep->err[12]) TH_LOG("a new mapping after CHMOD 0600");
+	EXPECT_EQ(0, rep->err[13]);
+	EXPECT_EQ(EACCES, rep->err[14]) TH_LOG("not mappable and no r");
+	EXPECT_EQ(0, rep->err[15]);
+	/*
+	 * Freed, on a file whose selector had only r: root asking for
+	 * PROT_WRITE hears of the selector first (EACCES), then of the free.
+	 */
+	ASSERT_OK(vmm_free(self->fd, 5));
+	EXPECT_MAP_ERR(EACCES, fds[4], pg, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	EXPECT_MAP_ERR(ENOENT, fds[4], pg, PROT_READ, MAP_SHARED, 0);
 	ASSERT_MAPPED(self->fd, 1, 0);
 
 	/*
@@ -842,7 +877,7 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	EXPECT_ERR(EACCES, mprotect(p, pg, PROT_READ | PROT_WRITE));
 	ASSERT_OK(munmap(p, pg));
 	close(rofd);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 5; i++)
 		close(fds[i]);
 	munmap(rep, sizeof(*rep));
 }

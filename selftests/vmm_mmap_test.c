@@ -978,6 +978,14 @@ FIXTURE_SETUP(hammer)
 	self->fd = -1;
 	self->running = false;
 	VMM_SETUP_RELOAD(HAMMER_ARENA_STR, &self->fd);
+	/*
+	 * The debug tier loads vmm with self_check=1, which walks all
+	 * 10,000 blocks after every change: most of the hammer's time there,
+	 * and none of what it tests.  The next fixture's load restores it.
+	 */
+	if (access("/sys/module/vmm/parameters/self_check", W_OK) == 0)
+		ASSERT_EQ(0, vmm_write_file("/sys/module/vmm/parameters/self_check",
+					    "0"));
 }
 
 FIXTURE_TEARDOWN(hammer)
@@ -1475,6 +1483,108 @@ TEST_F(mmap, proc_mem_reaches_mapping_before_and_after_moves)
 }
 
 /* ---- 10: mremap and split mappings */
+
+/*
+ * /proc/PID/mem (and ptrace) reach a mapping through the module, but no
+ * further than the mapping itself allows: no write through a PROT_READ
+ * mapping, and nothing past the end of the VMA, even inside the block.
+ */
+TEST_F(mmap, proc_mem_keeps_to_the_mapping_and_its_protection)
+{
+	unsigned char *p, *buf = malloc(2 * pg), *anon;
+	int mem;
+
+	ASSERT_NE(NULL, buf);
+	ALLOC_MAPPABLE_AT(self->fd, 2 * pg, 1, 0);
+	ASSERT_OK(vmm_select(self->fd, 1));
+	fill_gen((__u32 *)buf, 2 * pg, 1);
+	ASSERT_EQ((ssize_t)(2 * pg), pwrite(self->fd, buf, 2 * pg, 0));
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mem);
+
+	/* Read-only: a forced write through /proc/self/mem is refused. */
+	MAP_OK(p, self->fd, pg, PROT_READ, 0);
+	EXPECT_EQ(-1, pwrite(mem, "XXXX", 4, (off_t)(uintptr_t)p));
+	EXPECT_EQ(EIO, errno);
+	ASSERT_PREAD_GEN(self->fd, 2 * pg, 1, "the block after a refused write");
+
+	/*
+	 * Page 0 of the block, then an anonymous page right after it: a
+	 * read across the end of the mapping must give the anonymous page's
+	 * bytes, not the block's page 1.
+	 */
+	anon = mmap(p + pg, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(p + pg, anon) TH_LOG("no room after the mapping: %s",
+					strerror(errno));
+	memset(anon, 0x5a, pg);
+	memset(buf, 0, 2 * pg);
+	ASSERT_EQ((ssize_t)(2 * pg), pread(mem, buf, 2 * pg,
+					   (off_t)(uintptr_t)p + 0));
+	ASSERT_GEN(buf, pg, 1, "block page 0 by /proc/self/mem");
+	EXPECT_EQ(0x5a, buf[pg]);
+	EXPECT_EQ(0x5a, buf[2 * pg - 1]);
+	/* And a write across it leaves the block's page 1 alone. */
+	ASSERT_EQ(p, mmap(p, pg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			  self->fd, 0));
+	memset(buf, 0x77, 2 * pg);
+	ASSERT_EQ((ssize_t)(2 * pg), pwrite(mem, buf, 2 * pg,
+					    (off_t)(uintptr_t)p));
+	EXPECT_EQ(0x77, p[0]);
+	EXPECT_EQ(0x77, anon[0]);
+	ASSERT_EQ((ssize_t)pg, pread(self->fd, buf, pg, pg));
+	ASSERT_GEN_AT(buf, pg, 1, pg,
+		      "block page 1 after a write across the mapping's end");
+	munmap(p, pg);
+	munmap(anon, pg);
+	close(mem);
+	free(buf);
+}
+
+/*
+ * An unprivileged DEFRAG leaves another user's mapped block where it is
+ * (its owner's or root's moves it); its own blocks still move.
+ */
+TEST_F(mmap, unprivileged_defrag_leaves_others_mapped_blocks)
+{
+	struct vmm_defrag_args d = { 0 };
+	struct report *r = report_new();
+	unsigned char *p;
+	pid_t pid;
+
+	ASSERT_NE(NULL, r);
+	ALLOC_AT(self->fd, pg, 0, 1, 0);
+	ALLOC_MAPPABLE_AT(self->fd, pg, 2, pg);
+	ASSERT_OK(vmm_select(self->fd, 2));
+	MAP_OK(p, self->fd, pg, PROT_READ | PROT_WRITE, 0);
+	p[0] = 42;
+	ASSERT_OK(vmm_free(self->fd, 1));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct vmm_defrag_args cd = { 0 };
+
+		r->err[0] = become_other() ? errno ?: EPERM : 0;
+		r->err[1] = ioctl(self->fd, VMM_IOC_DEFRAG, &cd) ? errno : 0;
+		r->err[2] = (int)cd.blocks_moved;
+		r->err[3] = (int)cd.compact;
+		_exit(0);
+	}
+	ASSERT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(0, r->err[0]);
+	EXPECT_EQ(0, r->err[1]);
+	EXPECT_EQ(0, r->err[2]);
+	EXPECT_EQ(0, r->err[3]);
+	EXPECT_EQ(pg, offset_of(self->fd, 2));
+
+	/* Root's call moves it, and the mapping follows. */
+	ASSERT_OK(defrag_full(self->fd, &d));
+	EXPECT_EQ(1ULL, d.blocks_moved);
+	EXPECT_EQ(0ULL, offset_of(self->fd, 2));
+	EXPECT_EQ(42, p[0]);
+	munmap(p, pg);
+}
 
 TEST_F(mmap, mremap_shrinks_moves_but_never_grows_and_splits_count)
 {

@@ -60,15 +60,16 @@
  * selected the block, as read(2) and write(2) do, checked at mmap(2)
  * time (a later VMM_IOC_CHMOD does not revoke a mapping, as chmod(2)
  * does not revoke one of a file).  Without w, mprotect(2) cannot add
- * PROT_WRITE later.  PROT_EXEC is refused.  Errors, checked in this order
+ * PROT_WRITE later.  PROT_EXEC is refused (so, under the READ_IMPLIES_EXEC
+ * personality, is every mapping).  /proc/PID/maps shows the mapping at an
+ * offset of vmm's choosing, not the one passed to mmap(2): each mappable
+ * block has a range of offsets of its own, so that a move can find just
+ * its mappings.  Errors, checked in this order
  * (the first that applies is returned):
  *   EINVAL  MAP_PRIVATE (not MAP_SHARED)
  *   EACCES  PROT_EXEC
  *   ENXIO   no block is selected on the file
  *   EACCES  the selector lacked r, or w for PROT_WRITE
- *   EOVERFLOW  the block's ID times the arena's size in pages passes 2^51
- *	(each block gets its own range of file offsets, see README; for
- *	a 16 MiB arena, IDs past 2^39)
  *   ENOENT  the selected block has been freed
  *   EACCES  the caller lacks r, or w for PROT_WRITE
  *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
@@ -93,9 +94,11 @@
  *           or shrink one but not grow it (EFAULT)
  * An access past the block through a mapping (which mmap(2) and mremap(2)
  * rule out) raises SIGBUS.  The mappings are VM_PFNMAP: get_user_pages()
- * never takes the arena's pages, so O_DIRECT I/O, vmsplice(2) or RDMA
- * registration from or into a mapping fails (EFAULT) instead of pinning
- * a page that compaction would then hand to another block; ptrace(2) and
+ * never takes the arena's pages, so O_DIRECT I/O, vmsplice(2),
+ * process_vm_readv(2), a shared futex or RDMA registration that would pin
+ * a page of a mapping fails (EFAULT) instead of pinning a page that
+ * compaction would then hand to another block (a vmsplice(2) into a
+ * mapping, which copies, works); ptrace(2) and
  * /proc/PID/mem read and write a mapping through the block's current
  * place.
  *
@@ -146,7 +149,10 @@
  * the page size (the rounding counts against the quotas, and VMM_IOC_INFO
  * reports it), it starts on a page boundary (@align, if larger, still
  * holds), and defragmentation keeps it on one wherever it moves it.  EINVAL
- * if the rounded size exceeds the arena size.
+ * if the rounded size exceeds the arena size; ENOSPC also when as many
+ * mappable blocks exist as there are ranges of mmap offsets for them
+ * (2^51 pages divided by the arena's size in pages: 2^39 for 16 MiB,
+ * more than the arena could hold below 128 GiB).
  *
  * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
  * call: it is freed when that file is released (the last close(2) of it,
@@ -258,7 +264,10 @@ struct vmm_free_args {
  *
  * A mapped block moves too: its page table entries are removed first
  * (every process's), and the next access through a mapping faults in the
- * new place; the call never waits for a mapping to go away.
+ * new place; the call never waits for a mapping to go away.  A block one
+ * of whose pages a fault is mapping at that instant counts as in use: it
+ * stays, and @compact is 0 (call again).  A caller without CAP_SYS_ADMIN
+ * never moves another user's mapped block.
  *
  * Data is copied without the arena's lock held (the block is pinned and
  * its destination taken out of the free space instead), so allocations,
@@ -472,7 +481,10 @@ struct vmm_block_info {
  * @reserved: must be 0
  *
  * ENOMEM when the kernel cannot allocate a bounce buffer of @capacity
- * entries (it copies out after dropping its lock).
+ * entries (it copies out after dropping its lock).  A call may return
+ * fewer than @capacity entries, even none, with @next_id not 0, when it
+ * passed over more than @capacity freed blocks whose range a mapping (or a
+ * copy) still holds: loop until @next_id is 0.
  */
 struct vmm_list_args {
 	__u64 buffer;

@@ -48,7 +48,8 @@ FIXTURE_TEARDOWN(list)
 	ASSERT_EQ(0U, __e->gid); \
 	ASSERT_EQ(0600U, __e->mode); \
 	ASSERT_EQ(0U, __e->attrs); \
-	for (__r = 0; __r < 3; __r++) \
+	ASSERT_EQ(0ULL, __e->mapped); \
+	for (__r = 0; __r < 2; __r++) \
 		ASSERT_EQ(0ULL, __e->reserved[__r]); \
 } while (0)
 

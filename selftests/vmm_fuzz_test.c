@@ -1598,6 +1598,7 @@ static void do_alloc(void)
 	union args a = { .alloc = { .size = rnd_block_size(),
 				    .align = rnd_align() } };
 	__u64 off = 0, size = a.alloc.size, align = a.alloc.align;
+	__u32 flags;
 	bool fits;
 	long r;
 
@@ -1610,6 +1611,7 @@ static void do_alloc(void)
 		mappable_request(&size, &align);
 	}
 	fits = model_first_fit(size, align, &off);
+	flags = a.alloc.flags;	/* the kernel writes the struct back */
 	op("ALLOC size %llu align %llu%s (model: %s %llu)",
 	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
 	   a.alloc.flags ? " MAPPABLE" : "",
@@ -1618,8 +1620,7 @@ static void do_alloc(void)
 	if (!expect_ret(C_VALID, "VMM_IOC_ALLOC", r, fits ? 0 : -ENOSPC))
 		return;
 	if (fits)
-		alloc_succeeded(C_VALID, &a.alloc, a.alloc.flags, off,
-				chance(50));
+		alloc_succeeded(C_VALID, &a.alloc, flags, off, chance(50));
 	else
 		ctr_add(&c_failures, 1);
 }
@@ -2214,7 +2215,7 @@ static void do_mmap(void)
 		check_mapped_count(C_MAP, old);
 	}
 	op("mmap on %s selecting %llu%s (%s%s, %llu bytes) at %llu len %llu %s %s (expected %s)",
-	   fdname, (unsigned long long)id, live ? "" : " (freed)",
+	   fdname, (unsigned long long)id, !id ? " (nothing)" : live ? "" : " (freed)",
 	   mappable ? "mappable" : "not mappable", known ? "" : "?",
 	   (unsigned long long)size, (unsigned long long)off,
 	   (unsigned long long)len, prot_str(prot),
@@ -2463,13 +2464,40 @@ static void do_mapping(void)
 }
 
 /*
+ * A new mapping of all of a mappable block, made on mfd, not yet touched
+ * (no page is mapped); NULL if there is no such block or no room.
+ */
+static struct vma *fresh_mapping(void)
+{
+	struct mblock *b = rnd_mappable();
+	struct vma v = { .prot = PROT_READ | PROT_WRITE };
+	void *p;
+
+	if (!b || !b->mappable || vma_n == ARRAY_SIZE(vmas))
+		return NULL;
+	op("SELECT %llu and map it whole, untouched", (unsigned long long)b->id);
+	map_select(mfd, &msel, b->id);
+	errno = 0;
+	p = mmap(NULL, (size_t)b->size, v.prot, MAP_SHARED, mfd, 0);
+	if (!expect_ret(C_MAP, "mmap", p == MAP_FAILED ? enc(-1) : 0, 0))
+		return NULL;
+	v.addr = p;
+	v.len = b->size;
+	v.id = b->id;
+	vma_add(&v);
+	cov.made++;
+	return &vmas[vma_n - 1];
+}
+
+/*
  * A mapping as the buffer of VMM_IOC_READ/WRITE, pread(2) or pwrite(2):
- * the copy faults the mapping's pages in while the kernel holds the
- * other block (or the same one) for the copy.
+ * the copy faults the mapping's pages in (when it is new, or its block
+ * moved) while the kernel holds the other block (or the same one) for
+ * the copy.
  */
 static void do_mapped_buffer(void)
 {
-	struct vma *v = vma_random();
+	struct vma *v = chance(50) ? fresh_mapping() : vma_random();
 	bool file = chance(40), into = chance(50);
 	struct mblock *b, *vb;
 	__u64 off, len, voff;
@@ -2477,8 +2505,11 @@ static void do_mapped_buffer(void)
 
 	if (!v || v->broken || (into && !(v->prot & PROT_WRITE)))
 		return;
-	b = file ? selected_block(C_VALID) : mb_random();
 	vb = block_of(v->id);
+	if (file && chance(30) && vb && !vb->dead)
+		select_on_ffd(C_VALID, vb->id, P_NORMAL);
+	b = file ? selected_block(C_VALID) : chance(30) && vb && !vb->dead ?
+		   vb : mb_random();
 	if (!b || !vb || v->broken)
 		return;
 	rnd_subrange(b, 1, &off, &len);
@@ -2874,6 +2905,7 @@ static void do_range_alloc(void)
 {
 	union args a = { .alloc = { .size = rnd_range(1, 4096) } };
 	__u64 off = 0;
+	__u32 flags;
 	long want = -EINVAL;
 
 	switch (rnd_below(8)) {
@@ -2918,6 +2950,7 @@ static void do_range_alloc(void)
 	}
 	if (want == -EINVAL && chance(20))
 		a.alloc.flags = VMM_ALLOC_MAPPABLE;	/* still out of range */
+	flags = a.alloc.flags;
 	op("ALLOC size %llu align %llu%s (header: %s)",
 	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
 	   a.alloc.flags ? " MAPPABLE" : "", ret_str(want));
@@ -2925,7 +2958,7 @@ static void do_range_alloc(void)
 			call(vfd, K_ALLOC, &a, P_NORMAL), want))
 		return;
 	if (!want) {
-		alloc_succeeded(C_RANGE, &a.alloc, a.alloc.flags, off, true);
+		alloc_succeeded(C_RANGE, &a.alloc, flags, off, true);
 		return;
 	}
 	if (want == -ENOSPC)

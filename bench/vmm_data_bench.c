@@ -47,7 +47,8 @@
  * exits non-zero only if a call fails.
  *
  * The ns-per-page figures are medians over the rounds; the ratios, the
- * medians of the per-round ratios, as everywhere here.
+ * medians of the per-round ratios, as everywhere here.  In the mmap
+ * figures the two sides take turns going first.
  *
  * Usage: vmm_data_bench [-d DEVICE] [-q]   (-q: fewer iterations, a smoke
  * run).  /dev/vmm must be open-able, with an arena of at least 8 MiB.
@@ -377,14 +378,25 @@ static void bench_mmap_copy(void)
 	memset(vmap, 0x5a, size);
 	memset(mmapped, 0x5a, size);
 
+	/* Either side first in turn, so that going second favours neither. */
 	for (r = 0; r < ROUNDS; r++) {
 		double v, m;
 
-		v = time_copy(buf, vmap, size, n);
-		m = time_copy(buf, mmapped, size, n);
+		if (r & 1) {
+			m = time_copy(buf, mmapped, size, n);
+			v = time_copy(buf, vmap, size, n);
+		} else {
+			v = time_copy(buf, vmap, size, n);
+			m = time_copy(buf, mmapped, size, n);
+		}
 		rd[r] = m / v;
-		v = time_copy(vmap, buf, size, n);
-		m = time_copy(mmapped, buf, size, n);
+		if (r & 1) {
+			m = time_copy(mmapped, buf, size, n);
+			v = time_copy(vmap, buf, size, n);
+		} else {
+			v = time_copy(vmap, buf, size, n);
+			m = time_copy(mmapped, buf, size, n);
+		}
 		wr[r] = m / v;
 	}
 	if (memcmp(vmap, buf, size))
@@ -418,6 +430,58 @@ static double touch_pages(const volatile unsigned char *p, long pages,
 }
 
 /*
+ * One round of vmm's side: a page-sized mappable filler on @fd, a block of
+ * @len bytes (@pages pages of @pgsz) right above it, mapped and touched;
+ * *@pre: ns per page to touch it again, *@ref: after the filler is freed
+ * and DEFRAG moved the block.
+ */
+static void fault_vmm(int fd, size_t len, long pages, long pgsz, double *pre,
+		      double *ref)
+{
+	struct vmm_defrag_args d = { 0 };
+	unsigned char *p;
+	__u64 filler, id, before;
+
+	filler = mappable_block_on(fd, (__u64)pgsz);
+	id = mappable_block_on(fd, len);
+	p = map_shared(fd, len, "mmap of a vmm block");
+	touch_pages(p, pages, pgsz);
+	*pre = touch_pages(p, pages, pgsz);
+	before = block_offset(fd, id);
+	free_block(fd, filler);
+	if (ioctl(fd, VMM_IOC_DEFRAG, &d))
+		die("VMM_IOC_DEFRAG");
+	if (block_offset(fd, id) == before) {
+		errno = 0;
+		die("DEFRAG did not move the mapped block");
+	}
+	*ref = touch_pages(p, pages, pgsz);
+	munmap(p, len);
+	free_block(fd, id);
+}
+
+/*
+ * One round of the memfd's side: *@fault, ns per page for the first touch
+ * of fresh pages; *@ref, once MADV_DONTNEED removed their entries.
+ */
+static void fault_memfd(size_t len, long pages, long pgsz, double *fault,
+			double *ref)
+{
+	unsigned char *p;
+	int mfd = memfd_create("vmm_data_bench", MFD_CLOEXEC);
+
+	if (mfd < 0 || ftruncate(mfd, (off_t)len))
+		die("memfd");
+	p = map_shared(mfd, len, "mmap of a memfd");
+	*fault = touch_pages(p, pages, pgsz);
+	if (madvise(p, len, MADV_DONTNEED))
+		die("madvise(MADV_DONTNEED)");
+	*ref = touch_pages(p, pages, pgsz);
+	munmap(p, len);
+	close(mfd);
+}
+
+/*
  * The fault after a move: a mapped, pre-faulted block of @pages pages
  * above a one-page filler; the filler freed, DEFRAG moves the block down a
  * page (removing its page table entries), and each page is touched again.
@@ -432,42 +496,15 @@ static void bench_fault(void)
 	double over_fault[ROUNDS], over_refault[ROUNDS];
 	int fd = open_dev(), r;
 
+	/* Either side first in turn, so that going second favours neither. */
 	for (r = 0; r < ROUNDS; r++) {
-		struct vmm_defrag_args d = { 0 };
-		unsigned char *p;
-		__u64 filler, id, before;
-		int mfd;
-
-		/* vmm: a page-sized mappable filler, the block right above. */
-		filler = mappable_block_on(fd, (__u64)pgsz);
-		id = mappable_block_on(fd, len);
-		p = map_shared(fd, len, "mmap of a vmm block");
-		touch_pages(p, pages, pgsz);
-		vpre[r] = touch_pages(p, pages, pgsz);
-		before = block_offset(fd, id);
-		free_block(fd, filler);
-		if (ioctl(fd, VMM_IOC_DEFRAG, &d))
-			die("VMM_IOC_DEFRAG");
-		if (block_offset(fd, id) == before) {
-			errno = 0;
-			die("DEFRAG did not move the mapped block");
+		if (r & 1) {
+			fault_memfd(len, pages, pgsz, &mfault[r], &mref[r]);
+			fault_vmm(fd, len, pages, pgsz, &vpre[r], &vref[r]);
+		} else {
+			fault_vmm(fd, len, pages, pgsz, &vpre[r], &vref[r]);
+			fault_memfd(len, pages, pgsz, &mfault[r], &mref[r]);
 		}
-		vref[r] = touch_pages(p, pages, pgsz);
-		munmap(p, len);
-		free_block(fd, id);
-
-		/* memfd: fresh pages, then the same pages once unmapped. */
-		mfd = memfd_create("vmm_data_bench", MFD_CLOEXEC);
-		if (mfd < 0 || ftruncate(mfd, (off_t)len))
-			die("memfd");
-		p = map_shared(mfd, len, "mmap of a memfd");
-		mfault[r] = touch_pages(p, pages, pgsz);
-		if (madvise(p, len, MADV_DONTNEED))
-			die("madvise(MADV_DONTNEED)");
-		mref[r] = touch_pages(p, pages, pgsz);
-		munmap(p, len);
-		close(mfd);
-
 		over_fault[r] = mfault[r] / vref[r];
 		over_refault[r] = mref[r] / vref[r];
 	}

@@ -19,14 +19,39 @@
  *   threads_scaling_2
  *	operations per second with 2 threads over 1 thread, each thread
  *	doing pwrite+pread of 4 KiB on a block of its own, on its own file.
+ *   mmap_read_over_memfd_mmap_1m, mmap_write_over_memfd_mmap_1m
+ *	memcpy() of 1 MiB out of (read) or into (write) an mmap(2) of a
+ *	1 MiB VMM_ALLOC_MAPPABLE block, divided into the time of the same
+ *	memcpy() on a 1 MiB MAP_SHARED mapping of a memfd; both mappings
+ *	pre-faulted.  > 1: vmm is faster.  >= 0.9 is the target.
+ *   mmap_refault_ns_per_page, mmap_prefaulted_ns_per_page
+ *	reading one byte of every page of a mapped MAPPABLE block of
+ *	FAULT_PAGES pages (64 with -q): right after VMM_IOC_DEFRAG moved the
+ *	block down by a page (a filler below it freed first), so that each
+ *	access faults the new place in (refault), and again once every page
+ *	is mapped (prefaulted: the loop without faults); ns per page.
+ *   memfd_fault_ns_per_page, memfd_refault_ns_per_page
+ *	the same loop on a MAP_SHARED mapping of a memfd of as many pages:
+ *	the first touch of fresh pages (fault: the page is allocated and
+ *	zeroed), and a touch after MADV_DONTNEED removed the page table
+ *	entries of pages that stay in the page cache (refault: the minor
+ *	fault that is the closest kin of vmm's after a move).
+ *   mmap_refault_over_memfd_fault, mmap_refault_over_memfd_refault
+ *	memfd_fault_ns_per_page or memfd_refault_ns_per_page divided by
+ *	mmap_refault_ns_per_page, per round.  > 1: a refault of a moved
+ *	vmm block costs less than that memfd fault.
  *
  * The machines this runs on are noisy virtual machines, so the two sides
  * of every ratio run interleaved in ROUNDS rounds, and the ratio is the
  * median of the per-round ratios.  Nothing here passes or fails: it
  * exits non-zero only if a call fails.
  *
+ * The ns-per-page figures are medians over the rounds; the ratios, the
+ * medians of the per-round ratios, as everywhere here.  In the mmap
+ * figures the two sides take turns going first.
+ *
  * Usage: vmm_data_bench [-d DEVICE] [-q]   (-q: fewer iterations, a smoke
- * run).  /dev/vmm must be open-able, with an arena of at least 4 MiB.
+ * run).  /dev/vmm must be open-able, with an arena of at least 8 MiB.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +69,9 @@
 #include <linux/vmm.h>
 
 #define ROUNDS	7
+/* Pages of the block whose refaults are timed (-q: QUICK_FAULT_PAGES). */
+#define FAULT_PAGES		1024
+#define QUICK_FAULT_PAGES	64
 
 static const char *dev = "/dev/vmm";
 static int quick;
@@ -278,6 +306,219 @@ static void bench_threads(void)
 	}
 }
 
+/* A new VMM_ALLOC_MAPPABLE block of @size on @fd, selected for mmap(2). */
+static __u64 mappable_block_on(int fd, __u64 size)
+{
+	struct vmm_alloc_args a = { .size = size,
+				    .flags = VMM_ALLOC_MAPPABLE };
+	struct vmm_select_args s = { 0 };
+
+	if (ioctl(fd, VMM_IOC_ALLOC, &a))
+		die("VMM_IOC_ALLOC (VMM_ALLOC_MAPPABLE)");
+	s.id = a.id;
+	if (ioctl(fd, VMM_IOC_SELECT, &s))
+		die("VMM_IOC_SELECT");
+	return a.id;
+}
+
+static __u64 block_offset(int fd, __u64 id)
+{
+	struct vmm_info_args in = { .id = id };
+
+	if (ioctl(fd, VMM_IOC_INFO, &in))
+		die("VMM_IOC_INFO");
+	return in.offset;
+}
+
+/* A MAP_SHARED read-write mapping of @len bytes of @fd from offset 0. */
+static unsigned char *map_shared(int fd, size_t len, const char *what)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		die(what);
+	return p;
+}
+
+/* Seconds for @n memcpy() calls of @size bytes from @src to @dst. */
+static double time_copy(void *dst, const void *src, size_t size, long n)
+{
+	double t = now();
+	long i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(dst, src, size);
+		/* The copy must happen, each time: @dst is read later. */
+		__asm__ __volatile__("" : : "r"(dst) : "memory");
+	}
+	return now() - t;
+}
+
+/* memcpy() out of and into a mapped 1 MiB block and a 1 MiB memfd. */
+static void bench_mmap_copy(void)
+{
+	const size_t size = 1048576;
+	long n = quick ? 16 : 64;
+	double rd[ROUNDS], wr[ROUNDS];
+	unsigned char *buf, *vmap, *mmapped;
+	int vfd = open_dev(), mfd, r;
+	__u64 id;
+
+	buf = malloc(size);
+	if (!buf)
+		die("malloc");
+	id = mappable_block_on(vfd, size);
+	vmap = map_shared(vfd, size, "mmap of a 1 MiB vmm block");
+	mfd = memfd_create("vmm_data_bench", MFD_CLOEXEC);
+	if (mfd < 0 || ftruncate(mfd, (off_t)size))
+		die("memfd");
+	mmapped = map_shared(mfd, size, "mmap of a 1 MiB memfd");
+	/* Every page of both mappings (and of the buffer) in place. */
+	memset(buf, 0xa5, size);
+	memset(vmap, 0x5a, size);
+	memset(mmapped, 0x5a, size);
+
+	/* Either side first in turn, so that going second favours neither. */
+	for (r = 0; r < ROUNDS; r++) {
+		double v, m;
+
+		if (r & 1) {
+			m = time_copy(buf, mmapped, size, n);
+			v = time_copy(buf, vmap, size, n);
+		} else {
+			v = time_copy(buf, vmap, size, n);
+			m = time_copy(buf, mmapped, size, n);
+		}
+		rd[r] = m / v;
+		if (r & 1) {
+			m = time_copy(mmapped, buf, size, n);
+			v = time_copy(vmap, buf, size, n);
+		} else {
+			v = time_copy(vmap, buf, size, n);
+			m = time_copy(mmapped, buf, size, n);
+		}
+		wr[r] = m / v;
+	}
+	if (memcmp(vmap, buf, size))
+		die("the mapping does not hold what was copied into it");
+	printf("mmap_read_over_memfd_mmap_1m=%.3f\n", median(rd, ROUNDS));
+	printf("mmap_write_over_memfd_mmap_1m=%.3f\n", median(wr, ROUNDS));
+	munmap(vmap, size);
+	munmap(mmapped, size);
+	free_block(vfd, id);
+	close(mfd);
+	close(vfd);
+	free(buf);
+}
+
+/* The sum of one byte of each of @pages pages at @p, kept from the optimiser. */
+static volatile unsigned int touch_sink;
+
+/* ns per page to read one byte of each of @pages pages of @pgsz at @p. */
+static double touch_pages(const volatile unsigned char *p, long pages,
+			  long pgsz)
+{
+	unsigned int sum = 0;
+	double t = now();
+	long i;
+
+	for (i = 0; i < pages; i++)
+		sum += p[i * pgsz];
+	t = now() - t;
+	touch_sink = sum;
+	return t * 1e9 / (double)pages;
+}
+
+/*
+ * One round of vmm's side: a page-sized mappable filler on @fd, a block of
+ * @len bytes (@pages pages of @pgsz) right above it, mapped and touched;
+ * *@pre: ns per page to touch it again, *@ref: after the filler is freed
+ * and DEFRAG moved the block.
+ */
+static void fault_vmm(int fd, size_t len, long pages, long pgsz, double *pre,
+		      double *ref)
+{
+	struct vmm_defrag_args d = { 0 };
+	unsigned char *p;
+	__u64 filler, id, before;
+
+	filler = mappable_block_on(fd, (__u64)pgsz);
+	id = mappable_block_on(fd, len);
+	p = map_shared(fd, len, "mmap of a vmm block");
+	touch_pages(p, pages, pgsz);
+	*pre = touch_pages(p, pages, pgsz);
+	before = block_offset(fd, id);
+	free_block(fd, filler);
+	if (ioctl(fd, VMM_IOC_DEFRAG, &d))
+		die("VMM_IOC_DEFRAG");
+	if (block_offset(fd, id) == before) {
+		errno = 0;
+		die("DEFRAG did not move the mapped block");
+	}
+	*ref = touch_pages(p, pages, pgsz);
+	munmap(p, len);
+	free_block(fd, id);
+}
+
+/*
+ * One round of the memfd's side: *@fault, ns per page for the first touch
+ * of fresh pages; *@ref, once MADV_DONTNEED removed their entries.
+ */
+static void fault_memfd(size_t len, long pages, long pgsz, double *fault,
+			double *ref)
+{
+	unsigned char *p;
+	int mfd = memfd_create("vmm_data_bench", MFD_CLOEXEC);
+
+	if (mfd < 0 || ftruncate(mfd, (off_t)len))
+		die("memfd");
+	p = map_shared(mfd, len, "mmap of a memfd");
+	*fault = touch_pages(p, pages, pgsz);
+	if (madvise(p, len, MADV_DONTNEED))
+		die("madvise(MADV_DONTNEED)");
+	*ref = touch_pages(p, pages, pgsz);
+	munmap(p, len);
+	close(mfd);
+}
+
+/*
+ * The fault after a move: a mapped, pre-faulted block of @pages pages
+ * above a one-page filler; the filler freed, DEFRAG moves the block down a
+ * page (removing its page table entries), and each page is touched again.
+ * Against a memfd's first touch and its touch after MADV_DONTNEED.
+ */
+static void bench_fault(void)
+{
+	long pgsz = sysconf(_SC_PAGESIZE);
+	long pages = quick ? QUICK_FAULT_PAGES : FAULT_PAGES;
+	size_t len = (size_t)pages * (size_t)pgsz;
+	double vref[ROUNDS], vpre[ROUNDS], mfault[ROUNDS], mref[ROUNDS];
+	double over_fault[ROUNDS], over_refault[ROUNDS];
+	int fd = open_dev(), r;
+
+	/* Either side first in turn, so that going second favours neither. */
+	for (r = 0; r < ROUNDS; r++) {
+		if (r & 1) {
+			fault_memfd(len, pages, pgsz, &mfault[r], &mref[r]);
+			fault_vmm(fd, len, pages, pgsz, &vpre[r], &vref[r]);
+		} else {
+			fault_vmm(fd, len, pages, pgsz, &vpre[r], &vref[r]);
+			fault_memfd(len, pages, pgsz, &mfault[r], &mref[r]);
+		}
+		over_fault[r] = mfault[r] / vref[r];
+		over_refault[r] = mref[r] / vref[r];
+	}
+	printf("mmap_refault_ns_per_page=%.0f\n", median(vref, ROUNDS));
+	printf("mmap_prefaulted_ns_per_page=%.1f\n", median(vpre, ROUNDS));
+	printf("memfd_fault_ns_per_page=%.0f\n", median(mfault, ROUNDS));
+	printf("memfd_refault_ns_per_page=%.0f\n", median(mref, ROUNDS));
+	printf("mmap_refault_over_memfd_fault=%.3f\n",
+	       median(over_fault, ROUNDS));
+	printf("mmap_refault_over_memfd_refault=%.3f\n",
+	       median(over_refault, ROUNDS));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	int opt;
@@ -302,5 +543,7 @@ int main(int argc, char **argv)
 	bench_io("1m", 1048576);
 	bench_ioctl();
 	bench_threads();
+	bench_mmap_copy();
+	bench_fault();
 	return 0;
 }

@@ -30,14 +30,33 @@
  *                                  2^64 and 2^63: ENOENT
  *   serve_valid_requests           alloc/free/write/read/defrag/info/list/
  *                                  stats/select+pread/pwrite, whose results
- *                                  (IDs, first-fit offsets, moved bytes, list
- *                                  entries) are predicted by the model
+ *                                  (IDs, first-fit offsets, moved bytes,
+ *                                  compact, list entries, mapped counts) are
+ *                                  predicted by the model
  *   keep_state_after_errors        after every rejected call: the counters,
  *                                  every block's ID/offset/size and the
  *                                  file's selection are as before
  *   preserve_block_contents        every block read back equals the model,
  *                                  checked every CHECK_EVERY ops and at
- *                                  the end
+ *                                  the end; so do the bytes seen through
+ *                                  every mapping, after every DEFRAG too
+ *   map_blocks                     mmap(2) of the block selected on a file
+ *                                  (mappable, not mappable, freed, none,
+ *                                  an O_RDONLY file) at random offsets and
+ *                                  lengths, r/rw/exec, shared or private:
+ *                                  the errno the header gives, else a
+ *                                  mapping that is kept, written through,
+ *                                  used as a read/write buffer, split by
+ *                                  munmap and mprotect, moved and shrunk
+ *                                  by mremap, across DEFRAG and FREE
+ *
+ * The model knows VMM_ALLOC_MAPPABLE blocks (whole pages on a page
+ * boundary: an aligned request of pages), that DEFRAG moves them only to
+ * page boundaries, and that a block freed while mapped keeps its range,
+ * and moves with compaction, until its last mapping goes.  INFO and LIST
+ * must count each block's mappings (VMAs: the pieces of a split count
+ * each), STATS the blocks that have any.  Accesses to mappings run under a
+ * SIGBUS/SIGSEGV handler, so that a fault there is a mismatch, not a crash.
  * A mismatch prints the op index, the call and what differs; the model
  * then adopts what the kernel holds so that one fault does not cascade.
  * At most MAX_DIAG mismatches are printed, all are counted.  Exit status:
@@ -57,6 +76,11 @@
  *   - a LIST that has nothing to store may refuse an inaccessible buffer;
  *   - a call with two faults (a non-zero reserved field and an unknown ID)
  *     may report either.
+ * An mmap(2) refused for several reasons must give the first in the
+ * header's order, after the VFS's own refusals, which come first: an
+ * unaligned offset or a zero length (EINVAL), PROT_WRITE of a shared
+ * mapping of an O_RDONLY file (EACCES), PROT_EXEC on a noexec mount
+ * (EPERM).
  *
  * Generic VFS ioctls (FIOCLEX, FIFREEZE, FS_IOC_*, FIGETBSZ...) are handled
  * before the driver sees the call, so the random command numbers never use
@@ -70,12 +94,17 @@
  * the compat ioctl path, and the _Static_asserts below check that every
  * uapi struct has the same layout in both.
  */
+#define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 
 #include <getopt.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <limits.h>
 #include <time.h>
+#include <sys/personality.h>
+#include <sys/statvfs.h>
 
 /*
  * vmm_util.h includes kselftest_harness.h for the other programs; this one
@@ -99,6 +128,8 @@
 #define FREED_KEEP	64
 /* The module copies in 256 KiB pieces; some blocks are larger. */
 #define PIECE		(256 * 1024)
+/* Mappings (VMAs) of blocks the fuzzer keeps at most, pieces included. */
+#define MAX_VMAS	12
 
 /* A user address in the kernel half: access_ok() refuses it. */
 #define KERNEL_U64	0xffff888000000000ULL
@@ -232,7 +263,7 @@ _Static_assert(VMM_IOC_LIST == 0xc038ba08U, "VMM_IOC_LIST");
 
 enum cat {
 	C_CMD, C_RESERVED, C_RANGE, C_POINTER, C_ID, C_VALID, C_STATE, C_DATA,
-	NCAT
+	C_MAP, NCAT
 };
 
 static const char *const cat_name[NCAT] = {
@@ -244,6 +275,7 @@ static const char *const cat_name[NCAT] = {
 	[C_VALID]	= "serve_valid_requests",
 	[C_STATE]	= "keep_state_after_errors",
 	[C_DATA]	= "preserve_block_contents",
+	[C_MAP]		= "map_blocks",
 };
 
 static unsigned long cat_checks[NCAT], cat_fails[NCAT];
@@ -258,7 +290,11 @@ static int vfd = -1;	/* ioctls */
 static int ffd = -1;	/* the file interface: SELECT + pread/pwrite */
 static int gfd = -1;	/* selects blocks that are then freed */
 static int nfd = -1;	/* never selects anything */
+static int mfd = -1;	/* selects blocks to mmap(2) */
+static int rofd = -1;	/* the same, opened O_RDONLY */
 static long pgsz;
+static bool dev_noexec;	/* VMM_DEV's mount is noexec: PROT_EXEC is EPERM */
+static bool read_exec;	/* READ_IMPLIES_EXEC: every mapping asks for exec */
 
 /* Describe the current op (printed with -v and with any mismatch). */
 static void __printf(1, 2) op(const char *fmt, ...)
@@ -318,6 +354,7 @@ static const char *errname(long e)
 	case ENOENT: return "ENOENT";
 	case EINTR: return "EINTR";
 	case ENXIO: return "ENXIO";
+	case ENODEV: return "ENODEV";
 	case EBADF: return "EBADF";
 	case ENOMEM: return "ENOMEM";
 	case EACCES: return "EACCES";
@@ -499,10 +536,19 @@ static void *unmapped(void)
 struct mblock {
 	__u64 id;
 	__u64 off;
-	__u64 size;
+	__u64 size;		/* rounded up to pages if mappable */
 	unsigned int seed;	/* per-block seed of the data written to it */
 	unsigned int writes;
 	unsigned char *data;	/* what the block must hold */
+	bool mappable;		/* allocated with VMM_ALLOC_MAPPABLE */
+	bool dead;		/* freed while mapped: in zb[], not mb[] */
+};
+
+/* A freed ID, and what its block was. */
+struct freed_id {
+	__u64 id;
+	__u64 size;
+	bool mappable;
 };
 
 struct counter {
@@ -511,10 +557,49 @@ struct counter {
 
 static struct mblock mb[4096];	/* live blocks, in increasing ID order */
 static size_t mb_n;
+/*
+ * Blocks freed while mapped: their IDs are gone, but their ranges stay
+ * held and their bytes reachable through the mappings until the last one
+ * goes.  Each has at least one entry in vmas[], so there are at most
+ * MAX_VMAS of them.
+ */
+static struct mblock zb[MAX_VMAS];
+static size_t zb_n;
 static __u64 last_id;		/* the highest ID the kernel handed out */
 static __u64 id_slack;		/* IDs an EFAULTed ALLOC may have used */
-static __u64 freed[FREED_KEEP];
+static struct freed_id freed[FREED_KEEP];
 static unsigned int freed_n;
+
+/*
+ * A mapping of a block: one VMA, as the kernel counts them.  @len bytes
+ * at @addr show the block's bytes from @boff on.
+ */
+struct vma {
+	unsigned char *addr;
+	__u64 len;
+	__u64 boff;
+	__u64 id;		/* the block, in mb[] or (freed) in zb[] */
+	int prot;
+	bool rdonly;		/* made from an O_RDONLY file */
+	bool broken;		/* an access faulted: never touched again */
+};
+
+static struct vma vmas[MAX_VMAS];
+static size_t vma_n;
+
+/* The selections of mfd, rofd and gfd (ffd's are sel_id and sel_live). */
+struct fdsel {
+	__u64 id;		/* 0: none */
+	bool live;
+};
+
+static struct fdsel msel, rsel, gsel;
+
+/* How much of the mapping life cycle a run went through, for the log. */
+static struct {
+	unsigned long made, moved, moved_dead, freed, released, split, remapped,
+		copies;
+} cov;
 static struct counter c_allocs, c_frees, c_failures, c_defrags, c_moved;
 
 /* The selection of ffd: block ID (0 none), whether it is live, position. */
@@ -522,7 +607,9 @@ static __u64 sel_id;
 static bool sel_live;
 static __u64 sel_pos;
 
-static size_t by_off[ARRAY_SIZE(mb)];	/* block indices by offset */
+/* Every block that holds a range, live or dead, by offset. */
+static struct mblock *by_off[ARRAY_SIZE(mb) + ARRAY_SIZE(zb)];
+static size_t by_off_n;
 static bool by_off_valid;
 
 /* Blocks were added, removed or moved: by_off must be rebuilt. */
@@ -533,20 +620,24 @@ static void mb_touch(void)
 
 static int cmp_off(const void *a, const void *b)
 {
-	__u64 x = mb[*(const size_t *)a].off, y = mb[*(const size_t *)b].off;
+	__u64 x = (*(struct mblock *const *)a)->off;
+	__u64 y = (*(struct mblock *const *)b)->off;
 
 	return x < y ? -1 : x > y;
 }
 
-/* Block indices in offset order (mb_n entries). */
-static const size_t *mb_by_offset(void)
+/* The live and the dead blocks in offset order (by_off_n entries). */
+static struct mblock *const *mb_by_offset(void)
 {
 	size_t i;
 
 	if (!by_off_valid) {
+		by_off_n = 0;
 		for (i = 0; i < mb_n; i++)
-			by_off[i] = i;
-		qsort(by_off, mb_n, sizeof(by_off[0]), cmp_off);
+			by_off[by_off_n++] = &mb[i];
+		for (i = 0; i < zb_n; i++)
+			by_off[by_off_n++] = &zb[i];
+		qsort(by_off, by_off_n, sizeof(by_off[0]), cmp_off);
 		by_off_valid = true;
 	}
 	return by_off;
@@ -581,7 +672,7 @@ static long mb_find(__u64 id)
 	return -1;
 }
 
-static struct mblock *mb_add(__u64 id, __u64 off, __u64 size)
+static struct mblock *mb_add(__u64 id, __u64 off, __u64 size, bool mappable)
 {
 	struct mblock *b;
 	size_t i = mb_n;
@@ -600,6 +691,8 @@ static struct mblock *mb_add(__u64 id, __u64 off, __u64 size)
 	b->size = size;
 	b->seed = (unsigned int)rnd();
 	b->writes = 0;
+	b->mappable = mappable;
+	b->dead = false;
 	b->data = calloc(1, size);
 	mb_touch();
 	if (!b->data)
@@ -610,17 +703,92 @@ static struct mblock *mb_add(__u64 id, __u64 off, __u64 size)
 	return b;
 }
 
+/* The mappings of block @id: what INFO and LIST must say it has. */
+static __u64 nmaps_of(__u64 id)
+{
+	__u64 n = 0;
+	size_t i;
+
+	for (i = 0; i < vma_n; i++)
+		n += vmas[i].id == id;
+	return n;
+}
+
+/*
+ * Block @i is freed: its ID goes; if it is mapped, its range and bytes
+ * stay, in zb[], until the last of its mappings goes (zombies_reap()).
+ */
 static void mb_remove(size_t i)
 {
 	__u64 id = mb[i].id;
 
-	free(mb[i].data);
+	freed[freed_n++ % FREED_KEEP] = (struct freed_id){
+		.id = id, .size = mb[i].size, .mappable = mb[i].mappable };
+	if (nmaps_of(id)) {
+		if (zb_n == ARRAY_SIZE(zb))
+			ksft_exit_fail_msg("model: more than %zu dead blocks\n",
+					   ARRAY_SIZE(zb));
+		zb[zb_n] = mb[i];
+		zb[zb_n++].dead = true;
+		cov.freed++;
+	} else {
+		free(mb[i].data);
+	}
 	memmove(&mb[i], &mb[i + 1], (mb_n - i - 1) * sizeof(mb[0]));
 	mb_n--;
 	mb_touch();
-	freed[freed_n++ % FREED_KEEP] = id;
 	if (sel_id == id)
 		sel_live = false;
+	if (msel.id == id)
+		msel.live = false;
+	if (rsel.id == id)
+		rsel.live = false;
+	if (gsel.id == id)
+		gsel.live = false;
+}
+
+/* Dead blocks whose last mapping went: their ranges are free now. */
+static void zombies_reap(void)
+{
+	size_t i;
+
+	for (i = zb_n; i-- > 0;) {
+		if (nmaps_of(zb[i].id))
+			continue;
+		cov.released++;
+		free(zb[i].data);
+		zb[i] = zb[--zb_n];
+		mb_touch();
+	}
+}
+
+/* The block of ID @id, live or dead, or NULL. */
+static struct mblock *block_of(__u64 id)
+{
+	long i = mb_find(id);
+	size_t k;
+
+	if (i >= 0)
+		return &mb[i];
+	for (k = 0; k < zb_n; k++)
+		if (zb[k].id == id)
+			return &zb[k];
+	return NULL;
+}
+
+/* What a freed ID's block was: false if the model forgot it. */
+static bool freed_attrs(__u64 id, __u64 *size, bool *mappable)
+{
+	unsigned int i, n = freed_n < FREED_KEEP ? freed_n : FREED_KEEP;
+
+	for (i = 0; i < n; i++) {
+		if (freed[i].id == id) {
+			*size = freed[i].size;
+			*mappable = freed[i].mappable;
+			return true;
+		}
+	}
+	return false;
 }
 
 static struct mblock *mb_random(void)
@@ -636,20 +804,20 @@ static __u64 round_up_pow2(__u64 v, __u64 align)
 /* The lowest gap of at least @need bytes: sets *@start and *@end. */
 static bool model_lowest_gap(__u64 need, __u64 *start, __u64 *end)
 {
-	const size_t *order = mb_by_offset();
+	struct mblock *const *order = mb_by_offset();
 	__u64 cursor = 0;
 	size_t i;
 
-	for (i = 0; i <= mb_n; i++) {
-		__u64 limit = i < mb_n ? mb[order[i]].off : ARENA_SIZE;
+	for (i = 0; i <= by_off_n; i++) {
+		__u64 limit = i < by_off_n ? order[i]->off : ARENA_SIZE;
 
 		if (limit - cursor >= need) {
 			*start = cursor;
 			*end = limit;
 			return true;
 		}
-		if (i < mb_n)
-			cursor = mb[order[i]].off + mb[order[i]].size;
+		if (i < by_off_n)
+			cursor = order[i]->off + order[i]->size;
 	}
 	return false;
 }
@@ -675,6 +843,15 @@ static bool model_first_fit(__u64 size, __u64 align, __u64 *off)
 	return true;
 }
 
+/* A mappable request: whole pages, on a page boundary at least. */
+static void mappable_request(__u64 *size, __u64 *align)
+{
+	*size = round_up_pow2(*size, (__u64)pgsz);
+	if (*align < (__u64)pgsz)
+		*align = (__u64)pgsz;
+}
+
+/* Bytes in blocks, the dead ones' included: what is not free. */
 static __u64 model_used(void)
 {
 	__u64 used = 0;
@@ -682,48 +859,89 @@ static __u64 model_used(void)
 
 	for (i = 0; i < mb_n; i++)
 		used += mb[i].size;
+	for (i = 0; i < zb_n; i++)
+		used += zb[i].size;
 	return used;
 }
 
 static __u64 model_largest_free(void)
 {
-	const size_t *order = mb_by_offset();
+	struct mblock *const *order = mb_by_offset();
 	__u64 cursor = 0, best = 0;
 	size_t i;
 
-	for (i = 0; i < mb_n; i++) {
-		if (mb[order[i]].off - cursor > best)
-			best = mb[order[i]].off - cursor;
-		cursor = mb[order[i]].off + mb[order[i]].size;
+	for (i = 0; i < by_off_n; i++) {
+		if (order[i]->off - cursor > best)
+			best = order[i]->off - cursor;
+		cursor = order[i]->off + order[i]->size;
 	}
 	if (ARENA_SIZE - cursor > best)
 		best = ARENA_SIZE - cursor;
 	return best;
 }
 
+/* Blocks that hold a range and have a mapping, dead ones included. */
+static __u64 model_mapped_blocks(void)
+{
+	__u64 n = zb_n;
+	size_t i;
+
+	for (i = 0; i < mb_n; i++)
+		n += nmaps_of(mb[i].id) != 0;
+	return n;
+}
+
 /*
  * DEFRAG: every block slides down next to the one below it, in offset
- * order.  Returns the bytes and blocks that move; @apply sets the offsets.
+ * order, a mappable one to the first page boundary there.  A block freed
+ * while mapped still holds its range, and moves like the others (its
+ * mappings follow).  Returns the bytes and blocks that move; @apply sets
+ * the offsets.
  */
 static void model_defrag(__u64 *bytes, __u64 *blocks, bool apply)
 {
-	const size_t *order = mb_by_offset();
-	__u64 cursor = 0;
+	struct mblock *const *order = mb_by_offset();
+	__u64 cursor = 0, to;
 	size_t i;
 
 	*bytes = 0;
 	*blocks = 0;
-	for (i = 0; i < mb_n; i++) {
-		struct mblock *b = &mb[order[i]];
+	for (i = 0; i < by_off_n; i++) {
+		struct mblock *b = order[i];
 
-		if (b->off != cursor) {
+		to = b->mappable ? round_up_pow2(cursor, (__u64)pgsz) : cursor;
+		if (b->off != to) {
 			*bytes += b->size;
 			*blocks += 1;
+			if (apply && nmaps_of(b->id)) {
+				cov.moved++;
+				cov.moved_dead += b->dead;
+			}
 			if (apply)
-				b->off = cursor;	/* order kept */
+				b->off = to;	/* order kept */
 		}
-		cursor += b->size;
+		cursor = to + b->size;
 	}
+}
+
+/*
+ * DEFRAG's @compact for the arena as the model holds it: no free range
+ * but the last is a page or larger (the ranges below mappable blocks are
+ * shorter than a page after a full pass).
+ */
+static bool model_compact(void)
+{
+	struct mblock *const *order = mb_by_offset();
+	__u64 cursor = 0;
+	bool big = false;
+	size_t i;
+
+	for (i = 0; i < by_off_n; i++) {
+		big = big || order[i]->off - cursor >= (__u64)pgsz;
+		cursor = order[i]->off + order[i]->size;
+	}
+	/* The last range, above the last block, may be of any size. */
+	return !big;
 }
 
 /* ---- checks of the kernel's state against the model */
@@ -770,6 +988,8 @@ static void check_stats(enum cat c)
 		    vmm_frag(free_b, largest));
 	CHECK_FIELD(c, "stats.reserved", st.reserved, 0);
 	CHECK_FIELD(c, "stats.policy", st.policy, VMM_STATS_POLICY_FIRST);
+	CHECK_FIELD(c, "stats.mapped_blocks", st.mapped_blocks,
+		    model_mapped_blocks());
 	check(c, st.allocs - st.frees == st.blocks,
 	      "stats: allocs %llu - frees %llu != blocks %llu",
 	      (unsigned long long)st.allocs, (unsigned long long)st.frees,
@@ -808,19 +1028,24 @@ static void check_list_entries(enum cat c, const struct vmm_block_info *e,
 
 	for (i = 0; i < n; i++) {
 		const struct mblock *b = &mb[first + i];
+		__u32 attrs = b->mappable ? VMM_BLOCK_MAPPABLE : 0;
+		__u64 nmaps = nmaps_of(b->id);
 		bool ok = e[i].id == b->id && e[i].offset == b->off &&
-			  e[i].size == b->size;
+			  e[i].size == b->size && e[i].attrs == attrs &&
+			  e[i].mapped == nmaps;
 
 		for (k = 0; k < ARRAY_SIZE(e[i].reserved); k++)
 			ok = ok && !e[i].reserved[k];
 		if (!check(c, ok,
-			   "list entry %u: id %llu offset %llu size %llu, expected id %llu offset %llu size %llu, reserved 0",
+			   "list entry %u: id %llu offset %llu size %llu attrs %#x mapped %llu, expected id %llu offset %llu size %llu attrs %#x mapped %llu, reserved 0",
 			   i, (unsigned long long)e[i].id,
 			   (unsigned long long)e[i].offset,
-			   (unsigned long long)e[i].size,
+			   (unsigned long long)e[i].size, e[i].attrs,
+			   (unsigned long long)e[i].mapped,
 			   (unsigned long long)b->id,
 			   (unsigned long long)b->off,
-			   (unsigned long long)b->size))
+			   (unsigned long long)b->size, attrs,
+			   (unsigned long long)nmaps))
 			return;
 	}
 }
@@ -950,8 +1175,10 @@ static void model_resync(void)
 			mb_remove((size_t)j);
 			j = -1;
 		}
-		b = j >= 0 ? &mb[j] : mb_add(e[k].id, e[k].offset, e[k].size);
+		b = j >= 0 ? &mb[j] : mb_add(e[k].id, e[k].offset, e[k].size,
+					     e[k].attrs & VMM_BLOCK_MAPPABLE);
 		b->off = e[k].offset;
+		b->mappable = e[k].attrs & VMM_BLOCK_MAPPABLE;
 	}
 	mb_touch();
 	for (i = 0; i < mb_n; i++) {
@@ -979,6 +1206,9 @@ static void model_resync(void)
 		sel_live = p >= 0;
 		sel_pos = p >= 0 ? (__u64)p : 0;
 	}
+	msel.live = msel.live && mb_find(msel.id) >= 0;
+	rsel.live = rsel.live && mb_find(rsel.id) >= 0;
+	gsel.live = gsel.live && mb_find(gsel.id) >= 0;
 }
 
 /* ---- the commands: layouts, for corrupting and placing argument structs */
@@ -1108,15 +1338,244 @@ static void make_data(struct mblock *b, __u64 len)
 	vmm_fill(srcbuf, (size_t)len, b->seed + 7919 * ++b->writes);
 }
 
+/* ---- mappings: the bytes behind them, and what unmapping leaves */
+
+/*
+ * An access to a mapping that raises SIGBUS or SIGSEGV (which a correct
+ * module never causes: every mapping lies inside its block) becomes a
+ * mismatch instead of the end of the run.
+ */
+static sigjmp_buf fault_env;
+static volatile sig_atomic_t fault_armed, fault_signo;
+
+static void on_fault(int sig)
+{
+	if (!fault_armed) {
+		/* Not ours: die of it, as without the handler. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	fault_armed = 0;
+	fault_signo = sig;
+	siglongjmp(fault_env, 1);
+}
+
+static void setup_fault_guard(void)
+{
+	struct sigaction sa = { .sa_handler = on_fault };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) || sigaction(SIGSEGV, &sa, NULL))
+		ksft_exit_fail_msg("sigaction: %s\n", strerror(errno));
+}
+
+/* memcpy() that survives a fault: 0, or the signal it raised. */
+static int guarded_copy(void *dst, const void *src, size_t n)
+{
+	if (sigsetjmp(fault_env, 1))
+		return fault_signo;
+	fault_armed = 1;
+	memcpy(dst, src, n);
+	fault_armed = 0;
+	return 0;
+}
+
+static const char *signame(int sig)
+{
+	return sig == SIGBUS ? "SIGBUS" : sig == SIGSEGV ? "SIGSEGV" : "a signal";
+}
+
+/* "block 5 (dead) [4096, +8192) at 0x..., prot rw" */
+static const char *vma_str(const struct vma *v)
+{
+	static char buf[2][128];
+	static int i;
+	const struct mblock *b = block_of(v->id);
+
+	i ^= 1;
+	snprintf(buf[i], sizeof(buf[i]),
+		 "block %llu%s [%llu, +%llu) at %p, prot %s%s%s",
+		 (unsigned long long)v->id, b && b->dead ? " (freed)" : "",
+		 (unsigned long long)v->boff, (unsigned long long)v->len,
+		 (void *)v->addr, v->prot & PROT_READ ? "r" : "",
+		 v->prot & PROT_WRITE ? "w" : "",
+		 v->rdonly ? ", O_RDONLY file" : "");
+	return buf[i];
+}
+
+static struct vma *vma_random(void)
+{
+	return vma_n ? &vmas[rnd_below(vma_n)] : NULL;
+}
+
+/* The bytes seen through @v must be its block's as the model has them. */
+static bool vma_check(struct vma *v, const char *what)
+{
+	struct mblock *b = block_of(v->id);
+	const unsigned char *want;
+	__u64 i;
+	int sig;
+
+	if (v->broken || !b)
+		return true;
+	sig = guarded_copy(rbuf, v->addr, (size_t)v->len);
+	if (sig) {
+		v->broken = true;
+		mismatch(C_MAP, "%s: reading the mapping of %s raised %s",
+			 what, vma_str(v), signame(sig));
+		return false;
+	}
+	want = b->data + v->boff;
+	if (!memcmp(rbuf, want, (size_t)v->len)) {
+		cat_checks[C_DATA]++;
+		return true;
+	}
+	for (i = 0; rbuf[i] == want[i]; i++)
+		;
+	/* It shows other bytes, maybe another place: never use it again. */
+	v->broken = true;
+	mismatch(C_DATA, "%s: the mapping of %s (block at offset %llu) reads 0x%02x at byte %llu, the block holds 0x%02x",
+		 what, vma_str(v), (unsigned long long)b->off, rbuf[i],
+		 (unsigned long long)i, want[i]);
+	return false;
+}
+
+static void check_mappings(const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < vma_n; i++)
+		vma_check(&vmas[i], what);
+}
+
+/* Store new bytes through @v, if it is writable; the model follows. */
+static bool vma_write(struct vma *v, const char *what)
+{
+	struct mblock *b = block_of(v->id);
+	__u64 off, len;
+	int sig;
+
+	if (v->broken || !b || !(v->prot & PROT_WRITE))
+		return false;
+	off = rnd_below(v->len);
+	len = v->len - off;
+	len = rnd_range(1, len > 256 && chance(80) ? 256 : len);
+	make_data(b, len);
+	sig = guarded_copy(v->addr + off, srcbuf, (size_t)len);
+	if (sig) {
+		v->broken = true;
+		mismatch(C_MAP, "%s: writing %llu bytes at %llu of the mapping of %s raised %s",
+			 what, (unsigned long long)len, (unsigned long long)off,
+			 vma_str(v), signame(sig));
+		return false;
+	}
+	memcpy(b->data + v->boff + off, srcbuf, (size_t)len);
+	return true;
+}
+
+/*
+ * After a move (or anything that could have left a mapping pointing at
+ * the block's old place): bytes written through @v must be what VMM_IOC_READ
+ * returns, and bytes written with VMM_IOC_WRITE what @v shows.
+ */
+static void vma_probe(struct vma *v, const char *what)
+{
+	struct mblock *b = block_of(v->id);
+	__u64 off, len;
+
+	if (v->broken || !b)
+		return;
+	if (b->dead) {
+		vma_write(v, what);
+		vma_check(v, what);
+		return;
+	}
+	if (vma_write(v, what))
+		check_block(C_DATA, b, what);
+	off = v->boff + rnd_below(v->len);
+	len = rnd_range(1, v->boff + v->len - off < 64 ?
+			   v->boff + v->len - off : 64);
+	make_data(b, len);
+	{
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len,
+					 .buffer = (__u64)(uintptr_t)srcbuf } };
+
+		if (expect_ret(C_VALID, "VMM_IOC_WRITE",
+			       call(vfd, K_WRITE, &a, P_NORMAL), 0))
+			memcpy(b->data + off, srcbuf, (size_t)len);
+	}
+	vma_check(v, what);
+}
+
+static void vma_add(const struct vma *v)
+{
+	if (vma_n == ARRAY_SIZE(vmas))
+		ksft_exit_fail_msg("model: more than %zu mappings\n",
+				   ARRAY_SIZE(vmas));
+	vmas[vma_n++] = *v;
+}
+
+/* Forget vmas[@i] (the kernel no longer has it). */
+static void vma_forget(size_t i)
+{
+	vmas[i] = vmas[--vma_n];
+}
+
+/*
+ * munmap(2) @len bytes from @from on of vmas[@i] (page multiples inside
+ * it); the pieces either side stay as mappings of their own.  Last
+ * mappings of freed blocks give their ranges back.
+ */
+static void vma_unmap(size_t i, __u64 from, __u64 len)
+{
+	struct vma v = vmas[i], head = v, tail = v;
+	long r;
+
+	errno = 0;
+	r = enc(munmap(v.addr + from, (size_t)len));
+	if (!expect_ret(C_MAP, "munmap", r, 0))
+		return;
+	vma_forget(i);
+	cov.split += from && from + len < v.len;
+	head.len = from;
+	if (head.len)
+		vma_add(&head);
+	tail.addr = v.addr + from + len;
+	tail.boff = v.boff + from + len;
+	tail.len = v.len - from - len;
+	if (tail.len)
+		vma_add(&tail);
+	zombies_reap();
+}
+
+/* Unmap every mapping; no check (the end of the run, or an early exit). */
+static void unmap_all(void)
+{
+	while (vma_n) {
+		munmap(vmas[vma_n - 1].addr, (size_t)vmas[vma_n - 1].len);
+		vma_n--;
+	}
+	zombies_reap();
+}
+
 /* ---- valid requests (C_VALID) */
 
-/* The model's side of a successful ALLOC; checks what it returned. */
+/*
+ * The model's side of a successful ALLOC made with @flags (mode 0);
+ * checks what it returned.
+ */
 static void alloc_succeeded(enum cat c, const struct vmm_alloc_args *a,
-			    __u64 want_off, bool verify_zero)
+			    __u32 flags, __u64 want_off, bool verify_zero)
 {
+	bool mappable = flags & VMM_ALLOC_MAPPABLE;
+	__u64 size = a->size, align = 0;
 	struct mblock *b;
 	unsigned int k;
-	bool clean = !a->flags && !a->mode;
+	bool clean = a->flags == flags && !a->mode;
+
+	if (mappable)
+		mappable_request(&size, &align);
 
 	for (k = 0; k < ARRAY_SIZE(a->reserved); k++)
 		clean = clean && !a->reserved[k];
@@ -1126,10 +1585,10 @@ static void alloc_succeeded(enum cat c, const struct vmm_alloc_args *a,
 	check(c, mb_find(a->id) < 0, "ALLOC returned live ID %llu",
 	      (unsigned long long)a->id);
 	CHECK_FIELD(c, "ALLOC offset", a->offset, want_off);
-	check(c, clean, "ALLOC: flags/pad/reserved not zero on output");
+	check(c, clean, "ALLOC: flags changed or mode/reserved not zero on output");
 	id_slack = 0;
 	ctr_add(&c_allocs, 1);
-	b = mb_add(a->id, a->offset, a->size);
+	b = mb_add(a->id, a->offset, size, mappable);
 	if (verify_zero)
 		check_block(C_DATA, b, "new block");
 }
@@ -1138,18 +1597,30 @@ static void do_alloc(void)
 {
 	union args a = { .alloc = { .size = rnd_block_size(),
 				    .align = rnd_align() } };
-	__u64 off = 0;
-	bool fits = model_first_fit(a.alloc.size, a.alloc.align, &off);
+	__u64 off = 0, size = a.alloc.size, align = a.alloc.align;
+	__u32 flags;
+	bool fits;
 	long r;
 
-	op("ALLOC size %llu align %llu (model: %s %llu)",
+	/* Whole pages on a page boundary: an aligned request of pages. */
+	if (chance(20)) {
+		a.alloc.flags = VMM_ALLOC_MAPPABLE;
+		/* Often several pages, to map, unmap and protect in parts. */
+		if (chance(70))
+			a.alloc.size = size = rnd_range(1, 12 * (__u64)pgsz);
+		mappable_request(&size, &align);
+	}
+	fits = model_first_fit(size, align, &off);
+	flags = a.alloc.flags;	/* the kernel writes the struct back */
+	op("ALLOC size %llu align %llu%s (model: %s %llu)",
 	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
+	   a.alloc.flags ? " MAPPABLE" : "",
 	   fits ? "offset" : "ENOSPC", (unsigned long long)off);
 	r = call(vfd, K_ALLOC, &a, P_NORMAL);
 	if (!expect_ret(C_VALID, "VMM_IOC_ALLOC", r, fits ? 0 : -ENOSPC))
 		return;
 	if (fits)
-		alloc_succeeded(C_VALID, &a.alloc, off, chance(50));
+		alloc_succeeded(C_VALID, &a.alloc, flags, off, chance(50));
 	else
 		ctr_add(&c_failures, 1);
 }
@@ -1163,16 +1634,30 @@ static void free_succeeded(size_t i)
 static void do_free(void)
 {
 	struct mblock *b = mb_random();
+	struct vma *v = vma_random();
 	union args a;
+	size_t i;
 	long r;
 
+	/* Mapped blocks more often than their share. */
+	if (v && mb_find(v->id) >= 0 && chance(25))
+		b = &mb[mb_find(v->id)];
 	if (!b)
 		return;
 	a = (union args){ .free = { .id = b->id } };
-	op("FREE %llu", (unsigned long long)b->id);
+	op("FREE %llu%s", (unsigned long long)b->id,
+	   nmaps_of(b->id) ? " (mapped)" : "");
 	r = call(vfd, K_FREE, &a, P_NORMAL);
-	if (expect_ret(C_VALID, "VMM_IOC_FREE", r, 0))
-		free_succeeded((size_t)(b - mb));
+	if (!expect_ret(C_VALID, "VMM_IOC_FREE", r, 0))
+		return;
+	free_succeeded((size_t)(b - mb));
+	if (!zb_n || zb[zb_n - 1].id != a.free.id)
+		return;
+	/* Gone by ID, yet its bytes stay behind its mappings. */
+	for (i = 0; i < vma_n; i++)
+		if (vmas[i].id == a.free.id)
+			vma_probe(&vmas[i], "mapping of a freed block");
+	check_stats(C_MAP);
 }
 
 /* WRITE @len bytes at @off of @b from @src; on success the model follows. */
@@ -1248,6 +1733,7 @@ static void do_defrag(void)
 {
 	union args a = { .defrag = { 0 } };
 	__u64 bytes, blocks;
+	size_t i;
 	long r;
 
 	model_defrag(&bytes, &blocks, false);
@@ -1260,8 +1746,15 @@ static void do_defrag(void)
 	CHECK_FIELD(C_VALID, "DEFRAG blocks_moved", a.defrag.blocks_moved,
 		    blocks);
 	model_defrag(&bytes, &blocks, true);
-	ctr_add(&c_defrags, 1);
+	CHECK_FIELD(C_VALID, "DEFRAG compact", a.defrag.compact,
+		    model_compact());
+	/* Only a call that ends compact counts as completed. */
+	if (a.defrag.compact)
+		ctr_add(&c_defrags, 1);
 	ctr_add(&c_moved, bytes);
+	/* Mapped blocks moved: each mapping must follow, none stay behind. */
+	for (i = 0; i < vma_n; i++)
+		vma_probe(&vmas[i], "mapping after DEFRAG");
 }
 
 static void info_check(enum cat c, const union args *a, const struct mblock *b)
@@ -1271,6 +1764,9 @@ static void info_check(enum cat c, const union args *a, const struct mblock *b)
 	clean = clean && !a->info.reserved;
 	CHECK_FIELD(c, "INFO offset", a->info.offset, b->off);
 	CHECK_FIELD(c, "INFO size", a->info.size, b->size);
+	CHECK_FIELD(c, "INFO attrs", a->info.attrs,
+		    b->mappable ? VMM_BLOCK_MAPPABLE : 0);
+	CHECK_FIELD(c, "INFO mapped", a->info.mapped, nmaps_of(b->id));
 	check(c, clean, "INFO: flags/pad/reserved not zero on output");
 }
 
@@ -1283,7 +1779,7 @@ static void do_info(void)
 	if (!b)
 		return;
 	a = (union args){ .info = { .id = b->id, .offset = rnd(),
-				    .size = rnd() } };
+				    .size = rnd(), .mapped = rnd() } };
 	op("INFO %llu", (unsigned long long)b->id);
 	r = call(vfd, K_INFO, &a, P_NORMAL);
 	if (expect_ret(C_VALID, "VMM_IOC_INFO", r, 0))
@@ -1467,6 +1963,549 @@ static void do_pread(void)
 	      "pread stored past the bytes it returned");
 }
 
+/* ---- mmap(2) of blocks (C_MAP) */
+
+/* INFO of block @id, if live, must count the mappings the model has. */
+static void check_mapped_count(enum cat c, __u64 id)
+{
+	long i = mb_find(id);
+	union args a;
+
+	if (i < 0)
+		return;
+	a = (union args){ .info = { .id = id, .mapped = rnd() } };
+	if (expect_ret(c, "VMM_IOC_INFO", call(vfd, K_INFO, &a, P_NORMAL), 0))
+		info_check(c, &a, &mb[i]);
+}
+
+/* A live block, preferring mappable ones; NULL if none. */
+static struct mblock *rnd_mappable(void)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < mb_n; i++)
+		n += mb[i].mappable;
+	if (!n)
+		return mb_random();
+	k = rnd_below(n);
+	for (i = 0; i < mb_n; i++)
+		if (mb[i].mappable && !k--)
+			break;
+	return &mb[i];
+}
+
+/* An ID for SELECT before mmap(2): mappable, any, freed, never used, 0. */
+static __u64 rnd_map_target(void)
+{
+	unsigned int r = (unsigned int)rnd_below(100);
+	unsigned int nf = freed_n < FREED_KEEP ? freed_n : FREED_KEEP;
+
+	if (r < 60 && mb_n)
+		return rnd_mappable()->id;
+	if (r < 78 && mb_n)
+		return mb_random()->id;
+	if (r < 85 && zb_n)
+		return zb[rnd_below(zb_n)].id;
+	if (r < 92 && nf)
+		return freed[rnd_below(nf)].id;
+	if (r < 97)
+		return last_id + 1 + id_slack + rnd_below(1000);
+	return 0;
+}
+
+/* SELECT @id on @fd (mfd, rofd or ffd) for a mapping; the model follows. */
+static void map_select(int fd, struct fdsel *fs, __u64 id)
+{
+	union args a = { .select = { .id = id } };
+	bool ok = !id || mb_find(id) >= 0;
+	long r;
+
+	if (fd == ffd && ok) {
+		select_on_ffd(C_VALID, id, P_NORMAL);
+		return;
+	}
+	r = call(fd, K_SELECT, &a, P_NORMAL);
+	if (!expect_ret(ok ? C_VALID : C_ID, "VMM_IOC_SELECT", r,
+			ok ? 0 : -ENOENT) || !ok)
+		return;
+	fs->id = id;
+	fs->live = id != 0;
+}
+
+static const char *prot_str(int prot)
+{
+	static char buf[4];
+
+	buf[0] = prot & PROT_READ ? 'r' : '-';
+	buf[1] = prot & PROT_WRITE ? 'w' : '-';
+	buf[2] = prot & PROT_EXEC ? 'x' : '-';
+	buf[3] = 0;
+	return buf;
+}
+
+/*
+ * SELECT a random ID (or keep the selection) on one of the files, then
+ * mmap(2) it with a random offset, length, protection and sharing; the
+ * header's verdict is checked, and a mapping made is checked, written and
+ * kept (or unmapped at once).
+ */
+static void do_mmap(void)
+{
+	unsigned int r = (unsigned int)rnd_below(100);
+	struct fdsel none = { 0 }, *fs = &none;
+	const char *fdname;
+	bool rdonly = false, live, known = true, mappable = false, shared;
+	bool exec;
+	__u64 id, size = 0, npages, off, len, elen, avail;
+	int fd, prot, flags;
+	long want, got;
+	void *p;
+
+	if (r < 60) {
+		fd = mfd;
+		fs = &msel;
+		fdname = "a file";
+	} else if (r < 75) {
+		fd = ffd;
+		fdname = "the read/write file";
+	} else if (r < 88) {
+		fd = rofd;
+		fs = &rsel;
+		rdonly = true;
+		fdname = "an O_RDONLY file";
+	} else if (r < 94) {
+		fd = gfd;
+		fs = &gsel;
+		fdname = "a file whose block was freed";
+	} else {
+		fd = nfd;
+		fdname = "a file that selected nothing";
+	}
+	if ((fd == mfd || fd == rofd || fd == ffd) && chance(75)) {
+		id = rnd_map_target();
+		op("SELECT %llu on %s, to map it", (unsigned long long)id,
+		   fdname);
+		map_select(fd, fs, id);
+	}
+	if (fd == ffd) {
+		id = sel_id;
+		live = sel_live;
+	} else {
+		id = fs->id;
+		live = fs->live;
+	}
+	if (id && block_of(id)) {
+		size = block_of(id)->size;
+		mappable = block_of(id)->mappable;
+	} else if (id) {
+		known = freed_attrs(id, &size, &mappable);
+	}
+	if (!known || !size)
+		size = (__u64)pgsz * rnd_range(1, 4);
+	npages = (size + (__u64)pgsz - 1) / (__u64)pgsz;
+
+	/* Offset: mostly a page inside, else at or past the end, unaligned. */
+	r = (unsigned int)rnd_below(20);
+	if (r < 16)
+		off = rnd_below(npages) * (__u64)pgsz;
+	else if (r < 17)
+		off = npages * (__u64)pgsz;
+	else if (r < 18)
+		off = (npages + rnd_range(1, 1 << 20)) * (__u64)pgsz;
+	else if (r < 19)
+		off = 1ULL << rnd_range(30, 40);
+	else
+		off = rnd_below(npages) * (__u64)pgsz + rnd_range(1, pgsz - 1);
+	/* Length: mostly inside (any length: mmap rounds it up to pages). */
+	avail = npages * (__u64)pgsz > off ? npages * (__u64)pgsz - off : 0;
+	r = (unsigned int)rnd_below(20);
+	if (r < 9)
+		len = avail ? rnd_range(1, avail) : rnd_range(1, 2 * pgsz);
+	else if (r < 16)
+		len = avail ? avail : (__u64)pgsz;
+	else if (r < 18)
+		len = avail + rnd_range(1, 2 * pgsz);
+	else if (r < 19)
+		len = 0;
+	else
+		len = rnd_range(1, pgsz);
+	elen = round_up_pow2(len, (__u64)pgsz);
+	/* Protection: r, rw, and now and then with exec. */
+	r = (unsigned int)rnd_below(100);
+	prot = r < 35 ? PROT_READ : r < 92 ? PROT_READ | PROT_WRITE :
+	       r < 96 ? PROT_READ | PROT_EXEC :
+			PROT_READ | PROT_WRITE | PROT_EXEC;
+	r = (unsigned int)rnd_below(100);
+	flags = r < 85 ? MAP_SHARED : r < 95 ? MAP_PRIVATE : MAP_SHARED_VALIDATE;
+	shared = flags != MAP_PRIVATE;
+	exec = (prot & PROT_EXEC) || read_exec;
+
+	/* What the VFS and mm refuse before the driver sees the call. */
+	if (off % (__u64)pgsz || !len)
+		want = -EINVAL;
+	else if (rdonly && shared && (prot & PROT_WRITE))
+		want = -EACCES;
+	else if (exec && dev_noexec)
+		want = -EPERM;
+	/* Then the driver's, in the header's order (root has r and w). */
+	else if (!shared)
+		want = -EINVAL;
+	else if (exec)
+		want = -EACCES;
+	else if (!id)
+		want = -ENXIO;
+	else if (!live)
+		want = -ENOENT;
+	else if (!mappable)
+		want = -ENODEV;
+	else if (off > size || elen > size - off)
+		want = -EINVAL;
+	else
+		want = 0;
+
+	if (vma_n == ARRAY_SIZE(vmas)) {
+		size_t i = rnd_below(vma_n);
+		__u64 old = vmas[i].id;
+
+		op("munmap the mapping of %s, to make room", vma_str(&vmas[i]));
+		vma_unmap(i, 0, vmas[i].len);
+		check_mapped_count(C_MAP, old);
+	}
+	op("mmap on %s selecting %llu%s (%s%s, %llu bytes) at %llu len %llu %s %s (expected %s)",
+	   fdname, (unsigned long long)id, !id ? " (nothing)" : live ? "" : " (freed)",
+	   mappable ? "mappable" : "not mappable", known ? "" : "?",
+	   (unsigned long long)size, (unsigned long long)off,
+	   (unsigned long long)len, prot_str(prot),
+	   flags == MAP_PRIVATE ? "MAP_PRIVATE" :
+	   flags == MAP_SHARED ? "MAP_SHARED" : "MAP_SHARED_VALIDATE",
+	   ret_str(want));
+	errno = 0;
+	p = mmap(NULL, (size_t)len, prot, flags, fd, (off_t)off);
+	got = p != MAP_FAILED ? 0 : errno > 0 ? -(long)errno : RET_NO_ERRNO;
+	expect_ret(C_MAP, "mmap", got, want);
+	if (got)
+		return;
+	if (want) {
+		/* Refused by the header, granted by the kernel: drop it. */
+		munmap(p, (size_t)elen);
+		check_mapped_count(C_MAP, id);
+		return;
+	}
+	{
+		struct vma v = { .addr = p, .len = elen, .boff = off, .id = id,
+				 .prot = prot, .rdonly = rdonly };
+
+		vma_add(&v);
+	}
+	cov.made++;
+	vma_check(&vmas[vma_n - 1], "new mapping");
+	if (chance(60))
+		vma_probe(&vmas[vma_n - 1], "new mapping");
+	check_mapped_count(C_MAP, id);
+	if (chance(15)) {
+		op("munmap the new mapping of %s", vma_str(&vmas[vma_n - 1]));
+		vma_unmap(vma_n - 1, 0, elen);
+		check_mapped_count(C_MAP, id);
+	}
+}
+
+/* A page-aligned piece [*from, *from + *len) of @v, not all of it. */
+static bool rnd_piece(const struct vma *v, __u64 *from, __u64 *len)
+{
+	__u64 pages = v->len / (__u64)pgsz, a, b;
+
+	if (pages < 2)
+		return false;
+	switch (rnd_below(3)) {
+	case 0:		/* the head */
+		a = 0;
+		b = rnd_range(1, pages - 1);
+		break;
+	case 1:		/* the tail */
+		a = rnd_range(1, pages - 1);
+		b = pages;
+		break;
+	default:	/* the middle, if there is one */
+		if (pages < 3)
+			return false;
+		a = rnd_range(1, pages - 2);
+		b = rnd_range(a + 1, pages - 1);
+		break;
+	}
+	*from = a * (__u64)pgsz;
+	*len = (b - a) * (__u64)pgsz;
+	return true;
+}
+
+/* mprotect(2) of all or part of vmas[@i]. */
+static void vma_mprotect(size_t i)
+{
+	struct vma *v = &vmas[i], mid, tail;
+	__u64 from = 0, len = v->len;
+	int prot;
+	long want, got;
+
+	if (v->broken)
+		return;
+	/* Room for two more pieces, or the whole mapping. */
+	if (vma_n + 2 <= ARRAY_SIZE(vmas) && chance(60))
+		rnd_piece(v, &from, &len);
+	if (chance(30)) {
+		prot = v->prot | PROT_EXEC;
+		want = -EACCES;		/* refused at mmap, so never added */
+	} else if (v->prot & PROT_WRITE) {
+		prot = PROT_READ;
+		want = 0;
+	} else {
+		prot = PROT_READ | PROT_WRITE;
+		/* An O_RDONLY file's shared mapping never gains write. */
+		want = v->rdonly ? -EACCES : 0;
+	}
+	op("mprotect [%llu, +%llu) of the mapping of %s to %s",
+	   (unsigned long long)from, (unsigned long long)len, vma_str(v),
+	   prot_str(prot));
+	errno = 0;
+	got = enc(mprotect(v->addr + from, (size_t)len, prot));
+	if (!expect_ret(C_MAP, "mprotect", got, want) || want)
+		return;
+	/* Split into up to three mappings, which never merge again. */
+	mid = *v;
+	mid.addr = v->addr + from;
+	mid.boff = v->boff + from;
+	mid.len = len;
+	mid.prot = prot;
+	tail = *v;
+	tail.addr = v->addr + from + len;
+	tail.boff = v->boff + from + len;
+	tail.len = v->len - from - len;
+	v->len = from;
+	cov.split += from || tail.len;
+	if (!v->len)
+		*v = mid;
+	else
+		vma_add(&mid);
+	if (tail.len)
+		vma_add(&tail);
+}
+
+/* mremap(2) of vmas[@i]: shrink, move, or grow (EFAULT). */
+static void vma_mremap(size_t i)
+{
+	struct vma *v = &vmas[i];
+	__u64 new_len;
+	void *p, *to;
+	long got;
+
+	if (v->broken)
+		return;
+	switch (rnd_below(3)) {
+	case 0:
+		if (v->len < 2 * (__u64)pgsz)
+			return;
+		new_len = rnd_range(1, v->len / pgsz - 1) * (__u64)pgsz;
+		op("mremap the mapping of %s down to %llu bytes", vma_str(v),
+		   (unsigned long long)new_len);
+		errno = 0;
+		p = mremap(v->addr, (size_t)v->len, (size_t)new_len, 0);
+		got = p == MAP_FAILED ? enc(-1) : 0;
+		if (!expect_ret(C_MAP, "mremap", got, 0))
+			return;
+		check(C_MAP, p == v->addr, "mremap moved a mapping it shrank");
+		v->len = new_len;
+		zombies_reap();
+		return;
+	case 1:
+		to = mmap(NULL, (size_t)v->len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (to == MAP_FAILED)
+			return;
+		op("mremap the mapping of %s to %p", vma_str(v), to);
+		errno = 0;
+		p = mremap(v->addr, (size_t)v->len, (size_t)v->len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		got = p == MAP_FAILED ? enc(-1) : 0;
+		if (!expect_ret(C_MAP, "mremap", got, 0)) {
+			munmap(to, (size_t)v->len);
+			return;
+		}
+		check(C_MAP, p == to, "mremap moved a mapping elsewhere");
+		v->addr = p;
+		cov.remapped++;
+		return;
+	default:
+		new_len = v->len + rnd_range(1, 4) * (__u64)pgsz;
+		op("mremap the mapping of %s up to %llu bytes", vma_str(v),
+		   (unsigned long long)new_len);
+		errno = 0;
+		p = mremap(v->addr, (size_t)v->len, (size_t)new_len,
+			   chance(50) ? MREMAP_MAYMOVE : 0);
+		got = p == MAP_FAILED ? enc(-1) : 0;
+		if (!expect_ret(C_MAP, "mremap", got, -EFAULT) && !got) {
+			/* Grown after all: put it back as it was. */
+			munmap(p, (size_t)new_len);
+			vma_forget(i);
+			zombies_reap();
+		}
+		return;
+	}
+}
+
+/*
+ * One of the mappings kept: check it, write through it, unmap all or
+ * part of it, mprotect or mremap it; or close the file that made it.
+ */
+static void do_mapping(void)
+{
+	unsigned int r = (unsigned int)rnd_below(100);
+	size_t i;
+	__u64 id, from, len;
+
+	if (!vma_n) {
+		do_mmap();
+		return;
+	}
+	i = rnd_below(vma_n);
+	if (r >= 62 && r < 96) {
+		/* Parts need a mapping of several pages: prefer one. */
+		size_t k, n = 0;
+
+		for (k = 0; k < vma_n; k++)
+			n += vmas[k].len >= 2 * (__u64)pgsz;
+		for (k = 0, n = n ? rnd_below(n) + 1 : 0; n && k < vma_n; k++)
+			if (vmas[k].len >= 2 * (__u64)pgsz && !--n)
+				i = k;
+	}
+	id = vmas[i].id;
+	if (r < 20) {
+		op("check the mapping of %s", vma_str(&vmas[i]));
+		vma_check(&vmas[i], "kept mapping");
+	} else if (r < 40) {
+		op("write and read through the mapping of %s",
+		   vma_str(&vmas[i]));
+		vma_probe(&vmas[i], "kept mapping");
+	} else if (r < 62) {
+		op("munmap the mapping of %s", vma_str(&vmas[i]));
+		vma_unmap(i, 0, vmas[i].len);
+	} else if (r < 74) {
+		if (!rnd_piece(&vmas[i], &from, &len) ||
+		    vma_n == ARRAY_SIZE(vmas))
+			return;
+		op("munmap [%llu, +%llu) of the mapping of %s",
+		   (unsigned long long)from, (unsigned long long)len,
+		   vma_str(&vmas[i]));
+		vma_unmap(i, from, len);
+	} else if (r < 86) {
+		vma_mprotect(i);
+	} else if (r < 96) {
+		vma_mremap(i);
+	} else {
+		/* The mappings hold the file; a new one selects nothing. */
+		op("close and reopen the file the mappings were made from");
+		close(mfd);
+		mfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+		if (mfd < 0)
+			ksft_exit_fail_msg("open %s: %s\n", VMM_DEV,
+					   strerror(errno));
+		msel = (struct fdsel){ 0 };
+		check_mappings("after closing the file");
+		return;
+	}
+	check_mapped_count(C_MAP, id);
+	if (!block_of(id) || block_of(id)->dead)
+		check_stats(C_MAP);
+}
+
+/*
+ * A new mapping of all of a mappable block, made on mfd, not yet touched
+ * (no page is mapped); NULL if there is no such block or no room.
+ */
+static struct vma *fresh_mapping(void)
+{
+	struct mblock *b = rnd_mappable();
+	struct vma v = { .prot = PROT_READ | PROT_WRITE };
+	void *p;
+
+	if (!b || !b->mappable || vma_n == ARRAY_SIZE(vmas))
+		return NULL;
+	op("SELECT %llu and map it whole, untouched", (unsigned long long)b->id);
+	map_select(mfd, &msel, b->id);
+	errno = 0;
+	p = mmap(NULL, (size_t)b->size, v.prot, MAP_SHARED, mfd, 0);
+	if (!expect_ret(C_MAP, "mmap", p == MAP_FAILED ? enc(-1) : 0, 0))
+		return NULL;
+	v.addr = p;
+	v.len = b->size;
+	v.id = b->id;
+	vma_add(&v);
+	cov.made++;
+	return &vmas[vma_n - 1];
+}
+
+/*
+ * A mapping as the buffer of VMM_IOC_READ/WRITE, pread(2) or pwrite(2):
+ * the copy faults the mapping's pages in (when it is new, or its block
+ * moved) while the kernel holds the other block (or the same one) for
+ * the copy.
+ */
+static void do_mapped_buffer(void)
+{
+	struct vma *v = chance(50) ? fresh_mapping() : vma_random();
+	bool file = chance(40), into = chance(50);
+	struct mblock *b, *vb;
+	__u64 off, len, voff;
+	long r;
+
+	if (!v || v->broken || (into && !(v->prot & PROT_WRITE)))
+		return;
+	vb = block_of(v->id);
+	if (file && chance(30) && vb && !vb->dead)
+		select_on_ffd(C_VALID, vb->id, P_NORMAL);
+	b = file ? selected_block(C_VALID) : chance(30) && vb && !vb->dead ?
+		   vb : mb_random();
+	if (!b || !vb || v->broken)
+		return;
+	rnd_subrange(b, 1, &off, &len);
+	if (len > v->len)
+		len = v->len;
+	voff = rnd_below(v->len - len + 1);
+	/* Within one block the two ranges must not overlap. */
+	if (vb == b && off < v->boff + voff + len && v->boff + voff < off + len)
+		return;
+	op("%s %llu at %llu len %llu %s the mapping of %s at %llu",
+	   into ? (file ? "pread" : "READ") : (file ? "pwrite" : "WRITE"),
+	   (unsigned long long)b->id, (unsigned long long)off,
+	   (unsigned long long)len, into ? "into" : "from", vma_str(v),
+	   (unsigned long long)voff);
+	if (file) {
+		r = into ? xpread(ffd, v->addr + voff, (size_t)len, off) :
+			   xpwrite(ffd, v->addr + voff, (size_t)len, off);
+		if (!expect_ret(C_MAP, into ? "pread" : "pwrite", r,
+				(long)len)) {
+			need_resync = true;
+			return;
+		}
+	} else {
+		union args a = { .rw = { .id = b->id, .offset = off,
+					 .length = len,
+					 .buffer = (__u64)(uintptr_t)(v->addr +
+								   voff) } };
+
+		r = call(vfd, into ? K_READ : K_WRITE, &a, P_NORMAL);
+		if (!expect_ret(C_MAP, into ? "VMM_IOC_READ" : "VMM_IOC_WRITE",
+				r, 0)) {
+			need_resync = true;
+			return;
+		}
+	}
+	cov.copies++;
+	if (into)
+		memcpy(vb->data + v->boff + voff, b->data + off, (size_t)len);
+	else
+		memcpy(b->data + off, vb->data + v->boff + voff, (size_t)len);
+	check_block(C_DATA, b, "after a copy to or from a mapping");
+	vma_check(v, "after a copy to or from it");
+}
+
 /* ---- unknown commands (C_CMD) */
 
 static bool is_vmm_cmd(unsigned long cmd)
@@ -1559,11 +2598,19 @@ static bool build_valid(int k, union args *a, struct built *x)
 	memset(x, 0, sizeof(*x));
 	x->fd = vfd;
 	switch (k) {
-	case K_ALLOC:
+	case K_ALLOC: {
+		__u64 size, align;
+
 		a->alloc.size = rnd_range(1, 256);
 		a->alloc.align = chance(50) ? 0 : 1ULL << rnd_below(7);
-		return model_first_fit(a->alloc.size, a->alloc.align,
-				       &x->alloc_off);
+		size = a->alloc.size;
+		align = a->alloc.align;
+		if (chance(20)) {
+			a->alloc.flags = VMM_ALLOC_MAPPABLE;
+			mappable_request(&size, &align);
+		}
+		return model_first_fit(size, align, &x->alloc_off);
+	}
 	case K_FREE:
 	case K_INFO:
 	case K_SELECT:
@@ -1614,7 +2661,7 @@ static void check_rejected(int k, const struct built *x)
 static __u32 known_flags(int k)
 {
 	return k == K_ALLOC ? VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
-			      VMM_ALLOC_SCOPED :
+			      VMM_ALLOC_SCOPED | VMM_ALLOC_MAPPABLE :
 	       k == K_DEFRAG ? VMM_DEFRAG_NOWAIT : 0;
 }
 
@@ -1810,6 +2857,7 @@ static void do_range_alloc(void)
 {
 	union args a = { .alloc = { .size = rnd_range(1, 4096) } };
 	__u64 off = 0;
+	__u32 flags;
 	long want = -EINVAL;
 
 	switch (rnd_below(8)) {
@@ -1835,22 +2883,34 @@ static void do_range_alloc(void)
 	case 6:
 		a.alloc.align = 1ULL << rnd_range(21, 63);
 		break;
-	default:
+	default: {
 		/* Valid but large: the model says where, or ENOSPC. */
+		__u64 size, align;
+
 		a.alloc.size = rnd_range(ARENA_SIZE / 4, ARENA_SIZE);
 		a.alloc.align = chance(50) ? ARENA_SIZE : 0;
-		want = model_first_fit(a.alloc.size, a.alloc.align, &off) ?
-		       0 : -ENOSPC;
+		size = a.alloc.size;
+		align = a.alloc.align;
+		if (chance(25)) {
+			/* Rounded up to pages: ARENA_SIZE at most. */
+			a.alloc.flags = VMM_ALLOC_MAPPABLE;
+			mappable_request(&size, &align);
+		}
+		want = model_first_fit(size, align, &off) ? 0 : -ENOSPC;
 		break;
 	}
-	op("ALLOC size %llu align %llu (header: %s)",
+	}
+	if (want == -EINVAL && chance(20))
+		a.alloc.flags = VMM_ALLOC_MAPPABLE;	/* still out of range */
+	flags = a.alloc.flags;
+	op("ALLOC size %llu align %llu%s (header: %s)",
 	   (unsigned long long)a.alloc.size, (unsigned long long)a.alloc.align,
-	   ret_str(want));
+	   a.alloc.flags ? " MAPPABLE" : "", ret_str(want));
 	if (!expect_ret(C_RANGE, "VMM_IOC_ALLOC",
 			call(vfd, K_ALLOC, &a, P_NORMAL), want))
 		return;
 	if (!want) {
-		alloc_succeeded(C_RANGE, &a.alloc, off, true);
+		alloc_succeeded(C_RANGE, &a.alloc, flags, off, true);
 		return;
 	}
 	if (want == -ENOSPC)
@@ -2015,7 +3075,7 @@ static void do_bad_struct(void)
 }
 
 /* The model's view of the arena before an ambiguous DEFRAG. */
-static __u64 saved_off[ARRAY_SIZE(mb)];
+static __u64 saved_off[ARRAY_SIZE(mb)], saved_zoff[ARRAY_SIZE(zb)];
 
 /*
  * After a DEFRAG whose outcome the header leaves open: the model holds the
@@ -2046,12 +3106,27 @@ static void defrag_settle(__u64 bytes)
 	if (!check(C_STATE, packed || same,
 		   "after a DEFRAG that failed with EFAULT the blocks are neither where they were nor packed"))
 		return;
+	if (packed && same && bytes) {
+		/*
+		 * Only freed, mapped blocks would move, which LIST does not
+		 * show: bytes_moved tells.
+		 */
+		struct vmm_stats_args st;
+
+		if (!expect_ret(C_STATE, "VMM_IOC_STATS",
+				xioctl(vfd, VMM_IOC_STATS, &st), 0))
+			return;
+		packed = c_moved.lo == c_moved.hi &&
+			 st.bytes_moved == c_moved.lo + bytes;
+	}
 	if (packed) {
 		ctr_add(&c_moved, bytes);
 		ctr_maybe(&c_defrags, 1);
 	} else {
 		for (i = 0; i < mb_n; i++)
 			mb[i].off = saved_off[i];
+		for (i = 0; i < zb_n; i++)
+			zb[i].off = saved_zoff[i];
 		mb_touch();
 	}
 }
@@ -2113,6 +3188,8 @@ static void do_readonly_struct(void)
 		 */
 		for (i = 0; i < mb_n; i++)
 			saved_off[i] = mb[i].off;
+		for (i = 0; i < zb_n; i++)
+			saved_zoff[i] = zb[i].off;
 		model_defrag(&bytes, &blocks, true);
 		r = call(vfd, k, &a, P_READONLY);
 		expect_ret(C_POINTER, "VMM_IOC_DEFRAG", r, -EFAULT);
@@ -2364,7 +3441,7 @@ static __u64 rnd_unknown_id(void)
 		if (!freed_n)
 			return last_id + 1 + id_slack;
 		return freed[rnd_below(freed_n < FREED_KEEP ? freed_n :
-							     FREED_KEEP)];
+							     FREED_KEEP)].id;
 	case 5:
 		return last_id + 1 + id_slack;	/* the next, not yet used */
 	default:
@@ -2445,11 +3522,12 @@ static void do_file_without_block(void)
 	r = call(vfd, K_ALLOC, &a, P_NORMAL);
 	if (!expect_ret(C_VALID, "VMM_IOC_ALLOC", r, 0))
 		return;
-	alloc_succeeded(C_VALID, &a.alloc, off, false);
+	alloc_succeeded(C_VALID, &a.alloc, 0, off, false);
 	a = (union args){ .select = { .id = a.alloc.id } };
 	if (!expect_ret(C_VALID, "VMM_IOC_SELECT", call(gfd, K_SELECT, &a,
 							 P_NORMAL), 0))
 		return;
+	gsel = (struct fdsel){ .id = a.select.id, .live = true };
 	a = (union args){ .free = { .id = a.select.id } };
 	if (!expect_ret(C_VALID, "VMM_IOC_FREE", call(vfd, K_FREE, &a,
 						       P_NORMAL), 0))
@@ -2496,6 +3574,9 @@ static const struct opdef ops[] = {
 	{ do_unknown_id, 7 },
 	{ do_list_unknown_start, 1 },
 	{ do_file_without_block, 2 },
+	{ do_mmap, 4 },
+	{ do_mapping, 4 },
+	{ do_mapped_buffer, 1 },
 };
 
 static void run_one(void)
@@ -2553,9 +3634,11 @@ static int open_dev(void)
 
 static void close_all(void)
 {
-	int *fds[] = { &vfd, &ffd, &gfd, &nfd };
+	int *fds[] = { &vfd, &ffd, &gfd, &nfd, &mfd, &rofd };
 	size_t i;
 
+	/* A mapping holds its file, and the file the module. */
+	unmap_all();
 	for (i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
@@ -2623,9 +3706,26 @@ int main(int argc, char **argv)
 	ffd = open_dev();
 	gfd = open_dev();
 	nfd = open_dev();
+	mfd = open_dev();
+	rofd = open(VMM_DEV, O_RDONLY | O_CLOEXEC);
+	if (rofd < 0)
+		ksft_exit_fail_msg("open %s O_RDONLY: %s\n", VMM_DEV,
+				   strerror(errno));
 	/* Before vmm_util.h's destructor, which cannot unload a busy module. */
 	atexit(close_all);
 	setup_memory();
+	setup_fault_guard();
+	{
+		struct statvfs sv;
+		int pers = personality(0xffffffff);
+
+		dev_noexec = !statvfs(VMM_DEV, &sv) && (sv.f_flag & ST_NOEXEC);
+		read_exec = pers != -1 && (pers & READ_IMPLIES_EXEC);
+		if (dev_noexec || read_exec)
+			ksft_print_msg("%s%s: PROT_EXEC is refused before vmm sees it\n",
+				       dev_noexec ? VMM_DEV "'s mount is noexec" : "",
+				       read_exec ? " READ_IMPLIES_EXEC" : "");
+	}
 	rng_state = seed;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -2639,6 +3739,7 @@ int main(int argc, char **argv)
 		if ((op_index + 1) % CHECK_EVERY == 0) {
 			op("periodic check");
 			check_all_blocks("periodic check");
+			check_mappings("periodic check");
 			check_selection(C_STATE);
 			if (need_resync)
 				model_resync();
@@ -2649,6 +3750,7 @@ int main(int argc, char **argv)
 	check_stats(C_VALID);
 	check_list(C_VALID);
 	check_all_blocks("final check");
+	check_mappings("final check");
 	/* Free everything: the arena ends empty and in one piece. */
 	while (mb_n) {
 		union args a = { .free = { .id = mb[mb_n - 1].id } };
@@ -2658,6 +3760,13 @@ int main(int argc, char **argv)
 				call(vfd, K_FREE, &a, P_NORMAL), 0))
 			break;
 		free_succeeded(mb_n - 1);
+	}
+	/* What is left is held by mappings, until they go. */
+	check_stats(C_VALID);
+	check_mappings("final check of freed blocks");
+	while (vma_n) {
+		op("final munmap of %s", vma_str(&vmas[vma_n - 1]));
+		vma_unmap(vma_n - 1, 0, vmas[vma_n - 1].len);
 	}
 	check_stats(C_VALID);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -2675,6 +3784,9 @@ int main(int argc, char **argv)
 			ksft_test_result_pass("%s\n", cat_name[i]);
 		}
 	}
+	ksft_print_msg("mappings: %lu made, %lu split, %lu moved by mremap, %lu used as I/O buffers; %lu moves of mapped blocks (%lu of freed ones); %lu mapped blocks freed, %lu released by their last munmap\n",
+		       cov.made, cov.split, cov.remapped, cov.copies, cov.moved,
+		       cov.moved_dead, cov.freed, cov.released);
 	ksft_print_msg("%llu ops in %.1f s, %lu mismatches\n",
 		       (unsigned long long)nops,
 		       (double)(t1.tv_sec - t0.tv_sec) +

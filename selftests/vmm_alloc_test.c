@@ -359,8 +359,11 @@ TEST_F(alloc, alloc_ignores_output_fields_on_input)
 
 TEST_F(alloc, alloc_rejects_nonzero_flags)
 {
-	/* Bits 0-2 are VMM_ALLOC_COMPACT, _MODE, _SCOPED; others unknown. */
-	static const __u32 bad[] = { 8, 0x10, 0x80000000u, UINT32_MAX };
+	/*
+	 * Bits 0-3 are VMM_ALLOC_COMPACT, _MODE, _SCOPED, _MAPPABLE; others
+	 * unknown.
+	 */
+	static const __u32 bad[] = { 0x10, 0x20, 0x80000000u, UINT32_MAX };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {

@@ -1001,22 +1001,46 @@ static void check_stats(enum cat c)
 	check_counter(c, "bytes_moved", &c_moved, st.bytes_moved);
 }
 
-/* What a LIST from @start_id with @cap entries must return. */
+/*
+ * What a LIST from @start_id with @cap entries must return.  The kernel
+ * walks IDs upwards and passes over freed blocks that mappings still hold
+ * (zb[]), at most @cap of them a call: one more ends the call there.
+ */
 static __u32 model_list(__u64 start_id, __u32 cap, size_t *first,
 			__u64 *next_id)
 {
-	size_t i = 0, avail;
+	__u64 dead[MAX_VMAS];
+	size_t i = 0, j, k, nd = 0;
+	__u32 count = 0, skipped = 0;
 
 	while (i < mb_n && mb[i].id < start_id)
 		i++;
 	*first = i;
-	avail = mb_n - i;
-	if (avail > cap) {
-		*next_id = mb[i + cap].id;
-		return cap;
+	for (j = 0; j < zb_n; j++) {
+		if (zb[j].id < start_id)
+			continue;
+		for (k = nd++; k > 0 && dead[k - 1] > zb[j].id; k--)
+			dead[k] = dead[k - 1];
+		dead[k] = zb[j].id;
 	}
 	*next_id = 0;
-	return (__u32)avail;
+	for (j = 0; i < mb_n || j < nd;) {
+		if (j < nd && (i == mb_n || dead[j] < mb[i].id)) {
+			if (++skipped > cap) {
+				*next_id = dead[j];
+				break;
+			}
+			j++;
+			continue;
+		}
+		if (count == cap) {
+			*next_id = mb[i].id;
+			break;
+		}
+		count++;
+		i++;
+	}
+	return count;
 }
 
 /* @n entries at @e must describe model blocks @first.. exactly. */

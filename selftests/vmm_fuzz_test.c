@@ -1074,12 +1074,16 @@ static void check_list_entries(enum cat c, const struct vmm_block_info *e,
 	}
 }
 
-/* Every live block's ID, offset and size, through one LIST. */
+/*
+ * Every live block's ID, offset and size, through one LIST: room for
+ * more entries than there are blocks, live or freed and still mapped
+ * (which LIST passes over, up to its capacity), so the call sees all.
+ */
 static void check_list(enum cat c)
 {
 	struct vmm_list_args a = {
 		.buffer = (__u64)(uintptr_t)scratch,
-		.capacity = (__u32)(mb_n + 1),
+		.capacity = (__u32)(mb_n + zb_n + 1),
 		.start_id = 0,
 	};
 	long r = xioctl(vfd, VMM_IOC_LIST, &a);
@@ -3110,7 +3114,7 @@ static void defrag_settle(__u64 bytes)
 {
 	struct vmm_list_args l = {
 		.buffer = (__u64)(uintptr_t)scratch,
-		.capacity = (__u32)mb_n + 1,
+		.capacity = (__u32)(mb_n + zb_n + 1),	/* see check_list() */
 	};
 	const struct vmm_block_info *e = (const void *)scratch;
 	bool packed = true, same = true;

@@ -286,12 +286,15 @@ static inline int vmm_free_all(int fd)
 {
 	struct vmm_block_info e[64];
 	struct vmm_list_args a;
+	__u64 start = 0;
 	__u32 i;
 
+	/* LIST may return few entries, even none, past freed mapped blocks. */
 	do {
 		a = (struct vmm_list_args){
 			.buffer = (__u64)(uintptr_t)e,
 			.capacity = ARRAY_SIZE(e),
+			.start_id = start,
 		};
 		if (ioctl(fd, VMM_IOC_LIST, &a))
 			return errno;
@@ -301,7 +304,8 @@ static inline int vmm_free_all(int fd)
 			if (ioctl(fd, VMM_IOC_FREE, &f))
 				return errno;
 		}
-	} while (a.count);
+		start = a.next_id;
+	} while (start);
 	return 0;
 }
 

@@ -607,6 +607,91 @@ struct vmm_usage_args {
 	__u64 reserved[2];
 };
 
+/**
+ * struct vmm_batch_entry - one operation of VMM_IOC_BATCH
+ * @op: in: %VMM_BATCH_ALLOC, %VMM_BATCH_FREE, %VMM_BATCH_READ,
+ *	%VMM_BATCH_WRITE or %VMM_BATCH_INFO; anything else fails the entry
+ *	with EINVAL
+ * @result: out: 0, or the negated errno the single command would have
+ *	returned (-EINVAL, -ENOENT, ...); untouched for entries that did not
+ *	run
+ * @alloc: for %VMM_BATCH_ALLOC, as &struct vmm_alloc_args for
+ *	VMM_IOC_ALLOC: @alloc.id and @alloc.offset are written back
+ * @free: for %VMM_BATCH_FREE, as &struct vmm_free_args for VMM_IOC_FREE
+ * @rw: for %VMM_BATCH_READ and %VMM_BATCH_WRITE, as &struct vmm_rw_args
+ *	for VMM_IOC_READ and VMM_IOC_WRITE
+ * @info: for %VMM_BATCH_INFO, as &struct vmm_info_args for VMM_IOC_INFO:
+ *	its out fields are written back
+ * @raw: the union's bytes; those past the op's own struct (the last 40
+ *	of a FREE, 16 of a READ or WRITE, 8 of an INFO) must be 0 (EINVAL)
+ *
+ * Each entry is checked exactly as its single command checks its argument
+ * and fails with the same errno, except that EFAULT for the entry itself
+ * fails the whole call (see &struct vmm_batch_args).
+ */
+struct vmm_batch_entry {
+	__u32 op;
+	__s32 result;
+	union {
+		struct vmm_alloc_args alloc;
+		struct vmm_free_args free;
+		struct vmm_rw_args rw;
+		struct vmm_info_args info;
+		__u64 raw[9];
+	};
+};
+
+/* vmm_batch_entry.op */
+#define VMM_BATCH_ALLOC		1U
+#define VMM_BATCH_FREE		2U
+#define VMM_BATCH_READ		3U
+#define VMM_BATCH_WRITE		4U
+#define VMM_BATCH_INFO		5U
+
+/* The most entries one VMM_IOC_BATCH call takes. */
+#define VMM_BATCH_MAX		256
+
+/**
+ * struct vmm_batch_args - VMM_IOC_BATCH: run several operations in one call
+ * @entries: in: user address of @count &struct vmm_batch_entry
+ * @count: in: entries, 1 to %VMM_BATCH_MAX (EINVAL otherwise)
+ * @done: out: entries that ran, in order from the first: each has its
+ *	@result set
+ * @flags: in: %VMM_BATCH_CONTINUE or 0; other bits are rejected (EINVAL)
+ * @failed: out: entries among @done whose @result is not 0
+ * @reserved: must be 0
+ *
+ * Entries run in order, as the single commands would one after another,
+ * with the caller's credentials taken once for the whole call.  Without
+ * %VMM_BATCH_CONTINUE the call stops after the first entry that fails:
+ * then @done counts it, @failed is 1, and the entries after it do not run.
+ * With it, every entry runs and @failed counts the failures.  Either way
+ * the call itself returns 0 once entries have run: an entry's failure is
+ * in its @result, not in errno.  The call fails, running no entry, with
+ * EINVAL for a bad @count, an unknown flag or a non-zero reserved field,
+ * EFAULT when the entries cannot be read or written back, and ENOMEM when
+ * the kernel cannot allocate its copy of them.  If writing the results
+ * back fails (the entries were unmapped meanwhile), the blocks the call
+ * allocated are freed again, since nobody learnt their IDs, and the call
+ * fails with EFAULT; its other effects stay.  A fatal signal stops the
+ * call between entries, with @done short of @count.
+ *
+ * Consecutive ALLOC, FREE and INFO entries share holds of the arena's
+ * lock, a bounded number per hold; READ and WRITE copy without it, as the
+ * single commands do.
+ */
+struct vmm_batch_args {
+	__u64 entries;
+	__u32 count;
+	__u32 done;
+	__u32 flags;
+	__u32 failed;
+	__u64 reserved[2];
+};
+
+/* vmm_batch_args.flags: run every entry, whatever fails. */
+#define VMM_BATCH_CONTINUE	0x1U
+
 #define VMM_IOC_ALLOC	_IOWR(VMM_IOC_MAGIC, 0x00, struct vmm_alloc_args)
 #define VMM_IOC_FREE	_IOW(VMM_IOC_MAGIC, 0x01, struct vmm_free_args)
 #define VMM_IOC_DEFRAG	_IOWR(VMM_IOC_MAGIC, 0x02, struct vmm_defrag_args)
@@ -619,5 +704,6 @@ struct vmm_usage_args {
 #define VMM_IOC_CHMOD	_IOW(VMM_IOC_MAGIC, 0x09, struct vmm_chmod_args)
 #define VMM_IOC_CHOWN	_IOW(VMM_IOC_MAGIC, 0x0a, struct vmm_chown_args)
 #define VMM_IOC_USAGE	_IOWR(VMM_IOC_MAGIC, 0x0b, struct vmm_usage_args)
+#define VMM_IOC_BATCH	_IOWR(VMM_IOC_MAGIC, 0x0c, struct vmm_batch_args)
 
 #endif /* _UAPI_LINUX_VMM_H */

@@ -1308,7 +1308,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
  * Check an allocation's size and alignment, and round them up for a
  * mappable block.  Return: 0 or -EINVAL.
  */
-static int vmm_alloc_check(struct vmm_arena *arena, bool mappable,
+static int vmm_alloc_fits_arena(struct vmm_arena *arena, bool mappable,
 			   u64 *size, u64 *align)
 {
 	if (!*size || *size > arena->size)
@@ -1392,7 +1392,7 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	struct vmm_block *blk;
 	int ret;
 
-	ret = vmm_alloc_check(arena, req && req->mappable, &size, &align);
+	ret = vmm_alloc_fits_arena(arena, req && req->mappable, &size, &align);
 	if (ret)
 		return ret;
 	blk = kmem_cache_zalloc(vmm_block_cache, VMM_GFP_META);
@@ -1785,7 +1785,7 @@ static int vmm_meta_one(struct vmm_arena *arena, const struct vmm_cred *cred,
 
 	switch (op->op) {
 	case VMM_BATCH_ALLOC:
-		ret = vmm_alloc_check(arena, false, &size, &align) ?:
+		ret = vmm_alloc_fits_arena(arena, false, &size, &align) ?:
 		      vmm_place_locked(arena, blk, size, align, &op->req, ch,
 				       max_blocks);
 		if (ret)

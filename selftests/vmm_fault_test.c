@@ -1204,8 +1204,9 @@ static void kmsg_scan(int fd, struct kmsg_scan *s)
 		 * creation, by design; scripts/vm passes the dump after
 		 * vmm's own caches' too (KERNEL_CACHE_FAILED).
 		 */
-		if (strstr(msg, "kmem_cache_create(vmm_block) failed") ||
-		    strstr(msg, "kmem_cache_create(vmm_extent) failed")) {
+		if (strstr(msg, "kmem_cache_create") &&
+		    (strstr(msg, "(vmm_block) failed with error") ||
+		     strstr(msg, "(vmm_extent) failed with error"))) {
 			s->cache_failed = true;
 			dump_left = 6;
 			continue;

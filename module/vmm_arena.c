@@ -1223,8 +1223,16 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 
 	if (!size || (policy != VMM_POLICY_FIRST && policy != VMM_POLICY_BEST))
 		return -EINVAL;
+	/*
+	 * The caches first: a load that fails for lack of memory then counts
+	 * their creation among what comes before the arena (see
+	 * vmm_fault_test's load sweep).
+	 */
+	ret = vmm_caches_get();
+	if (ret)
+		return ret;
 	if (size > (u64)totalram_pages() << PAGE_SHIFT)
-		return -ENOMEM;
+		goto err_caches;
 
 	memset(arena, 0, sizeof(*arena));
 	spin_lock_init(&arena->lock);
@@ -1240,9 +1248,6 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->size = size;
 	arena->next_id = 1;
 
-	ret = vmm_caches_get();
-	if (ret)
-		return ret;
 	ext = kmem_cache_zalloc(vmm_extent_cache, GFP_KERNEL);
 	if (!ext)
 		goto err_caches;

@@ -545,6 +545,7 @@ int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args);
 int vmm_rw_check_args(const struct vmm_rw_args *args, bool write);
 int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
 	      bool write);
+int vmm_ioctl_batch(struct file *file, void __user *argp);
 
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);

@@ -696,6 +696,8 @@ long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vmm_ioctl_chown(arena, argp);
 	case VMM_IOC_USAGE:
 		return vmm_ioctl_usage(arena, argp);
+	case VMM_IOC_BATCH:
+		return vmm_ioctl_batch(file, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -20,6 +20,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
+#include <linux/static_key.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -65,6 +66,8 @@ static inline const char *vmm_policy_name(enum vmm_policy policy)
  * @node: in &vmm_arena.free, ordered by @start
  * @size_node: in &vmm_arena.by_size, ordered by (@size, @start); used by
  *	the best-fit policy only
+ * @next: while the node is in &vmm_arena.reserve instead of the trees, the
+ *	next one there
  * @start: first free byte
  * @size: free bytes; never 0
  * @subtree_max: the largest @size in this node's subtree, which lets the
@@ -72,7 +75,10 @@ static inline const char *vmm_policy_name(enum vmm_policy policy)
  */
 struct vmm_extent {
 	struct rb_node node;
-	struct rb_node size_node;
+	union {
+		struct rb_node size_node;
+		struct vmm_extent *next;
+	};
 	u64 start;
 	u64 size;
 	u64 subtree_max;
@@ -177,10 +183,10 @@ struct vmm_cred {
  *	@start stays page-aligned wherever the block moves
  * @map_slot: for a mappable block, its slot in &vmm_arena.map_ida: which
  *	range of page offsets its mappings use (see vmm_map_base())
+ * @moving: the compactor is copying the block's bytes, alone or in a run
+ *	of adjacent blocks; pinning and faulting wait for the end of the
+ *	move (&vmm_arena.move_seq), and a free leaves the release to it
  * @state: see &enum vmm_block_state
- * @spare: the extent node the block's release may need, allocated with the
- *	block, so that freeing never allocates: it cannot fail for lack of
- *	memory, and never allocates under the lock
  * @uid: owner, charged for the block in @usage
  * @gid: group
  * @mode: permission bits, within %VMM_MODE_MASK
@@ -199,8 +205,8 @@ struct vmm_block {
 	unsigned int maps;
 	bool mappable;
 	unsigned int map_slot;
+	bool moving;
 	enum vmm_block_state state;
-	struct vmm_extent *spare;
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
@@ -230,10 +236,18 @@ struct vmm_block {
  * @self_check: after every change, compare the index against a linear
  *	walk (debugging; O(n) under the lock)
  * @nr_extents: extents in @free, plus @moving_ext
+ * @reserve: extent nodes kept for the releases of blocks, linked by
+ *	&vmm_extent.next: with @nr_extents, there are always at least
+ *	@nr_blocks + 1 nodes, as many as the most extents the blocks can
+ *	leave, so freeing a block never allocates and never fails (see
+ *	vmm_ext_reserve())
+ * @nr_reserve: nodes in @reserve
  * @auto_compact: an allocation that fails for lack of contiguous space
  *	defragments and retries, as with %VMM_ALLOC_COMPACT
- * @lock_start: local_clock() when @lock was last taken
- * @max_lock_hold_ns: the longest time @lock was held
+ * @lock_start: local_clock() when @lock was last taken while holds are
+ *	timed, 0 when the hold under way is not timed
+ * @max_lock_hold_ns: the longest time @lock was held while holds were
+ *	timed (see &vmm_hold_timing)
  * @next_id: the ID the next allocation gets
  * @used: bytes covered by blocks (including NEW and DEAD ones)
  * @nr_blocks: blocks in @ids
@@ -243,8 +257,8 @@ struct vmm_block {
  * @map_ida: the slots of mappable blocks; a slot is freed with its block's
  *	range, which happens only once no mapping of it is left
  * @nr_mapped: blocks in @ids with a non-zero &vmm_block.maps
- * @moving_id: the block the compactor is copying, 0 for none; pinning it
- *	waits on @move_wq until the copy is done
+ * @move_seq: moves ended so far; a task waiting for a block that is
+ *	&vmm_block.moving waits on @move_wq for this to change
  * @allocs: successful allocations
  * @frees: successful frees
  * @alloc_failures: allocations refused with -ENOSPC
@@ -258,7 +272,7 @@ struct vmm_block {
  *	CAP_SYS_ADMIN, 0 for none; written without the lock
  * @fit_visits: extents the last placement search looked at, for the
  *	KUnit bound on the search
- * @move_wq: woken when a move ends, for pinners waiting on @moving_id
+ * @move_wq: woken when a move ends, for pinners waiting on @move_seq
  * @compact_lock: serialises defragmentation; taken before @lock
  */
 struct vmm_arena {
@@ -276,6 +290,8 @@ struct vmm_arena {
 	bool self_check;
 	bool auto_compact;
 	u64 nr_extents;
+	struct vmm_extent *reserve;
+	u64 nr_reserve;
 	u64 lock_start;
 	u64 max_lock_hold_ns;
 	u64 next_id;
@@ -286,7 +302,7 @@ struct vmm_arena {
 	u64 nr_mappable;
 	u64 nr_mapped;
 	struct ida map_ida;
-	u64 moving_id;
+	unsigned long move_seq;
 	u64 allocs;
 	u64 frees;
 	u64 alloc_failures;
@@ -318,24 +334,36 @@ struct vmm_device {
 };
 
 /*
- * Take and drop &vmm_arena.lock, timing the hold for max_lock_hold_ns.
+ * Holds of &vmm_arena.lock are timed, for max_lock_hold_ns, only while this
+ * key is on (the lock_hold_timing parameter): two clock reads per hold
+ * cost more than some of the operations they time.
+ */
+DECLARE_STATIC_KEY_FALSE(vmm_hold_timing);
+
+/*
+ * Take and drop &vmm_arena.lock, timing the hold when asked to.
  * Preemption is off while the lock is held, so local_clock() reads one
- * CPU's clock at both ends.
+ * CPU's clock at both ends.  A hold that began before timing was switched
+ * on has no start (0) and is not counted.
  */
 static inline void vmm_lock(struct vmm_arena *arena)
 	__acquires(&arena->lock)
 {
 	spin_lock(&arena->lock);
-	arena->lock_start = local_clock();
+	if (static_branch_unlikely(&vmm_hold_timing))
+		arena->lock_start = local_clock();
 }
 
 static inline void vmm_unlock(struct vmm_arena *arena)
 	__releases(&arena->lock)
 {
-	u64 held = local_clock() - arena->lock_start;
+	if (static_branch_unlikely(&vmm_hold_timing) && arena->lock_start) {
+		u64 held = local_clock() - arena->lock_start;
 
-	if (held > arena->max_lock_hold_ns)
-		arena->max_lock_hold_ns = held;
+		if (held > arena->max_lock_hold_ns)
+			arena->max_lock_hold_ns = held;
+		arena->lock_start = 0;
+	}
 	spin_unlock(&arena->lock);
 }
 
@@ -416,6 +444,35 @@ struct vmm_block_attrs {
 #define VMM_MAY_READ	04
 #define VMM_MAY_WRITE	02
 
+/**
+ * struct vmm_meta_op - an ALLOC, FREE or INFO entry of a batch
+ * @op: %VMM_BATCH_ALLOC, %VMM_BATCH_FREE or %VMM_BATCH_INFO
+ * @result: out: 0, or the negative errno that stopped the run here
+ * @size: ALLOC in: bytes
+ * @align: ALLOC in: alignment, 0 or 1 for none
+ * @compact: ALLOC in: %VMM_ALLOC_COMPACT
+ * @req: ALLOC in: owner, mode, scope and mappability, as for
+ *	vmm_arena_alloc_owned()
+ * @id: FREE and INFO in: the block; ALLOC out: the new block
+ * @start: ALLOC out: its offset
+ * @attrs: INFO out
+ */
+struct vmm_meta_op {
+	u32 op;
+	int result;
+	u64 size;
+	u64 align;
+	bool compact;
+	struct vmm_alloc_req req;
+	u64 id;
+	u64 start;
+	struct vmm_block_attrs attrs;
+};
+
+unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
+				const struct vmm_cred *cred,
+				struct vmm_meta_op *ops, unsigned int n);
+
 int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 			  bool compact, const struct vmm_alloc_req *req,
 			  u64 *id, u64 *start);
@@ -444,6 +501,7 @@ int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 			    bool compact, u64 *id, u64 *start);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 void vmm_arena_reset_lock_hold(struct vmm_arena *arena);
+void vmm_arena_time_holds(struct vmm_arena *arena, bool on);
 bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
@@ -457,7 +515,15 @@ int vmm_arena_map(struct vmm_arena *arena, u64 id,
 		  pgoff_t pages, struct vmm_block **blkp, int *granted);
 void vmm_arena_map_dup(struct vmm_arena *arena, struct vmm_block *blk);
 void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk);
-int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk);
+int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk,
+			 unsigned long *seq);
+
+/* Whether a move has ended since @seq was read from &vmm_arena.move_seq. */
+static inline bool vmm_arena_moved_since(struct vmm_arena *arena,
+					 unsigned long seq)
+{
+	return READ_ONCE(arena->move_seq) != seq;
+}
 
 /*
  * Each mappable block has its own range of page offsets in

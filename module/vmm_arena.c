@@ -60,6 +60,181 @@ static inline u64 vmm_trace_since(u64 start)
 	return start ? local_clock() - start : 0;
 }
 
+/* See vmm.h: whether holds of the arena lock are timed. */
+DEFINE_STATIC_KEY_FALSE(vmm_hold_timing);
+
+/*
+ * Block and extent records come from caches of their own, shared by every
+ * arena of the module and made with the first one.  Their objects are the
+ * records' exact sizes, where kmalloc() would round up to its next size,
+ * and /proc/slabinfo names them.
+ */
+static struct kmem_cache *vmm_block_cache;
+static struct kmem_cache *vmm_extent_cache;
+static unsigned int vmm_cache_users;
+static DEFINE_MUTEX(vmm_cache_lock);
+
+/*
+ * One extent node per CPU, allocated before the lock is taken whenever the
+ * slot is empty, as mm/vmalloc.c preloads ne_fit_preload_node: an
+ * allocation that finds the arena's reserve short under the lock takes
+ * this node instead of dropping the lock to allocate one.
+ */
+static DEFINE_PER_CPU(struct vmm_extent *, vmm_ext_preload);
+
+static struct vmm_extent *vmm_ext_alloc(void)
+{
+	return kmem_cache_zalloc(vmm_extent_cache, VMM_GFP_META);
+}
+
+static void vmm_ext_free(struct vmm_extent *ext)
+{
+	if (ext)
+		kmem_cache_free(vmm_extent_cache, ext);
+}
+
+static int vmm_caches_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&vmm_cache_lock);
+	if (vmm_cache_users++)
+		goto out;
+	vmm_block_cache = kmem_cache_create("vmm_block",
+					    sizeof(struct vmm_block), 0,
+					    SLAB_ACCOUNT | VMM_SLAB_NO_MERGE,
+					    NULL);
+	vmm_extent_cache = kmem_cache_create("vmm_extent",
+					     sizeof(struct vmm_extent), 0,
+					     SLAB_ACCOUNT | VMM_SLAB_NO_MERGE,
+					     NULL);
+	if (!vmm_block_cache || !vmm_extent_cache) {
+		kmem_cache_destroy(vmm_block_cache);
+		kmem_cache_destroy(vmm_extent_cache);
+		vmm_cache_users = 0;
+		ret = -ENOMEM;
+	}
+out:
+	mutex_unlock(&vmm_cache_lock);
+	return ret;
+}
+
+static void vmm_caches_put(void)
+{
+	int cpu;
+
+	mutex_lock(&vmm_cache_lock);
+	if (!--vmm_cache_users) {
+		for_each_possible_cpu(cpu) {
+			struct vmm_extent **slot = per_cpu_ptr(&vmm_ext_preload,
+							       cpu);
+
+			vmm_ext_free(*slot);
+			*slot = NULL;
+		}
+		kmem_cache_destroy(vmm_block_cache);
+		kmem_cache_destroy(vmm_extent_cache);
+	}
+	mutex_unlock(&vmm_cache_lock);
+}
+
+/*
+ * Fill this CPU's preload slot if it is empty.  Without the lock.
+ * Return: false if that needed an allocation, which failed.
+ */
+static bool vmm_ext_preload_fill(void)
+{
+	struct vmm_extent *ext;
+
+	if (this_cpu_read(vmm_ext_preload))
+		return true;
+	ext = vmm_ext_alloc();
+	if (!ext)
+		return false;
+	/* Another task on this CPU may have filled it meanwhile. */
+	if (this_cpu_cmpxchg(vmm_ext_preload, NULL, ext))
+		vmm_ext_free(ext);
+	return true;
+}
+
+/*
+ * Slack above the reserve's floor (see &vmm_arena.reserve): nodes an
+ * allocation would otherwise need right after a free handed them back.
+ * Never more than there are blocks, so an arena whose blocks are all
+ * freed holds no node but its one free extent.
+ */
+#define VMM_RESERVE_SLACK	16
+
+static u64 vmm_reserve_cap(const struct vmm_arena *arena)
+{
+	return arena->nr_blocks + 1 + min_t(u64, arena->nr_blocks,
+					    VMM_RESERVE_SLACK);
+}
+
+/* Whether the reserve and the extents hold at least @blocks + 1 nodes. */
+static bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks)
+{
+	return arena->nr_reserve + arena->nr_extents >= blocks + 1;
+}
+
+/* A node from the reserve, which the caller made sure is not empty. */
+static struct vmm_extent *vmm_ext_get(struct vmm_arena *arena)
+{
+	struct vmm_extent *ext = arena->reserve;
+
+	lockdep_assert_held(&arena->lock);
+	arena->reserve = ext->next;
+	arena->nr_reserve--;
+	ext->next = NULL;
+	return ext;
+}
+
+/*
+ * Give back to the cache the reserved nodes above vmm_reserve_cap().  Each
+ * change of the counts moves the cap by at most two, so this frees at most
+ * three nodes.  kmem_cache_free() does not sleep.
+ */
+static void vmm_reserve_trim(struct vmm_arena *arena)
+{
+	lockdep_assert_held(&arena->lock);
+	while (arena->nr_reserve &&
+	       arena->nr_reserve + arena->nr_extents > vmm_reserve_cap(arena))
+		vmm_ext_free(vmm_ext_get(arena));
+}
+
+/* A node the trees no longer use: into the reserve, within its cap. */
+static void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
+{
+	lockdep_assert_held(&arena->lock);
+	ext->next = arena->reserve;
+	arena->reserve = ext;
+	arena->nr_reserve++;
+	vmm_reserve_trim(arena);
+}
+
+/*
+ * Make room in the reserve for one more block, and for the extra extent
+ * node an aligned block in the middle of an extent needs (@splits): take
+ * this CPU's preloaded node as often as needed.  Return: false when the
+ * slot was empty; the caller then drops the lock, refills it with
+ * vmm_ext_preload_fill() and looks again.
+ */
+static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits)
+{
+	lockdep_assert_held(&arena->lock);
+	while (!vmm_reserve_covers(arena, arena->nr_blocks + 1) ||
+	       (splits && !arena->nr_reserve)) {
+		struct vmm_extent *ext = this_cpu_xchg(vmm_ext_preload, NULL);
+
+		if (!ext)
+			return false;
+		ext->next = arena->reserve;
+		arena->reserve = ext;
+		arena->nr_reserve++;
+	}
+	return true;
+}
+
 static inline u64 vmm_extent_size(struct vmm_extent *ext)
 {
 	return ext->size;
@@ -151,7 +326,7 @@ static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext)
 static void vmm_extent_erase(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	vmm_extent_unlink(arena, ext);
-	kfree(ext);
+	vmm_ext_put(arena, ext);
 }
 
 /* The first extent whose start is above @offset, or NULL. */
@@ -191,11 +366,11 @@ static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
 
 /*
  * Return [start, start + size) to the free space, merging with the extents
- * on either side.  *spare is used, and set to NULL, only when no neighbour
- * can absorb the range.
+ * on either side.  A node comes from the reserve only when no neighbour
+ * can absorb the range; the reserve always has one then, since the range
+ * was a block's.
  */
-static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size,
-			    struct vmm_extent **spare)
+static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
 {
 	struct vmm_extent *next = vmm_extent_above(arena, start);
 	struct vmm_extent *prev = NULL;
@@ -230,18 +405,21 @@ static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size,
 		next->size += size;
 		vmm_extent_resized(arena, next);
 	} else {
-		struct vmm_extent *ext = *spare;
+		struct vmm_extent *ext = vmm_ext_get(arena);
 
-		*spare = NULL;
 		ext->start = start;
 		ext->size = size;
 		vmm_extent_insert(arena, ext);
 	}
 }
 
-/* Remove [start, start + size), which lies inside @ext, from the free space. */
+/*
+ * Remove [start, start + size), which lies inside @ext, from the free
+ * space.  Splitting @ext in two takes a node from the reserve, which
+ * vmm_ext_reserve() filled.
+ */
 static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
-			    u64 start, u64 size, struct vmm_extent **spare)
+			    u64 start, u64 size)
 {
 	u64 left = start - ext->start;
 	u64 right = vmm_extent_end(ext) - (start + size);
@@ -259,9 +437,8 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 		ext->size = left;
 		vmm_extent_resized(arena, ext);
 		if (right) {
-			struct vmm_extent *tail = *spare;
+			struct vmm_extent *tail = vmm_ext_get(arena);
 
-			*spare = NULL;
 			tail->start = start + size;
 			tail->size = right;
 			vmm_extent_insert(arena, tail);
@@ -512,6 +689,24 @@ static bool vmm_check_users(struct vmm_arena *arena)
 	return true;
 }
 
+/* The reserve's count, and its floor: releases must never lack a node. */
+static bool vmm_check_reserve(struct vmm_arena *arena)
+{
+	struct vmm_extent *ext;
+	u64 count = 0;
+
+	for (ext = arena->reserve; ext; ext = ext->next)
+		count++;
+	if (count != arena->nr_reserve)
+		return vmm_bad("%llu nodes in the reserve, want %llu", count,
+			       arena->nr_reserve);
+	if (!vmm_reserve_covers(arena, arena->nr_blocks))
+		return vmm_bad("%llu reserved and %llu extent nodes for %llu blocks",
+			       arena->nr_reserve, arena->nr_extents,
+			       arena->nr_blocks);
+	return true;
+}
+
 static bool vmm_check_ids(struct vmm_arena *arena)
 {
 	struct rb_node *n;
@@ -523,15 +718,13 @@ static bool vmm_check_ids(struct vmm_arena *arena)
 		if (blk->id <= prev || blk->id >= arena->next_id)
 			return vmm_bad("ID %llu out of order or not yet issued",
 				       blk->id);
-		if (!blk->spare)
-			return vmm_bad("block %llu has no spare extent", blk->id);
 		prev = blk->id;
 		count++;
 	}
 	if (count != arena->nr_blocks)
 		return vmm_bad("ID tree has %llu blocks, want %llu", count,
 			       arena->nr_blocks);
-	return true;
+	return vmm_check_reserve(arena);
 }
 
 static bool vmm_check_locked(struct vmm_arena *arena)
@@ -634,17 +827,18 @@ bool vmm_arena_check(struct vmm_arena *arena)
 }
 
 /*
- * Blocks with their own spare extent, free extents and usage records, as
- * slab rounds them.
+ * Blocks, extent nodes (in the trees and in the reserve) as their caches
+ * size them, and usage records as kmalloc() rounds them.
  */
 static u64 vmm_metadata_bytes(struct vmm_arena *arena)
 {
-	u64 blk = kmalloc_size_roundup(sizeof(struct vmm_block));
-	u64 ext = kmalloc_size_roundup(sizeof(struct vmm_extent));
+	u64 blk = kmem_cache_size(vmm_block_cache);
+	u64 ext = kmem_cache_size(vmm_extent_cache);
 	u64 usage = kmalloc_size_roundup(sizeof(struct vmm_usage));
 
 	lockdep_assert_held(&arena->lock);
-	return arena->nr_blocks * (blk + ext) + arena->nr_extents * ext +
+	return arena->nr_blocks * blk +
+	       (arena->nr_extents + arena->nr_reserve) * ext +
 	       arena->nr_users * usage;
 }
 
@@ -902,9 +1096,9 @@ static bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred)
 }
 
 /*
- * Drop the block from both trees and give its range back, using the
- * block's own spare extent if the range merges with no neighbour.  Frees
- * @blk (kfree() does not sleep).
+ * Drop the block from both trees and give its range back, using a node
+ * of the reserve if the range merges with no neighbour.  Frees @blk
+ * (kmem_cache_free() does not sleep).
  */
 static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 {
@@ -923,9 +1117,9 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	list_del_init(&blk->scope_node);
 	vmm_usage_uncharge(arena, blk->usage, blk->size);
 	blk->usage = NULL;
-	vmm_extent_give(arena, blk->start, blk->size, &blk->spare);
-	kfree(blk->spare);
-	kfree(blk);
+	vmm_extent_give(arena, blk->start, blk->size);
+	vmm_reserve_trim(arena);
+	kmem_cache_free(vmm_block_cache, blk);
 	vmm_self_check(arena);
 }
 
@@ -973,6 +1167,12 @@ static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset)
 	return found;
 }
 
+/* Whether anything still holds @blk's range: a copy, a mapping or a move. */
+static bool vmm_block_held(const struct vmm_block *blk)
+{
+	return blk->pins || blk->maps || blk->moving;
+}
+
 static void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
@@ -982,8 +1182,8 @@ static void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 
 /*
  * Drop a pin.  Releases a DEAD block whose last pin this was, unless it is
- * still mapped, which frees @blk.  Nobody waits for a pin to drop: the
- * compactor goes around pinned blocks.
+ * still mapped or moving, which frees @blk.  Nobody waits for a pin to
+ * drop: the compactor goes around pinned blocks.
  */
 static void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 {
@@ -991,7 +1191,7 @@ static void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
 	if (--blk->pins)
 		return;
 	arena->nr_pinned--;
-	if (blk->state == VMM_BLOCK_DEAD && !blk->maps)
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
 		vmm_block_release(arena, blk);
 }
 
@@ -1019,6 +1219,7 @@ static void vmm_clear(u8 *p, u64 len)
 int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 {
 	struct vmm_extent *ext;
+	int ret;
 
 	if (!size || (policy != VMM_POLICY_FIRST && policy != VMM_POLICY_BEST))
 		return -EINVAL;
@@ -1039,22 +1240,29 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->size = size;
 	arena->next_id = 1;
 
-	ext = kzalloc_obj(*ext, GFP_KERNEL);
+	ret = vmm_caches_get();
+	if (ret)
+		return ret;
+	ext = kmem_cache_zalloc(vmm_extent_cache, GFP_KERNEL);
 	if (!ext)
-		return -ENOMEM;
+		goto err_caches;
 	/* No OOM kill for an arena the machine cannot back: just fail. */
 	arena->base = __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
 				__GFP_RETRY_MAYFAIL);
-	if (!arena->base) {
-		kfree(ext);
-		return -ENOMEM;
-	}
+	if (!arena->base)
+		goto err_ext;
 	ext->start = 0;
 	ext->size = size;
 	vmm_lock(arena);
 	vmm_extent_insert(arena, ext);
 	vmm_unlock(arena);
 	return 0;
+
+err_ext:
+	vmm_ext_free(ext);
+err_caches:
+	vmm_caches_put();
+	return -ENOMEM;
 }
 
 /**
@@ -1069,11 +1277,15 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	rbtree_postorder_for_each_entry_safe(blk, nb, &arena->ids, id_node) {
 		/* Frees each usage record, at every level, with its last block. */
 		vmm_usage_uncharge(arena, blk->usage, blk->size);
-		kfree(blk->spare);
-		kfree(blk);
+		kmem_cache_free(vmm_block_cache, blk);
 	}
 	rbtree_postorder_for_each_entry_safe(ext, ne, &arena->free, node)
-		kfree(ext);
+		vmm_ext_free(ext);
+	while ((ext = arena->reserve)) {
+		arena->reserve = ext->next;
+		vmm_ext_free(ext);
+	}
+	arena->nr_reserve = 0;
 	WARN_ON(!RB_EMPTY_ROOT(&arena->users));
 	ida_destroy(&arena->map_ida);
 	arena->ids = RB_ROOT;
@@ -1082,6 +1294,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	arena->by_size = RB_ROOT;
 	vfree(arena->base);
 	arena->base = NULL;
+	vmm_caches_put();
 }
 
 /*
@@ -1090,6 +1303,79 @@ void vmm_arena_destroy(struct vmm_arena *arena)
  * while pinned and invisible.
  */
 #define VMM_ZERO_LOCKED	256
+
+/*
+ * Check an allocation's size and alignment, and round them up for a
+ * mappable block.  Return: 0 or -EINVAL.
+ */
+static int vmm_alloc_fits_arena(struct vmm_arena *arena, bool mappable,
+			   u64 *size, u64 *align)
+{
+	if (!*size || *size > arena->size)
+		return -EINVAL;
+	if (*align <= 1)
+		*align = 1;
+	else if (!is_power_of_2(*align) || *align > arena->size)
+		return -EINVAL;
+	if (mappable) {
+		/* Whole pages, so that a mapping exposes no neighbour. */
+		*size = round_up(*size, PAGE_SIZE);
+		*align = max_t(u64, *align, PAGE_SIZE);
+		if (*size > arena->size || *align > arena->size)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The part of an allocation under the lock: check the owner's quotas,
+ * find the block's place, take it and link @blk, state still to be set,
+ * into the trees.  O(levels * log n).  Return: 0, -EDQUOT, -ENOSPC, or
+ * -EAGAIN, changing nothing, when something must first be allocated
+ * without the lock: the usage records @ch misses, or this CPU's preloaded
+ * extent node.
+ */
+static int vmm_place_locked(struct vmm_arena *arena, struct vmm_block *blk,
+			    u64 size, u64 align,
+			    const struct vmm_alloc_req *req,
+			    struct vmm_charge *ch, u64 max_blocks)
+{
+	const struct vmm_cred *cred = req ? req->cred : NULL;
+	struct vmm_extent *ext;
+	u64 start;
+	int ret;
+
+	lockdep_assert_held(&arena->lock);
+	ret = vmm_charge_check(arena, ch, size, max_blocks);
+	if (ret)
+		return ret;
+	if (ch->missing > ch->nr_spares)
+		return -EAGAIN;
+	ext = vmm_fit(arena, size, align, &start);
+	if (!ext)
+		return -ENOSPC;
+	if (!vmm_ext_reserve(arena, vmm_take_splits(ext, start, size)))
+		return -EAGAIN;
+	/* Counted first: the reserve's cap, in the take, allows for it. */
+	arena->nr_blocks++;
+	vmm_extent_take(arena, ext, start, size);
+	blk->id = arena->next_id++;
+	blk->start = start;
+	blk->size = size;
+	blk->uid = cred ? cred->uid : GLOBAL_ROOT_UID;
+	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
+	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
+	if (blk->mappable)
+		arena->nr_mappable++;
+	vmm_charge_commit(arena, ch, blk);
+	INIT_LIST_HEAD(&blk->scope_node);
+	if (req && req->scope)
+		list_add_tail(&blk->scope_node, req->scope);
+	vmm_block_insert(arena, blk);
+	arena->used += size;
+	arena->allocs++;
+	return 0;
+}
 
 /*
  * Place a block and, with @zero, clear its bytes before it becomes visible.
@@ -1103,32 +1389,15 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	const struct vmm_cred *cred = req ? req->cred : NULL;
 	u64 max_blocks = vmm_block_limit(arena, cred);
 	struct vmm_charge ch = { .nr_spares = 0 };
-	struct vmm_extent *ext, *spare = NULL;
 	struct vmm_block *blk;
 	int ret;
 
-	if (!size || size > arena->size)
-		return -EINVAL;
-	if (align <= 1)
-		align = 1;
-	else if (!is_power_of_2(align) || align > arena->size)
-		return -EINVAL;
-	if (req && req->mappable) {
-		/* Whole pages, so that a mapping exposes no neighbour. */
-		size = round_up(size, PAGE_SIZE);
-		align = max_t(u64, align, PAGE_SIZE);
-		if (size > arena->size || align > arena->size)
-			return -EINVAL;
-	}
-
-	/* The block, and the extent node its release may need. */
-	blk = kzalloc_obj(*blk, VMM_GFP_META);
-	if (blk)
-		blk->spare = kzalloc_obj(*blk->spare, VMM_GFP_META);
-	if (!blk || !blk->spare) {
-		ret = -ENOMEM;
-		goto err_free;
-	}
+	ret = vmm_alloc_fits_arena(arena, req && req->mappable, &size, &align);
+	if (ret)
+		return ret;
+	blk = kmem_cache_zalloc(vmm_block_cache, VMM_GFP_META);
+	if (!blk)
+		return -ENOMEM;
 	if (req && req->mappable) {
 		/* Its mappings' range of offsets; -ENOSPC when none is left. */
 		ret = ida_alloc_max(&arena->map_ida, vmm_map_slots(arena) - 1,
@@ -1141,63 +1410,33 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	ch.chain = vmm_charge_chain(cred, &ch.n);
 
 retry:
+	/* The extent node the reserve may need for this block. */
+	vmm_ext_preload_fill();
 	vmm_lock(arena);
-	ret = vmm_charge_check(arena, &ch, size, max_blocks);
-	if (ret) {
-		vmm_unlock(arena);
-		goto err_free;
-	}
-	if (ch.missing > ch.nr_spares) {
+	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks);
+	if (ret == -EAGAIN) {
 		/*
-		 * The owner's first block (at some level of its chain): the
-		 * usage records are allocated without the lock, and the
-		 * search starts over.
+		 * The owner's first block (at some level of its chain) needs
+		 * usage records, or the reserve a node and this CPU's preload
+		 * was used up (by another task, or on another CPU before this
+		 * task moved): allocated without the lock, and the search
+		 * starts over.
 		 */
 		vmm_unlock(arena);
-		ret = vmm_charge_prealloc(&ch);
+		if (ch.missing > ch.nr_spares)
+			ret = vmm_charge_prealloc(&ch);
+		else
+			ret = vmm_ext_preload_fill() ? 0 : -ENOMEM;
 		if (ret)
 			goto err_free;
 		goto retry;
 	}
-	ext = vmm_fit(arena, size, align, start);
-	if (!ext) {
+	if (ret) {
 		vmm_unlock(arena);
-		ret = -ENOSPC;
 		goto err_free;
 	}
-	if (!spare && vmm_take_splits(ext, *start, size)) {
-		/*
-		 * Alignment padding leaves free space on both sides: the
-		 * tail needs a node of its own.  Rare (never without
-		 * alignment), so it is allocated only then, without the
-		 * lock, and the search starts over.
-		 */
-		vmm_unlock(arena);
-		spare = kzalloc_obj(*spare, VMM_GFP_META);
-		if (!spare) {
-			ret = -ENOMEM;
-			goto err_free;
-		}
-		goto retry;
-	}
-	vmm_extent_take(arena, ext, *start, size, &spare);
-	blk->id = arena->next_id++;
-	blk->start = *start;
-	blk->size = size;
-	blk->uid = cred ? cred->uid : GLOBAL_ROOT_UID;
-	blk->gid = cred ? cred->gid : GLOBAL_ROOT_GID;
-	blk->mode = req ? req->mode : VMM_MODE_DEFAULT;
-	if (blk->mappable)
-		arena->nr_mappable++;
-	vmm_charge_commit(arena, &ch, blk);
-	INIT_LIST_HEAD(&blk->scope_node);
-	if (req && req->scope)
-		list_add_tail(&blk->scope_node, req->scope);
 	*id = blk->id;
-	vmm_block_insert(arena, blk);
-	arena->used += size;
-	arena->nr_blocks++;
-	arena->allocs++;
+	*start = blk->start;
 	if (!zero || size <= VMM_ZERO_LOCKED) {
 		/* Small: cleared at once, one lock hold in all. */
 		if (zero)
@@ -1205,7 +1444,6 @@ retry:
 		blk->state = VMM_BLOCK_LIVE;
 		vmm_self_check(arena);
 		vmm_unlock(arena);
-		kfree(spare);
 		vmm_charge_release(&ch);
 		return 0;
 	}
@@ -1214,7 +1452,6 @@ retry:
 	vmm_pin_locked(arena, blk);
 	vmm_self_check(arena);
 	vmm_unlock(arena);
-	kfree(spare);
 	vmm_charge_release(&ch);
 
 	vmm_clear(arena->base + blk->start, size);
@@ -1226,12 +1463,9 @@ retry:
 	return 0;
 
 err_free:
-	if (blk && blk->mappable)
+	if (blk->mappable)
 		ida_free(&arena->map_ida, blk->map_slot);
-	if (blk)
-		kfree(blk->spare);
-	kfree(blk);
-	kfree(spare);
+	kmem_cache_free(vmm_block_cache, blk);
 	vmm_charge_release(&ch);
 	return ret;
 }
@@ -1362,13 +1596,29 @@ static void vmm_block_kill(struct vmm_arena *arena, struct vmm_block *blk)
 	lockdep_assert_held(&arena->lock);
 	list_del_init(&blk->scope_node);
 	arena->frees++;
-	if (blk->pins || blk->maps) {
+	if (vmm_block_held(blk)) {
 		blk->state = VMM_BLOCK_DEAD;
 		arena->nr_dead++;
 	} else {
 		vmm_block_release(arena, blk);
 	}
 	vmm_self_check(arena);
+}
+
+/* The part of a free under the lock; the block's place, for tracing. */
+static int vmm_free_locked(struct vmm_arena *arena, u64 id,
+			   const struct vmm_cred *cred, u64 *start, u64 *size)
+{
+	struct vmm_block *blk = vmm_block_lookup(arena, id);
+
+	if (!blk)
+		return -ENOENT;
+	if (!vmm_owns(blk, cred))
+		return -EACCES;
+	*start = blk->start;
+	*size = blk->size;
+	vmm_block_kill(arena, blk);
+	return 0;
 }
 
 /**
@@ -1388,21 +1638,11 @@ static void vmm_block_kill(struct vmm_arena *arena, struct vmm_block *blk)
 int vmm_arena_free_perm(struct vmm_arena *arena, u64 id,
 			const struct vmm_cred *cred)
 {
-	struct vmm_block *blk;
 	u64 start = 0, size = 0;
-	int ret = 0;
+	int ret;
 
 	vmm_lock(arena);
-	blk = vmm_block_lookup(arena, id);
-	if (!blk) {
-		ret = -ENOENT;
-	} else if (!vmm_owns(blk, cred)) {
-		ret = -EACCES;
-	} else {
-		start = blk->start;
-		size = blk->size;
-		vmm_block_kill(arena, blk);
-	}
+	ret = vmm_free_locked(arena, id, cred, &start, &size);
 	vmm_unlock(arena);
 	/* Outside the lock, so tracing never lengthens a hold of it. */
 	if (!ret)
@@ -1453,6 +1693,28 @@ void vmm_arena_free_scope(struct vmm_arena *arena, struct list_head *scope)
 	}
 }
 
+/* The part of vmm_arena_attrs() under the lock. */
+static int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
+			    const struct vmm_cred *cred, int may,
+			    struct vmm_block_attrs *out)
+{
+	struct vmm_block *blk = vmm_block_lookup(arena, id);
+
+	if (!blk)
+		return -ENOENT;
+	if (!vmm_may(blk, cred, may))
+		return -EACCES;
+	out->start = blk->start;
+	out->size = blk->size;
+	out->uid = blk->uid;
+	out->gid = blk->gid;
+	out->mode = blk->mode;
+	out->scoped = !list_empty(&blk->scope_node);
+	out->mappable = blk->mappable;
+	out->maps = blk->maps;
+	return 0;
+}
+
 /**
  * vmm_arena_attrs() - describe a block to a caller
  * @arena: the arena
@@ -1468,27 +1730,156 @@ int vmm_arena_attrs(struct vmm_arena *arena, u64 id,
 		    const struct vmm_cred *cred, int may,
 		    struct vmm_block_attrs *out)
 {
-	struct vmm_block *blk;
-	int ret = 0;
+	int ret;
 
 	vmm_lock(arena);
-	blk = vmm_block_lookup(arena, id);
-	if (!blk) {
-		ret = -ENOENT;
-	} else if (!vmm_may(blk, cred, may)) {
-		ret = -EACCES;
-	} else {
-		out->start = blk->start;
-		out->size = blk->size;
-		out->uid = blk->uid;
-		out->gid = blk->gid;
-		out->mode = blk->mode;
-		out->scoped = !list_empty(&blk->scope_node);
-		out->mappable = blk->mappable;
-		out->maps = blk->maps;
-	}
+	ret = vmm_attrs_locked(arena, id, cred, may, out);
 	vmm_unlock(arena);
 	return ret;
+}
+
+/*
+ * Entries of a batch that share one hold of the lock: each is O(log n)
+ * under it, so a hold stays as short as a handful of single calls'.
+ */
+#define VMM_META_HOLD	16
+
+/* Whether vmm_arena_meta_run() can do @op within its holds of the lock. */
+static bool vmm_meta_shared(const struct vmm_meta_op *op)
+{
+	/*
+	 * A compacting, mappable (its IDA slot is allocated first) or large
+	 * (zeroed without the lock) allocation runs alone.
+	 */
+	return op->op != VMM_BATCH_ALLOC ||
+	       (!op->compact && !op->req.mappable && op->size &&
+		op->size <= VMM_ZERO_LOCKED);
+}
+
+/* Block records for the ALLOCs among @ops; stops short on failure. */
+static unsigned int vmm_meta_prealloc(struct vmm_meta_op *ops,
+				      unsigned int n, struct vmm_block **blks)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		blks[i] = NULL;
+		if (!vmm_meta_shared(&ops[i]))
+			break;
+		if (ops[i].op != VMM_BATCH_ALLOC)
+			continue;
+		blks[i] = kmem_cache_zalloc(vmm_block_cache, VMM_GFP_META);
+		if (!blks[i])
+			break;
+	}
+	return i;
+}
+
+/* One entry under the lock.  Return: 0, or its error, having done nothing. */
+static int vmm_meta_one(struct vmm_arena *arena, const struct vmm_cred *cred,
+			struct vmm_meta_op *op, struct vmm_block *blk,
+			struct vmm_charge *ch, u64 max_blocks)
+{
+	u64 size = op->size, align = op->align;
+	int ret;
+
+	switch (op->op) {
+	case VMM_BATCH_ALLOC:
+		ret = vmm_alloc_fits_arena(arena, false, &size, &align) ?:
+		      vmm_place_locked(arena, blk, size, align, &op->req, ch,
+				       max_blocks);
+		if (ret)
+			return ret;
+		memset(arena->base + blk->start, 0, size);
+		blk->state = VMM_BLOCK_LIVE;
+		op->id = blk->id;
+		op->start = blk->start;
+		return 0;
+	case VMM_BATCH_FREE:
+		return vmm_free_locked(arena, op->id, cred, &op->start,
+				       &op->size);
+	case VMM_BATCH_INFO:
+		return vmm_attrs_locked(arena, op->id, cred,
+					VMM_MAY_READ | VMM_MAY_WRITE,
+					&op->attrs);
+	}
+	return -EINVAL;
+}
+
+/* The events of @n entries that succeeded, emitted without the lock. */
+static void vmm_meta_trace(const struct vmm_meta_op *ops, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (ops[i].op == VMM_BATCH_ALLOC)
+			trace_vmm_alloc(ops[i].id, ops[i].start, ops[i].size,
+					ops[i].align, 0);
+		else if (ops[i].op == VMM_BATCH_FREE)
+			trace_vmm_free(ops[i].id, ops[i].start, ops[i].size);
+	}
+}
+
+/**
+ * vmm_arena_meta_run() - run consecutive ALLOC, FREE and INFO entries of a
+ *	batch under shared holds of the lock
+ * @arena: the arena
+ * @cred: the caller; every ALLOC's @req.cred must be the same
+ * @ops: the entries, in order
+ * @n: entries in @ops
+ *
+ * Up to %VMM_META_HOLD entries share a hold.  The records their
+ * allocations need are allocated before it, as a single allocation's are.
+ * The run stops at the first entry that fails, or that it cannot do
+ * without dropping the lock (a compacting, mappable or large allocation,
+ * an owner's first usage record, a refill of the extent preload), having
+ * changed nothing for that entry: the caller does it through the single
+ * command's path, which knows what to do about each (privilege,
+ * compaction, allocations), and goes on after it.  Allocations in a
+ * shared hold are traced with a duration of 0.  May sleep.
+ *
+ * Return: the entries done, each with @result 0; if fewer than @n, the
+ * next one's @result says why the run stopped there.
+ */
+unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
+				const struct vmm_cred *cred,
+				struct vmm_meta_op *ops, unsigned int n)
+{
+	struct vmm_block *blks[VMM_META_HOLD];
+	struct vmm_charge ch = { .nr_spares = 0 };
+	u64 max_blocks = vmm_block_limit(arena, cred);
+	unsigned int done = 0, chunk, i;
+	int ret = 0;
+
+	ch.chain = vmm_charge_chain(cred, &ch.n);
+	while (done < n && !ret) {
+		chunk = vmm_meta_prealloc(ops + done,
+					  min_t(unsigned int, n - done,
+						VMM_META_HOLD), blks);
+		if (!chunk) {
+			ops[done].result = -EAGAIN;
+			break;
+		}
+		vmm_ext_preload_fill();
+		vmm_lock(arena);
+		for (i = 0; i < chunk; i++) {
+			ret = vmm_meta_one(arena, cred, &ops[done + i], blks[i],
+					   &ch, max_blocks);
+			ops[done + i].result = ret;
+			if (ret)
+				break;
+			blks[i] = NULL;
+		}
+		vmm_self_check(arena);
+		vmm_unlock(arena);
+		vmm_meta_trace(ops + done, i);
+		while (chunk--)
+			if (blks[chunk])
+				kmem_cache_free(vmm_block_cache, blks[chunk]);
+		done += i;
+		cond_resched();
+	}
+	return done;
 }
 
 /**
@@ -1725,6 +2116,7 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 				     const struct vmm_cred *cred, int may)
 {
 	struct vmm_block *blk;
+	unsigned long seq;
 	int ret;
 
 	for (;;) {
@@ -1734,14 +2126,15 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 			ret = -ENOENT;
 		} else if (!vmm_may(blk, cred, may)) {
 			ret = -EACCES;
-		} else if (arena->moving_id != id) {
+		} else if (!blk->moving) {
 			vmm_pin_locked(arena, blk);
 			ret = 0;
 		} else {
-			/* One block's copy: bounded by its size. */
+			/* One move's copy: at most a run or one block. */
+			seq = arena->move_seq;
 			vmm_unlock(arena);
 			ret = wait_event_interruptible(arena->move_wq,
-						       READ_ONCE(arena->moving_id) != id);
+						       vmm_arena_moved_since(arena, seq));
 			if (ret)
 				return ERR_PTR(ret);
 			continue;
@@ -1848,7 +2241,7 @@ void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk)
 	vmm_lock(arena);
 	if (!--blk->maps) {
 		arena->nr_mapped--;
-		if (blk->state == VMM_BLOCK_DEAD && !blk->pins)
+		if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
 			vmm_block_release(arena, blk);
 	}
 	vmm_self_check(arena);
@@ -1859,20 +2252,24 @@ void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk)
  * vmm_arena_pin_mapped() - pin a block that a mapping holds, for a fault
  * @arena: the arena
  * @blk: the block, live or freed while mapped
+ * @seq: set to &vmm_arena.move_seq, for a wait when the block is moving
  *
  * Unlike vmm_arena_pin_perm(), never waits: a fault must not sleep in
  * here with the mmap lock held when it can drop that lock and retry.
  *
  * Return: 0 with @blk pinned (its start and bytes stable until
- * vmm_arena_unpin()), or -EAGAIN while the compactor moves it; wait on
- * &vmm_arena.move_wq for &vmm_arena.moving_id to change, then try again.
+ * vmm_arena_unpin()), or -EAGAIN while the compactor moves it, with *@seq
+ * set: wait on &vmm_arena.move_wq until vmm_arena_moved_since(@seq), then
+ * try again.
  */
-int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk)
+int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk,
+			 unsigned long *seq)
 {
 	int ret = -EAGAIN;
 
 	vmm_lock(arena);
-	if (arena->moving_id != blk->id) {
+	*seq = arena->move_seq;
+	if (!blk->moving) {
 		vmm_pin_locked(arena, blk);
 		ret = 0;
 	}
@@ -1964,24 +2361,90 @@ struct vmm_pass {
 	bool nomem;
 };
 
+/* The block after @blk by offset, or NULL. */
+static struct vmm_block *vmm_block_next(struct vmm_block *blk)
+{
+	struct rb_node *n = rb_next(&blk->addr_node);
+
+	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
+}
+
+/* Copy @bytes from @src down to @dst outside the lock, yielding between chunks. */
+static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
+			   u64 bytes)
+{
+	u64 done, n;
+
+	/* Increasing offsets: safe for the overlapping downward move. */
+	for (done = 0; done < bytes; done += n) {
+		n = min_t(u64, bytes - done, VMM_CHUNK);
+		memmove(arena->base + dst + done, arena->base + src + done, n);
+		cond_resched();
+	}
+}
+
+/*
+ * A move that started with @moving out of the free tree ended: @bytes of
+ * blocks now start at @dst, and the @dist bytes of free space that lay
+ * below them lie above.  @moving serves that space if it needs a node.
+ */
+static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
+			     struct vmm_extent *moving, u64 dst, u64 bytes,
+			     u64 dist, unsigned int blocks)
+{
+	lockdep_assert_held(&arena->lock);
+	arena->moving_ext = NULL;
+	arena->nr_extents--;
+	arena->bytes_moved += bytes;
+	*pass->bytes += bytes;
+	*pass->blocks += blocks;
+	vmm_ext_put(arena, moving);
+	vmm_extent_give(arena, dst + bytes, dist);
+}
+
+/* @blk is in place: release it if it was freed during the move. */
+static void vmm_block_moved(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	blk->moving = false;
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+		vmm_block_release(arena, blk);
+}
+
+/*
+ * Wake whoever waits for a moving block: only pinners and faulters of the
+ * blocks just moved wait, and only for this move.  Woken without the
+ * lock, so that however many there are, no hold of it grows with them;
+ * they see &vmm_arena.move_seq change.
+ */
+static void vmm_moves_ended(struct vmm_arena *arena)
+	__must_hold(&arena->lock)
+{
+	arena->move_seq++;
+	if (wq_has_sleeper(&arena->move_wq)) {
+		vmm_unlock(arena);
+		wake_up_all(&arena->move_wq);
+		vmm_lock(arena);
+	}
+}
+
 /*
  * Slide @blk down over @ext, the free extent right below it, to
- * vmm_slide_dst(), and return the offset just past the block's new place.
- * Called and returns with the lock held, but copies without it: the range
- * the block moves into is taken out of the free tree so nobody can
- * allocate it, and the block is pinned and marked as moving so nobody can
- * copy its bytes, fault its pages in or release it meanwhile.  A mapped
- * block's page table entries are removed, in every process, before the
- * copy starts; the next access faults and waits for the move to end.  The
- * pieces are copied in increasing offset order, which is safe for the
- * overlapping downward move.  A mappable block that stops short of
+ * vmm_slide_dst(), and return the offset just past the block's new place:
+ * the move of a block that is mapped, or that stops short of @ext's start
+ * for a page boundary, which runs leave out.  Called and returns with the
+ * lock held, but copies without it: the range the block moves into is
+ * taken out of the free tree so nobody can allocate it, and the block is
+ * marked as moving so nobody can copy its bytes, fault its pages in or
+ * release it meanwhile.  A mapped block's page table entries are removed,
+ * in every process, before the copy starts; the next access faults and
+ * waits for the move to end.  A mappable block that stops short of
  * @ext's start needs @pass->spare, which the caller provides.
  */
 static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 			   struct vmm_extent *ext, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
-	u64 src = blk->start, size = blk->size, dst, done, n;
+	u64 src = blk->start, size = blk->size, dst;
 	struct vmm_extent *moving = ext;
 	unsigned int zapped = 0;
 	pgoff_t base = 0;
@@ -2003,8 +2466,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	/* Still counted, and seen by the self-check, while out of the tree. */
 	arena->moving_ext = moving;
 	arena->nr_extents++;
-	vmm_pin_locked(arena, blk);
-	arena->moving_id = blk->id;
+	blk->moving = true;
 	/*
 	 * Mappings made from here on fault only after the move; those that
 	 * exist now are zapped below.
@@ -2018,39 +2480,65 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	if (zapped)
 		unmap_mapping_pages(arena->mapping, base, size >> PAGE_SHIFT,
 				    true);
-	for (done = 0; done < size; done += n) {
-		n = min_t(u64, size - done, VMM_CHUNK);
-		memmove(arena->base + dst + done, arena->base + src + done, n);
-		cond_resched();
-	}
+	vmm_move_bytes(arena, dst, src, size);
 	/* The move cannot fail from here on; traced while the lock is free. */
 	trace_vmm_move(blk->id, src, dst, size, zapped);
 
 	vmm_lock(arena);
 	blk->start = dst;
-	arena->moving_id = 0;
-	arena->moving_ext = NULL;
-	arena->nr_extents--;
-	arena->bytes_moved += size;
-	*pass->bytes += size;
-	*pass->blocks += 1;
-	/* The hole now lies above the block; @moving serves it if needed. */
-	vmm_extent_give(arena, dst + size, src - dst, &moving);
-	kfree(moving);
-	/* A block freed during the move is released here. */
-	vmm_unpin_locked(arena, blk);
+	vmm_move_account(arena, pass, moving, dst, size, src - dst, 1);
+	vmm_block_moved(arena, blk);
 	vmm_self_check(arena);
-	/*
-	 * Only pinners and faulters of this block wait, and only for this
-	 * move.  Woken without the lock, so that however many there are, no
-	 * hold of it grows with them; they recheck @moving_id, cleared above.
-	 */
-	if (wq_has_sleeper(&arena->move_wq)) {
-		vmm_unlock(arena);
-		wake_up_all(&arena->move_wq);
-		vmm_lock(arena);
-	}
+	vmm_moves_ended(arena);
 	return dst + size;
+}
+
+/*
+ * Slide the run of @nr adjacent blocks from @first, @bytes in all, down
+ * over @ext, the free extent right below them, to @ext's start, and return
+ * the offset just past the run's new place.  As vmm_block_slide(), but
+ * for blocks nobody maps, which need no zap, and the whole run at once:
+ * every block slides by the same distance, so one memmove() and one
+ * extent update do for all of them, and their order in the offset tree
+ * stays as it is.  The run is marked as moving as a unit, and a block
+ * freed meanwhile is released once the run is in place.
+ */
+static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
+			 unsigned int nr, u64 bytes, struct vmm_extent *ext,
+			 struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	u64 src = first->start, dst = ext->start, dist = src - dst;
+	u64 id = first->id;
+	struct vmm_block *blk, *next;
+	unsigned int i;
+
+	lockdep_assert_held(&arena->lock);
+	vmm_extent_unlink(arena, ext);
+	arena->moving_ext = ext;
+	arena->nr_extents++;
+	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk))
+		blk->moving = true;
+	vmm_unlock(arena);
+
+	vmm_move_bytes(arena, dst, src, bytes);
+	if (nr == 1)
+		trace_vmm_move(id, src, dst, bytes, 0);
+	else
+		trace_vmm_move_run(id, nr, src, dst, bytes);
+
+	vmm_lock(arena);
+	/* Nothing can come between blocks of the run, nor leave it, meanwhile. */
+	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk))
+		blk->start -= dist;
+	vmm_move_account(arena, pass, ext, dst, bytes, dist, nr);
+	for (i = 0, blk = first; i < nr; i++, blk = next) {
+		next = vmm_block_next(blk);
+		vmm_block_moved(arena, blk);
+	}
+	vmm_self_check(arena);
+	vmm_moves_ended(arena);
+	return dst + bytes;
 }
 
 /*
@@ -2097,6 +2585,41 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 /* Blocks looked at per hold of the lock during a pass. */
 #define VMM_PASS_BATCH	64
 
+/* The most blocks in one run: its walks under the lock are O(this). */
+#define VMM_RUN_BLOCKS	64
+
+/*
+ * How many adjacent blocks from @first, which slides down by @dist, slide
+ * with it as one run, and their bytes in *@bytes.  At most
+ * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or @first alone, if it is
+ * larger), so that no more than that is copied between two chances for
+ * others to take the lock, within what is left of @pass's budget; up to
+ * the first block that stays, is mapped (its move needs a zap), or is
+ * mappable and would leave its page boundary.
+ */
+static unsigned int vmm_run_length(const struct vmm_pass *pass,
+				   struct vmm_block *first, u64 dist,
+				   u64 *bytes)
+{
+	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
+				  U64_MAX;
+	struct vmm_block *blk = first, *next;
+	u64 sum = first->size;
+	unsigned int nr = 1;
+
+	for (; nr < VMM_RUN_BLOCKS; nr++, blk = next) {
+		next = vmm_block_next(blk);
+		if (!next || next->start != vmm_block_end(blk) ||
+		    vmm_block_stays(pass, next) || next->maps ||
+		    (next->mappable && !IS_ALIGNED(dist, PAGE_SIZE)) ||
+		    sum + next->size > min_t(u64, room, VMM_CHUNK))
+			break;
+		sum += next->size;
+	}
+	*bytes = sum;
+	return nr;
+}
+
 /*
  * Get @pass a spare extent node, dropping the lock to allocate it.
  * Return: whether it has one; the caller looks again, as anything may
@@ -2106,7 +2629,7 @@ static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
 	vmm_unlock(arena);
-	pass->spare = kzalloc_obj(*pass->spare, VMM_GFP_META);
+	pass->spare = vmm_ext_alloc();
 	vmm_lock(arena);
 	pass->nomem = !pass->spare;
 	return pass->spare;
@@ -2125,11 +2648,11 @@ static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
  */
 static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 {
-	unsigned int seen = 0;
+	unsigned int seen = 0, nr;
 	struct vmm_extent *ext;
 	struct vmm_block *blk;
 	struct rb_node *first;
-	u64 cursor, before = pass->moved;
+	u64 cursor, before = pass->moved, bytes;
 
 	vmm_lock(arena);
 	first = rb_first(&arena->free);
@@ -2148,11 +2671,17 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 			if (!vmm_pass_spare(arena, pass))
 				break;
 			continue;
-		} else {
+		} else if (blk->maps || vmm_slide_dst(blk, ext) > ext->start) {
 			pass->moved += blk->size;
 			cursor = vmm_block_slide(arena, blk, ext, pass);
+		} else {
+			nr = vmm_run_length(pass, blk, blk->start - ext->start,
+					    &bytes);
+			pass->moved += bytes;
+			cursor = vmm_run_slide(arena, blk, nr, bytes, ext, pass);
+			seen += nr - 1;
 		}
-		if (++seen == VMM_PASS_BATCH || need_resched() ||
+		if (++seen >= VMM_PASS_BATCH || need_resched() ||
 		    spin_needbreak(&arena->lock)) {
 			seen = 0;
 			vmm_unlock(arena);
@@ -2229,7 +2758,7 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	} while (progress && !*compact && !pass.over_budget &&
 		 !pass.interrupted && !pass.nomem);
 	mutex_unlock(&arena->compact_lock);
-	kfree(pass.spare);
+	vmm_ext_free(pass.spare);
 	if (pass.nomem && !pass.moved)
 		ret = -ENOMEM;
 out:
@@ -2271,6 +2800,27 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 	if (st->free)
 		st->fragmentation = div64_u64(1000 * (st->free - st->largest_free),
 					      st->free);
+}
+
+/**
+ * vmm_arena_time_holds() - switch the timing of lock holds on or off
+ * @arena: the arena
+ * @on: time them
+ *
+ * Shared by every arena of the module.  Holds under way when timing comes
+ * on are not counted.  May sleep.
+ */
+void vmm_arena_time_holds(struct vmm_arena *arena, bool on)
+{
+	if (on) {
+		static_branch_enable(&vmm_hold_timing);
+		return;
+	}
+	static_branch_disable(&vmm_hold_timing);
+	/* No hold starts a timing now: forget the one that may have. */
+	spin_lock(&arena->lock);
+	arena->lock_start = 0;
+	spin_unlock(&arena->lock);
 }
 
 /**
@@ -2387,7 +2937,7 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
 		out[count].maps = blk->maps;
 		out[count].mappable = blk->mappable;
 		out[count].state = blk->state;
-		out[count].moving = arena->moving_id == blk->id;
+		out[count].moving = blk->moving;
 		count++;
 	}
 	vmm_unlock(arena);

@@ -58,4 +58,17 @@
 #define vmm_release_fault_lock(vmf)	mmap_read_unlock((vmf)->vma->vm_mm)
 #endif
 
+/*
+ * SLAB_NO_MERGE: since 6.5, commit d0bf7d5759c1 ("mm/slab: introduce
+ * kmem_cache flag SLAB_NO_MERGE").  vmm's caches ask not to be merged with
+ * others of the same size, so that /proc/slabinfo shows them by name.
+ * Before 6.5 the slab allocator may merge them (/sys/kernel/slab then
+ * lists their names as aliases).  A macro: the preprocessor can ask.
+ */
+#ifdef SLAB_NO_MERGE
+#define VMM_SLAB_NO_MERGE	SLAB_NO_MERGE
+#else
+#define VMM_SLAB_NO_MERGE	0
+#endif
+
 #endif /* _VMM_COMPAT_H */

@@ -124,6 +124,29 @@ static const struct kernel_param_ops vmm_switch_ops = {
 	.get = param_get_bool,
 };
 
+/*
+ * Timing of lock holds, for max_lock_hold_ns: a static key, so that it
+ * costs nothing while off.  Applied by vmm_init() too.
+ */
+static bool vmm_lock_hold_timing;
+
+static int vmm_timing_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && vmm_ready)
+		vmm_arena_time_holds(&vmm_dev->arena, vmm_lock_hold_timing);
+	return ret;
+}
+
+static const struct kernel_param_ops vmm_timing_ops = {
+	.set = vmm_timing_set,
+	.get = param_get_bool,
+};
+
+module_param_cb(lock_hold_timing, &vmm_timing_ops, &vmm_lock_hold_timing,
+		0644);
+MODULE_PARM_DESC(lock_hold_timing, "Time every hold of the arena lock for the max_lock_hold_ns statistic, which stays 0 while this is off (default 0: two clock reads per hold cost more than the cheapest operations)");
 module_param_cb(self_check, &vmm_switch_ops, &vmm_self_check, 0644);
 module_param_cb(auto_compact, &vmm_switch_ops, &vmm_auto_compact, 0644);
 MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free range although enough bytes are free defragments and retries, as with VMM_ALLOC_COMPACT (default 0: fail with ENOSPC, like the simulator's MemoryError)");
@@ -380,6 +403,8 @@ static int __init vmm_init(void)
 	kernel_param_lock(THIS_MODULE);
 	vmm_arena_switches();
 	vmm_arena_quotas();
+	if (vmm_lock_hold_timing)
+		vmm_arena_time_holds(&vmm_dev->arena, true);
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
 	ret = misc_register(&vmm_dev->misc);

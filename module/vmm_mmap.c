@@ -122,22 +122,22 @@ static u64 vmm_vma_page(struct vm_area_struct *vma, pgoff_t pgoff)
 }
 
 /*
- * Wait for the move of block @id to end.  On a first try, when the core
- * allows it, the fault's lock (the mmap lock: vmm has no ->map_pages, so
+ * Wait for the move under way when @seq was read to end.  On a first try,
+ * when the core allows it, the fault's lock (the mmap lock: vmm has no ->map_pages, so
  * the core retries per-VMA-locked faults under it, vmf_can_call_fault())
  * is dropped first and the fault retried, as TTM's fault does, so that a
  * move never stalls other threads' use of the address space.  A retried
  * fault waits holding it, so that moves cannot starve it.
  */
 static vm_fault_t vmm_fault_wait(struct vm_fault *vmf,
-				 struct vmm_arena *arena, u64 id)
+				 struct vmm_arena *arena, unsigned long seq)
 {
 	struct file *file;
 
 	if (!fault_flag_allow_retry_first(vmf->flags)) {
 		/* The access faults again once the move has ended. */
 		wait_event_killable(arena->move_wq,
-				    READ_ONCE(arena->moving_id) != id);
+				    vmm_arena_moved_since(arena, seq));
 		return VM_FAULT_NOPAGE;
 	}
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
@@ -145,7 +145,7 @@ static vm_fault_t vmm_fault_wait(struct vm_fault *vmf,
 	/* Keeps the module, and so @arena, alive once the VMA may be gone. */
 	file = get_file(vmf->vma->vm_file);
 	vmm_release_fault_lock(vmf);
-	wait_event_killable(arena->move_wq, READ_ONCE(arena->moving_id) != id);
+	wait_event_killable(arena->move_wq, vmm_arena_moved_since(arena, seq));
 	fput(file);
 	return VM_FAULT_RETRY;
 }
@@ -156,13 +156,14 @@ static vm_fault_t vmm_fault(struct vm_fault *vmf)
 	struct vmm_arena *arena = vmm_vma_arena(vma);
 	struct vmm_block *blk = vma->vm_private_data;
 	u64 page = vmm_vma_page(vma, vmf->pgoff), id = blk->id, start = 0;
+	unsigned long seq;
 	vm_fault_t ret;
 
 	/* mmap(2) and mremap(2) cannot reach past the block; be sure. */
 	if (page >= blk->size >> PAGE_SHIFT) {
 		ret = VM_FAULT_SIGBUS;
-	} else if (vmm_arena_pin_mapped(arena, blk)) {
-		ret = vmm_fault_wait(vmf, arena, id);
+	} else if (vmm_arena_pin_mapped(arena, blk, &seq)) {
+		ret = vmm_fault_wait(vmf, arena, seq);
 	} else {
 		/* Pinned: the block cannot move until the entry is in. */
 		start = blk->start;
@@ -187,6 +188,7 @@ static int vmm_vm_access(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct vmm_arena *arena = vmm_vma_arena(vma);
 	struct vmm_block *blk = vma->vm_private_data;
+	unsigned long seq;
 	u64 offset;
 	u8 *p;
 
@@ -197,10 +199,10 @@ static int vmm_vm_access(struct vm_area_struct *vma, unsigned long addr,
 	if (len <= 0 || addr >= vma->vm_end || offset >= blk->size)
 		return -EIO;
 	len = min3((u64)len, (u64)(vma->vm_end - addr), blk->size - offset);
-	while (vmm_arena_pin_mapped(arena, blk)) {
-		/* One block's copy; the caller holds only the mmap lock. */
+	while (vmm_arena_pin_mapped(arena, blk, &seq)) {
+		/* One move's copy; the caller holds only the mmap lock. */
 		if (wait_event_killable(arena->move_wq,
-					READ_ONCE(arena->moving_id) != blk->id))
+					vmm_arena_moved_since(arena, seq)))
 			return -EINTR;
 	}
 	p = arena->base + blk->start + offset;

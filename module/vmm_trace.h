@@ -89,6 +89,35 @@ TRACE_EVENT(vmm_move,
 );
 
 /*
+ * vmm_move_run: the move of a run of adjacent blocks, which slide together
+ * by one distance, in one copy.  first_id is the lowest-offset block of
+ * the run, blocks how many it has (2 or more; a single block's move is a
+ * vmm_move), from and to the run's first offset before and after, size
+ * the bytes of all its blocks.  The blocks are the ones LIST shows at
+ * offsets [to, to + size) after the move, in the same order.  None of
+ * them is mapped (mapped blocks move alone, with their zap), so there is
+ * no zapped field.
+ */
+TRACE_EVENT(vmm_move_run,
+	    TP_PROTO(u64 first_id, unsigned int blocks, u64 from, u64 to,
+		     u64 size),
+	    TP_ARGS(first_id, blocks, from, to, size),
+	    TP_STRUCT__entry(__field(u64, first_id)
+			     __field(unsigned int, blocks)
+			     __field(u64, from)
+			     __field(u64, to)
+			     __field(u64, size)),
+	    TP_fast_assign(__entry->first_id = first_id;
+			   __entry->blocks = blocks;
+			   __entry->from = from;
+			   __entry->to = to;
+			   __entry->size = size;),
+	    TP_printk("first_id=%llu blocks=%u from=%llu to=%llu size=%llu",
+		      __entry->first_id, __entry->blocks, __entry->from,
+		      __entry->to, __entry->size)
+);
+
+/*
  * vmm_fault: a page fault on a mapping of a block.  page is the page's
  * index in the block, offset the block's offset in the arena then; ret is
  * the fault's vm_fault_t result (0x100 VM_FAULT_NOPAGE: mapped,

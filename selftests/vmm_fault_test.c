@@ -47,9 +47,10 @@
  *
  * Tests:
  *   alloc_fails_enomem_when_every_slab_alloc_fails
- *   alloc_fails_enomem_when_second_slab_alloc_fails
+ *   alloc_fails_enomem_at_each_of_its_slab_allocs
  *   alloc_of_new_owner_fails_enomem_at_each_of_its_slab_allocs
  *   chown_to_new_owner_fails_enomem_and_changes_nothing
+ *   alloc_with_padding_fails_enomem_only_at_its_block_alloc
  *   free_fails_enomem_and_keeps_block
  *   list_fails_enomem
  *   defrag_succeeds_under_failslab_and_keeps_order_and_data
@@ -527,8 +528,13 @@ TEST_F(fault, alloc_fails_enomem_at_each_of_its_slab_allocs)
 
 	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
 	failed = alloc_sweep_positions(_metadata, self->fd, 0, 4096, &past);
-	/* The block, and the block's release extent. */
-	ASSERT_EQ(2, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+	/*
+	 * The block only: the extent node its release may need comes from
+	 * the arena's reserve, refilled from this CPU's preload, which is
+	 * filled before the lock when empty; a failure there is tried
+	 * again once the allocation finds the reserve short.
+	 */
+	ASSERT_EQ(1, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
 				    failed, past - 1);
 	TH_LOG("ALLOC makes %lu counted allocations, 2 of them its own",
 	       past - 1);
@@ -547,10 +553,11 @@ TEST_F(fault, alloc_of_new_owner_fails_enomem_at_each_of_its_slab_allocs)
 
 	/*
 	 * In an empty arena, root owns nothing: each attempt also allocates
-	 * root's usage record (freed again with the block).
+	 * root's usage record (freed again with the block).  The block and
+	 * that record, but not the preloaded extent node (above).
 	 */
 	failed = alloc_sweep_positions(_metadata, self->fd, 0, 0, &past);
-	ASSERT_EQ(3, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+	ASSERT_EQ(2, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
 				    failed, past - 1);
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	ASSERT_EQ(0ULL, st.blocks);
@@ -578,7 +585,7 @@ TEST_F(fault, chown_to_new_owner_fails_enomem_and_changes_nothing)
 	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
 }
 
-TEST_F(fault, alloc_with_padding_fails_enomem_at_its_third_slab_alloc)
+TEST_F(fault, alloc_with_padding_fails_enomem_only_at_its_block_alloc)
 {
 	struct vmm_stats_args st;
 	unsigned long past;
@@ -587,11 +594,12 @@ TEST_F(fault, alloc_with_padding_fails_enomem_at_its_third_slab_alloc)
 	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
 	/*
 	 * At 8192, free space stays on both sides of the block: the tail
-	 * needs an extent node of its own, allocated after a retry.
+	 * needs an extent node of its own, which the arena's reserve holds
+	 * (it always has one then), so nothing more is allocated.
 	 */
 	failed = alloc_sweep_positions(_metadata, self->fd, 8192, 8192,
 				       &past);
-	ASSERT_EQ(3, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
+	ASSERT_EQ(1, failed) TH_LOG("ALLOC failed at %d of its first %lu allocations",
 				    failed, past - 1);
 	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
 	ASSERT_OK(vmm_stats(self->fd, &st));
@@ -1149,6 +1157,7 @@ struct kmsg_scan {
 	int reports;
 	bool arena_failed;	/* vmm: cannot allocate a ...-byte arena */
 	bool register_failed;	/* vmm: cannot register /dev/vmm */
+	bool cache_failed;	/* kmem_cache_create(vmm_...) failed */
 	char first_report[200];
 };
 
@@ -1167,6 +1176,7 @@ static const char *const kmsg_report_patterns[] = {
 static void kmsg_scan(int fd, struct kmsg_scan *s)
 {
 	char rec[2048], *msg;
+	int dump_left = 0;
 	ssize_t n;
 	size_t i;
 
@@ -1189,6 +1199,22 @@ static void kmsg_scan(int fd, struct kmsg_scan *s)
 			s->arena_failed = true;
 		if (strstr(msg, "vmm: cannot register /dev/vmm"))
 			s->register_failed = true;
+		/*
+		 * The slab allocator dumps the stack after a failed cache
+		 * creation, by design; scripts/vm passes the dump after
+		 * vmm's own caches' too (KERNEL_CACHE_FAILED).
+		 */
+		if (strstr(msg, "kmem_cache_create") &&
+		    (strstr(msg, "(vmm_block) failed with error") ||
+		     strstr(msg, "(vmm_extent) failed with error"))) {
+			s->cache_failed = true;
+			dump_left = 6;
+			continue;
+		}
+		if (dump_left > 0 && dump_left-- && strstr(msg, "Call Trace:")) {
+			dump_left = 0;
+			continue;
+		}
 		for (i = 0; i < ARRAY_SIZE(kmsg_report_patterns); i++) {
 			if (!strstr(msg, kmsg_report_patterns[i]))
 				continue;

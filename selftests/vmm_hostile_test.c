@@ -432,10 +432,14 @@ static int list_totals(int fd, struct uid_total *t, unsigned int max)
 #define HOLD_ROUNDS	7
 #define HOLD_TRIES	100
 
-/* Reset max_lock_hold_ns (root may write 0 to it); 0, or the errno. */
+/*
+ * Time lock holds (off by default) and reset max_lock_hold_ns (root may
+ * write 0 to it); 0, or the errno.
+ */
 static int reset_max_hold(void)
 {
-	return vmm_write_file(MAX_HOLD, "0\n");
+	return vmm_write_file(VMM_PARAM_TIMING, "1\n") ?:
+	       vmm_write_file(MAX_HOLD, "0\n");
 }
 
 /*

@@ -370,4 +370,34 @@ TEST_F(module, module_self_check_can_be_toggled_at_runtime)
 	ASSERT_OK(vmm_free(self->fd, 2));
 }
 
+TEST_F(module, module_lock_hold_timing_can_be_toggled_at_runtime)
+{
+	const char *param = VMM_PARAM_TIMING;
+	const char *max = VMM_SYSFS_DIR "max_lock_hold_ns";
+	struct vmm_stats_args st;
+	__u64 id;
+	int i;
+
+	RELOAD_ARGS_OPEN("size=64K lock_hold_timing=1");
+	EXPECT_STREQ("Y\n", read_text(param));
+	ASSERT_OK(write_text(param, "0"));
+	EXPECT_STREQ("N\n", read_text(param));
+	ASSERT_OK(write_text(max, "0"));
+	/*
+	 * Off, no hold is timed: enough of them that some would span a tick
+	 * even where the clock is jiffies.
+	 */
+	for (i = 0; i < 20000; i++) {
+		ASSERT_OK(vmm_alloc(self->fd, 1, 0, &id, NULL));
+		ASSERT_OK(vmm_stats(self->fd, &st));
+		ASSERT_OK(vmm_free(self->fd, id));
+	}
+	EXPECT_EQ(0ULL, st.max_lock_hold_ns);
+	EXPECT_STREQ("0\n", read_text(max));
+	EXPECT_NE(0, write_text(param, "maybe"));
+	EXPECT_STREQ("N\n", read_text(param));
+	ASSERT_OK(write_text(param, "1"));
+	EXPECT_STREQ("Y\n", read_text(param));
+}
+
 TEST_HARNESS_MAIN

@@ -369,6 +369,7 @@ TEST_F(sysfs, max_lock_hold_ns_records_the_longest_hold)
 	struct vmm_stats_args st;
 	__u64 before;
 
+	ASSERT_EQ(0, vmm_write_file(VMM_PARAM_TIMING, "1\n"));
 	ALLOC_AT(self->fd, 10, 0, ID(1), 0);
 	/*
 	 * Holds are timed with local_clock(), whose resolution is the

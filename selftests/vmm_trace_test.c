@@ -224,28 +224,34 @@ TEST_F(trace, trace_records_allocs_free_defrag_and_failures)
 		      "vmm_alloc_fail: size=100 align=3 errno=22");
 }
 
-/* One vmm_move per block, in offset order; a budget stops the pass. */
-TEST_F(trace, trace_records_one_move_per_block_within_budget)
+/*
+ * Adjacent blocks slide as one run, a vmm_move_run; a block alone is a
+ * vmm_move.  A budget stops the pass, and cuts a run short.
+ */
+TEST_F(trace, trace_records_one_move_per_run_within_budget)
 {
 	ALLOC_AT(self->fd, 1000, 0, 1, 0);
 	ALLOC_AT(self->fd, 2000, 0, 2, 1000);
 	ALLOC_AT(self->fd, 3000, 0, 3, 3000);
 	ALLOC_AT(self->fd, 4000, 0, 4, 6000);
 	ASSERT_OK(vmm_free(self->fd, 1));
-	ASSERT_OK(defrag_flags(self->fd, 5000, VMM_DEFRAG_NOWAIT));
+	ASSERT_OK(defrag_flags(self->fd, 4000, VMM_DEFRAG_NOWAIT));
+	ASSERT_BLOCK(self->fd, 2, 0, 2000);
+	ASSERT_BLOCK(self->fd, 3, 3000, 3000);
 	ASSERT_OK(defrag_flags(self->fd, 0, 0));
+	ASSERT_BLOCK(self->fd, 3, 2000, 3000);
+	ASSERT_BLOCK(self->fd, 4, 5000, 4000);
 	ASSERT_EVENTS("vmm_alloc: id=1 offset=0 size=1000 align=0 duration_ns=N",
 		      "vmm_alloc: id=2 offset=1000 size=2000 align=0 duration_ns=N",
 		      "vmm_alloc: id=3 offset=3000 size=3000 align=0 duration_ns=N",
 		      "vmm_alloc: id=4 offset=6000 size=4000 align=0 duration_ns=N",
 		      "vmm_free: id=1 offset=0 size=1000",
-		      "vmm_defrag_begin: budget=5000 flags=0x1",
+		      "vmm_defrag_begin: budget=4000 flags=0x1",
 		      "vmm_move: id=2 from=1000 to=0 size=2000 zapped=0",
-		      "vmm_move: id=3 from=3000 to=2000 size=3000 zapped=0",
-		      "vmm_defrag_end: bytes_moved=5000 blocks_moved=2 duration_ns=N compact=0 ret=0",
+		      "vmm_defrag_end: bytes_moved=2000 blocks_moved=1 duration_ns=N compact=0 ret=0",
 		      "vmm_defrag_begin: budget=0 flags=0x0",
-		      "vmm_move: id=4 from=6000 to=5000 size=4000 zapped=0",
-		      "vmm_defrag_end: bytes_moved=4000 blocks_moved=1 duration_ns=N compact=1 ret=0");
+		      "vmm_move_run: first_id=3 blocks=2 from=3000 to=2000 size=7000",
+		      "vmm_defrag_end: bytes_moved=7000 blocks_moved=2 duration_ns=N compact=1 ret=0");
 }
 
 /* VMM_ALLOC_COMPACT: the defragmentation it runs, then the allocation. */
@@ -328,6 +334,8 @@ TEST_F(trace, trace_lists_vmm_event_formats)
 		{ "vmm_alloc_fail", "field:int err;" },
 		{ "vmm_move", "field:u64 to;" },
 		{ "vmm_move", "field:unsigned int zapped;" },
+		{ "vmm_move_run", "field:u64 first_id;" },
+		{ "vmm_move_run", "field:unsigned int blocks;" },
 		{ "vmm_fault", "field:u64 page;" },
 		{ "vmm_defrag_begin", "field:u32 flags;" },
 		{ "vmm_defrag_end", "field:bool compact;" },

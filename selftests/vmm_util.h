@@ -42,6 +42,7 @@
 #define VMM_SYSFS_DIR	"/sys/class/misc/vmm/"
 #define VMM_MOD_DIR	"/sys/module/vmm"
 #define VMM_PARAM_SIZE	"/sys/module/vmm/parameters/size"
+#define VMM_PARAM_TIMING	"/sys/module/vmm/parameters/lock_hold_timing"
 
 #define KiB		1024ULL
 #define MiB		(1024ULL * KiB)

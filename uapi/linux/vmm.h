@@ -347,12 +347,14 @@ struct vmm_info_args {
  * @defrags: completed VMM_IOC_DEFRAG calls
  * @bytes_moved: bytes copied by all defragmentations
  * @metadata_bytes: kernel memory spent on the arena's bookkeeping: block
- *	and free-extent records as the slab allocator rounds them (the arena
- *	itself not included)
+ *	and free-extent records (those kept for future frees included) as
+ *	the slab allocator sizes them (the arena itself not included)
  * @policy: the placement policy, %VMM_STATS_POLICY_FIRST or
  *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
  * @max_lock_hold_ns: the longest time the arena's spinlock has been held
- *	since load, in nanoseconds
+ *	since load, in nanoseconds, counting holds only while the module
+ *	parameter lock_hold_timing is 1 (since vmm 0.6; 0 by default, when
+ *	this stays 0)
  * @mapped_blocks: blocks with at least one mapping, including freed ones
  *	whose mappings still hold their range
  * @reserved: zeroed by the kernel

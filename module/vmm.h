@@ -603,10 +603,14 @@ struct vmm_caller {
 void vmm_caller_init(struct vmm_caller *c, struct file *file);
 int vmm_args_writable(void __user *argp, const void *args, size_t len);
 int vmm_alloc_check(const struct vmm_alloc_args *args);
+void vmm_alloc_req_fill(struct vmm_caller *c, const struct vmm_alloc_args *args,
+			struct vmm_alloc_req *req);
 int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args);
 int vmm_free_check(const struct vmm_free_args *args);
 int vmm_do_free(struct vmm_caller *c, const struct vmm_free_args *args);
 int vmm_info_check(const struct vmm_info_args *args);
+void vmm_info_fill(struct vmm_info_args *args,
+		   const struct vmm_block_attrs *attrs);
 int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args);
 int vmm_rw_check_args(const struct vmm_rw_args *args, bool write);
 int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,

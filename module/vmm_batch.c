@@ -17,8 +17,9 @@
  * call between entries, and READ and WRITE copy without the arena's lock,
  * pinning the block, as VMM_IOC_READ and VMM_IOC_WRITE do.  Consecutive
  * ALLOC, FREE and INFO entries, which only touch metadata, go through one
- * function, vmm_batch_meta(), the one place where they may come to share
- * holds of the lock, a bounded number of them per hold.
+ * function, vmm_batch_meta(), which has the arena run them under shared
+ * holds of the lock, a bounded number of them per hold
+ * (vmm_arena_meta_run()).
  *
  * Locking: none of its own.  No lock is held across a user copy; the
  * entries are copied in before the first runs and out after the last.
@@ -44,10 +45,12 @@
  * @done: entries run so far, each with its result set
  * @failed: of @done, those that failed
  * @cont: %VMM_BATCH_CONTINUE: run on after a failure
+ * @ops: room for @count entries' requests to vmm_arena_meta_run()
  */
 struct vmm_batch {
 	struct vmm_caller c;
 	struct vmm_batch_entry *e;
+	struct vmm_meta_op *ops;
 	u32 count;
 	u32 done;
 	u32 failed;
@@ -152,20 +155,64 @@ static bool vmm_batch_one(struct vmm_batch *b)
 	return vmm_batch_record(b, ret);
 }
 
+/* The arena's request for a checked ALLOC, FREE or INFO entry. */
+static void vmm_batch_meta_op(struct vmm_caller *c,
+			      const struct vmm_batch_entry *e,
+			      struct vmm_meta_op *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->op = e->op;
+	if (e->op == VMM_BATCH_ALLOC) {
+		op->size = e->alloc.size;
+		op->align = e->alloc.align;
+		op->compact = e->alloc.flags & VMM_ALLOC_COMPACT;
+		vmm_alloc_req_fill(c, &e->alloc, &op->req);
+	} else {
+		op->id = e->op == VMM_BATCH_FREE ? e->free.id : e->info.id;
+	}
+}
+
+/* Store what the arena did for an entry of a shared run. */
+static void vmm_batch_meta_done(struct vmm_batch_entry *e,
+				const struct vmm_meta_op *op)
+{
+	if (e->op == VMM_BATCH_ALLOC) {
+		e->alloc.id = op->id;
+		e->alloc.offset = op->start;
+	} else if (e->op == VMM_BATCH_INFO) {
+		vmm_info_fill(&e->info, &op->attrs);
+	}
+}
+
 /*
  * Run the consecutive ALLOC, FREE and INFO entries from the next one on.
- * They touch only metadata, so this is where they can share holds of the
- * arena's lock; each runs on its own through the single command's path,
- * which also handles what a shared hold cannot: privilege, compaction and
- * the unprivileged block limit.  Returns whether the call goes on.
+ * They touch only metadata, so those that pass their checks go to
+ * vmm_arena_meta_run(), which does them under shared holds of the lock,
+ * a bounded number per hold.  The entry it stops at (it failed, or needs
+ * the lock dropped) runs alone through the single command's path, which
+ * knows what to do about privilege, compaction and the unprivileged
+ * block limit, and gives the entry its final result; as does an entry
+ * that fails its checks.  Returns whether the call goes on.
  */
 static bool vmm_batch_meta(struct vmm_batch *b)
 {
-	do {
-		if (!vmm_batch_one(b))
-			return false;
-	} while (vmm_batch_next(b) && vmm_batch_is_meta(b->e[b->done].op));
-	return true;
+	unsigned int n = 0, ran, i;
+
+	while (b->done + n < b->count &&
+	       vmm_batch_is_meta(b->e[b->done + n].op) &&
+	       !vmm_batch_check(&b->e[b->done + n])) {
+		vmm_batch_meta_op(&b->c, &b->e[b->done + n], &b->ops[n]);
+		n++;
+	}
+	ran = n ? vmm_arena_meta_run(b->c.arena, &b->c.cred, b->ops, n) : 0;
+	for (i = 0; i < ran; i++) {
+		vmm_batch_meta_done(&b->e[b->done], &b->ops[i]);
+		vmm_batch_record(b, 0);
+	}
+	if (ran == n && (b->done == b->count ||
+			 !vmm_batch_is_meta(b->e[b->done].op)))
+		return true;
+	return vmm_batch_next(b) ? vmm_batch_one(b) : true;
 }
 
 static void vmm_batch_run(struct vmm_batch *b)
@@ -234,6 +281,11 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 	b.e = kvmalloc_array(args.count, sizeof(*b.e), GFP_KERNEL_ACCOUNT);
 	if (!b.e)
 		return -ENOMEM;
+	b.ops = kvmalloc_array(args.count, sizeof(*b.ops), GFP_KERNEL_ACCOUNT);
+	if (!b.ops) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
 	/* Nothing runs unless every result, and the header, can be stored. */
 	if (copy_from_user(b.e, uentries, len) ||
 	    vmm_args_writable(uentries, b.e, len) ||
@@ -257,6 +309,7 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 		ret = -EFAULT;
 	}
 out_free:
+	kvfree(b.ops);
 	kvfree(b.e);
 	return ret;
 }

@@ -191,6 +191,22 @@ static int vmm_alloc_place(struct vmm_caller *c, struct vmm_alloc_args *args,
 }
 
 /**
+ * vmm_alloc_req_fill() - the owner, mode and scope a checked ALLOC asks for
+ * @c: the caller
+ * @args: passed vmm_alloc_check()
+ * @req: filled in
+ */
+void vmm_alloc_req_fill(struct vmm_caller *c, const struct vmm_alloc_args *args,
+			struct vmm_alloc_req *req)
+{
+	req->cred = &c->cred;
+	req->mode = args->flags & VMM_ALLOC_MODE ? args->mode :
+						   VMM_MODE_DEFAULT;
+	req->scope = args->flags & VMM_ALLOC_SCOPED ? &c->vf->scoped : NULL;
+	req->mappable = args->flags & VMM_ALLOC_MAPPABLE;
+}
+
+/**
  * vmm_do_alloc() - allocate the block a checked VMM_IOC_ALLOC asks for
  * @c: the caller
  * @args: passed vmm_alloc_check(); @args->id and @args->offset are set
@@ -206,11 +222,7 @@ int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args)
 	if (args->flags & VMM_ALLOC_COMPACT ||
 	    READ_ONCE(c->arena->auto_compact))
 		vmm_caller_limits(c);
-	req.cred = &c->cred;
-	req.mode = args->flags & VMM_ALLOC_MODE ? args->mode :
-						   VMM_MODE_DEFAULT;
-	req.scope = args->flags & VMM_ALLOC_SCOPED ? &c->vf->scoped : NULL;
-	req.mappable = args->flags & VMM_ALLOC_MAPPABLE;
+	vmm_alloc_req_fill(c, args, &req);
 	ret = vmm_alloc_place(c, args, &req);
 	/* Over the unprivileged block limit: does the caller rise above it? */
 	if (ret == -EDQUOT && !c->cred.privileged && !c->limits &&
@@ -350,6 +362,24 @@ int vmm_info_check(const struct vmm_info_args *args)
 }
 
 /**
+ * vmm_info_fill() - VMM_IOC_INFO's out fields, in the caller's namespace
+ * @args: filled in
+ * @attrs: what the arena reported
+ */
+void vmm_info_fill(struct vmm_info_args *args,
+		   const struct vmm_block_attrs *attrs)
+{
+	args->offset = attrs->start;
+	args->size = attrs->size;
+	args->uid = from_kuid_munged(current_user_ns(), attrs->uid);
+	args->gid = from_kgid_munged(current_user_ns(), attrs->gid);
+	args->mode = attrs->mode;
+	args->attrs = (attrs->scoped ? VMM_BLOCK_SCOPED : 0) |
+		      (attrs->mappable ? VMM_BLOCK_MAPPABLE : 0);
+	args->mapped = attrs->maps;
+}
+
+/**
  * vmm_do_info() - describe the block a checked VMM_IOC_INFO names
  * @c: the caller
  * @args: passed vmm_info_check(); its out fields are set
@@ -368,14 +398,7 @@ int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args)
 				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
 	if (ret)
 		return ret;
-	args->offset = attrs.start;
-	args->size = attrs.size;
-	args->uid = from_kuid_munged(current_user_ns(), attrs.uid);
-	args->gid = from_kgid_munged(current_user_ns(), attrs.gid);
-	args->mode = attrs.mode;
-	args->attrs = (attrs.scoped ? VMM_BLOCK_SCOPED : 0) |
-		      (attrs.mappable ? VMM_BLOCK_MAPPABLE : 0);
-	args->mapped = attrs.maps;
+	vmm_info_fill(args, &attrs);
 	return 0;
 }
 

@@ -1048,9 +1048,9 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 #define HOLD_ROUNDS	5
 /*
  * How much longer than the longest hold of the same operations run one
- * command at a time a batch's longest hold may be.  Shared holds of
- * consecutive ALLOC, FREE and INFO entries would raise it to about their
- * bound per hold; today every entry takes its own holds.
+ * command at a time a batch's longest hold may be.  Consecutive ALLOC,
+ * FREE and INFO entries share holds, VMM_META_HOLD (16) at most each, so
+ * a batch's hold may be a few single ones long; an unbounded one is not.
  */
 #define HOLD_FACTOR	10
 /*

@@ -263,7 +263,7 @@ _Static_assert(VMM_IOC_LIST == 0xc038ba08U, "VMM_IOC_LIST");
 
 enum cat {
 	C_CMD, C_RESERVED, C_RANGE, C_POINTER, C_ID, C_VALID, C_STATE, C_DATA,
-	C_MAP, NCAT
+	C_MAP, C_BATCH, NCAT
 };
 
 static const char *const cat_name[NCAT] = {
@@ -276,6 +276,7 @@ static const char *const cat_name[NCAT] = {
 	[C_STATE]	= "keep_state_after_errors",
 	[C_DATA]	= "preserve_block_contents",
 	[C_MAP]		= "map_blocks",
+	[C_BATCH]	= "run_batches",
 };
 
 static unsigned long cat_checks[NCAT], cat_fails[NCAT];
@@ -3572,6 +3573,219 @@ static void do_file_without_block(void)
 
 /* ---- the run */
 
+/* ---- VMM_IOC_BATCH: random entries, valid and not, against the model */
+
+#define BATCH_N		16	/* entries per batch, at most */
+#define BATCH_BUF	4096	/* each READ or WRITE entry's own buffer */
+#define BATCH_UNTOUCHED	0x7eadbeef
+
+static unsigned char batch_bufs[BATCH_N][BATCH_BUF];
+
+/* Why an entry is expected to fail however the model stands, or 0. */
+static int batch_bad_entry(struct vmm_batch_entry *e)
+{
+	size_t len = e->op == VMM_BATCH_FREE ? sizeof(e->free) :
+		     e->op == VMM_BATCH_INFO ? sizeof(e->info) :
+		     sizeof(e->rw);
+
+	switch (rnd_below(6)) {
+	case 0:
+		e->op = chance(50) ? 0 : (__u32)rnd_range(6, UINT32_MAX);
+		break;
+	case 1:
+		if (e->op == VMM_BATCH_ALLOC)
+			e->alloc.reserved[rnd_below(4)] = rnd_nonzero(64);
+		else
+			((unsigned char *)e->raw)[rnd_range(len, sizeof(e->raw) - 1)] = 1;
+		break;
+	case 2:
+		/* flags: the first __u32 after the id (ALLOC: size) */
+		if (e->op == VMM_BATCH_ALLOC)
+			e->alloc.flags |= 1U << rnd_range(4, 31);
+		else if (e->op == VMM_BATCH_FREE)
+			e->free.pad = (__u32)rnd_nonzero(32);
+		else if (e->op == VMM_BATCH_INFO)
+			e->info.flags = (__u32)rnd_nonzero(32);
+		else
+			e->rw.flags = (__u32)rnd_nonzero(32);
+		break;
+	case 3:
+		if (e->op == VMM_BATCH_ALLOC)
+			e->alloc.size = chance(50) ? 0 : ARENA_SIZE + rnd_range(1, 4096);
+		else if (e->op == VMM_BATCH_READ)
+			e->rw.length = 0;
+		else
+			return 0;
+		break;
+	case 4:
+		if (e->op != VMM_BATCH_ALLOC)
+			return 0;
+		e->alloc.align = 3 + 2 * rnd_below(1000);	/* odd: no power of two */
+		break;
+	default:
+		if (e->op != VMM_BATCH_ALLOC)
+			return 0;
+		e->alloc.mode = (__u32)rnd_range(1, 0777);	/* without MODE */
+		break;
+	}
+	return -EINVAL;
+}
+
+/* A random entry; *@bad is -EINVAL if it must fail its checks. */
+static void batch_entry(unsigned int i, struct vmm_batch_entry *e, int *bad)
+{
+	struct mblock *b = mb_random();
+	__u64 id = b ? b->id : 0, off = 0, len = 1;
+
+	memset(e, 0, sizeof(*e));
+	e->result = BATCH_UNTOUCHED;
+	if (chance(10) || !b) {
+		/* An ID that no entry of this batch can allocate. */
+		id = chance(50) ? rnd_unknown_id() : 0;
+		if (id > last_id && id <= last_id + 1 + BATCH_N + id_slack)
+			id = 0;
+	} else {
+		rnd_subrange(b, 0, &off, &len);
+		if (len > BATCH_BUF)
+			len = BATCH_BUF;
+		if (chance(10)) {
+			/* Past the end, or wrapping. */
+			off = chance(50) ? b->size : rnd_range(1, b->size);
+			len = chance(50) ? UINT64_MAX - rnd_below(16) : BATCH_BUF;
+		}
+	}
+	switch (rnd_below(6)) {
+	case 0:
+	case 1:
+		e->op = VMM_BATCH_ALLOC;
+		e->alloc.size = rnd_block_size();
+		e->alloc.align = rnd_align();
+		if (chance(15))
+			e->alloc.flags = VMM_ALLOC_MAPPABLE;
+		break;
+	case 2:
+		e->op = VMM_BATCH_FREE;
+		e->free.id = id;
+		break;
+	case 3:
+		e->op = VMM_BATCH_INFO;
+		e->info.id = id;
+		e->info.offset = rnd();
+		break;
+	default:
+		e->op = chance(50) ? VMM_BATCH_READ : VMM_BATCH_WRITE;
+		e->rw.id = id;
+		e->rw.offset = off;
+		e->rw.length = len;
+		e->rw.buffer = (__u64)(uintptr_t)batch_bufs[i];
+		if (e->op == VMM_BATCH_WRITE)
+			for (off = 0; off < BATCH_BUF; off++)
+				batch_bufs[i][off] = (unsigned char)rnd();
+		else
+			memset(batch_bufs[i], 0xc5, BATCH_BUF);
+		break;
+	}
+	*bad = chance(15) ? batch_bad_entry(e) : 0;
+}
+
+/*
+ * What entry @e should return with the model as it stands after the
+ * entries before it; on success the model follows (@e as the kernel
+ * wrote it back).  False if the kernel disagreed.
+ */
+static bool batch_apply(unsigned int i, const struct vmm_batch_entry *e,
+			int bad)
+{
+	__u64 size, align, off = 0;
+	long want = bad, mi = -1;
+	struct mblock *b = NULL;
+	bool fits = false;
+
+	if (!bad && e->op != VMM_BATCH_ALLOC) {
+		mi = mb_find(e->op == VMM_BATCH_FREE ? e->free.id :
+			     e->op == VMM_BATCH_INFO ? e->info.id : e->rw.id);
+		b = mi >= 0 ? &mb[mi] : NULL;
+		if (!b)
+			want = -ENOENT;
+		else if (e->op == VMM_BATCH_READ || e->op == VMM_BATCH_WRITE)
+			want = rw_verdict(e->op == VMM_BATCH_WRITE,
+					  e->rw.offset, e->rw.length, b->size);
+	} else if (!bad) {
+		size = e->alloc.size;
+		align = e->alloc.align;
+		if (e->alloc.flags & VMM_ALLOC_MAPPABLE)
+			mappable_request(&size, &align);
+		fits = model_first_fit(size, align, &off);
+		want = fits ? 0 : -ENOSPC;
+	}
+	if (!check(C_BATCH, e->result == want,
+		   "entry %u (op %u) result %d, expected %ld", i, e->op,
+		   e->result, want))
+		return false;
+	if (e->op == VMM_BATCH_ALLOC && !bad) {
+		if (fits)
+			alloc_succeeded(C_BATCH, &e->alloc,
+					e->alloc.flags, off, false);
+		else
+			ctr_add(&c_failures, 1);
+	}
+	if (want)
+		return true;
+	switch (e->op) {
+	case VMM_BATCH_FREE:
+		free_succeeded((size_t)mi);
+		break;
+	case VMM_BATCH_INFO:
+		info_check(C_BATCH, (const union args *)&e->info, b);
+		break;
+	case VMM_BATCH_WRITE:
+		memcpy(b->data + e->rw.offset, batch_bufs[i], e->rw.length);
+		break;
+	case VMM_BATCH_READ:
+		if (!check(C_DATA, !memcmp(batch_bufs[i], b->data + e->rw.offset,
+					   e->rw.length),
+			   "batch READ entry %u of block %llu differs", i,
+			   (unsigned long long)b->id))
+			memcpy(b->data + e->rw.offset, batch_bufs[i],
+			       e->rw.length);
+		break;
+	}
+	return true;
+}
+
+static void do_batch(void)
+{
+	static struct vmm_batch_entry e[BATCH_N];
+	unsigned int n = (unsigned int)rnd_range(1, BATCH_N), i, failed = 0;
+	struct vmm_batch_args a = { .entries = (__u64)(uintptr_t)e,
+				    .count = n, .done = (__u32)rnd(),
+				    .failed = (__u32)rnd() };
+	int bad[BATCH_N];
+	long r;
+
+	a.flags = chance(50) ? VMM_BATCH_CONTINUE : 0;
+	for (i = 0; i < n; i++)
+		batch_entry(i, &e[i], &bad[i]);
+	op("BATCH of %u%s, first op %u", n,
+	   a.flags ? " CONTINUE" : "", e[0].op);
+	r = xioctl(vfd, VMM_IOC_BATCH, &a);
+	if (!expect_ret(C_BATCH, "VMM_IOC_BATCH", r, 0))
+		return;
+	for (i = 0; i < n && i < a.done; i++) {
+		if (!batch_apply(i, &e[i], bad[i]))
+			return;
+		failed += e[i].result != 0;
+		if (e[i].result && !a.flags)
+			break;
+	}
+	/* Stopped after the first failure, or ran every entry. */
+	CHECK_FIELD(C_BATCH, "BATCH done", a.done, i < n ? i + 1 : n);
+	CHECK_FIELD(C_BATCH, "BATCH failed", a.failed, failed);
+	for (i = a.done; i < n; i++)
+		check(C_BATCH, e[i].result == BATCH_UNTOUCHED,
+		      "entry %u after the stop has result %d", i, e[i].result);
+}
+
 struct opdef {
 	void (*fn)(void);
 	unsigned int weight;
@@ -3605,6 +3819,7 @@ static const struct opdef ops[] = {
 	{ do_mmap, 4 },
 	{ do_mapping, 4 },
 	{ do_mapped_buffer, 1 },
+	{ do_batch, 4 },
 };
 
 static void run_one(void)

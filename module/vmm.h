@@ -514,6 +514,39 @@ void vmm_cred_current(struct vmm_cred *cred);
 bool vmm_cred_escalate(struct vmm_cred *cred, int err);
 struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may);
 
+/**
+ * struct vmm_caller - who makes one ioctl call, and through which file
+ * @vf: the open file
+ * @arena: its arena
+ * @cred: the caller's credentials, taken once per call, before any lock;
+ *	vmm_cred_escalate() and the limits check update them, so that a
+ *	batch asks for privilege at most once
+ * @limits: whether @cred.privileged has been asked of the limits check
+ */
+struct vmm_caller {
+	struct vmm_file *vf;
+	struct vmm_arena *arena;
+	struct vmm_cred cred;
+	bool limits;
+};
+
+/*
+ * The single commands that VMM_IOC_BATCH also runs, split into their
+ * checks and their actions, so that both paths share them.
+ */
+void vmm_caller_init(struct vmm_caller *c, struct file *file);
+int vmm_args_writable(void __user *argp, const void *args, size_t len);
+int vmm_alloc_check(const struct vmm_alloc_args *args);
+int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args);
+int vmm_free_check(const struct vmm_free_args *args);
+int vmm_do_free(struct vmm_caller *c, const struct vmm_free_args *args);
+int vmm_info_check(const struct vmm_info_args *args);
+int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args);
+int vmm_rw_check_args(const struct vmm_rw_args *args, bool write);
+int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
+	      bool write);
+int vmm_ioctl_batch(struct file *file, void __user *argp);
+
 extern const struct attribute_group *vmm_groups[];
 void vmm_sysfs_init(void);
 

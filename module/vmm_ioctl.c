@@ -29,12 +29,19 @@ static bool vmm_args_clean(u32 flags, u32 known, u32 pad,
 	return !(flags & ~known) && !pad && !memchr_inv(reserved, 0, len);
 }
 
-/*
+/**
+ * vmm_args_writable() - check that a command's result can be stored
+ * @argp: user address of the argument
+ * @args: the argument as copied in
+ * @len: its size
+ *
  * Commands whose work cannot be undone once done (a defragmentation) or
  * only with side effects (an allocation uses up its ID) check first that
  * their result can be stored, by writing the argument back unchanged.
+ *
+ * Return: 0 or -EFAULT.
  */
-static int vmm_args_writable(void __user *argp, const void *args, size_t len)
+int vmm_args_writable(void __user *argp, const void *args, size_t len)
 {
 	return copy_to_user(argp, args, len) ? -EFAULT : 0;
 }
@@ -104,6 +111,18 @@ static void vmm_cred_limits(struct vmm_cred *cred)
 	cred->privileged = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 }
 
+/* Pin a block for @cred, asking for privilege if the mode says no. */
+static struct vmm_block *vmm_pin_cred(struct vmm_arena *arena, u64 id,
+				      struct vmm_cred *cred, int may)
+{
+	struct vmm_block *blk;
+
+	blk = vmm_arena_pin_perm(arena, id, cred, may);
+	if (IS_ERR(blk) && vmm_cred_escalate(cred, PTR_ERR(blk)))
+		blk = vmm_arena_pin_perm(arena, id, cred, may);
+	return blk;
+}
+
 /**
  * vmm_pin_caller() - pin a block for the calling task's copy
  * @arena: the arena
@@ -114,60 +133,112 @@ static void vmm_cred_limits(struct vmm_cred *cred)
  */
 struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may)
 {
-	struct vmm_block *blk;
 	struct vmm_cred cred;
 
 	vmm_cred_current(&cred);
-	blk = vmm_arena_pin_perm(arena, id, &cred, may);
-	if (IS_ERR(blk) && vmm_cred_escalate(&cred, PTR_ERR(blk)))
-		blk = vmm_arena_pin_perm(arena, id, &cred, may);
-	return blk;
+	return vmm_pin_cred(arena, id, &cred, may);
+}
+
+/**
+ * vmm_caller_init() - one call's view of its caller
+ * @c: filled in
+ * @file: the open device the call came through
+ *
+ * Takes the caller's credentials, once per call: a batch's entries all
+ * share them, and what vmm_cred_escalate() or the limits learn.
+ */
+void vmm_caller_init(struct vmm_caller *c, struct file *file)
+{
+	c->vf = file->private_data;
+	c->arena = &c->vf->vmm->arena;
+	c->limits = false;
+	vmm_cred_current(&c->cred);
+}
+
+/* Ask, once a call, whether the limits of unprivileged callers bind. */
+static void vmm_caller_limits(struct vmm_caller *c)
+{
+	if (!c->limits)
+		vmm_cred_limits(&c->cred);
+	c->limits = true;
+}
+
+/**
+ * vmm_alloc_check() - validate a VMM_IOC_ALLOC argument
+ * @args: as copied in
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vmm_alloc_check(const struct vmm_alloc_args *args)
+{
+	if (!vmm_args_clean(args->flags, VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
+			    VMM_ALLOC_SCOPED | VMM_ALLOC_MAPPABLE, 0,
+			    args->reserved, sizeof(args->reserved)))
+		return -EINVAL;
+	/* Without VMM_ALLOC_MODE, mode is padding and must be 0. */
+	if (args->flags & VMM_ALLOC_MODE ? args->mode & ~VMM_MODE_MASK :
+					   args->mode)
+		return -EINVAL;
+	return 0;
+}
+
+static int vmm_alloc_place(struct vmm_caller *c, struct vmm_alloc_args *args,
+			   const struct vmm_alloc_req *req)
+{
+	return vmm_arena_alloc_owned(c->arena, args->size, args->align,
+				     args->flags & VMM_ALLOC_COMPACT, req,
+				     &args->id, &args->offset);
+}
+
+/**
+ * vmm_do_alloc() - allocate the block a checked VMM_IOC_ALLOC asks for
+ * @c: the caller
+ * @args: passed vmm_alloc_check(); @args->id and @args->offset are set
+ *
+ * Return: 0, or an errno of VMM_IOC_ALLOC (not -EFAULT).
+ */
+int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args)
+{
+	struct vmm_alloc_req req;
+	int ret;
+
+	/* Compaction's budget depends on privilege; plain placement not. */
+	if (args->flags & VMM_ALLOC_COMPACT ||
+	    READ_ONCE(c->arena->auto_compact))
+		vmm_caller_limits(c);
+	req.cred = &c->cred;
+	req.mode = args->flags & VMM_ALLOC_MODE ? args->mode :
+						   VMM_MODE_DEFAULT;
+	req.scope = args->flags & VMM_ALLOC_SCOPED ? &c->vf->scoped : NULL;
+	req.mappable = args->flags & VMM_ALLOC_MAPPABLE;
+	ret = vmm_alloc_place(c, args, &req);
+	/* Over the unprivileged block limit: does the caller rise above it? */
+	if (ret == -EDQUOT && !c->cred.privileged && !c->limits &&
+	    READ_ONCE(c->arena->max_blocks_unprivileged)) {
+		vmm_caller_limits(c);
+		if (c->cred.privileged)
+			ret = vmm_alloc_place(c, args, &req);
+	}
+	return ret;
 }
 
 static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 {
-	struct vmm_file *vf = file->private_data;
-	struct vmm_arena *arena = &vf->vmm->arena;
 	struct vmm_alloc_args args;
-	struct vmm_alloc_req req;
-	struct vmm_cred cred;
+	struct vmm_caller c;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, VMM_ALLOC_COMPACT | VMM_ALLOC_MODE |
-			    VMM_ALLOC_SCOPED | VMM_ALLOC_MAPPABLE, 0,
-			    args.reserved, sizeof(args.reserved)))
-		return -EINVAL;
-	/* Without VMM_ALLOC_MODE, mode is padding and must be 0. */
-	if (args.flags & VMM_ALLOC_MODE ? args.mode & ~VMM_MODE_MASK :
-					  args.mode)
-		return -EINVAL;
+	ret = vmm_alloc_check(&args);
+	if (ret)
+		return ret;
 	ret = vmm_args_writable(argp, &args, sizeof(args));
 	if (ret)
 		return ret;
 
-	vmm_cred_current(&cred);
-	/* Compaction's budget depends on privilege; plain placement not. */
-	if (args.flags & VMM_ALLOC_COMPACT || READ_ONCE(arena->auto_compact))
-		vmm_cred_limits(&cred);
-	req.cred = &cred;
-	req.mode = args.flags & VMM_ALLOC_MODE ? args.mode : VMM_MODE_DEFAULT;
-	req.scope = args.flags & VMM_ALLOC_SCOPED ? &vf->scoped : NULL;
-	req.mappable = args.flags & VMM_ALLOC_MAPPABLE;
-	ret = vmm_arena_alloc_owned(arena, args.size, args.align,
-				    args.flags & VMM_ALLOC_COMPACT, &req,
-				    &args.id, &args.offset);
-	/* Over the unprivileged block limit: does the caller rise above it? */
-	if (ret == -EDQUOT && !cred.privileged &&
-	    READ_ONCE(arena->max_blocks_unprivileged)) {
-		vmm_cred_limits(&cred);
-		if (cred.privileged)
-			ret = vmm_arena_alloc_owned(arena, args.size, args.align,
-						    args.flags &
-						    VMM_ALLOC_COMPACT, &req,
-						    &args.id, &args.offset);
-	}
+	vmm_caller_init(&c, file);
+	ret = vmm_do_alloc(&c, &args);
 	if (ret)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
@@ -175,28 +246,56 @@ static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 		 * Unmapped since the check; nobody learnt the ID: undo.
 		 * Cannot fail: freeing allocates nothing.
 		 */
-		vmm_arena_free(arena, args.id);
+		vmm_arena_free(c.arena, args.id);
 		return -EFAULT;
 	}
 	return 0;
 }
 
-static int vmm_ioctl_free(struct vmm_arena *arena, void __user *argp)
+/**
+ * vmm_free_check() - validate a VMM_IOC_FREE argument
+ * @args: as copied in
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vmm_free_check(const struct vmm_free_args *args)
+{
+	if (!vmm_args_clean(args->flags, 0, args->pad, args->reserved,
+			    sizeof(args->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vmm_do_free() - free the block a checked VMM_IOC_FREE names
+ * @c: the caller
+ * @args: passed vmm_free_check()
+ *
+ * Return: 0, -ENOENT or -EACCES.
+ */
+int vmm_do_free(struct vmm_caller *c, const struct vmm_free_args *args)
+{
+	int ret;
+
+	ret = vmm_arena_free_perm(c->arena, args->id, &c->cred);
+	if (vmm_cred_escalate(&c->cred, ret))
+		ret = vmm_arena_free_perm(c->arena, args->id, &c->cred);
+	return ret;
+}
+
+static int vmm_ioctl_free(struct file *file, void __user *argp)
 {
 	struct vmm_free_args args;
-	struct vmm_cred cred;
+	struct vmm_caller c;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
-			    sizeof(args.reserved)))
-		return -EINVAL;
-	vmm_cred_current(&cred);
-	ret = vmm_arena_free_perm(arena, args.id, &cred);
-	if (vmm_cred_escalate(&cred, ret))
-		ret = vmm_arena_free_perm(arena, args.id, &cred);
-	return ret;
+	ret = vmm_free_check(&args);
+	if (ret)
+		return ret;
+	vmm_caller_init(&c, file);
+	return vmm_do_free(&c, &args);
 }
 
 static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
@@ -236,35 +335,65 @@ static int vmm_ioctl_defrag(struct vmm_arena *arena, void __user *argp)
 	return 0;
 }
 
-static int vmm_ioctl_info(struct vmm_arena *arena, void __user *argp)
+/**
+ * vmm_info_check() - validate a VMM_IOC_INFO argument
+ * @args: as copied in
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vmm_info_check(const struct vmm_info_args *args)
+{
+	if (!vmm_args_clean(args->flags, 0, args->pad, &args->reserved,
+			    sizeof(args->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vmm_do_info() - describe the block a checked VMM_IOC_INFO names
+ * @c: the caller
+ * @args: passed vmm_info_check(); its out fields are set
+ *
+ * Return: 0, -ENOENT or -EACCES.
+ */
+int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args)
 {
 	struct vmm_block_attrs attrs;
+	int ret;
+
+	ret = vmm_arena_attrs(c->arena, args->id, &c->cred,
+			      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
+	if (vmm_cred_escalate(&c->cred, ret))
+		ret = vmm_arena_attrs(c->arena, args->id, &c->cred,
+				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
+	if (ret)
+		return ret;
+	args->offset = attrs.start;
+	args->size = attrs.size;
+	args->uid = from_kuid_munged(current_user_ns(), attrs.uid);
+	args->gid = from_kgid_munged(current_user_ns(), attrs.gid);
+	args->mode = attrs.mode;
+	args->attrs = (attrs.scoped ? VMM_BLOCK_SCOPED : 0) |
+		      (attrs.mappable ? VMM_BLOCK_MAPPABLE : 0);
+	args->mapped = attrs.maps;
+	return 0;
+}
+
+static int vmm_ioctl_info(struct file *file, void __user *argp)
+{
 	struct vmm_info_args args;
-	struct vmm_cred cred;
+	struct vmm_caller c;
 	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
-	if (!vmm_args_clean(args.flags, 0, args.pad, &args.reserved,
-			    sizeof(args.reserved)))
-		return -EINVAL;
-
-	vmm_cred_current(&cred);
-	ret = vmm_arena_attrs(arena, args.id, &cred,
-			      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
-	if (vmm_cred_escalate(&cred, ret))
-		ret = vmm_arena_attrs(arena, args.id, &cred,
-				      VMM_MAY_READ | VMM_MAY_WRITE, &attrs);
+	ret = vmm_info_check(&args);
 	if (ret)
 		return ret;
-	args.offset = attrs.start;
-	args.size = attrs.size;
-	args.uid = from_kuid_munged(current_user_ns(), attrs.uid);
-	args.gid = from_kgid_munged(current_user_ns(), attrs.gid);
-	args.mode = attrs.mode;
-	args.attrs = (attrs.scoped ? VMM_BLOCK_SCOPED : 0) |
-		     (attrs.mappable ? VMM_BLOCK_MAPPABLE : 0);
-	args.mapped = attrs.maps;
+	vmm_caller_init(&c, file);
+	ret = vmm_do_info(&c, &args);
+	if (ret)
+		return ret;
 	if (copy_to_user(argp, &args, sizeof(args)))
 		return -EFAULT;
 	return 0;
@@ -334,36 +463,70 @@ static int vmm_rw_check(const struct vmm_rw_args *args, u64 size, bool write)
 	return 0;
 }
 
-static int vmm_ioctl_rw(struct vmm_arena *arena, void __user *argp,
-			bool write)
+/**
+ * vmm_rw_check_args() - validate a VMM_IOC_READ or VMM_IOC_WRITE argument
+ * @args: as copied in
+ * @write: VMM_IOC_WRITE
+ *
+ * Return: 0 or -EINVAL.
+ */
+int vmm_rw_check_args(const struct vmm_rw_args *args, bool write)
 {
-	struct vmm_rw_args args;
+	if (!vmm_args_clean(args->flags, 0, args->pad, args->reserved,
+			    sizeof(args->reserved)))
+		return -EINVAL;
+	if (!write && !args->length)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vmm_do_rw() - copy what a checked VMM_IOC_READ or VMM_IOC_WRITE asks for
+ * @c: the caller
+ * @args: passed vmm_rw_check_args()
+ * @write: VMM_IOC_WRITE
+ *
+ * The block is pinned and the copy runs without the arena's lock.
+ *
+ * Return: 0, or an errno of VMM_IOC_READ or VMM_IOC_WRITE.
+ */
+int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
+	      bool write)
+{
+	struct vmm_arena *arena = c->arena;
 	struct vmm_block *blk;
 	long done;
 	int ret;
 
-	if (copy_from_user(&args, argp, sizeof(args)))
-		return -EFAULT;
-	if (!vmm_args_clean(args.flags, 0, args.pad, args.reserved,
-			    sizeof(args.reserved)))
-		return -EINVAL;
-	if (!write && !args.length)
-		return -EINVAL;
-
-	blk = vmm_pin_caller(arena, args.id,
-			     write ? VMM_MAY_WRITE : VMM_MAY_READ);
+	blk = vmm_pin_cred(arena, args->id, &c->cred,
+			   write ? VMM_MAY_WRITE : VMM_MAY_READ);
 	if (IS_ERR(blk))
 		return PTR_ERR(blk);
-	ret = vmm_rw_check(&args, blk->size, write);
-	if (!ret && args.length) {
-		done = vmm_copy_block(arena, blk, args.offset,
-				      u64_to_user_ptr(args.buffer),
-				      args.length, write);
-		if (done != args.length)
+	ret = vmm_rw_check(args, blk->size, write);
+	if (!ret && args->length) {
+		done = vmm_copy_block(arena, blk, args->offset,
+				      u64_to_user_ptr(args->buffer),
+				      args->length, write);
+		if (done != args->length)
 			ret = -EFAULT;
 	}
 	vmm_arena_unpin(arena, blk);
 	return ret;
+}
+
+static int vmm_ioctl_rw(struct file *file, void __user *argp, bool write)
+{
+	struct vmm_rw_args args;
+	struct vmm_caller c;
+	int ret;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	ret = vmm_rw_check_args(&args, write);
+	if (ret)
+		return ret;
+	vmm_caller_init(&c, file);
+	return vmm_do_rw(&c, &args, write);
 }
 
 static int vmm_ioctl_list(struct vmm_arena *arena, void __user *argp)
@@ -512,19 +675,19 @@ long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMM_IOC_ALLOC:
 		return vmm_ioctl_alloc(file, argp);
 	case VMM_IOC_FREE:
-		return vmm_ioctl_free(arena, argp);
+		return vmm_ioctl_free(file, argp);
 	case VMM_IOC_DEFRAG:
 		return vmm_ioctl_defrag(arena, argp);
 	case VMM_IOC_INFO:
-		return vmm_ioctl_info(arena, argp);
+		return vmm_ioctl_info(file, argp);
 	case VMM_IOC_STATS:
 		return vmm_ioctl_stats(arena, argp);
 	case VMM_IOC_SELECT:
 		return vmm_ioctl_select(file, argp);
 	case VMM_IOC_READ:
-		return vmm_ioctl_rw(arena, argp, false);
+		return vmm_ioctl_rw(file, argp, false);
 	case VMM_IOC_WRITE:
-		return vmm_ioctl_rw(arena, argp, true);
+		return vmm_ioctl_rw(file, argp, true);
 	case VMM_IOC_LIST:
 		return vmm_ioctl_list(arena, argp);
 	case VMM_IOC_CHMOD:
@@ -533,6 +696,8 @@ long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vmm_ioctl_chown(arena, argp);
 	case VMM_IOC_USAGE:
 		return vmm_ioctl_usage(arena, argp);
+	case VMM_IOC_BATCH:
+		return vmm_ioctl_batch(file, argp);
 	default:
 		return -ENOTTY;
 	}

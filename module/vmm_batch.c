@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VMM_IOC_BATCH: up to VMM_BATCH_MAX ALLOC, FREE, READ, WRITE and INFO
+ * operations in one call.
+ *
+ * Why: a program that allocates, fills and describes many small blocks
+ * pays a system call, a copy of its argument and a credential lookup per
+ * operation, which is most of the cost of a small one.  A batch copies its
+ * entries in once, takes the caller's credentials once, and runs each
+ * entry through the same checks and actions as the single command
+ * (vmm_ioctl.c), so that an entry's result is what the command would have
+ * returned.
+ *
+ * What a batch must not do is let one call keep the arena, or the CPU, for
+ * longer than the single commands could.  The entries therefore run one
+ * after another with cond_resched() between them, a fatal signal ends the
+ * call between entries, and READ and WRITE copy without the arena's lock,
+ * pinning the block, as VMM_IOC_READ and VMM_IOC_WRITE do.  Consecutive
+ * ALLOC, FREE and INFO entries, which only touch metadata, go through one
+ * function, vmm_batch_meta(), the one place where they may come to share
+ * holds of the lock, a bounded number of them per hold.
+ *
+ * Locking: none of its own.  No lock is held across a user copy; the
+ * entries are copied in before the first runs and out after the last.
+ */
+
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/fs.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "vmm.h"
+
+/**
+ * struct vmm_batch - one VMM_IOC_BATCH call in progress
+ * @c: the caller, shared by every entry
+ * @e: the kernel's copy of the entries
+ * @count: entries in @e
+ * @done: entries run so far, each with its result set
+ * @failed: of @done, those that failed
+ * @cont: %VMM_BATCH_CONTINUE: run on after a failure
+ */
+struct vmm_batch {
+	struct vmm_caller c;
+	struct vmm_batch_entry *e;
+	u32 count;
+	u32 done;
+	u32 failed;
+	bool cont;
+};
+
+/* The size of each op's own struct in the entry's union. */
+static size_t vmm_batch_op_size(u32 op)
+{
+	switch (op) {
+	case VMM_BATCH_ALLOC:
+		return sizeof(struct vmm_alloc_args);
+	case VMM_BATCH_FREE:
+		return sizeof(struct vmm_free_args);
+	case VMM_BATCH_READ:
+	case VMM_BATCH_WRITE:
+		return sizeof(struct vmm_rw_args);
+	case VMM_BATCH_INFO:
+		return sizeof(struct vmm_info_args);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The checks of the entry's single command, after those of the batch: a
+ * known op, and zero in the union's bytes past its struct, which a later
+ * version may give a meaning.
+ */
+static int vmm_batch_check(const struct vmm_batch_entry *e)
+{
+	size_t len = vmm_batch_op_size(e->op);
+
+	if (!len)
+		return -EINVAL;
+	if (memchr_inv((const u8 *)e->raw + len, 0, sizeof(e->raw) - len))
+		return -EINVAL;
+	switch (e->op) {
+	case VMM_BATCH_ALLOC:
+		return vmm_alloc_check(&e->alloc);
+	case VMM_BATCH_FREE:
+		return vmm_free_check(&e->free);
+	case VMM_BATCH_INFO:
+		return vmm_info_check(&e->info);
+	default:
+		return vmm_rw_check_args(&e->rw, e->op == VMM_BATCH_WRITE);
+	}
+}
+
+/* Run one checked entry as its single command would. */
+static int vmm_batch_act(struct vmm_caller *c, struct vmm_batch_entry *e)
+{
+	switch (e->op) {
+	case VMM_BATCH_ALLOC:
+		return vmm_do_alloc(c, &e->alloc);
+	case VMM_BATCH_FREE:
+		return vmm_do_free(c, &e->free);
+	case VMM_BATCH_INFO:
+		return vmm_do_info(c, &e->info);
+	default:
+		return vmm_do_rw(c, &e->rw, e->op == VMM_BATCH_WRITE);
+	}
+}
+
+static bool vmm_batch_is_meta(u32 op)
+{
+	return op == VMM_BATCH_ALLOC || op == VMM_BATCH_FREE ||
+	       op == VMM_BATCH_INFO;
+}
+
+/*
+ * Store the result of the next entry.  A wait that a signal interrupted
+ * cannot restart one entry of a batch, so it reads as the -EINTR of a
+ * handler without SA_RESTART.  Returns whether the call goes on.
+ */
+static bool vmm_batch_record(struct vmm_batch *b, int ret)
+{
+	if (ret == -ERESTARTSYS)
+		ret = -EINTR;
+	b->e[b->done++].result = ret;
+	if (ret)
+		b->failed++;
+	return !ret || b->cont;
+}
+
+/* Between entries: yield, and stop for good at the end or when killed. */
+static bool vmm_batch_next(struct vmm_batch *b)
+{
+	cond_resched();
+	return b->done < b->count && !fatal_signal_pending(current);
+}
+
+/* Check and run the next entry; returns whether the call goes on. */
+static bool vmm_batch_one(struct vmm_batch *b)
+{
+	struct vmm_batch_entry *e = &b->e[b->done];
+	int ret;
+
+	ret = vmm_batch_check(e);
+	if (!ret)
+		ret = vmm_batch_act(&b->c, e);
+	return vmm_batch_record(b, ret);
+}
+
+/*
+ * Run the consecutive ALLOC, FREE and INFO entries from the next one on.
+ * They touch only metadata, so this is where they can share holds of the
+ * arena's lock; each runs on its own through the single command's path,
+ * which also handles what a shared hold cannot: privilege, compaction and
+ * the unprivileged block limit.  Returns whether the call goes on.
+ */
+static bool vmm_batch_meta(struct vmm_batch *b)
+{
+	do {
+		if (!vmm_batch_one(b))
+			return false;
+	} while (vmm_batch_next(b) && vmm_batch_is_meta(b->e[b->done].op));
+	return true;
+}
+
+static void vmm_batch_run(struct vmm_batch *b)
+{
+	while (vmm_batch_next(b)) {
+		if (vmm_batch_is_meta(b->e[b->done].op)) {
+			if (!vmm_batch_meta(b))
+				break;
+		} else if (!vmm_batch_one(b)) {
+			break;
+		}
+	}
+}
+
+/*
+ * The results could not be stored: nobody learnt the IDs of the blocks
+ * this call allocated, so free them again.  A later entry may have freed
+ * one already (-ENOENT).
+ */
+static void vmm_batch_undo(struct vmm_batch *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->done; i++)
+		if (b->e[i].op == VMM_BATCH_ALLOC && !b->e[i].result)
+			vmm_arena_free(b->c.arena, b->e[i].alloc.id);
+}
+
+static int vmm_batch_header(struct vmm_batch_args *args)
+{
+	if (!args->count || args->count > VMM_BATCH_MAX)
+		return -EINVAL;
+	if (args->flags & ~VMM_BATCH_CONTINUE ||
+	    memchr_inv(args->reserved, 0, sizeof(args->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * vmm_ioctl_batch() - VMM_IOC_BATCH: run several operations in one call
+ * @file: the open device
+ * @argp: user address of a &struct vmm_batch_args
+ *
+ * Entries run in order, each as its single command would, with the
+ * caller's credentials taken once; see &struct vmm_batch_args.
+ *
+ * Return: 0 once entries ran, whatever their results; -EINVAL for a bad
+ * header, -EFAULT when the header or the entries cannot be read or
+ * written back, -ENOMEM when the entries cannot be copied in.
+ */
+int vmm_ioctl_batch(struct file *file, void __user *argp)
+{
+	struct vmm_batch_entry __user *uentries;
+	struct vmm_batch_args args;
+	struct vmm_batch b;
+	size_t len;
+	int ret;
+
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	ret = vmm_batch_header(&args);
+	if (ret)
+		return ret;
+	uentries = u64_to_user_ptr(args.entries);
+	len = array_size(args.count, sizeof(*b.e));
+	b.e = kvmalloc_array(args.count, sizeof(*b.e), GFP_KERNEL_ACCOUNT);
+	if (!b.e)
+		return -ENOMEM;
+	/* Nothing runs unless every result, and the header, can be stored. */
+	if (copy_from_user(b.e, uentries, len) ||
+	    vmm_args_writable(uentries, b.e, len) ||
+	    vmm_args_writable(argp, &args, sizeof(args))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+
+	vmm_caller_init(&b.c, file);
+	b.count = args.count;
+	b.done = 0;
+	b.failed = 0;
+	b.cont = args.flags & VMM_BATCH_CONTINUE;
+	vmm_batch_run(&b);
+
+	args.done = b.done;
+	args.failed = b.failed;
+	if (copy_to_user(uentries, b.e, array_size(b.done, sizeof(*b.e))) ||
+	    copy_to_user(argp, &args, sizeof(args))) {
+		vmm_batch_undo(&b);
+		ret = -EFAULT;
+	}
+out_free:
+	kvfree(b.e);
+	return ret;
+}

@@ -249,7 +249,12 @@ static const struct command commands[] = {
 	  "\n"
 	  "All commands share one open device.  The batch carries on after a\n"
 	  "failure and exits 0 if every command succeeded, otherwise with the\n"
-	  "class of the last failure.\n" },
+	  "class of the last failure.\n"
+	  "\n"
+	  "Consecutive alloc, free, write, read and info lines already waiting\n"
+	  "on standard input go to the kernel in one call (VMM_IOC_BATCH, up\n"
+	  "to 256); the output is the same, and a line is never held back\n"
+	  "waiting for more input.  Without the ioctl they run one by one.\n" },
 	{ "help", cmd_help, "help [COMMAND]",
 	  "Show the overview, or the help of COMMAND.\n" },
 };

@@ -604,6 +604,122 @@ STDIN=$T/batch own check "batch on a missing device: error 6 per line" 6 \
 	'' $V -d /nonexistent batch
 own check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
 
+# --- batch through VMM_IOC_BATCH ---------------------------------------------
+
+# vmm_ioctl_log.so logs each vmm ioctl vmmctl makes ("BATCH N" for a
+# batch of N entries); the guest has no strace.  A static vmmctl (the
+# 32-bit one) does not go through it, and leaves the log empty.
+IOCTL_SO=$(dirname "$(command -v vmm_runas)")/vmm_ioctl_log.so
+LOG=$T/ioctl.log
+
+# logged CMD...: run CMD with vmm_ioctl_log.so, into a fresh $LOG.
+logged()
+{
+	: >"$LOG"
+	VMM_IOCTL_LOG=$LOG LD_PRELOAD=$IOCTL_SO "$@"
+}
+
+# lockstep CMD...: feed CMD (a vmmctl batch) the lines of $STDIN one at a
+# time, each once the answer to the one before has come, as a program
+# driving it through a pipe does; no answer within 30 s ends it.  Sets RC;
+# stdout in $T/out, stderr in $T/err.
+lockstep()
+{
+	local line ans ok=1
+
+	: >"$T/out"
+	coproc VB { "$@" 2>"$T/err"; }
+	while IFS= read -r line; do
+		printf '%s\n' "$line" >&"${VB[1]}"
+		if ! IFS= read -r -t 30 ans <&"${VB[0]}"; then
+			ok=0
+			echo "(no answer to '$line' within 30 s)" >>"$T/out"
+			break
+		fi
+		printf '%s\n' "$ans" >>"$T/out"
+	done <"$STDIN"
+	eval "exec ${VB[1]}>&-"
+	[ $ok = 1 ] || kill "$VB_PID" 2>/dev/null
+	wait "$VB_PID"
+	RC=$?
+}
+
+# mix_setup: a fresh 100-byte arena holding block 1 (10 bytes, 0123456789)
+# and blocks 2 and 3 (20 bytes each).
+mix_setup()
+{
+	reload 100
+	{ $V alloc 10 && $V write 1 0 0123456789 && $V alloc 20 &&
+		$V alloc 20; } >/dev/null || bail "cannot set up the batch mix"
+}
+
+# Failures in the middle; nothing after a failure changes what its message
+# quotes (no alloc or free after an alloc, no free of a block read or
+# written before), so this goes in one call with VMM_BATCH_CONTINUE.
+printf '%s\n' 'info 1' 'read 1 0 4' 'read 1 8 4' 'write 1 9 xy' 'free 7' \
+	'info 9' 'write 2 0 abc' 'read 2 0 3' 'free 3' 'alloc 90' \
+	>"$T/mix_continue"
+mix_continue_out="id=1 offset=0 size=10 owner=0 group=0 mode=0600 scoped=no mappable=no mapped=0
+0123
+error 3 read: offset 8 + length 4 runs past the end of block 1 (size 10); at most 2 bytes can be read at offset 8
+error 2 write: 2 bytes at offset 9 do not fit in block 1 (size 10, room for 1); write less data or use a smaller offset
+error 2 free: no block with ID 7 (it was never allocated or is already freed); 'vmmctl list' shows live blocks
+error 2 info: no block with ID 9 (it was never allocated or is already freed); 'vmmctl list' shows live blocks
+ok
+abc
+ok
+error 4 alloc: no contiguous free range of 90 bytes (largest is 70, 70 free in total); free some blocks first ('vmmctl list' shows them)
+"
+# Allocations after allocations: a failure stops the call and is worded
+# with the arena as it failed (20 bytes free, not the 10 left at the
+# end), and the rest goes in the next call.
+printf '%s\n' 'alloc 30' 'alloc 90' 'free 3' 'alloc 20' 'alloc 0' \
+	'alloc 10' >"$T/mix_stop"
+mix_stop_out="4
+error 4 alloc: no contiguous free range of 90 bytes (largest is 20, 20 free in total); free some blocks first ('vmmctl list' shows them)
+ok
+5
+error 2 alloc: invalid size 0: a block must be 1 to 100 bytes (the arena size)
+6
+"
+for mix in continue stop; do
+	if [ $mix = continue ]; then
+		want=$mix_continue_out rc=4
+	else
+		want=$mix_stop_out rc=2
+	fi
+	mix_setup
+	STDIN=$T/mix_$mix lockstep $V batch
+	expect "batch, $mix mix, line by line: each answer comes before the next line" \
+		"$RC $(cat "$T/out")" "$rc ${want%$'\n'}"
+	mix_setup
+	STDIN=$T/mix_$mix check "batch, $mix mix, all at once: the same lines and exit status" \
+		$rc "$want" '' logged $V batch
+	cp "$LOG" "$T/log_$mix"
+	mix_setup
+	STDIN=$T/mix_$mix VMM_IOCTL_NO_BATCH=1 check \
+		"batch, $mix mix, on a kernel without VMM_IOC_BATCH: the same" \
+		$rc "$want" '' logged $V batch
+done
+# The calls made: STATS is a read's one look at the arena size; INFO and
+# STATS after a call, the wording of its failures.
+if [ -s "$T/log_continue" ]; then
+	expect "batch: the continue mix is one VMM_IOC_BATCH of 10 entries" \
+		"$(tr '\n' ' ' <"$T/log_continue")" "STATS BATCH 10 INFO INFO STATS "
+	expect "batch: the stop mix is a call per failure, the last one alone" \
+		"$(tr '\n' ' ' <"$T/log_stop")" "BATCH 6 STATS BATCH 4 STATS ALLOC "
+	mix_setup
+	STDIN=$T/mix_stop lockstep logged $V batch
+	expect "batch driven line by line makes no VMM_IOC_BATCH" \
+		"$RC $(grep -c BATCH "$LOG")" "2 0"
+else
+	for name in "the continue mix is one VMM_IOC_BATCH of 10 entries" \
+		"the stop mix is a call per failure, the last one alone" \
+		"driven line by line makes no VMM_IOC_BATCH"; do
+		skip "batch: $name" "a static $V does not go through vmm_ioctl_log.so"
+	done
+fi
+
 # --- owners, modes, scoped blocks, quotas ------------------------------------
 
 # Users act through vmm_runas (build/bin); /dev/vmm is 0660, so they get

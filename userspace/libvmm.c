@@ -279,6 +279,155 @@ int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length)
 	return vmm_rw(fd, VMM_IOC_WRITE, id, offset, buf, length);
 }
 
+/* The bytes of an entry's union that its op's own struct uses. */
+static size_t vmm_batch_used(__u32 op, unsigned long *cmd)
+{
+	switch (op) {
+	case VMM_BATCH_ALLOC:
+		*cmd = VMM_IOC_ALLOC;
+		return sizeof(struct vmm_alloc_args);
+	case VMM_BATCH_FREE:
+		*cmd = VMM_IOC_FREE;
+		return sizeof(struct vmm_free_args);
+	case VMM_BATCH_READ:
+		*cmd = VMM_IOC_READ;
+		return sizeof(struct vmm_rw_args);
+	case VMM_BATCH_WRITE:
+		*cmd = VMM_IOC_WRITE;
+		return sizeof(struct vmm_rw_args);
+	case VMM_BATCH_INFO:
+		*cmd = VMM_IOC_INFO;
+		return sizeof(struct vmm_info_args);
+	}
+	return 0;
+}
+
+/* One entry by its single ioctl, checked as the kernel checks it. */
+static int vmm_batch_one(int fd, struct vmm_batch_entry *e)
+{
+	const unsigned char *raw = (const unsigned char *)e->raw;
+	unsigned long cmd = 0;
+	size_t used = vmm_batch_used(e->op, &cmd), i;
+
+	if (!used)
+		return -EINVAL;
+	for (i = used; i < sizeof(e->raw); i++)
+		if (raw[i])
+			return -EINVAL;
+	return vmm_ioctl(fd, cmd, e->raw);
+}
+
+/* VMM_IOC_BATCH by single ioctls, for a kernel that does not know it. */
+static int vmm_batch_emulate(int fd, struct vmm_batch_entry *entries,
+			     unsigned int count, unsigned int flags,
+			     unsigned int *done, unsigned int *failed)
+{
+	unsigned int i, nfailed = 0;
+
+	if (!count || count > VMM_BATCH_MAX || (flags & ~VMM_BATCH_CONTINUE))
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		struct vmm_batch_entry *e = &entries[i];
+
+		e->result = vmm_batch_one(fd, e);
+		/* Not a vmm device at all: it knows no single command either. */
+		if (!i && e->result == -ENOTTY)
+			return -ENOTTY;
+		if (e->result) {
+			nfailed++;
+			if (!(flags & VMM_BATCH_CONTINUE)) {
+				i++;
+				break;
+			}
+		}
+	}
+	if (done)
+		*done = i;
+	if (failed)
+		*failed = nfailed;
+	return 0;
+}
+
+int vmm_batch(int fd, struct vmm_batch_entry *entries, unsigned int count,
+	      unsigned int flags, unsigned int *done, unsigned int *failed)
+{
+	struct vmm_batch_args a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.entries = (__u64)(uintptr_t)entries;
+	a.count = count;
+	a.flags = flags;
+	ret = vmm_ioctl(fd, VMM_IOC_BATCH, &a);
+	if (ret == -ENOTTY)
+		return vmm_batch_emulate(fd, entries, count, flags, done,
+					 failed);
+	if (ret)
+		return ret;
+	/* Never trust counts that would send the caller past its array. */
+	if (a.done > count || a.failed > a.done)
+		return -EIO;
+	if (done)
+		*done = a.done;
+	if (failed)
+		*failed = a.failed;
+	return 0;
+}
+
+void vmm_batch_alloc(struct vmm_batch_entry *e, __u64 size, __u64 align,
+		     __u32 flags)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = VMM_BATCH_ALLOC;
+	e->alloc.size = size;
+	e->alloc.align = align;
+	e->alloc.flags = flags;
+}
+
+void vmm_batch_alloc_mode(struct vmm_batch_entry *e, __u64 size, __u64 align,
+			  __u32 flags, __u32 mode)
+{
+	vmm_batch_alloc(e, size, align, flags | VMM_ALLOC_MODE);
+	e->alloc.mode = mode;
+}
+
+void vmm_batch_free(struct vmm_batch_entry *e, __u64 id)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = VMM_BATCH_FREE;
+	e->free.id = id;
+}
+
+static void vmm_batch_rw(struct vmm_batch_entry *e, __u32 op, __u64 id,
+			 __u64 offset, const void *buf, __u64 length)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = op;
+	e->rw.id = id;
+	e->rw.offset = offset;
+	e->rw.length = length;
+	e->rw.buffer = (__u64)(uintptr_t)buf;
+}
+
+void vmm_batch_read(struct vmm_batch_entry *e, __u64 id, __u64 offset,
+		    void *buf, __u64 length)
+{
+	vmm_batch_rw(e, VMM_BATCH_READ, id, offset, buf, length);
+}
+
+void vmm_batch_write(struct vmm_batch_entry *e, __u64 id, __u64 offset,
+		     const void *buf, __u64 length)
+{
+	vmm_batch_rw(e, VMM_BATCH_WRITE, id, offset, buf, length);
+}
+
+void vmm_batch_info(struct vmm_batch_entry *e, __u64 id)
+{
+	memset(e, 0, sizeof(*e));
+	e->op = VMM_BATCH_INFO;
+	e->info.id = id;
+}
+
 int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
 	     __u32 capacity, __u32 *count, __u64 *next_id)
 {

@@ -339,6 +339,108 @@ int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length);
 int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
 
 /**
+ * vmm_batch() - run several operations in one call (VMM_IOC_BATCH)
+ * @fd: the device
+ * @entries: @count entries, each filled by one of the vmm_batch_*()
+ *	helpers below (or by hand, as struct vmm_batch_entry describes)
+ * @count: 1 to VMM_BATCH_MAX
+ * @flags: 0 (stop after the first entry that fails) or VMM_BATCH_CONTINUE
+ *	(run every entry whatever fails)
+ * @done: out, may be NULL: entries that ran, from the first; each of them
+ *	has its ->result set: 0, or the -errno its single command returns
+ *	(vmm_alloc() and the others document them)
+ * @failed: out, may be NULL: entries among @done whose ->result is not 0
+ *
+ * The entries run in order, as the single commands would one after
+ * another, and write their outputs back into @entries: the new ID and
+ * offset of an ALLOC in ->alloc, the block's details of an INFO in
+ * ->info, the bytes of a READ in its buffer.  An entry's failure is in its
+ * ->result, not in the return value.
+ *
+ * On a kernel without VMM_IOC_BATCH (a vmm module older than the ioctl,
+ * which fails it with ENOTTY) the entries are run by their single ioctls instead, one after
+ * another, with the same results, @done and @failed: a program written
+ * against vmm_batch() works on every vmm, only slower on an old one.  The
+ * batch promises nothing more than the single commands in a row (it is
+ * not atomic), so the emulation loses nothing but speed, and callers
+ * need no fallback of their own.  The library keeps no state, so every
+ * call on an old kernel costs one refused ioctl first.
+ *
+ * Return: 0 once entries have run (check @failed); -EINVAL for a @count
+ * of 0 or above VMM_BATCH_MAX, or an unknown flag; -EFAULT if @entries
+ * cannot be read or written back (the blocks the call allocated are freed
+ * again); -ENOMEM; -ENOTTY if @fd is not a vmm device; -EIO if the kernel
+ * reports more entries than @count.
+ */
+int vmm_batch(int fd, struct vmm_batch_entry *entries, unsigned int count,
+	      unsigned int flags, unsigned int *done, unsigned int *failed);
+
+/**
+ * vmm_batch_alloc() - make @e an allocation, as vmm_alloc_flags()
+ * @e: the entry, cleared first
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two no larger than the arena
+ * @flags: as for vmm_alloc_flags(); not VMM_ALLOC_MODE
+ *
+ * After vmm_batch(), when @e->result is 0, @e->alloc.id is the new
+ * block's ID and @e->alloc.offset its offset.
+ */
+void vmm_batch_alloc(struct vmm_batch_entry *e, __u64 size, __u64 align,
+		     __u32 flags);
+
+/**
+ * vmm_batch_alloc_mode() - vmm_batch_alloc() with a mode, as vmm_alloc_mode()
+ * @e: the entry, cleared first
+ * @size: bytes, 1 to the arena size
+ * @align: 0 or 1 for none, else a power of two no larger than the arena
+ * @flags: as for vmm_alloc_flags(); VMM_ALLOC_MODE is added
+ * @mode: the block's permission bits, at most 0777
+ */
+void vmm_batch_alloc_mode(struct vmm_batch_entry *e, __u64 size, __u64 align,
+			  __u32 flags, __u32 mode);
+
+/**
+ * vmm_batch_free() - make @e a free of block @id, as vmm_free()
+ * @e: the entry, cleared first
+ * @id: the block
+ */
+void vmm_batch_free(struct vmm_batch_entry *e, __u64 id);
+
+/**
+ * vmm_batch_read() - make @e a read, as vmm_read()
+ * @e: the entry, cleared first
+ * @id: the block
+ * @offset: the first byte inside the block
+ * @buf: where to store @length bytes; it must stay valid until
+ *	vmm_batch() returns
+ * @length: bytes to copy, at least 1
+ */
+void vmm_batch_read(struct vmm_batch_entry *e, __u64 id, __u64 offset,
+		    void *buf, __u64 length);
+
+/**
+ * vmm_batch_write() - make @e a write, as vmm_write()
+ * @e: the entry, cleared first
+ * @id: the block
+ * @offset: the first byte inside the block
+ * @buf: @length bytes to store; they are read when vmm_batch() runs the
+ *	entry, not now
+ * @length: bytes to copy; 0 stores nothing
+ */
+void vmm_batch_write(struct vmm_batch_entry *e, __u64 id, __u64 offset,
+		     const void *buf, __u64 length);
+
+/**
+ * vmm_batch_info() - make @e a query of block @id, as vmm_info_full()
+ * @e: the entry, cleared first
+ * @id: the block
+ *
+ * After vmm_batch(), when @e->result is 0, @e->info holds what
+ * vmm_info_full() returns.
+ */
+void vmm_batch_info(struct vmm_batch_entry *e, __u64 id);
+
+/**
  * vmm_list() - one page of live blocks in ID order (VMM_IOC_LIST)
  * @fd: the device
  * @start_id: the lowest ID to report; 1 for the first page

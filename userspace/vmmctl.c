@@ -3,7 +3,8 @@
  * vmmctl: command-line front end of the vmm kernel arena (/dev/vmm).
  *
  * This file holds the entry point, the command table and help texts, the
- * shared error and argument helpers.  The commands live in cmd.c and the
+ * shared error and argument helpers.  The commands live in cmd.c, those
+ * a batch can group (alloc, free, write, read, info) in blockop.c, and the
  * batch runner in batch.c.
  */
 #include <errno.h>
@@ -20,7 +21,7 @@
 static int cmd_help(struct ctx *c, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "alloc", cmd_alloc,
+	{ "alloc", cmd_op,
 	  "alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]",
 	  "Allocate a block of SIZE bytes and print its ID.\n"
 	  "\n"
@@ -51,7 +52,7 @@ static const struct command commands[] = {
 	  "Exit 2 if SIZE is not 1 to the arena size (with --mappable, once\n"
 	  "rounded up) or N is not allowed; exit 4 if no free range is large\n"
 	  "enough: 'vmmctl defrag' merges the free space into one range.\n" },
-	{ "free", cmd_free, "free ID",
+	{ "free", cmd_op, "free ID",
 	  "Free the block ID; its bytes become free space.\n"
 	  "\n"
 	  "Exit 2 if no block has that ID (never allocated or already\n"
@@ -73,7 +74,7 @@ static const struct command commands[] = {
 	  "change its group to one of their own groups.  Exit 5 otherwise;\n"
 	  "exit 4 if the new owner would exceed a per-uid limit; exit 2 if\n"
 	  "the ID is unknown.\n" },
-	{ "write", cmd_write, "write ID OFFSET DATA",
+	{ "write", cmd_op, "write ID OFFSET DATA",
 	  "Store DATA in block ID, starting OFFSET bytes into the block.\n"
 	  "\n"
 	  "DATA is the literal bytes of the argument, without a newline.\n"
@@ -84,7 +85,7 @@ static const struct command commands[] = {
 	  "Nothing is written unless all of DATA fits.  Exit 3 if OFFSET is\n"
 	  "negative or not inside the block; exit 2 if DATA is longer than\n"
 	  "the block's size minus OFFSET, or the ID is unknown.\n" },
-	{ "read", cmd_read, "read ID OFFSET LENGTH",
+	{ "read", cmd_op, "read ID OFFSET LENGTH",
 	  "Write LENGTH bytes of block ID, starting OFFSET bytes into the\n"
 	  "block, to standard output: exactly those bytes, with no newline\n"
 	  "added (binary-safe; pipe through 'od -c' to look at them).\n"
@@ -150,7 +151,7 @@ static const struct command commands[] = {
 	  "Blocks other programs are reading or writing are not moved under\n"
 	  "them; the call waits for them.  Exit 6 if a signal interrupts it\n"
 	  "(the blocks moved so far stay moved, with their data).\n" },
-	{ "info", cmd_info, "info ID [--json]",
+	{ "info", cmd_op, "info ID [--json]",
 	  "Show the current offset, the size, the owner and group (numeric),\n"
 	  "the mode (octal) of block ID, whether it is scoped, whether it is\n"
 	  "mappable (allocated with --mappable) and how many mappings of it\n"
@@ -248,7 +249,12 @@ static const struct command commands[] = {
 	  "\n"
 	  "All commands share one open device.  The batch carries on after a\n"
 	  "failure and exits 0 if every command succeeded, otherwise with the\n"
-	  "class of the last failure.\n" },
+	  "class of the last failure.\n"
+	  "\n"
+	  "Consecutive alloc, free, write, read and info lines already waiting\n"
+	  "on standard input go to the kernel in one call (VMM_IOC_BATCH, up\n"
+	  "to 256); the output is the same, and a line is never held back\n"
+	  "waiting for more input.  Without the ioctl they run one by one.\n" },
 	{ "help", cmd_help, "help [COMMAND]",
 	  "Show the overview, or the help of COMMAND.\n" },
 };
@@ -494,6 +500,16 @@ void print_command_help(const struct ctx *c, const struct command *cmd)
 	printf("Usage: vmmctl [-d DEVICE] %s\n\n%s", cmd->synopsis, cmd->help);
 }
 
+int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
 int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
 	       const char **vals, char **pos, int npos)
 {
@@ -501,11 +517,9 @@ int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
 	size_t k;
 
 	/* Help wins over everything else on the line. */
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			print_command_help(c, c->cmd);
-			return 1;
-		}
+	if (wants_help(argc, argv)) {
+		print_command_help(c, c->cmd);
+		return 1;
 	}
 	for (k = 0; opts && opts[k]; k++)
 		vals[k] = NULL;

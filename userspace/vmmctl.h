@@ -35,6 +35,8 @@ struct command;
  * @cmd: the command being run, for messages; NULL before dispatch
  * @usage: the last failure was a usage error (print the synopsis)
  * @msg: the last failure's message, one line, without "vmmctl: "
+ * @arena_size: the arena's size once a read asked for it, else 0; it does
+ *	not change while @fd is open
  */
 struct ctx {
 	const char *device;
@@ -43,6 +45,7 @@ struct ctx {
 	const struct command *cmd;
 	int usage;
 	char msg[1024];
+	__u64 arena_size;
 };
 
 /**
@@ -85,6 +88,9 @@ void print_command_help(const struct ctx *c, const struct command *cmd);
  */
 int parse_s64(const char *s, int64_t *out, int suffixes);
 
+/* Whether "-h" or "--help" comes before any "--" in argv[1..argc-1]. */
+int wants_help(int argc, char **argv);
+
 /*
  * Split argv[1..argc-1] into positionals and "--name[=value]" options.
  * @opts lists the accepted option names, "name" for a flag and "name="
@@ -99,13 +105,69 @@ int parse_s64(const char *s, int64_t *out, int suffixes);
 int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
 	       const char **vals, char **pos, int npos);
 
+/* Parse a number argument called @what, recording a usage error; 0 or -1. */
+int arg_num(struct ctx *c, const char *what, const char *s, int64_t *v,
+	    int suffixes);
+
+/**
+ * struct op - one alloc, free, write, read or info command, parsed
+ * @kind: its VMM_BATCH_* op
+ * @id: the block (free, write, read, info)
+ * @off: OFFSET (write, read)
+ * @len: SIZE (alloc) or LENGTH (read)
+ * @align: --align (alloc)
+ * @flags: VMM_ALLOC_* from the options (alloc)
+ * @mode: --mode (alloc), if @has_mode
+ * @has_mode: --mode was given
+ * @json: --json (info)
+ * @from_stdin: DATA is '-' (write)
+ * @data: the bytes to write, or the buffer to read into (NULL for a read
+ *	longer than the arena, which the kernel refuses)
+ * @dlen: bytes at @data to write
+ * @owned: what op_release() frees: the read buffer, or the data read from
+ *	standard input
+ * @new_id: out: the ID an alloc got
+ * @info: out: what info got
+ */
+struct op {
+	__u32 kind;
+	int64_t id;
+	int64_t off;
+	int64_t len;
+	int64_t align;
+	__u32 flags;
+	__u32 mode;
+	int has_mode;
+	int json;
+	int from_stdin;
+	char *data;
+	size_t dlen;
+	char *owned;
+	__u64 new_id;
+	struct vmm_info_args info;
+};
+
+/* The block operations (blockop.c), run singly by cmd_op() or in a batch. */
+/* The VMM_BATCH_* op of command @name, or 0 if it has none. */
+__u32 op_kind(const char *name);
+/* Parse argv (argv[0] names the op): 0, 1 if help was printed, or -class. */
+int op_parse(struct ctx *c, int argc, char **argv, struct op *o);
+/* What needs the device before the call (buffers, stdin): exit class. */
+int op_prepare(struct ctx *c, int fd, struct op *o);
+/* The op by its single ioctl: 0 or -errno. */
+int op_exec(int fd, struct op *o);
+/* The op as an entry of VMM_IOC_BATCH. */
+void op_entry(const struct op *o, struct vmm_batch_entry *e);
+/* The entry's outcome once it ran: 0 (its outputs copied into @o) or -errno. */
+int op_result(struct op *o, const struct vmm_batch_entry *e);
+/* Print the command's output for @ret 0, else word its failure: exit class. */
+int op_finish(struct ctx *c, int fd, const struct op *o, int ret);
+void op_release(struct op *o);
+/* alloc, free, write, read and info on their own. */
+int cmd_op(struct ctx *c, int argc, char **argv);
+
 /* The commands (cmd.c). */
-int cmd_alloc(struct ctx *c, int argc, char **argv);
-int cmd_free(struct ctx *c, int argc, char **argv);
-int cmd_write(struct ctx *c, int argc, char **argv);
-int cmd_read(struct ctx *c, int argc, char **argv);
 int cmd_defrag(struct ctx *c, int argc, char **argv);
-int cmd_info(struct ctx *c, int argc, char **argv);
 int cmd_list(struct ctx *c, int argc, char **argv);
 int cmd_stats(struct ctx *c, int argc, char **argv);
 int cmd_map(struct ctx *c, int argc, char **argv);

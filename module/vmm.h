@@ -227,6 +227,8 @@ struct vmm_block {
  *	page table entries in every process; NULL (set once, before the
  *	device is registered) when nothing can map blocks, as in KUnit
  * @ids: blocks by ID
+ * @ids_last: the rightmost node of @ids, the highest ID, where the next
+ *	block goes (IDs only grow), or NULL when @ids is empty
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
  * @by_size: the same extents by (size, offset), kept for %VMM_POLICY_BEST
@@ -282,6 +284,7 @@ struct vmm_arena {
 	u64 size;
 	struct address_space *mapping;
 	struct rb_root ids;
+	struct rb_node *ids_last;
 	struct rb_root addrs;
 	struct rb_root free;
 	struct rb_root by_size;

@@ -565,15 +565,15 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	struct rb_node **link, *parent;
 
-	/* IDs only grow, so the new block is the rightmost by ID. */
-	link = &arena->ids.rb_node;
-	parent = NULL;
-	while (*link) {
-		parent = *link;
-		link = &parent->rb_right;
-	}
-	rb_link_node(&blk->id_node, parent, link);
+	/*
+	 * IDs only grow, so the new block is the rightmost by ID: the right
+	 * child of the last one, which has none.
+	 */
+	parent = arena->ids_last;
+	rb_link_node(&blk->id_node, parent,
+		     parent ? &parent->rb_right : &arena->ids.rb_node);
 	rb_insert_color(&blk->id_node, &arena->ids);
+	arena->ids_last = &blk->id_node;
 
 	link = &arena->addrs.rb_node;
 	parent = NULL;
@@ -724,6 +724,8 @@ static bool vmm_check_ids(struct vmm_arena *arena)
 	if (count != arena->nr_blocks)
 		return vmm_bad("ID tree has %llu blocks, want %llu", count,
 			       arena->nr_blocks);
+	if (arena->ids_last != rb_last(&arena->ids))
+		return vmm_bad("the last ID's node is not the tree's last");
 	return vmm_check_reserve(arena);
 }
 
@@ -1103,6 +1105,8 @@ static bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred)
 static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
+	if (arena->ids_last == &blk->id_node)
+		arena->ids_last = rb_prev(&blk->id_node);
 	rb_erase(&blk->id_node, &arena->ids);
 	rb_erase(&blk->addr_node, &arena->addrs);
 	arena->used -= blk->size;
@@ -1294,6 +1298,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	WARN_ON(!RB_EMPTY_ROOT(&arena->users));
 	ida_destroy(&arena->map_ida);
 	arena->ids = RB_ROOT;
+	arena->ids_last = NULL;
 	arena->addrs = RB_ROOT;
 	arena->free = RB_ROOT;
 	arena->by_size = RB_ROOT;
@@ -1314,7 +1319,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
  * mappable block.  Return: 0 or -EINVAL.
  */
 static int vmm_alloc_fits_arena(struct vmm_arena *arena, bool mappable,
-			   u64 *size, u64 *align)
+				u64 *size, u64 *align)
 {
 	if (!*size || *size > arena->size)
 		return -EINVAL;
@@ -2501,7 +2506,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 /*
  * Slide the run of @nr adjacent blocks from @first, @bytes in all, down
  * over @ext, the free extent right below them, to @ext's start, and return
- * the offset just past the run's new place.  As vmm_block_slide(), but
+ * the offset just past the run's new place.  vmm_run_mark() marked it.  As vmm_block_slide(), but
  * for blocks nobody maps, which need no zap, and the whole run at once:
  * every block slides by the same distance, so one memmove() and one
  * extent update do for all of them, and their order in the offset tree
@@ -2516,14 +2521,12 @@ static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
 	u64 src = first->start, dst = ext->start, dist = src - dst;
 	u64 id = first->id;
 	struct vmm_block *blk, *next;
-	unsigned int i;
+	unsigned int i, dead = 0;
 
 	lockdep_assert_held(&arena->lock);
 	vmm_extent_unlink(arena, ext);
 	arena->moving_ext = ext;
 	arena->nr_extents++;
-	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk))
-		blk->moving = true;
 	vmm_unlock(arena);
 
 	vmm_move_bytes(arena, dst, src, bytes);
@@ -2534,12 +2537,20 @@ static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
 
 	vmm_lock(arena);
 	/* Nothing can come between blocks of the run, nor leave it, meanwhile. */
-	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk))
+	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk)) {
 		blk->start -= dist;
+		blk->moving = false;
+		dead += blk->state == VMM_BLOCK_DEAD;
+	}
 	vmm_move_account(arena, pass, ext, dst, bytes, dist, nr);
-	for (i = 0, blk = first; i < nr; i++, blk = next) {
+	/* Rare: blocks freed during the move, released now all are in place. */
+	for (i = 0, blk = first; dead && i < nr; i++, blk = next) {
 		next = vmm_block_next(blk);
-		vmm_block_moved(arena, blk);
+		if (blk->state != VMM_BLOCK_DEAD)
+			continue;
+		dead--;
+		if (!vmm_block_held(blk))
+			vmm_block_release(arena, blk);
 	}
 	vmm_self_check(arena);
 	vmm_moves_ended(arena);
@@ -2590,21 +2601,24 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 /* Blocks looked at per hold of the lock during a pass. */
 #define VMM_PASS_BATCH	64
 
-/* The most blocks in one run: its walks under the lock are O(this). */
-#define VMM_RUN_BLOCKS	64
+/*
+ * The most blocks in one run: its two walks under the lock, one to find
+ * and mark it and one to put it in place, are O(this), each step O(1).
+ */
+#define VMM_RUN_BLOCKS	256
 
 /*
  * How many adjacent blocks from @first, which slides down by @dist, slide
- * with it as one run, and their bytes in *@bytes.  At most
+ * with it as one run, and their bytes in *@bytes; marks them as moving,
+ * @first included.  At most
  * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or @first alone, if it is
  * larger), so that no more than that is copied between two chances for
  * others to take the lock, within what is left of @pass's budget; up to
  * the first block that stays, is mapped (its move needs a zap), or is
  * mappable and would leave its page boundary.
  */
-static unsigned int vmm_run_length(const struct vmm_pass *pass,
-				   struct vmm_block *first, u64 dist,
-				   u64 *bytes)
+static unsigned int vmm_run_mark(const struct vmm_pass *pass,
+				 struct vmm_block *first, u64 dist, u64 *bytes)
 {
 	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
 				  U64_MAX;
@@ -2612,6 +2626,7 @@ static unsigned int vmm_run_length(const struct vmm_pass *pass,
 	u64 sum = first->size;
 	unsigned int nr = 1;
 
+	first->moving = true;
 	for (; nr < VMM_RUN_BLOCKS; nr++, blk = next) {
 		next = vmm_block_next(blk);
 		if (!next || next->start != vmm_block_end(blk) ||
@@ -2620,6 +2635,7 @@ static unsigned int vmm_run_length(const struct vmm_pass *pass,
 		    sum + next->size > min_t(u64, room, VMM_CHUNK))
 			break;
 		sum += next->size;
+		next->moving = true;
 	}
 	*bytes = sum;
 	return nr;
@@ -2680,8 +2696,8 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 			pass->moved += blk->size;
 			cursor = vmm_block_slide(arena, blk, ext, pass);
 		} else {
-			nr = vmm_run_length(pass, blk, blk->start - ext->start,
-					    &bytes);
+			nr = vmm_run_mark(pass, blk, blk->start - ext->start,
+					  &bytes);
 			pass->moved += bytes;
 			cursor = vmm_run_slide(arena, blk, nr, bytes, ext, pass);
 			seen += nr - 1;

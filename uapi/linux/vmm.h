@@ -676,7 +676,9 @@ struct vmm_batch_entry {
  * back fails (the entries were unmapped meanwhile), the blocks the call
  * allocated are freed again, since nobody learnt their IDs, and the call
  * fails with EFAULT; its other effects stay.  A fatal signal stops the
- * call between entries, with @done short of @count.
+ * call between entries, with @done short of @count.  An entry whose wait
+ * (for another task's defragmentation, or for a block's move) a signal
+ * interrupts fails with EINTR: one entry of a batch cannot be restarted.
  *
  * Consecutive ALLOC, FREE and INFO entries share holds of the arena's
  * lock, a bounded number per hold; READ and WRITE copy without it, as the

@@ -28,7 +28,7 @@
 
 #include "vmm_compat.h"
 
-#define VMM_VERSION "0.5.0"
+#define VMM_VERSION "0.6.0"
 
 /*
  * Bulk copies and clears of arena bytes run outside the lock in pieces of
@@ -344,10 +344,13 @@ struct vmm_device {
 DECLARE_STATIC_KEY_FALSE(vmm_hold_timing);
 
 /*
- * Take and drop &vmm_arena.lock, timing the hold when asked to.
- * Preemption is off while the lock is held, so local_clock() reads one
- * CPU's clock at both ends.  A hold that began before timing was switched
- * on has no start (0) and is not counted.
+ * Take and drop &vmm_arena.lock, timing the hold when asked to.  The lock
+ * keeps the task on its CPU (preemption off; on PREEMPT_RT, migration), so
+ * local_clock() reads one CPU's clock at both ends; on PREEMPT_RT a hold
+ * may include time preempted.  Only the taking looks at the key: the
+ * inlined sites are patched one by one when it changes, so a hold is timed
+ * exactly when its start was read, and one that began untimed is not
+ * counted.
  */
 static inline void vmm_lock(struct vmm_arena *arena)
 	__acquires(&arena->lock)
@@ -360,7 +363,7 @@ static inline void vmm_lock(struct vmm_arena *arena)
 static inline void vmm_unlock(struct vmm_arena *arena)
 	__releases(&arena->lock)
 {
-	if (static_branch_unlikely(&vmm_hold_timing) && arena->lock_start) {
+	if (arena->lock_start) {
 		u64 held = local_clock() - arena->lock_start;
 
 		if (held > arena->max_lock_hold_ns)
@@ -504,7 +507,7 @@ int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 			    bool compact, u64 *id, u64 *start);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 void vmm_arena_reset_lock_hold(struct vmm_arena *arena);
-void vmm_arena_time_holds(struct vmm_arena *arena, bool on);
+void vmm_arena_time_holds(bool on);
 bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);

@@ -100,11 +100,15 @@ static int vmm_caches_get(void)
 	mutex_lock(&vmm_cache_lock);
 	if (vmm_cache_users++)
 		goto out;
-	vmm_block_cache = kmem_cache_create("vmm_block",
+	/*
+	 * Named after the module: vmm_kunit.ko and vmm_bench.ko compile this
+	 * file too, and two unmergeable caches cannot share a name.
+	 */
+	vmm_block_cache = kmem_cache_create(KBUILD_MODNAME "_block",
 					    sizeof(struct vmm_block), 0,
 					    SLAB_ACCOUNT | VMM_SLAB_NO_MERGE,
 					    NULL);
-	vmm_extent_cache = kmem_cache_create("vmm_extent",
+	vmm_extent_cache = kmem_cache_create(KBUILD_MODNAME "_extent",
 					     sizeof(struct vmm_extent), 0,
 					     SLAB_ACCOUNT | VMM_SLAB_NO_MERGE,
 					     NULL);
@@ -215,17 +219,23 @@ static void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
 /*
  * Make room in the reserve for one more block, and for the extra extent
  * node an aligned block in the middle of an extent needs (@splits): take
- * this CPU's preloaded node as often as needed.  Return: false when the
+ * nodes from the list *@extra (when not NULL), then this CPU's preloaded
+ * node, as often as needed.  Return: false when the
  * slot was empty; the caller then drops the lock, refills it with
  * vmm_ext_preload_fill() and looks again.
  */
-static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits)
+static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
+			    struct vmm_extent **extra)
 {
 	lockdep_assert_held(&arena->lock);
 	while (!vmm_reserve_covers(arena, arena->nr_blocks + 1) ||
 	       (splits && !arena->nr_reserve)) {
-		struct vmm_extent *ext = this_cpu_xchg(vmm_ext_preload, NULL);
+		struct vmm_extent *ext = extra ? *extra : NULL;
 
+		if (ext)
+			*extra = ext->next;
+		else
+			ext = this_cpu_xchg(vmm_ext_preload, NULL);
 		if (!ext)
 			return false;
 		ext->next = arena->reserve;
@@ -446,7 +456,7 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 	}
 }
 
-/* Whether taking [start, start + size) from @ext leaves free space on both sides. */
+/* Whether taking [start, start + size) from @ext leaves space on both sides. */
 static bool vmm_take_splits(const struct vmm_extent *ext, u64 start, u64 size)
 {
 	return start > ext->start && start + size < vmm_extent_end(ext);
@@ -1342,13 +1352,14 @@ static int vmm_alloc_fits_arena(struct vmm_arena *arena, bool mappable,
  * find the block's place, take it and link @blk, state still to be set,
  * into the trees.  O(levels * log n).  Return: 0, -EDQUOT, -ENOSPC, or
  * -EAGAIN, changing nothing, when something must first be allocated
- * without the lock: the usage records @ch misses, or this CPU's preloaded
- * extent node.
+ * without the lock: the usage records @ch misses, or an extent node (from
+ * *@extra, else this CPU's preload; see vmm_ext_reserve()).
  */
 static int vmm_place_locked(struct vmm_arena *arena, struct vmm_block *blk,
 			    u64 size, u64 align,
 			    const struct vmm_alloc_req *req,
-			    struct vmm_charge *ch, u64 max_blocks)
+			    struct vmm_charge *ch, u64 max_blocks,
+			    struct vmm_extent **extra)
 {
 	const struct vmm_cred *cred = req ? req->cred : NULL;
 	struct vmm_extent *ext;
@@ -1364,7 +1375,7 @@ static int vmm_place_locked(struct vmm_arena *arena, struct vmm_block *blk,
 	ext = vmm_fit(arena, size, align, &start);
 	if (!ext)
 		return -ENOSPC;
-	if (!vmm_ext_reserve(arena, vmm_take_splits(ext, start, size)))
+	if (!vmm_ext_reserve(arena, vmm_take_splits(ext, start, size), extra))
 		return -EAGAIN;
 	/* Counted first: the reserve's cap, in the take, allows for it. */
 	arena->nr_blocks++;
@@ -1423,7 +1434,8 @@ retry:
 	/* The extent node the reserve may need for this block. */
 	vmm_ext_preload_fill();
 	vmm_lock(arena);
-	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks);
+	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks,
+			       NULL);
 	if (ret == -EAGAIN) {
 		/*
 		 * The owner's first block (at some level of its chain) needs
@@ -1766,12 +1778,45 @@ static bool vmm_meta_shared(const struct vmm_meta_op *op)
 		op->size <= VMM_ZERO_LOCKED);
 }
 
+/*
+ * The extent nodes @allocs more blocks will need beyond what the arena
+ * holds, as far as a look without the lock tells, into *@extra.  The run
+ * stops (-EAGAIN) at an allocation the guess left short.
+ */
+static void vmm_meta_nodes(struct vmm_arena *arena, unsigned int allocs,
+			   struct vmm_extent **extra)
+{
+	u64 have = READ_ONCE(arena->nr_reserve) + READ_ONCE(arena->nr_extents);
+	u64 want = READ_ONCE(arena->nr_blocks) + allocs + 1;
+	struct vmm_extent *ext;
+
+	for (; have < want && allocs--; have++) {
+		ext = vmm_ext_alloc();
+		if (!ext)
+			return;
+		ext->next = *extra;
+		*extra = ext;
+	}
+}
+
+static void vmm_meta_nodes_free(struct vmm_extent *extra)
+{
+	struct vmm_extent *ext;
+
+	while ((ext = extra)) {
+		extra = ext->next;
+		vmm_ext_free(ext);
+	}
+}
+
 /* Block records for the ALLOCs among @ops; stops short on failure. */
 static unsigned int vmm_meta_prealloc(struct vmm_meta_op *ops,
-				      unsigned int n, struct vmm_block **blks)
+				      unsigned int n, struct vmm_block **blks,
+				      unsigned int *allocs)
 {
 	unsigned int i;
 
+	*allocs = 0;
 	for (i = 0; i < n; i++) {
 		blks[i] = NULL;
 		if (!vmm_meta_shared(&ops[i]))
@@ -1781,6 +1826,7 @@ static unsigned int vmm_meta_prealloc(struct vmm_meta_op *ops,
 		blks[i] = kmem_cache_zalloc(vmm_block_cache, VMM_GFP_META);
 		if (!blks[i])
 			break;
+		(*allocs)++;
 	}
 	return i;
 }
@@ -1788,7 +1834,8 @@ static unsigned int vmm_meta_prealloc(struct vmm_meta_op *ops,
 /* One entry under the lock.  Return: 0, or its error, having done nothing. */
 static int vmm_meta_one(struct vmm_arena *arena, const struct vmm_cred *cred,
 			struct vmm_meta_op *op, struct vmm_block *blk,
-			struct vmm_charge *ch, u64 max_blocks)
+			struct vmm_charge *ch, u64 max_blocks,
+			struct vmm_extent **extra)
 {
 	u64 size = op->size, align = op->align;
 	int ret;
@@ -1797,7 +1844,7 @@ static int vmm_meta_one(struct vmm_arena *arena, const struct vmm_cred *cred,
 	case VMM_BATCH_ALLOC:
 		ret = vmm_alloc_fits_arena(arena, false, &size, &align) ?:
 		      vmm_place_locked(arena, blk, size, align, &op->req, ch,
-				       max_blocks);
+				       max_blocks, extra);
 		if (ret)
 			return ret;
 		memset(arena->base + blk->start, 0, size);
@@ -1858,23 +1905,26 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 	struct vmm_block *blks[VMM_META_HOLD];
 	struct vmm_charge ch = { .nr_spares = 0 };
 	u64 max_blocks = vmm_block_limit(arena, cred);
-	unsigned int done = 0, chunk, i;
+	unsigned int done = 0, chunk, allocs, i;
+	struct vmm_extent *extra;
 	int ret = 0;
 
 	ch.chain = vmm_charge_chain(cred, &ch.n);
 	while (done < n && !ret) {
 		chunk = vmm_meta_prealloc(ops + done,
 					  min_t(unsigned int, n - done,
-						VMM_META_HOLD), blks);
+						VMM_META_HOLD), blks, &allocs);
 		if (!chunk) {
 			ops[done].result = -EAGAIN;
 			break;
 		}
+		extra = NULL;
+		vmm_meta_nodes(arena, allocs, &extra);
 		vmm_ext_preload_fill();
 		vmm_lock(arena);
 		for (i = 0; i < chunk; i++) {
 			ret = vmm_meta_one(arena, cred, &ops[done + i], blks[i],
-					   &ch, max_blocks);
+					   &ch, max_blocks, &extra);
 			ops[done + i].result = ret;
 			if (ret)
 				break;
@@ -1883,6 +1933,7 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		vmm_self_check(arena);
 		vmm_unlock(arena);
 		vmm_meta_trace(ops + done, i);
+		vmm_meta_nodes_free(extra);
 		while (chunk--)
 			if (blks[chunk])
 				kmem_cache_free(vmm_block_cache, blks[chunk]);
@@ -2379,7 +2430,7 @@ static struct vmm_block *vmm_block_next(struct vmm_block *blk)
 	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
 }
 
-/* Copy @bytes from @src down to @dst outside the lock, yielding between chunks. */
+/* Copy @bytes from @src down to @dst without the lock, yielding at times. */
 static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 			   u64 bytes)
 {
@@ -2429,7 +2480,7 @@ static void vmm_block_moved(struct vmm_arena *arena, struct vmm_block *blk)
 static void vmm_moves_ended(struct vmm_arena *arena)
 	__must_hold(&arena->lock)
 {
-	arena->move_seq++;
+	WRITE_ONCE(arena->move_seq, arena->move_seq + 1);
 	if (wq_has_sleeper(&arena->move_wq)) {
 		vmm_unlock(arena);
 		wake_up_all(&arena->move_wq);
@@ -2504,14 +2555,37 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 }
 
 /*
- * Slide the run of @nr adjacent blocks from @first, @bytes in all, down
- * over @ext, the free extent right below them, to @ext's start, and return
- * the offset just past the run's new place.  vmm_run_mark() marked it.  As vmm_block_slide(), but
- * for blocks nobody maps, which need no zap, and the whole run at once:
- * every block slides by the same distance, so one memmove() and one
- * extent update do for all of them, and their order in the offset tree
- * stays as it is.  The run is marked as moving as a unit, and a block
- * freed meanwhile is released once the run is in place.
+ * Release the blocks on @dead, freed while they moved, %VMM_META_HOLD per
+ * hold of the lock, however many a run had.  Nothing else reaches them
+ * meanwhile: lookups skip freed blocks, nobody pins or maps them, and
+ * this compactor is the only one.
+ */
+static void vmm_release_dead(struct vmm_arena *arena, struct list_head *dead)
+	__must_hold(&arena->lock)
+{
+	unsigned int n = 0;
+
+	while (!list_empty(dead)) {
+		if (n++ == VMM_META_HOLD) {
+			n = 0;
+			vmm_unlock(arena);
+			vmm_lock(arena);
+		}
+		/* Takes it off @dead (list_del_init() of its scope link). */
+		vmm_block_release(arena, list_first_entry(dead, struct vmm_block,
+							  scope_node));
+	}
+}
+
+/*
+ * Slide the run of @nr adjacent blocks from @first, @bytes in all, which
+ * vmm_run_mark() marked as moving, down over @ext, the free extent right
+ * below them, to @ext's start, and return the offset just past the run's
+ * new place.  As vmm_block_slide(), but for blocks nobody maps, which need
+ * no zap, and for the whole run at once: every block slides by the same
+ * distance, so one memmove() and one extent update do for all of them,
+ * and their order in the offset tree stays as it is.  A block freed
+ * meanwhile is released once the run is in place.
  */
 static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
 			 unsigned int nr, u64 bytes, struct vmm_extent *ext,
@@ -2520,8 +2594,9 @@ static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
 {
 	u64 src = first->start, dst = ext->start, dist = src - dst;
 	u64 id = first->id;
-	struct vmm_block *blk, *next;
-	unsigned int i, dead = 0;
+	struct vmm_block *blk;
+	LIST_HEAD(dead);
+	unsigned int i;
 
 	lockdep_assert_held(&arena->lock);
 	vmm_extent_unlink(arena, ext);
@@ -2540,19 +2615,13 @@ static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
 	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk)) {
 		blk->start -= dist;
 		blk->moving = false;
-		dead += blk->state == VMM_BLOCK_DEAD;
+		/* Freed during the move: its scope link is free to use. */
+		if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+			list_add_tail(&blk->scope_node, &dead);
 	}
 	vmm_move_account(arena, pass, ext, dst, bytes, dist, nr);
-	/* Rare: blocks freed during the move, released now all are in place. */
-	for (i = 0, blk = first; dead && i < nr; i++, blk = next) {
-		next = vmm_block_next(blk);
-		if (blk->state != VMM_BLOCK_DEAD)
-			continue;
-		dead--;
-		if (!vmm_block_held(blk))
-			vmm_block_release(arena, blk);
-	}
 	vmm_self_check(arena);
+	vmm_release_dead(arena, &dead);
 	vmm_moves_ended(arena);
 	return dst + bytes;
 }
@@ -2825,23 +2894,17 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 
 /**
  * vmm_arena_time_holds() - switch the timing of lock holds on or off
- * @arena: the arena
  * @on: time them
  *
  * Shared by every arena of the module.  Holds under way when timing comes
  * on are not counted.  May sleep.
  */
-void vmm_arena_time_holds(struct vmm_arena *arena, bool on)
+void vmm_arena_time_holds(bool on)
 {
-	if (on) {
+	if (on)
 		static_branch_enable(&vmm_hold_timing);
-		return;
-	}
-	static_branch_disable(&vmm_hold_timing);
-	/* No hold starts a timing now: forget the one that may have. */
-	spin_lock(&arena->lock);
-	arena->lock_start = 0;
-	spin_unlock(&arena->lock);
+	else
+		static_branch_disable(&vmm_hold_timing);
 }
 
 /**

@@ -136,12 +136,32 @@ static bool vmm_batch_record(struct vmm_batch *b, int ret)
 	return !ret || b->cont;
 }
 
-/* Between entries: yield, and stop for good at the end or when killed. */
+/*
+ * Between entries: yield, and stop at the end, or for a pending signal
+ * once something ran (the caller sends the rest again).
+ */
 static bool vmm_batch_next(struct vmm_batch *b)
 {
 	cond_resched();
-	return b->done < b->count && !fatal_signal_pending(current);
+	return b->done < b->count && !(b->done && signal_pending(current));
 }
+
+/*
+ * Privilege is asked for per entry, as the single commands ask per call:
+ * an entry that passes only as an administrator is audited as such, and
+ * one administrator entry does not wave the next one through unasked.
+ * The unprivileged limits, which are not permission checks, stay known.
+ */
+static void vmm_batch_unescalate(struct vmm_batch *b)
+{
+	b->c.cred.admin = false;
+}
+
+/*
+ * Entries one call of vmm_batch_meta() hands to the arena at most, so that
+ * what it prepares for a run that stops early stays small.
+ */
+#define VMM_BATCH_META_MAX	64
 
 /* Check and run the next entry; returns whether the call goes on. */
 static bool vmm_batch_one(struct vmm_batch *b)
@@ -149,6 +169,7 @@ static bool vmm_batch_one(struct vmm_batch *b)
 	struct vmm_batch_entry *e = &b->e[b->done];
 	int ret;
 
+	vmm_batch_unescalate(b);
 	ret = vmm_batch_check(e);
 	if (!ret)
 		ret = vmm_batch_act(&b->c, e);
@@ -198,7 +219,8 @@ static bool vmm_batch_meta(struct vmm_batch *b)
 {
 	unsigned int n = 0, ran, i;
 
-	while (b->done + n < b->count &&
+	vmm_batch_unescalate(b);
+	while (n < VMM_BATCH_META_MAX && b->done + n < b->count &&
 	       vmm_batch_is_meta(b->e[b->done + n].op) &&
 	       !vmm_batch_check(&b->e[b->done + n])) {
 		vmm_batch_meta_op(&b->c, &b->e[b->done + n], &b->ops[n]);
@@ -209,8 +231,7 @@ static bool vmm_batch_meta(struct vmm_batch *b)
 		vmm_batch_meta_done(&b->e[b->done], &b->ops[i]);
 		vmm_batch_record(b, 0);
 	}
-	if (ran == n && (b->done == b->count ||
-			 !vmm_batch_is_meta(b->e[b->done].op)))
+	if (n && ran == n)
 		return true;
 	return vmm_batch_next(b) ? vmm_batch_one(b) : true;
 }
@@ -229,8 +250,9 @@ static void vmm_batch_run(struct vmm_batch *b)
 
 /*
  * The results could not be stored: nobody learnt the IDs of the blocks
- * this call allocated, so free them again.  A later entry may have freed
- * one already (-ENOENT).
+ * this call allocated, so free them again, as their owner.  A later entry
+ * may have freed one already (-ENOENT), or given it away (-EACCES: then
+ * it is the new owner's).
  */
 static void vmm_batch_undo(struct vmm_batch *b)
 {
@@ -238,7 +260,8 @@ static void vmm_batch_undo(struct vmm_batch *b)
 
 	for (i = 0; i < b->done; i++)
 		if (b->e[i].op == VMM_BATCH_ALLOC && !b->e[i].result)
-			vmm_arena_free(b->c.arena, b->e[i].alloc.id);
+			vmm_arena_free_perm(b->c.arena, b->e[i].alloc.id,
+					    &b->c.cred);
 }
 
 static int vmm_batch_header(struct vmm_batch_args *args)
@@ -281,7 +304,8 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 	b.e = kvmalloc_array(args.count, sizeof(*b.e), GFP_KERNEL_ACCOUNT);
 	if (!b.e)
 		return -ENOMEM;
-	b.ops = kvmalloc_array(args.count, sizeof(*b.ops), GFP_KERNEL_ACCOUNT);
+	b.ops = kvmalloc_array(min_t(u32, args.count, VMM_BATCH_META_MAX),
+			       sizeof(*b.ops), GFP_KERNEL_ACCOUNT);
 	if (!b.ops) {
 		ret = -ENOMEM;
 		goto out_free;

@@ -135,7 +135,7 @@ static int vmm_timing_set(const char *val, const struct kernel_param *kp)
 	int ret = param_set_bool(val, kp);
 
 	if (!ret && vmm_ready)
-		vmm_arena_time_holds(&vmm_dev->arena, vmm_lock_hold_timing);
+		vmm_arena_time_holds(vmm_lock_hold_timing);
 	return ret;
 }
 
@@ -404,7 +404,7 @@ static int __init vmm_init(void)
 	vmm_arena_switches();
 	vmm_arena_quotas();
 	if (vmm_lock_hold_timing)
-		vmm_arena_time_holds(&vmm_dev->arena, true);
+		vmm_arena_time_holds(true);
 	vmm_ready = true;
 	kernel_param_unlock(THIS_MODULE);
 	ret = misc_register(&vmm_dev->misc);

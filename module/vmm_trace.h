@@ -93,8 +93,8 @@ TRACE_EVENT(vmm_move,
  * by one distance, in one copy.  first_id is the lowest-offset block of
  * the run, blocks how many it has (2 or more; a single block's move is a
  * vmm_move), from and to the run's first offset before and after, size
- * the bytes of all its blocks.  The blocks are the ones LIST shows at
- * offsets [to, to + size) after the move, in the same order.  None of
+ * the bytes of all its blocks, which occupy [to, to + size) after the
+ * move, in the same order (LIST shows those not freed meanwhile).  None of
  * them is mapped (mapped blocks move alone, with their zap), so there is
  * no zapped field.
  */

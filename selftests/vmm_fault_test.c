@@ -1205,8 +1205,10 @@ static void kmsg_scan(int fd, struct kmsg_scan *s)
 		 * vmm's own caches' too (KERNEL_CACHE_FAILED).
 		 */
 		if (strstr(msg, "kmem_cache_create") &&
-		    (strstr(msg, "(vmm_block) failed with error") ||
-		     strstr(msg, "(vmm_extent) failed with error"))) {
+		    (strstr(msg, "(vmm_block) failed with error -12") ||
+		     strstr(msg, "(vmm_block) failed with error -22") ||
+		     strstr(msg, "(vmm_extent) failed with error -12") ||
+		     strstr(msg, "(vmm_extent) failed with error -22"))) {
 			s->cache_failed = true;
 			dump_left = 6;
 			continue;
@@ -1572,25 +1574,53 @@ static void log_sweep(struct __test_metadata *_metadata, const char *what,
 
 #define MAX_POSITIONS	512
 
+/*
+ * What failslab counts in a load that gives up before vmm_init() creates
+ * its slab caches (an arena size of 0 is refused first).
+ */
+static long count_before_caches(struct __test_metadata *_metadata,
+				FIXTURE_DATA(load) *self)
+{
+	struct sweep_stats ss = { 0 };
+	long c = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		load_once(_metadata, self, FAILSLAB, LOAD_COUNT, 0, "0", &ss);
+		if (self->res->counted > c)
+			c = self->res->counted;
+	}
+	TH_LOG("failslab: up to %ld when vmm_init() gives up before its caches",
+	       c);
+	return c;
+}
+
 TEST_F_TIMEOUT(load, load_module_survives_nth_slab_alloc_failure, 300)
 {
 	unsigned long pos[MAX_POSITIONS];
 	struct sweep_stats ss = { 0 };
-	long c_first, c_all;
+	long c_first, c_all, c_pre;
 	double t0 = now_s();
 	int i, npos;
 
 	ASSERT_EQ(0, fi_setup(FAILSLAB));
 	calibrate(_metadata, self, FAILSLAB, LOAD_COUNT, &c_first, &c_all);
+	c_pre = count_before_caches(_metadata, self);
 
 	/*
 	 * From do_init_module()'s kmalloc just before vmm_init() through
-	 * vmm_init() (its two kzallocs and the arena's vmalloc) and the
-	 * start of misc_register(), then samples of the rest, then past the
-	 * end.  The count up to vmm_init()'s first kzalloc includes the
-	 * unwinding of the failed load, hence the margin before it.
+	 * vmm_init()'s first kzalloc, then, past the creation of vmm's slab
+	 * caches, the rest of vmm_init() (the arena's vmalloc) and the start
+	 * of misc_register(), then samples of the rest, then past the end.
+	 * The count up to each point includes the unwinding of the failed
+	 * load, hence the margin before the first.  The caches' creation is
+	 * left out: on 6.1, when kmem_cache_create() fails in
+	 * sysfs_slab_add(), SLUB leaks the kobject's name (kmemleak reports
+	 * it), a kernel bug outside vmm.
 	 */
-	npos = positions(pos, MAX_POSITIONS, c_first - 10, c_all, 24, 8, 32);
+	npos = positions(pos, MAX_POSITIONS, c_pre - 10, c_pre, 12, 0, 0);
+	npos += positions(pos + npos, MAX_POSITIONS - npos, c_first + 1, c_all,
+			  16, 8, 32);
 	for (i = 0; i < npos; i++)
 		load_once(_metadata, self, FAILSLAB, LOAD_NTH, pos[i],
 			  self->arena_str, &ss);
@@ -1633,7 +1663,8 @@ TEST_F_TIMEOUT(load, load_module_survives_page_alloc_failures, 300)
 	 * shadow is not.
 	 */
 	calibrate(_metadata, self, FAILPAGE, LOAD_COUNT, &c_first, &c_all);
-	npos = positions(pos, MAX_POSITIONS, c_first - 2, c_all, 16, 6, 64);
+	/* Past the slab caches' creation (see above): their pages too. */
+	npos = positions(pos, MAX_POSITIONS, c_first + 1, c_all, 16, 6, 64);
 	for (i = 0; i < npos; i++)
 		load_once(_metadata, self, FAILPAGE, LOAD_NTH, pos[i],
 			  self->arena_str, &ss);

@@ -3701,7 +3701,10 @@ static bool batch_apply(unsigned int i, const struct vmm_batch_entry *e,
 	struct mblock *b = NULL;
 	bool fits = false;
 
-	if (!bad && e->op != VMM_BATCH_ALLOC) {
+	if (!bad && e->op == VMM_BATCH_READ && !e->rw.length) {
+		/* As VMM_IOC_READ: checked before the block is looked up. */
+		want = -EINVAL;
+	} else if (!bad && e->op != VMM_BATCH_ALLOC) {
 		mi = mb_find(e->op == VMM_BATCH_FREE ? e->free.id :
 			     e->op == VMM_BATCH_INFO ? e->info.id : e->rw.id);
 		b = mi >= 0 ? &mb[mi] : NULL;

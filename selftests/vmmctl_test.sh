@@ -1238,17 +1238,17 @@ reload 5
 # --- --version and --help ----------------------------------------------------
 
 modver=$(cat /sys/module/vmm/version 2>/dev/null)
-check "--version shows vmmctl 0.5.0 and the module's version" 0 \
-	"vmmctl 0.5.0"$'\n'"module: $modver"$'\n' '' $V --version
-expect "the module reports version 0.5.0" "$modver" "0.5.0"
+check "--version shows vmmctl 0.6.0 and the module's version" 0 \
+	"vmmctl 0.6.0"$'\n'"module: $modver"$'\n' '' $V --version
+expect "the module reports version 0.6.0" "$modver" "0.6.0"
 own check "-V is --version" 0 '*' '' $V -V
 # The mismatch warning is vmmctl comparing two strings.
 if all_checks; then
 	printf '9.9.9\n' >"$T/fakever"
 	if mount --bind "$T/fakever" /sys/module/vmm/version 2>/dev/null; then
 		check "--version flags a version mismatch" 0 \
-			$'vmmctl 0.5.0\nmodule: 9.9.9\n' \
-			'version mismatch: vmmctl is 0.5.0 but the loaded module is 9.9.9' \
+			$'vmmctl 0.6.0\nmodule: 9.9.9\n' \
+			'version mismatch: vmmctl is 0.6.0 but the loaded module is 9.9.9' \
 			$V --version
 		umount /sys/module/vmm/version
 	else
@@ -1258,7 +1258,7 @@ if all_checks; then
 fi
 modprobe -r vmm 2>/dev/null || rmmod vmm
 check "--version without the module says not loaded" 0 \
-	$'vmmctl 0.5.0\nmodule: not loaded\n' '' $V --version
+	$'vmmctl 0.6.0\nmodule: not loaded\n' '' $V --version
 check "a command without the module exits 6 and suggests modprobe" 6 '' \
 	"cannot open /dev/vmm: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
 	$V list

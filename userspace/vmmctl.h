@@ -12,7 +12,7 @@
 
 #include "libvmm.h"
 
-#define VMMCTL_VERSION "0.5.0"
+#define VMMCTL_VERSION "0.6.0"
 
 /* Exit classes; the comments name the Python simulator's exceptions. */
 enum {

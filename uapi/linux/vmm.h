@@ -347,8 +347,8 @@ struct vmm_info_args {
  * @defrags: completed VMM_IOC_DEFRAG calls
  * @bytes_moved: bytes copied by all defragmentations
  * @metadata_bytes: kernel memory spent on the arena's bookkeeping: block
- *	and free-extent records (those kept for future frees included) as
- *	the slab allocator sizes them (the arena itself not included)
+ *	and free-extent records (those kept for future frees included), at
+ *	their object sizes (the arena itself not included)
  * @policy: the placement policy, %VMM_STATS_POLICY_FIRST or
  *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
  * @max_lock_hold_ns: the longest time the arena's spinlock has been held
@@ -675,10 +675,12 @@ struct vmm_batch_entry {
  * the kernel cannot allocate its copy of them.  If writing the results
  * back fails (the entries were unmapped meanwhile), the blocks the call
  * allocated are freed again, since nobody learnt their IDs, and the call
- * fails with EFAULT; its other effects stay.  A fatal signal stops the
- * call between entries, with @done short of @count.  An entry whose wait
- * (for another task's defragmentation, or for a block's move) a signal
- * interrupts fails with EINTR: one entry of a batch cannot be restarted.
+ * fails with EFAULT; its other effects stay.  A pending signal stops the
+ * call between entries (never before the first, so every call makes
+ * progress), with @done short of @count and no failure: send the rest
+ * again.  An entry whose wait (for another task's defragmentation, or for
+ * a block's move) a signal interrupts fails with EINTR: one entry of a
+ * batch cannot be restarted.
  *
  * Consecutive ALLOC, FREE and INFO entries share holds of the arena's
  * lock, a bounded number per hold; READ and WRITE copy without it, as the

@@ -1779,9 +1779,10 @@ static bool vmm_meta_shared(const struct vmm_meta_op *op)
 }
 
 /*
- * The extent nodes @allocs more blocks will need beyond what the arena
- * holds, as far as a look without the lock tells, into *@extra.  The run
- * stops (-EAGAIN) at an allocation the guess left short.
+ * The extent nodes @allocs more blocks (the most a chunk's entries have
+ * allocated and not yet freed at any point) will need beyond what the
+ * arena holds, as far as a look without the lock tells, into *@extra.
+ * The run stops (-EAGAIN) at an allocation the guess left short.
  */
 static void vmm_meta_nodes(struct vmm_arena *arena, unsigned int allocs,
 			   struct vmm_extent **extra)
@@ -1809,24 +1810,30 @@ static void vmm_meta_nodes_free(struct vmm_extent *extra)
 	}
 }
 
-/* Block records for the ALLOCs among @ops; stops short on failure. */
+/*
+ * Block records for the ALLOCs among @ops; stops short on failure.  The
+ * most blocks the chunk holds at once, counting a FREE as giving one back
+ * (it may name another block: a guess), in *@peak.
+ */
 static unsigned int vmm_meta_prealloc(struct vmm_meta_op *ops,
 				      unsigned int n, struct vmm_block **blks,
-				      unsigned int *allocs)
+				      unsigned int *peak)
 {
-	unsigned int i;
+	unsigned int i, held = 0;
 
-	*allocs = 0;
+	*peak = 0;
 	for (i = 0; i < n; i++) {
 		blks[i] = NULL;
 		if (!vmm_meta_shared(&ops[i]))
 			break;
+		if (ops[i].op == VMM_BATCH_FREE && held)
+			held--;
 		if (ops[i].op != VMM_BATCH_ALLOC)
 			continue;
 		blks[i] = kmem_cache_zalloc(vmm_block_cache, VMM_GFP_META);
 		if (!blks[i])
 			break;
-		(*allocs)++;
+		*peak = max(*peak, ++held);
 	}
 	return i;
 }

@@ -400,4 +400,44 @@ TEST_F(module, module_lock_hold_timing_can_be_toggled_at_runtime)
 	EXPECT_STREQ("Y\n", read_text(param));
 }
 
+/* Whether /proc/slabinfo has a cache named @name. */
+static bool slabinfo_has(const char *name)
+{
+	char line[512];
+	size_t n = strlen(name);
+	bool found = false;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, name, n) && line[n] == ' ';
+	fclose(f);
+	return found;
+}
+
+/*
+ * Block and extent records come from slab caches of their own, named
+ * after the module.  /sys/kernel/slab lists both: a directory, or a link
+ * to the cache the allocator merged them into, which 6.1 may do.  From
+ * 6.5 (SLAB_NO_MERGE) they are never merged, and /proc/slabinfo names
+ * them.
+ */
+TEST_F(module, module_caches_are_named_in_sysfs_and_slabinfo)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	RELOAD_ARGS_OPEN("size=64K");
+	ASSERT_OK(vmm_alloc(self->fd, 100, 0, NULL, NULL));
+	EXPECT_TRUE(vmm_path_exists("/sys/kernel/slab/vmm_block"));
+	EXPECT_TRUE(vmm_path_exists("/sys/kernel/slab/vmm_extent"));
+	ASSERT_EQ(0, uname(&u));
+	ASSERT_EQ(2, sscanf(u.release, "%d.%d", &major, &minor));
+	if (major > 6 || (major == 6 && minor >= 5)) {
+		EXPECT_TRUE(slabinfo_has("vmm_block"));
+		EXPECT_TRUE(slabinfo_has("vmm_extent"));
+	}
+}
+
 TEST_HARNESS_MAIN

@@ -823,7 +823,7 @@ struct cg_report {
 	__u64 allocated;
 };
 
-enum { CG_STARTED = 1, CG_JOIN, CG_DROP, CG_READY, CG_GO, CG_DONE };
+enum { CG_STARTED = 1, CG_LOCK, CG_JOIN, CG_DROP, CG_READY, CG_GO, CG_DONE };
 
 /* Wait up to @ms for @pid to exit; its status, or -1 (then killed). */
 static int wait_exit_within(pid_t pid, int ms)
@@ -862,6 +862,19 @@ static void cg_child(int fd, const char *cg, struct cg_report *rep, int go)
 
 	rep->step = CG_STARTED;
 	prefault_stack_and_errno();
+	/*
+	 * Fault in and lock every page this process has (its text, libc's,
+	 * the copies of its written pages) while it is still charged to the
+	 * parent's cgroup.  Otherwise a text page first touched inside the
+	 * cgroup is charged there, the cgroup's reclaim evicts it when the
+	 * metadata reaches the limit, and its refault (which may not fail)
+	 * calls the OOM killer: 6.12 does so in most runs.
+	 */
+	if (mlockall(MCL_CURRENT)) {
+		rep->err = errno;
+		rep->step = CG_LOCK;
+		_exit(0);
+	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 	rep->err = vmm_write_file(procs, "0");
 	if (rep->err) {

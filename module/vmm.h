@@ -454,14 +454,14 @@ struct vmm_block_attrs {
  * struct vmm_meta_op - an ALLOC, FREE or INFO entry of a batch
  * @op: %VMM_BATCH_ALLOC, %VMM_BATCH_FREE or %VMM_BATCH_INFO
  * @result: out: 0, or the negative errno that stopped the run here
- * @size: ALLOC in: bytes
+ * @size: ALLOC in: bytes; FREE out: the freed block's
  * @align: ALLOC in: alignment, 0 or 1 for none
  * @compact: ALLOC in: %VMM_ALLOC_COMPACT
  * @req: ALLOC in: owner, mode, scope and mappability, as for
- *	vmm_arena_alloc_owned()
+ *	vmm_arena_alloc_owned(); not read for other ops
  * @id: FREE and INFO in: the block; ALLOC out: the new block
- * @start: ALLOC out: its offset
- * @attrs: INFO out
+ * @start: ALLOC and FREE out: the block's offset
+ * @attrs: INFO out; not read
  */
 struct vmm_meta_op {
 	u32 op;

@@ -262,6 +262,34 @@ TEST_F(batch, readonly_entries_are_efault_and_run_nothing)
 	munmap(ro, len);
 }
 
+/*
+ * Entries whose first page is writable and whose second is not: the check
+ * before anything runs must reach every page, not only the first.
+ */
+TEST_F(batch, entries_read_only_past_first_page_are_efault_and_run_nothing)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	__u64 blocks = stat_blocks(self->fd), allocs = stat_allocs(self->fd);
+	struct vmm_batch_entry *e;
+	unsigned int i, n = 4;
+	char *p;
+
+	p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	/* Two entries and a bit in the first page, the rest in the second. */
+	e = (struct vmm_batch_entry *)(p + pg - 2 * sizeof(*e) - 8);
+	for (i = 0; i < n; i++)
+		e[i] = e_alloc(64, 0, 0, 0);
+	ASSERT_OK(mprotect(p + pg, pg, PROT_READ));
+	EXPECT_ERR(EFAULT, batch(self->fd, e, n, VMM_BATCH_CONTINUE,
+				 &self->a));
+	EXPECT_TRUE(none_ran(e, n));
+	EXPECT_EQ(blocks, stat_blocks(self->fd));
+	EXPECT_EQ(allocs, stat_allocs(self->fd));
+	munmap(p, 2 * pg);
+}
+
 /* Entries straddling into an unmapped page: all or nothing. */
 TEST_F(batch, entries_crossing_into_unmapped_page_are_efault)
 {

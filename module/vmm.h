@@ -38,6 +38,13 @@
 #define VMM_CHUNK	SZ_256K
 
 /*
+ * Runs of adjacent blocks a compaction moves in one round trip of the lock
+ * at most (each with a memmove() of its own; they close up the free
+ * extents between them).
+ */
+#define VMM_GATHER_RUNS	16
+
+/*
  * Metadata a caller's request makes (block, extent and usage records) is
  * charged to the caller's memory cgroup, and fails with -ENOMEM rather
  * than invoking the OOM killer when the cgroup or the machine is full.
@@ -66,8 +73,8 @@ static inline const char *vmm_policy_name(enum vmm_policy policy)
  * @node: in &vmm_arena.free, ordered by @start
  * @size_node: in &vmm_arena.by_size, ordered by (@size, @start); used by
  *	the best-fit policy only
- * @next: while the node is in &vmm_arena.reserve instead of the trees, the
- *	next one there
+ * @next: while the node is in &vmm_arena.reserve or on
+ *	&vmm_arena.moving_ext instead of the trees, the next one there
  * @start: first free byte
  * @size: free bytes; never 0
  * @subtree_max: the largest @size in this node's subtree, which lets the
@@ -232,12 +239,13 @@ struct vmm_block {
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
  * @by_size: the same extents by (size, offset), kept for %VMM_POLICY_BEST
- * @moving_ext: the extent a block is sliding into, out of @free while the
- *	compactor copies without the lock; NULL otherwise
+ * @moving_ext: the extents blocks are sliding into, out of @free while
+ *	the compactor copies without the lock, in offset order, linked by
+ *	&vmm_extent.next; NULL otherwise
  * @policy: placement; fixed after init
  * @self_check: after every change, compare the index against a linear
  *	walk (debugging; O(n) under the lock)
- * @nr_extents: extents in @free, plus @moving_ext
+ * @nr_extents: extents in @free, plus those on @moving_ext
  * @reserve: extent nodes kept for the releases of blocks, linked by
  *	&vmm_extent.next: with @nr_extents, there are always at least
  *	@nr_blocks + 1 nodes, as many as the most extents the blocks can

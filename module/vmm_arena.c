@@ -743,7 +743,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 {
 	struct rb_node *b = rb_first(&arena->addrs), *e = rb_first(&arena->free);
 	struct vmm_extent *moving = arena->moving_ext;
-	u64 cursor = 0, used = 0, blocks = 0, extents = 0;
+	u64 cursor = 0, used = 0, blocks = 0, extents = 0, hidden = 0;
 	u64 mappable = 0, mapped = 0;
 	bool prev_free = false;
 
@@ -757,8 +757,9 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 		if (moving && moving->start == cursor) {
 			/* May touch a free extent: it is out of the tree. */
 			cursor += moving->size;
-			moving = NULL;
+			moving = moving->next;
 			extents++;
+			hidden++;
 			prev_free = false;
 		} else if (ext && ext->start == cursor) {
 			if (prev_free)
@@ -808,7 +809,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 		return vmm_bad("%llu mappable and %llu mapped blocks, want %llu and %llu",
 			       mappable, mapped, arena->nr_mappable,
 			       arena->nr_mapped);
-	return vmm_check_by_size(arena, extents - !!arena->moving_ext) &&
+	return vmm_check_by_size(arena, extents - hidden) &&
 	       vmm_check_ids(arena) && vmm_check_users(arena);
 }
 
@@ -2403,6 +2404,30 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
 }
 
 /**
+ * struct vmm_gather - runs of adjacent blocks that slide down together,
+ *	closing the free extents between them, in one round trip of the lock
+ * @first: each run's lowest-offset block
+ * @nr: each run's blocks
+ * @src: each run's offset before the move
+ * @bytes: each run's bytes
+ * @dst: where the first run goes: the start of the free extent below it;
+ *	each next run goes right after the one before
+ * @runs: runs gathered
+ * @blocks: blocks in all of them
+ * @total: bytes in all of them
+ */
+struct vmm_gather {
+	struct vmm_block *first[VMM_GATHER_RUNS];
+	unsigned int nr[VMM_GATHER_RUNS];
+	u64 src[VMM_GATHER_RUNS];
+	u64 bytes[VMM_GATHER_RUNS];
+	u64 dst;
+	unsigned int runs;
+	unsigned int blocks;
+	u64 total;
+};
+
+/**
  * struct vmm_pass - one defragmentation call's limits and progress
  * @cred: the caller, or NULL for the kernel
  * @budget: the most bytes to move; for a call without one, the bytes in
@@ -2416,6 +2441,7 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
  * @over_budget: stopped before a block that would exceed @budget
  * @interrupted: stopped for a pending signal
  * @nomem: stopped because @spare could not be allocated
+ * @g: the runs moving now
  */
 struct vmm_pass {
 	const struct vmm_cred *cred;
@@ -2424,6 +2450,7 @@ struct vmm_pass {
 	u64 *bytes;
 	u64 *blocks;
 	struct vmm_extent *spare;
+	struct vmm_gather g;
 	bool over_budget;
 	bool interrupted;
 	bool nomem;
@@ -2452,21 +2479,26 @@ static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 }
 
 /*
- * A move that started with @moving out of the free tree ended: @bytes of
- * blocks now start at @dst, and the @dist bytes of free space that lay
- * below them lie above.  @moving serves that space if it needs a node.
+ * A move that started with &vmm_arena.moving_ext out of the free tree
+ * ended: @bytes of blocks now start at @dst, and the @dist bytes of free
+ * space that lay below and between them lie above.  The nodes of the
+ * extents that were out of the tree serve that space if it needs one.
  */
 static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
-			     struct vmm_extent *moving, u64 dst, u64 bytes,
-			     u64 dist, unsigned int blocks)
+			     u64 dst, u64 bytes, u64 dist, unsigned int blocks)
 {
+	struct vmm_extent *moving = arena->moving_ext, *next;
+
 	lockdep_assert_held(&arena->lock);
 	arena->moving_ext = NULL;
-	arena->nr_extents--;
+	for (; moving; moving = next) {
+		next = moving->next;
+		arena->nr_extents--;
+		vmm_ext_put(arena, moving);
+	}
 	arena->bytes_moved += bytes;
 	*pass->bytes += bytes;
 	*pass->blocks += blocks;
-	vmm_ext_put(arena, moving);
 	vmm_extent_give(arena, dst + bytes, dist);
 }
 
@@ -2532,6 +2564,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 		vmm_extent_unlink(arena, ext);
 	}
 	/* Still counted, and seen by the self-check, while out of the tree. */
+	moving->next = NULL;
 	arena->moving_ext = moving;
 	arena->nr_extents++;
 	blk->moving = true;
@@ -2554,7 +2587,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 
 	vmm_lock(arena);
 	blk->start = dst;
-	vmm_move_account(arena, pass, moving, dst, size, src - dst, 1);
+	vmm_move_account(arena, pass, dst, size, src - dst, 1);
 	vmm_block_moved(arena, blk);
 	vmm_self_check(arena);
 	vmm_moves_ended(arena);
@@ -2585,52 +2618,56 @@ static void vmm_release_dead(struct vmm_arena *arena, struct list_head *dead)
 }
 
 /*
- * Slide the run of @nr adjacent blocks from @first, @bytes in all, which
- * vmm_run_mark() marked as moving, down over @ext, the free extent right
- * below them, to @ext's start, and return the offset just past the run's
- * new place.  As vmm_block_slide(), but for blocks nobody maps, which need
- * no zap, and for the whole run at once: every block slides by the same
- * distance, so one memmove() and one extent update do for all of them,
- * and their order in the offset tree stays as it is.  A block freed
- * meanwhile is released once the run is in place.
+ * Slide the runs of @pass's gather, which vmm_gather_runs() marked as
+ * moving and whose free extents it took out of the tree, down into place,
+ * and return the offset just past the last one's new place.  Every block
+ * of a run slides by the same distance, so one memmove() per run and one
+ * extent update for the whole gather do for all of them, and their order
+ * in the offset tree stays as it is.  A block freed meanwhile is released
+ * once the runs are in place.
  */
-static u64 vmm_run_slide(struct vmm_arena *arena, struct vmm_block *first,
-			 unsigned int nr, u64 bytes, struct vmm_extent *ext,
-			 struct vmm_pass *pass)
+static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
-	u64 src = first->start, dst = ext->start, dist = src - dst;
-	u64 id = first->id;
+	struct vmm_gather *g = &pass->g;
+	u64 to, end = g->src[g->runs - 1] + g->bytes[g->runs - 1];
 	struct vmm_block *blk;
+	unsigned int k, i;
 	LIST_HEAD(dead);
-	unsigned int i;
 
 	lockdep_assert_held(&arena->lock);
-	vmm_extent_unlink(arena, ext);
-	arena->moving_ext = ext;
-	arena->nr_extents++;
 	vmm_unlock(arena);
 
-	vmm_move_bytes(arena, dst, src, bytes);
-	if (nr == 1)
-		trace_vmm_move(id, src, dst, bytes, 0);
-	else
-		trace_vmm_move_run(id, nr, src, dst, bytes);
+	/* In offset order: each run lands on space already vacated. */
+	for (k = 0, to = g->dst; k < g->runs; to += g->bytes[k++]) {
+		vmm_move_bytes(arena, to, g->src[k], g->bytes[k]);
+		/* A moving block stays, with its ID, until the lock is back. */
+		if (g->nr[k] == 1)
+			trace_vmm_move(g->first[k]->id, g->src[k], to,
+				       g->bytes[k], 0);
+		else
+			trace_vmm_move_run(g->first[k]->id, g->nr[k],
+					   g->src[k], to, g->bytes[k]);
+	}
 
 	vmm_lock(arena);
-	/* Nothing can come between blocks of the run, nor leave it, meanwhile. */
-	for (i = 0, blk = first; i < nr; i++, blk = vmm_block_next(blk)) {
-		blk->start -= dist;
-		blk->moving = false;
-		/* Freed during the move: its scope link is free to use. */
-		if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
-			list_add_tail(&blk->scope_node, &dead);
+	/* Nothing can come between blocks of a run, nor leave it, meanwhile. */
+	for (k = 0, to = g->dst; k < g->runs; to += g->bytes[k++]) {
+		blk = g->first[k];
+		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
+			blk->start -= g->src[k] - to;
+			blk->moving = false;
+			/* Freed during the move: its scope link is free to use. */
+			if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+				list_add_tail(&blk->scope_node, &dead);
+		}
 	}
-	vmm_move_account(arena, pass, ext, dst, bytes, dist, nr);
+	vmm_move_account(arena, pass, g->dst, g->total,
+			 end - (g->dst + g->total), g->blocks);
 	vmm_self_check(arena);
 	vmm_release_dead(arena, &dead);
 	vmm_moves_ended(arena);
-	return dst + bytes;
+	return g->dst + g->total;
 }
 
 /*
@@ -2678,43 +2715,123 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 #define VMM_PASS_BATCH	64
 
 /*
- * The most blocks in one run: its two walks under the lock, one to find
- * and mark it and one to put it in place, are O(this), each step O(1).
+ * The most blocks in one gather: its two walks under the lock, one to find
+ * and mark them and one to put them in place, are O(this), each step
+ * O(1).
  */
 #define VMM_RUN_BLOCKS	256
 
 /*
  * How many adjacent blocks from @first, which slides down by @dist, slide
  * with it as one run, and their bytes in *@bytes; marks them as moving,
- * @first included.  At most
+ * @first included.  With what @pass's gather holds already, at most
  * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or @first alone, if it is
  * larger), so that no more than that is copied between two chances for
  * others to take the lock, within what is left of @pass's budget; up to
  * the first block that stays, is mapped (its move needs a zap), or is
- * mappable and would leave its page boundary.
+ * mappable and would leave its page boundary.  The run's last block in
+ * *@last.
  */
 static unsigned int vmm_run_mark(const struct vmm_pass *pass,
-				 struct vmm_block *first, u64 dist, u64 *bytes)
+				 struct vmm_block *first, u64 dist, u64 *bytes,
+				 struct vmm_block **last)
 {
 	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
 				  U64_MAX;
 	struct vmm_block *blk = first, *next;
-	u64 sum = first->size;
 	unsigned int nr = 1;
+	u64 sum = first->size;
 
+	room = min_t(u64, room, VMM_CHUNK);
+	room -= min(room, pass->g.total);
 	first->moving = true;
-	for (; nr < VMM_RUN_BLOCKS; nr++, blk = next) {
+	for (; pass->g.blocks + nr < VMM_RUN_BLOCKS; nr++, blk = next) {
 		next = vmm_block_next(blk);
 		if (!next || next->start != vmm_block_end(blk) ||
 		    vmm_block_stays(pass, next) || next->maps ||
 		    (next->mappable && !IS_ALIGNED(dist, PAGE_SIZE)) ||
-		    sum + next->size > min_t(u64, room, VMM_CHUNK))
+		    sum + next->size > room)
 			break;
 		sum += next->size;
 		next->moving = true;
 	}
 	*bytes = sum;
+	*last = blk;
 	return nr;
+}
+
+/*
+ * Whether @blk, right above a free extent that follows a gathered run,
+ * may start the gather's next run: it may move as a run's first block
+ * does (not mappable, which moves to page boundaries only, to keep this
+ * simple), and fits in what the gather may still hold.
+ */
+static bool vmm_gather_may_join(const struct vmm_pass *pass,
+				const struct vmm_block *blk)
+{
+	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
+				  U64_MAX;
+
+	room = min_t(u64, room, VMM_CHUNK);
+	return pass->g.runs < VMM_GATHER_RUNS &&
+	       pass->g.blocks < VMM_RUN_BLOCKS && !vmm_block_stays(pass, blk) &&
+	       !blk->maps && !blk->mappable &&
+	       pass->g.total + blk->size <= room;
+}
+
+/*
+ * From @blk, which slides down over @ext, the free extent right below it,
+ * to @ext's start, gather the runs that follow it across the free extents
+ * between them, into @pass's gather: each slides down by all the free
+ * space below it, so that together they close up.  Takes each free extent
+ * they close out of the tree onto &vmm_arena.moving_ext, as
+ * vmm_block_slide() does for one, so nobody can allocate in it while the
+ * runs are copied without the lock.  Adds the bytes to @pass->moved.
+ */
+static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
+			    struct vmm_block *blk, struct vmm_extent *ext)
+	__must_hold(&arena->lock)
+{
+	struct vmm_extent **hidden = &arena->moving_ext, *above;
+	struct vmm_gather *g = &pass->g;
+	struct vmm_block *last;
+	struct rb_node *n;
+	u64 dist = 0;
+
+	lockdep_assert_held(&arena->lock);
+	g->dst = ext->start;
+	g->runs = 0;
+	g->blocks = 0;
+	g->total = 0;
+	for (;;) {
+		dist += ext->size;
+		g->first[g->runs] = blk;
+		g->src[g->runs] = blk->start;
+		g->nr[g->runs] = vmm_run_mark(pass, blk, dist,
+					      &g->bytes[g->runs], &last);
+		g->blocks += g->nr[g->runs];
+		g->total += g->bytes[g->runs];
+		g->runs++;
+
+		n = rb_next(&ext->node);
+		above = n ? rb_entry(n, struct vmm_extent, node) : NULL;
+		/* Still counted, and seen by the self-check, while out. */
+		vmm_extent_unlink(arena, ext);
+		arena->nr_extents++;
+		ext->next = NULL;
+		*hidden = ext;
+		hidden = &ext->next;
+
+		/* A run ends at a hole, or at a block that cannot join it. */
+		if (!above || above->start != vmm_block_end(last))
+			break;
+		blk = vmm_block_next(last);
+		if (!blk || blk->start != vmm_extent_end(above) ||
+		    !vmm_gather_may_join(pass, blk))
+			break;
+		ext = above;
+	}
+	pass->moved += g->total;
 }
 
 /*
@@ -2745,11 +2862,11 @@ static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
  */
 static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 {
-	unsigned int seen = 0, nr;
+	unsigned int seen = 0;
 	struct vmm_extent *ext;
 	struct vmm_block *blk;
 	struct rb_node *first;
-	u64 cursor, before = pass->moved, bytes;
+	u64 cursor, before = pass->moved;
 
 	vmm_lock(arena);
 	first = rb_first(&arena->free);
@@ -2772,11 +2889,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 			pass->moved += blk->size;
 			cursor = vmm_block_slide(arena, blk, ext, pass);
 		} else {
-			nr = vmm_run_mark(pass, blk, blk->start - ext->start,
-					  &bytes);
-			pass->moved += bytes;
-			cursor = vmm_run_slide(arena, blk, nr, bytes, ext, pass);
-			seen += nr - 1;
+			vmm_gather_runs(arena, pass, blk, ext);
+			seen += pass->g.blocks - 1;
+			cursor = vmm_gather_slide(arena, pass);
 		}
 		if (++seen >= VMM_PASS_BATCH || need_resched() ||
 		    spin_needbreak(&arena->lock)) {

@@ -912,26 +912,43 @@ static void vmm_test_fake_signal(bool on)
 		clear_thread_flag(TIF_SIGPENDING);
 }
 
+/* Runs of one block each, two more than one round trip of the lock moves. */
+#define VMM_TEST_RUNS	(VMM_GATHER_RUNS + 2)
+
 static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 4096);
-	u64 ids[3], bytes = 0, moved = 0;
+	u64 ids[VMM_TEST_RUNS], holes[VMM_TEST_RUNS], bytes = 0, moved = 0;
 	bool compact;
-	int ret;
+	int ret, i;
 
-	vmm_test_gappy(test, arena, ids);
+	/* A 10-byte hole below each 10-byte block. */
+	for (i = 0; i < VMM_TEST_RUNS; i++) {
+		holes[i] = vmm_test_alloc(test, arena, 10, 0);
+		ids[i] = vmm_test_alloc(test, arena, 10, 0);
+	}
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
 	vmm_test_fake_signal(true);
 	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
 			       &compact);
 	vmm_test_fake_signal(false);
-	/* The first move always happens; the signal stops the second. */
+	/*
+	 * The first round trip of the lock always moves its runs; the signal
+	 * stops the second.
+	 */
 	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_EQ(test, moved, 1ULL);
-	KUNIT_EXPECT_EQ(test, bytes, 100ULL);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
+	KUNIT_EXPECT_EQ(test, bytes, 10ULL * VMM_GATHER_RUNS);
 	KUNIT_EXPECT_FALSE(test, compact);
-	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[0]), 0ULL);
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
+				i < VMM_GATHER_RUNS ? 10ULL * i : 20ULL * i + 10);
 	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
-	KUNIT_EXPECT_EQ(test, moved, 4ULL);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_TEST_RUNS);
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
+				10ULL * i);
 }
 
 struct vmm_holder {

@@ -40,7 +40,7 @@
 /*
  * Runs of adjacent blocks a compaction moves in one round trip of the lock
  * at most (each with a memmove() of its own; they close up the free
- * extents between them).
+ * extents between them).  Here rather than in vmm_arena.c for KUnit.
  */
 #define VMM_GATHER_RUNS	16
 

@@ -2199,7 +2199,7 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 			vmm_pin_locked(arena, blk);
 			ret = 0;
 		} else {
-			/* One move's copy: at most a run or one block. */
+			/* One round trip's copies: at most 256 KiB, or one block. */
 			seq = arena->move_seq;
 			vmm_unlock(arena);
 			ret = wait_event_interruptible(arena->move_wq,
@@ -2406,25 +2406,26 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
 /**
  * struct vmm_gather - runs of adjacent blocks that slide down together,
  *	closing the free extents between them, in one round trip of the lock
- * @first: each run's lowest-offset block
- * @nr: each run's blocks
- * @src: each run's offset before the move
+ * @first: each run's lowest-offset block, whose offset is the run's until
+ *	the runs are in place (only the compactor changes it)
  * @bytes: each run's bytes
+ * @nr: each run's blocks
  * @dst: where the first run goes: the start of the free extent below it;
  *	each next run goes right after the one before
+ * @total: bytes in all of them
  * @runs: runs gathered
  * @blocks: blocks in all of them
- * @total: bytes in all of them
+ *
+ * About 300 bytes, on the stack of vmm_arena_defrag().
  */
 struct vmm_gather {
 	struct vmm_block *first[VMM_GATHER_RUNS];
-	unsigned int nr[VMM_GATHER_RUNS];
-	u64 src[VMM_GATHER_RUNS];
 	u64 bytes[VMM_GATHER_RUNS];
+	u16 nr[VMM_GATHER_RUNS];
 	u64 dst;
+	u64 total;
 	unsigned int runs;
 	unsigned int blocks;
-	u64 total;
 };
 
 /**
@@ -2630,37 +2631,45 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
 	struct vmm_gather *g = &pass->g;
-	u64 to, end = g->src[g->runs - 1] + g->bytes[g->runs - 1];
-	struct vmm_block *blk;
+	struct vmm_block *last = g->first[g->runs - 1], *blk;
+	u64 end = last->start + g->bytes[g->runs - 1];
 	unsigned int k, i;
 	LIST_HEAD(dead);
+	u64 to, dist;
 
 	lockdep_assert_held(&arena->lock);
 	vmm_unlock(arena);
 
-	/* In offset order: each run lands on space already vacated. */
-	for (k = 0, to = g->dst; k < g->runs; to += g->bytes[k++]) {
-		vmm_move_bytes(arena, to, g->src[k], g->bytes[k]);
-		/* A moving block stays, with its ID, until the lock is back. */
+	/*
+	 * In offset order: each run lands on space already vacated.  A
+	 * moving block stays, with its ID and offset, until the lock is back.
+	 */
+	to = g->dst;
+	for (k = 0; k < g->runs; k++) {
+		blk = g->first[k];
+		vmm_move_bytes(arena, to, blk->start, g->bytes[k]);
 		if (g->nr[k] == 1)
-			trace_vmm_move(g->first[k]->id, g->src[k], to,
-				       g->bytes[k], 0);
+			trace_vmm_move(blk->id, blk->start, to, g->bytes[k], 0);
 		else
-			trace_vmm_move_run(g->first[k]->id, g->nr[k],
-					   g->src[k], to, g->bytes[k]);
+			trace_vmm_move_run(blk->id, g->nr[k], blk->start, to,
+					   g->bytes[k]);
+		to += g->bytes[k];
 	}
 
 	vmm_lock(arena);
 	/* Nothing can come between blocks of a run, nor leave it, meanwhile. */
-	for (k = 0, to = g->dst; k < g->runs; to += g->bytes[k++]) {
+	to = g->dst;
+	for (k = 0; k < g->runs; k++) {
 		blk = g->first[k];
+		dist = blk->start - to;
 		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
-			blk->start -= g->src[k] - to;
+			blk->start -= dist;
 			blk->moving = false;
 			/* Freed during the move: its scope link is free to use. */
 			if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
 				list_add_tail(&blk->scope_node, &dead);
 		}
+		to += g->bytes[k];
 	}
 	vmm_move_account(arena, pass, g->dst, g->total,
 			 end - (g->dst + g->total), g->blocks);
@@ -2722,12 +2731,26 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 #define VMM_RUN_BLOCKS	256
 
 /*
+ * The bytes @pass's gather may still take: what is left of the budget, at
+ * most %VMM_CHUNK in all.
+ */
+static u64 vmm_pass_room(const struct vmm_pass *pass)
+{
+	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
+				  U64_MAX;
+
+	room = min_t(u64, room, VMM_CHUNK);
+	return room - min(room, pass->g.total);
+}
+
+/*
  * How many adjacent blocks from @first, which slides down by @dist, slide
  * with it as one run, and their bytes in *@bytes; marks them as moving,
  * @first included.  With what @pass's gather holds already, at most
- * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or @first alone, if it is
- * larger), so that no more than that is copied between two chances for
- * others to take the lock, within what is left of @pass's budget; up to
+ * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or, for the gather's first
+ * run, @first alone if it is larger), so that no more than that is copied
+ * between two chances for others to take the lock, within what is left
+ * of @pass's budget; up to
  * the first block that stays, is mapped (its move needs a zap), or is
  * mappable and would leave its page boundary.  The run's last block in
  * *@last.
@@ -2736,14 +2759,10 @@ static unsigned int vmm_run_mark(const struct vmm_pass *pass,
 				 struct vmm_block *first, u64 dist, u64 *bytes,
 				 struct vmm_block **last)
 {
-	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
-				  U64_MAX;
+	u64 room = vmm_pass_room(pass), sum = first->size;
 	struct vmm_block *blk = first, *next;
 	unsigned int nr = 1;
-	u64 sum = first->size;
 
-	room = min_t(u64, room, VMM_CHUNK);
-	room -= min(room, pass->g.total);
 	first->moving = true;
 	for (; pass->g.blocks + nr < VMM_RUN_BLOCKS; nr++, blk = next) {
 		next = vmm_block_next(blk);
@@ -2763,20 +2782,16 @@ static unsigned int vmm_run_mark(const struct vmm_pass *pass,
 /*
  * Whether @blk, right above a free extent that follows a gathered run,
  * may start the gather's next run: it may move as a run's first block
- * does (not mappable, which moves to page boundaries only, to keep this
- * simple), and fits in what the gather may still hold.
+ * does (not mappable, which moves to page boundaries only, nor mapped,
+ * which only mappable blocks are, to keep this simple), and fits in what
+ * the gather may still take.
  */
 static bool vmm_gather_may_join(const struct vmm_pass *pass,
 				const struct vmm_block *blk)
 {
-	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
-				  U64_MAX;
-
-	room = min_t(u64, room, VMM_CHUNK);
 	return pass->g.runs < VMM_GATHER_RUNS &&
 	       pass->g.blocks < VMM_RUN_BLOCKS && !vmm_block_stays(pass, blk) &&
-	       !blk->maps && !blk->mappable &&
-	       pass->g.total + blk->size <= room;
+	       !blk->mappable && blk->size <= vmm_pass_room(pass);
 }
 
 /*
@@ -2806,7 +2821,6 @@ static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 	for (;;) {
 		dist += ext->size;
 		g->first[g->runs] = blk;
-		g->src[g->runs] = blk->start;
 		g->nr[g->runs] = vmm_run_mark(pass, blk, dist,
 					      &g->bytes[g->runs], &last);
 		g->blocks += g->nr[g->runs];

@@ -38,19 +38,24 @@ static bool vmm_args_clean(u32 flags, u32 known, u32 pad,
  * Commands whose work cannot be undone once done (a defragmentation) or
  * only with side effects (an allocation uses up its ID) check first that
  * their result can be stored, by writing the argument back unchanged.
- * Whether memory can be written is decided per page, so one byte of each
- * page the argument spans tells as much as all of it: a batch's entries
- * are then not copied out twice.
+ * Page tables, VMAs and protection keys decide per page whether memory
+ * can be written, so one byte of each page the argument spans tells as
+ * much as all of it, and a batch's entries are not copied out twice.
+ * Memory tagged at a finer grain (arm64 MTE) may still refuse the copy
+ * out, as memory unmapped meanwhile by another thread may: the commands
+ * handle that as they must anyway (a batch frees the blocks it
+ * allocated).
  *
  * Return: 0 or -EFAULT.
  */
 int vmm_args_writable(void __user *argp, const void *args, size_t len)
 {
 	unsigned long addr = (unsigned long)argp;
+	const u8 *bytes = args;
 	size_t off = 0;
 
 	while (off < len) {
-		if (copy_to_user(argp + off, args + off, 1))
+		if (put_user(bytes[off], (u8 __user *)argp + off))
 			return -EFAULT;
 		/* The next page's first byte; the range was read whole. */
 		off = PAGE_ALIGN(addr + off + 1) - addr;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vmm internals shared by the arena allocator, the character device and
- * sysfs.  The arena code (vmm_arena.c) knows nothing about files or user
- * memory, so it can be unit-tested on its own.
+ * sysfs.  The arena code (vmm_arena.c and the files vmm_arena.h lists)
+ * knows nothing about files or user memory, so it can be unit-tested on
+ * its own.
  */
 #ifndef _VMM_H
 #define _VMM_H
@@ -40,7 +41,7 @@
 /*
  * Runs of adjacent blocks a compaction moves in one round trip of the lock
  * at most (each with a memmove() of its own; they close up the free
- * extents between them).  Here rather than in vmm_arena.c for KUnit.
+ * extents between them).  Here rather than in vmm_compact.c for KUnit.
  */
 #define VMM_GATHER_RUNS	16
 
@@ -516,7 +517,6 @@ int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 void vmm_arena_reset_lock_hold(struct vmm_arena *arena);
 void vmm_arena_time_holds(bool on);
-bool vmm_arena_check(struct vmm_arena *arena);
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id);
 u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,

@@ -67,7 +67,7 @@ static struct vmm_arena *vmm_test_arena(struct kunit *test, u64 size)
 static void vmm_test_exit(struct kunit *test)
 {
 	if (test->priv) {
-		KUNIT_EXPECT_TRUE(test, vmm_arena_check(test->priv));
+		KUNIT_EXPECT_TRUE(test, vmm_kunit_check(test->priv));
 		vmm_arena_destroy(test->priv);
 	}
 }
@@ -636,27 +636,27 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 	u64 saved;
 
 	vmm_test_alloc(test, arena, 100, 0);
-	KUNIT_EXPECT_TRUE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 	/* A wrong subtree maximum would hide or invent free space. */
 	ext = rb_entry(arena->free.rb_node, struct vmm_extent, node);
 	saved = ext->subtree_max;
 	ext->subtree_max++;
-	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	ext->subtree_max = saved;
 	/* A used count that disagrees with the blocks. */
 	arena->used++;
-	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	arena->used--;
 	/* A free extent overlapping a block. */
 	ext->start--;
-	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	ext->start++;
 	/* A usage record that charges a block nobody holds. */
 	usage = rb_entry(arena->users.rb_node, struct vmm_usage, node);
 	usage->blocks++;
-	KUNIT_EXPECT_FALSE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	usage->blocks--;
-	KUNIT_EXPECT_TRUE(test, vmm_arena_check(arena));
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 }
 
 static void vmm_metadata_bytes_follow_blocks(struct kunit *test)

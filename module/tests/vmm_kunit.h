@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* What vmm_kunit_arena.c lets the KUnit suite reach inside vmm_arena.c. */
+/* What vmm_kunit_arena.c lets the KUnit suite reach inside the arena. */
 #ifndef _VMM_KUNIT_H
 #define _VMM_KUNIT_H
 
@@ -8,5 +8,6 @@
 struct vmm_arena;
 
 bool vmm_kunit_find(struct vmm_arena *arena, u64 size, u64 align, u64 *start);
+bool vmm_kunit_check(struct vmm_arena *arena);
 
 #endif

@@ -2,9 +2,16 @@
 /*
  * The arena code under test, compiled into vmm_kunit.ko as well, so that
  * the suite exercises exactly vmm.ko's allocator without vmm.ko having to
- * export it.
+ * export it.  Its files are included in one unit here (vmm_arena.h lists
+ * them), which also lets the suite reach their static functions.
  */
 #include "../vmm_arena.c"
+#include "../vmm_extent.c"
+#include "../vmm_charge.c"
+#include "../vmm_access.c"
+#include "../vmm_compact.c"
+#include "../vmm_list.c"
+#include "../vmm_check.c"
 #include "vmm_kunit.h"
 
 /* A placement search alone, changing nothing: for the scaling test. */
@@ -16,4 +23,19 @@ bool vmm_kunit_find(struct vmm_arena *arena, u64 size, u64 align, u64 *start)
 	found = vmm_fit(arena, size, max(align, 1ULL), start);
 	vmm_unlock(arena);
 	return found;
+}
+
+/*
+ * What the self_check parameter runs after every change, on demand: true
+ * if the index is consistent; otherwise false, with the first problem
+ * logged.
+ */
+bool vmm_kunit_check(struct vmm_arena *arena)
+{
+	bool ok;
+
+	vmm_lock(arena);
+	ok = vmm_check_locked(arena);
+	vmm_unlock(arena);
+	return ok;
 }

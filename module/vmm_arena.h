@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The arena's internals, shared by the files that make it up:
+ * vmm_arena.c (blocks: allocation, free, batches), vmm_extent.c (free
+ * space), vmm_charge.c (ownership and quotas), vmm_access.c (pins and
+ * mappings), vmm_compact.c, vmm_list.c and vmm_check.c.  The rest of the
+ * module uses the arena through vmm.h only.
+ */
+#ifndef _VMM_ARENA_H
+#define _VMM_ARENA_H
+
+#include <linux/rbtree.h>
+#include <linux/sched/clock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+
+#include "vmm.h"
+
+/*
+ * A start time for an event's duration_ns, read only while the event is
+ * enabled, so that a disabled tracepoint costs no clock read.  0 means
+ * "not timed": an event enabled mid-call reports a duration of 0.
+ */
+static inline u64 vmm_trace_start(bool enabled)
+{
+	return enabled ? local_clock() : 0;
+}
+
+static inline u64 vmm_trace_since(u64 start)
+{
+	return start ? local_clock() - start : 0;
+}
+
+static inline u64 vmm_block_end(const struct vmm_block *blk)
+{
+	return blk->start + blk->size;
+}
+
+static inline u64 vmm_extent_end(const struct vmm_extent *ext)
+{
+	return ext->start + ext->size;
+}
+
+/* (size, start) order, for best fit. */
+static inline bool vmm_extent_smaller(const struct vmm_extent *a,
+				      const struct vmm_extent *b)
+{
+	return a->size < b->size || (a->size == b->size && a->start < b->start);
+}
+
+/* Whether taking [start, start + size) from @ext leaves space on both sides. */
+static inline bool vmm_take_splits(const struct vmm_extent *ext, u64 start,
+				   u64 size)
+{
+	return start > ext->start && start + size < vmm_extent_end(ext);
+}
+
+static inline u64 vmm_subtree_max(struct rb_node *n)
+{
+	return n ? rb_entry(n, struct vmm_extent, node)->subtree_max : 0;
+}
+
+/**
+ * struct vmm_charge - the records a new charge needs, found under the lock
+ * @chain: the ids, from the top-level owner down to the block's owner
+ * @n: entries in @chain
+ * @found: the existing record of each level; the first NULL and all
+ *	below it are missing
+ * @missing: levels without a record
+ * @spares: zeroed records allocated without the lock, to fill them,
+ *	linked through &vmm_usage.parent
+ * @nr_spares: records in @spares
+ */
+struct vmm_charge {
+	const kuid_t *chain;
+	unsigned int n;
+	struct vmm_usage *found[VMM_CHARGE_LEVELS];
+	unsigned int missing;
+	struct vmm_usage *spares;
+	unsigned int nr_spares;
+};
+
+/* Whether anything still holds @blk's range: a copy, a mapping or a move. */
+static inline bool vmm_block_held(const struct vmm_block *blk)
+{
+	return blk->pins || blk->maps || blk->moving;
+}
+
+/*
+ * Blocks up to this size are zeroed under the lock, which costs less than
+ * a second lock round trip; larger ones are zeroed without it, in pieces,
+ * while pinned and invisible.
+ */
+#define VMM_ZERO_LOCKED	256
+
+/*
+ * Entries of a batch that share one hold of the lock: each is O(log n)
+ * under it, so a hold stays as short as a handful of single calls'.
+ */
+#define VMM_META_HOLD	16
+
+/* vmm_extent.c */
+extern struct kmem_cache *vmm_block_cache;
+extern struct kmem_cache *vmm_extent_cache;
+struct vmm_extent *vmm_ext_alloc(void);
+void vmm_ext_free(struct vmm_extent *ext);
+int vmm_caches_get(void);
+void vmm_caches_put(void);
+bool vmm_ext_preload_fill(void);
+bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks);
+void vmm_reserve_trim(struct vmm_arena *arena);
+void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext);
+bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
+		     struct vmm_extent **extra);
+void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext);
+void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext);
+void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext);
+void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext);
+struct vmm_extent *vmm_extent_above(struct vmm_arena *arena, u64 offset);
+struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena, u64 offset);
+void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size);
+void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
+		     u64 start, u64 size);
+struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
+			   u64 align, u64 *start);
+
+/* vmm_arena.c */
+void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk);
+struct vmm_block *vmm_block_lookup(struct vmm_arena *arena, u64 id);
+struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset);
+void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk);
+void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk);
+
+/* vmm_charge.c */
+const kuid_t *vmm_charge_chain(const struct vmm_cred *cred, unsigned int *n);
+u64 vmm_block_limit(struct vmm_arena *arena, const struct vmm_cred *cred);
+int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
+		     u64 size, u64 max_blocks);
+int vmm_charge_prealloc(struct vmm_charge *ch);
+void vmm_charge_release(struct vmm_charge *ch);
+void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
+		       struct vmm_block *blk);
+void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u, u64 size);
+bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred, int may);
+int vmm_rights(const struct vmm_block *blk, const struct vmm_cred *cred);
+bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred);
+
+/* vmm_access.c */
+int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
+		     const struct vmm_cred *cred, int may,
+		     struct vmm_block_attrs *out);
+
+/* vmm_check.c */
+void vmm_self_check(struct vmm_arena *arena);
+
+#endif /* _VMM_ARENA_H */

@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Compaction: live blocks slide toward the start of the arena in order,
+ * in runs of adjacent blocks, copied outside the lock while pinned as
+ * moving.
+ */
+
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/rbtree.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/wait.h>
+
+#include "vmm_arena.h"
+#include "vmm_trace.h"
+
+/*
+ * The largest extent other than the last one (by offset): down the right
+ * spine, taking each node's own size and its left subtree's maximum.
+ * O(log n).
+ */
+static u64 vmm_max_below_last(struct vmm_arena *arena)
+{
+	struct rb_node *n = arena->free.rb_node;
+	u64 max = 0;
+
+	while (n) {
+		struct vmm_extent *ext = rb_entry(n, struct vmm_extent, node);
+
+		max = max(max, vmm_subtree_max(n->rb_left));
+		if (n->rb_right)
+			max = max(max, ext->size);
+		n = n->rb_right;
+	}
+	return max;
+}
+
+/*
+ * Free space is one extent ending at the end of the arena, or none.  With
+ * mappable blocks, which move only to page boundaries, extents of less
+ * than a page may stay below them, and count as packed: then no extent but
+ * one ending at the end of the arena may be a page or larger.
+ */
+static bool vmm_arena_compact(struct vmm_arena *arena)
+{
+	struct rb_node *last = rb_last(&arena->free);
+	struct vmm_extent *ext;
+
+	if (!last)
+		return true;
+	ext = rb_entry(last, struct vmm_extent, node);
+	if (!arena->nr_mappable)
+		return arena->nr_extents == 1 &&
+		       vmm_extent_end(ext) == arena->size;
+	/* The arena may be full but for such gaps: then none is the last. */
+	if (vmm_extent_end(ext) == arena->size)
+		return vmm_max_below_last(arena) < PAGE_SIZE;
+	return vmm_subtree_max(arena->free.rb_node) < PAGE_SIZE;
+}
+
+/*
+ * Where @blk lands if it slides down over @ext, the free extent right below
+ * it: the extent's start, or for a mappable block the first page boundary
+ * in it; @blk->start if that is no lower.
+ */
+static u64 vmm_slide_dst(const struct vmm_block *blk,
+			 const struct vmm_extent *ext)
+{
+	u64 dst = blk->mappable ? round_up(ext->start, PAGE_SIZE) : ext->start;
+
+	return min(dst, blk->start);
+}
+
+/**
+ * struct vmm_gather - runs of adjacent blocks that slide down together,
+ *	closing the free extents between them, in one round trip of the lock
+ * @first: each run's lowest-offset block, whose offset is the run's until
+ *	the runs are in place (only the compactor changes it)
+ * @bytes: each run's bytes
+ * @nr: each run's blocks
+ * @dst: where the first run goes: the start of the free extent below it;
+ *	each next run goes right after the one before
+ * @total: bytes in all of them
+ * @runs: runs gathered
+ * @blocks: blocks in all of them
+ *
+ * About 300 bytes, on the stack of vmm_arena_defrag().
+ */
+struct vmm_gather {
+	struct vmm_block *first[VMM_GATHER_RUNS];
+	u64 bytes[VMM_GATHER_RUNS];
+	u16 nr[VMM_GATHER_RUNS];
+	u64 dst;
+	u64 total;
+	unsigned int runs;
+	unsigned int blocks;
+};
+
+/**
+ * struct vmm_pass - one defragmentation call's limits and progress
+ * @cred: the caller, or NULL for the kernel
+ * @budget: the most bytes to move; for a call without one, the bytes in
+ *	blocks when it started, which a compaction from scratch moves at
+ *	most once, so that churn by others cannot keep any call going
+ * @moved: bytes moved so far by this call
+ * @bytes: the caller's byte counter
+ * @blocks: the caller's block counter
+ * @spare: an extent node for the free space a mappable block leaves
+ *	below the page boundary it moves to, allocated without the lock
+ * @over_budget: stopped before a block that would exceed @budget
+ * @interrupted: stopped for a pending signal
+ * @nomem: stopped because @spare could not be allocated
+ * @g: the runs moving now
+ */
+struct vmm_pass {
+	const struct vmm_cred *cred;
+	u64 budget;
+	u64 moved;
+	u64 *bytes;
+	u64 *blocks;
+	struct vmm_extent *spare;
+	struct vmm_gather g;
+	bool over_budget;
+	bool interrupted;
+	bool nomem;
+};
+
+/* The block after @blk by offset, or NULL. */
+static struct vmm_block *vmm_block_next(struct vmm_block *blk)
+{
+	struct rb_node *n = rb_next(&blk->addr_node);
+
+	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
+}
+
+/* Copy @bytes from @src down to @dst without the lock, yielding at times. */
+static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
+			   u64 bytes)
+{
+	u64 done, n;
+
+	/* Increasing offsets: safe for the overlapping downward move. */
+	for (done = 0; done < bytes; done += n) {
+		n = min_t(u64, bytes - done, VMM_CHUNK);
+		memmove(arena->base + dst + done, arena->base + src + done, n);
+		cond_resched();
+	}
+}
+
+/*
+ * A move that started with &vmm_arena.moving_ext out of the free tree
+ * ended: @bytes of blocks now start at @dst, and the @dist bytes of free
+ * space that lay below and between them lie above.  The nodes of the
+ * extents that were out of the tree serve that space if it needs one.
+ */
+static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
+			     u64 dst, u64 bytes, u64 dist, unsigned int blocks)
+{
+	struct vmm_extent *moving = arena->moving_ext, *next;
+
+	lockdep_assert_held(&arena->lock);
+	arena->moving_ext = NULL;
+	for (; moving; moving = next) {
+		next = moving->next;
+		arena->nr_extents--;
+		vmm_ext_put(arena, moving);
+	}
+	arena->bytes_moved += bytes;
+	*pass->bytes += bytes;
+	*pass->blocks += blocks;
+	vmm_extent_give(arena, dst + bytes, dist);
+}
+
+/* @blk is in place: release it if it was freed during the move. */
+static void vmm_block_moved(struct vmm_arena *arena, struct vmm_block *blk)
+{
+	blk->moving = false;
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+		vmm_block_release(arena, blk);
+}
+
+/*
+ * Wake whoever waits for a moving block: only pinners and faulters of the
+ * blocks just moved wait, and only for this move.  Woken without the
+ * lock, so that however many there are, no hold of it grows with them;
+ * they see &vmm_arena.move_seq change.
+ */
+static void vmm_moves_ended(struct vmm_arena *arena)
+	__must_hold(&arena->lock)
+{
+	WRITE_ONCE(arena->move_seq, arena->move_seq + 1);
+	if (wq_has_sleeper(&arena->move_wq)) {
+		vmm_unlock(arena);
+		wake_up_all(&arena->move_wq);
+		vmm_lock(arena);
+	}
+}
+
+/*
+ * Slide @blk down over @ext, the free extent right below it, to
+ * vmm_slide_dst(), and return the offset just past the block's new place:
+ * the move of a block that is mapped, or that stops short of @ext's start
+ * for a page boundary, which runs leave out.  Called and returns with the
+ * lock held, but copies without it: the range the block moves into is
+ * taken out of the free tree so nobody can allocate it, and the block is
+ * marked as moving so nobody can copy its bytes, fault its pages in or
+ * release it meanwhile.  A mapped block's page table entries are removed,
+ * in every process, before the copy starts; the next access faults and
+ * waits for the move to end.  A mappable block that stops short of
+ * @ext's start needs @pass->spare, which the caller provides.
+ */
+static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
+			   struct vmm_extent *ext, struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	u64 src = blk->start, size = blk->size, dst;
+	struct vmm_extent *moving = ext;
+	unsigned int zapped = 0;
+	pgoff_t base = 0;
+
+	lockdep_assert_held(&arena->lock);
+	dst = vmm_slide_dst(blk, ext);
+	if (dst > ext->start) {
+		/* The part below the page boundary stays free, in @ext. */
+		moving = pass->spare;
+		pass->spare = NULL;
+		vmm_size_erase(arena, ext);
+		ext->size = dst - ext->start;
+		vmm_extent_resized(arena, ext);
+		moving->start = dst;
+		moving->size = src - dst;
+	} else {
+		vmm_extent_unlink(arena, ext);
+	}
+	/* Still counted, and seen by the self-check, while out of the tree. */
+	moving->next = NULL;
+	arena->moving_ext = moving;
+	arena->nr_extents++;
+	blk->moving = true;
+	/*
+	 * Mappings made from here on fault only after the move; those that
+	 * exist now are zapped below.
+	 */
+	if (blk->maps && arena->mapping) {
+		base = vmm_map_base(arena, blk);
+		zapped = blk->maps;
+	}
+	vmm_unlock(arena);
+
+	if (zapped)
+		unmap_mapping_pages(arena->mapping, base, size >> PAGE_SHIFT,
+				    true);
+	vmm_move_bytes(arena, dst, src, size);
+	/* The move cannot fail from here on; traced while the lock is free. */
+	trace_vmm_move(blk->id, src, dst, size, zapped);
+
+	vmm_lock(arena);
+	blk->start = dst;
+	vmm_move_account(arena, pass, dst, size, src - dst, 1);
+	vmm_block_moved(arena, blk);
+	vmm_self_check(arena);
+	vmm_moves_ended(arena);
+	return dst + size;
+}
+
+/*
+ * Release the blocks on @dead, freed while they moved, %VMM_META_HOLD per
+ * hold of the lock, however many a run had.  Nothing else reaches them
+ * meanwhile: lookups skip freed blocks, nobody pins or maps them, and
+ * this compactor is the only one.
+ */
+static void vmm_release_dead(struct vmm_arena *arena, struct list_head *dead)
+	__must_hold(&arena->lock)
+{
+	unsigned int n = 0;
+
+	while (!list_empty(dead)) {
+		if (n++ == VMM_META_HOLD) {
+			n = 0;
+			vmm_unlock(arena);
+			vmm_lock(arena);
+		}
+		/* Takes it off @dead (list_del_init() of its scope link). */
+		vmm_block_release(arena, list_first_entry(dead, struct vmm_block,
+							  scope_node));
+	}
+}
+
+/*
+ * Slide the runs of @pass's gather, which vmm_gather_runs() marked as
+ * moving and whose free extents it took out of the tree, down into place,
+ * and return the offset just past the last one's new place.  Every block
+ * of a run slides by the same distance, so one memmove() per run and one
+ * extent update for the whole gather do for all of them, and their order
+ * in the offset tree stays as it is.  A block freed meanwhile is released
+ * once the runs are in place.
+ */
+static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	struct vmm_gather *g = &pass->g;
+	struct vmm_block *last = g->first[g->runs - 1], *blk;
+	u64 end = last->start + g->bytes[g->runs - 1];
+	unsigned int k, i;
+	LIST_HEAD(dead);
+	u64 to, dist;
+
+	lockdep_assert_held(&arena->lock);
+	vmm_unlock(arena);
+
+	/*
+	 * In offset order: each run lands on space already vacated.  A
+	 * moving block stays, with its ID and offset, until the lock is back.
+	 */
+	to = g->dst;
+	for (k = 0; k < g->runs; k++) {
+		blk = g->first[k];
+		vmm_move_bytes(arena, to, blk->start, g->bytes[k]);
+		if (g->nr[k] == 1)
+			trace_vmm_move(blk->id, blk->start, to, g->bytes[k], 0);
+		else
+			trace_vmm_move_run(blk->id, g->nr[k], blk->start, to,
+					   g->bytes[k]);
+		to += g->bytes[k];
+	}
+
+	vmm_lock(arena);
+	/* Nothing can come between blocks of a run, nor leave it, meanwhile. */
+	to = g->dst;
+	for (k = 0; k < g->runs; k++) {
+		blk = g->first[k];
+		dist = blk->start - to;
+		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
+			blk->start -= dist;
+			blk->moving = false;
+			/* Freed during the move: its scope link is free to use. */
+			if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+				list_add_tail(&blk->scope_node, &dead);
+		}
+		to += g->bytes[k];
+	}
+	vmm_move_account(arena, pass, g->dst, g->total,
+			 end - (g->dst + g->total), g->blocks);
+	vmm_self_check(arena);
+	vmm_release_dead(arena, &dead);
+	vmm_moves_ended(arena);
+	return g->dst + g->total;
+}
+
+/*
+ * Whether @blk stays where it is this pass, as a barrier the others close
+ * up to: it is pinned by a copy (which the compactor never waits for), or
+ * it is another user's block that an unprivileged caller may not move:
+ * larger than one call may copy, so that no unprivileged call ever copies
+ * more than %VMM_DEFRAG_USER_BUDGET of other people's data, or mapped, so
+ * that no unprivileged call makes others' mappings fault again.
+ */
+static bool vmm_block_stays(const struct vmm_pass *pass,
+			    const struct vmm_block *blk)
+{
+	const struct vmm_cred *cred = pass->cred;
+
+	if (blk->pins)
+		return true;
+	return cred && !cred->privileged && !uid_eq(cred->uid, blk->uid) &&
+	       (blk->size > VMM_DEFRAG_USER_BUDGET || blk->maps);
+}
+
+/*
+ * Whether to stop before moving @blk: the budget would be exceeded (but a
+ * call that has moved nothing moves one block, so that callers looping
+ * until compact always progress), or a signal is pending after some
+ * progress, which the call then reports rather than loses.
+ */
+static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
+{
+	if (!pass->moved)
+		return false;
+	if (pass->budget && blk->size > pass->budget - min(pass->budget,
+							   pass->moved)) {
+		pass->over_budget = true;
+		return true;
+	}
+	if (signal_pending(current)) {
+		pass->interrupted = true;
+		return true;
+	}
+	return false;
+}
+
+/* Blocks looked at per hold of the lock during a pass. */
+#define VMM_PASS_BATCH	64
+
+/*
+ * The most blocks in one gather: its two walks under the lock, one to find
+ * and mark them and one to put them in place, are O(this), each step
+ * O(1).
+ */
+#define VMM_RUN_BLOCKS	256
+
+/*
+ * The bytes @pass's gather may still take: what is left of the budget, at
+ * most %VMM_CHUNK in all.
+ */
+static u64 vmm_pass_room(const struct vmm_pass *pass)
+{
+	u64 room = pass->budget ? pass->budget - min(pass->budget, pass->moved) :
+				  U64_MAX;
+
+	room = min_t(u64, room, VMM_CHUNK);
+	return room - min(room, pass->g.total);
+}
+
+/*
+ * How many adjacent blocks from @first, which slides down by @dist, slide
+ * with it as one run, and their bytes in *@bytes; marks them as moving,
+ * @first included.  With what @pass's gather holds already, at most
+ * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or, for the gather's first
+ * run, @first alone if it is larger), so that no more than that is copied
+ * between two chances for others to take the lock, within what is left
+ * of @pass's budget; up to
+ * the first block that stays, is mapped (its move needs a zap), or is
+ * mappable and would leave its page boundary.  The run's last block in
+ * *@last.
+ */
+static unsigned int vmm_run_mark(const struct vmm_pass *pass,
+				 struct vmm_block *first, u64 dist, u64 *bytes,
+				 struct vmm_block **last)
+{
+	u64 room = vmm_pass_room(pass), sum = first->size;
+	struct vmm_block *blk = first, *next;
+	unsigned int nr = 1;
+
+	first->moving = true;
+	for (; pass->g.blocks + nr < VMM_RUN_BLOCKS; nr++, blk = next) {
+		next = vmm_block_next(blk);
+		if (!next || next->start != vmm_block_end(blk) ||
+		    vmm_block_stays(pass, next) || next->maps ||
+		    (next->mappable && !IS_ALIGNED(dist, PAGE_SIZE)) ||
+		    sum + next->size > room)
+			break;
+		sum += next->size;
+		next->moving = true;
+	}
+	*bytes = sum;
+	*last = blk;
+	return nr;
+}
+
+/*
+ * Whether @blk, right above a free extent that follows a gathered run,
+ * may start the gather's next run: it may move as a run's first block
+ * does (not mappable, which moves to page boundaries only, nor mapped,
+ * which only mappable blocks are, to keep this simple), and fits in what
+ * the gather may still take.
+ */
+static bool vmm_gather_may_join(const struct vmm_pass *pass,
+				const struct vmm_block *blk)
+{
+	return pass->g.runs < VMM_GATHER_RUNS &&
+	       pass->g.blocks < VMM_RUN_BLOCKS && !vmm_block_stays(pass, blk) &&
+	       !blk->mappable && blk->size <= vmm_pass_room(pass);
+}
+
+/*
+ * From @blk, which slides down over @ext, the free extent right below it,
+ * to @ext's start, gather the runs that follow it across the free extents
+ * between them, into @pass's gather: each slides down by all the free
+ * space below it, so that together they close up.  Takes each free extent
+ * they close out of the tree onto &vmm_arena.moving_ext, as
+ * vmm_block_slide() does for one, so nobody can allocate in it while the
+ * runs are copied without the lock.  Adds the bytes to @pass->moved.
+ */
+static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
+			    struct vmm_block *blk, struct vmm_extent *ext)
+	__must_hold(&arena->lock)
+{
+	struct vmm_extent **hidden = &arena->moving_ext, *above;
+	struct vmm_gather *g = &pass->g;
+	struct vmm_block *last;
+	struct rb_node *n;
+	u64 dist = 0;
+
+	lockdep_assert_held(&arena->lock);
+	g->dst = ext->start;
+	g->runs = 0;
+	g->blocks = 0;
+	g->total = 0;
+	for (;;) {
+		dist += ext->size;
+		g->first[g->runs] = blk;
+		g->nr[g->runs] = vmm_run_mark(pass, blk, dist,
+					      &g->bytes[g->runs], &last);
+		g->blocks += g->nr[g->runs];
+		g->total += g->bytes[g->runs];
+		g->runs++;
+
+		n = rb_next(&ext->node);
+		above = n ? rb_entry(n, struct vmm_extent, node) : NULL;
+		/* Still counted, and seen by the self-check, while out. */
+		vmm_extent_unlink(arena, ext);
+		arena->nr_extents++;
+		ext->next = NULL;
+		*hidden = ext;
+		hidden = &ext->next;
+
+		/* A run ends at a hole, or at a block that cannot join it. */
+		if (!above || above->start != vmm_block_end(last))
+			break;
+		blk = vmm_block_next(last);
+		if (!blk || blk->start != vmm_extent_end(above) ||
+		    !vmm_gather_may_join(pass, blk))
+			break;
+		ext = above;
+	}
+	pass->moved += g->total;
+}
+
+/*
+ * Get @pass a spare extent node, dropping the lock to allocate it.
+ * Return: whether it has one; the caller looks again, as anything may
+ * have changed meanwhile.
+ */
+static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
+	__must_hold(&arena->lock)
+{
+	vmm_unlock(arena);
+	pass->spare = vmm_ext_alloc();
+	vmm_lock(arena);
+	pass->nomem = !pass->spare;
+	return pass->spare;
+}
+
+/*
+ * One pass over the blocks in offset order, sliding each block that may
+ * move down over the hole below it.  It starts at the lowest free extent,
+ * as nothing below it can move.  The walk resumes from the offset
+ * reached after every block, and each block is looked up afresh, so
+ * changes made while the lock was dropped are simply seen.  The lock is
+ * dropped after every move (which copies without it), every
+ * %VMM_PASS_BATCH blocks, and whenever someone needs the CPU or the lock,
+ * so a hold covers a bounded amount of work.  Return: whether it moved
+ * anything.
+ */
+static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
+{
+	unsigned int seen = 0;
+	struct vmm_extent *ext;
+	struct vmm_block *blk;
+	struct rb_node *first;
+	u64 cursor, before = pass->moved;
+
+	vmm_lock(arena);
+	first = rb_first(&arena->free);
+	/* Nothing free: nothing can move. */
+	cursor = first ? rb_entry(first, struct vmm_extent, node)->start :
+			 arena->size;
+	while ((blk = vmm_block_from(arena, cursor))) {
+		ext = vmm_block_stays(pass, blk) ? NULL :
+		      vmm_extent_ending_at(arena, blk->start);
+		if (!ext || vmm_slide_dst(blk, ext) == blk->start) {
+			cursor = vmm_block_end(blk);
+		} else if (vmm_pass_stop(pass, blk)) {
+			break;
+		} else if (vmm_slide_dst(blk, ext) > ext->start &&
+			   !pass->spare) {
+			if (!vmm_pass_spare(arena, pass))
+				break;
+			continue;
+		} else if (blk->maps || vmm_slide_dst(blk, ext) > ext->start) {
+			pass->moved += blk->size;
+			cursor = vmm_block_slide(arena, blk, ext, pass);
+		} else {
+			vmm_gather_runs(arena, pass, blk, ext);
+			seen += pass->g.blocks - 1;
+			cursor = vmm_gather_slide(arena, pass);
+		}
+		if (++seen >= VMM_PASS_BATCH || need_resched() ||
+		    spin_needbreak(&arena->lock)) {
+			seen = 0;
+			vmm_unlock(arena);
+			cond_resched();
+			vmm_lock(arena);
+		}
+	}
+	vmm_unlock(arena);
+	return pass->moved != before;
+}
+
+/**
+ * vmm_arena_defrag() - slide blocks toward offset 0, keeping their order
+ * @arena: the arena
+ * @cred: the caller, or NULL for the kernel; an unprivileged caller never
+ *	moves another user's block larger than %VMM_DEFRAG_USER_BUDGET
+ * @budget: the most bytes to move, 0 for no limit; a call that has moved
+ *	nothing yet moves one block even if it is larger, so that callers
+ *	looping until *@compact always progress
+ * @nowait: return -EBUSY instead of waiting for another defragmentation
+ * @bytes: incremented by the bytes copied
+ * @blocks: incremented by the blocks moved
+ * @compact: set to whether all free space is one range at the end
+ *
+ * Never waits for a copy in flight: a pinned block stays where it is, and
+ * the blocks above it close up to it.  Passes repeat while they move
+ * something; the call then returns with *@compact false if a pinned or
+ * too-large block, the budget or a signal stopped it.  Calling again
+ * later continues.
+ *
+ * Return: 0 (blocks moved before a signal stay moved and are counted),
+ * -EBUSY (only with @nowait), -ENOMEM if nothing moved because the
+ * extent record for the space a mappable block leaves below its page
+ * boundary could not be allocated, or -ERESTARTSYS if a signal came while
+ * waiting for another defragmentation (a signal already pending when the
+ * mutex is free still lets the first block move).
+ */
+int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
+		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
+		     bool *compact)
+{
+	u64 t0 = vmm_trace_start(trace_vmm_defrag_end_enabled());
+	struct vmm_pass pass = {
+		.cred = cred, .budget = budget, .bytes = bytes, .blocks = blocks,
+	};
+	u64 bytes0 = *bytes, blocks0 = *blocks;
+	bool progress;
+	int ret = 0;
+
+	*compact = false;
+	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
+	if (!pass.budget) {
+		vmm_lock(arena);
+		pass.budget = max(arena->used, 1ULL);
+		vmm_unlock(arena);
+	}
+	if (nowait) {
+		if (!mutex_trylock(&arena->compact_lock)) {
+			ret = -EBUSY;
+			goto out;
+		}
+	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
+		/* Nothing done yet: SA_RESTART may restart the call. */
+		ret = -ERESTARTSYS;
+		goto out;
+	}
+	do {
+		progress = vmm_compact_pass(arena, &pass);
+		vmm_lock(arena);
+		*compact = vmm_arena_compact(arena);
+		if (*compact)
+			arena->defrags++;
+		vmm_unlock(arena);
+	} while (progress && !*compact && !pass.over_budget &&
+		 !pass.interrupted && !pass.nomem);
+	mutex_unlock(&arena->compact_lock);
+	vmm_ext_free(pass.spare);
+	if (pass.nomem && !pass.moved)
+		ret = -ENOMEM;
+out:
+	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
+			     vmm_trace_since(t0), *compact, ret);
+	return ret;
+}

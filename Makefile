@@ -227,7 +227,7 @@ demo: guest
 	scripts/vm --param size=64 -- /repo/scripts/demo
 
 # The benchmark module links vmm's allocator in (bench/vmm_bench_vmm.c
-# includes the arena's files from module/) and drm_mm from the guest's drm.ko.  It is
+# includes module/vmm_arena_unit.c) and drm_mm from the guest's drm.ko.  It is
 # built for the stock kernel, in bench/, apart from the module/ build.
 bench-module bench-module-stock: deps module-stock bench-data
 	$(MAKE) -C /lib/modules/$(STOCK_KVER)/build M=$(TOP)/bench W=1 modules

@@ -1,19 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmm's allocator under the benchmark.  The arena's files are compiled in
+ * vmm's allocator under the benchmark.  The arena's unit is compiled in
  * here, as vmm_kunit.ko does, so that the benchmark runs exactly vmm.ko's
  * allocator without vmm.ko exporting it.  This also reaches the static
  * __vmm_arena_alloc(), which places a block without zeroing its bytes: the
  * other allocators hand out address ranges, not memory, so zeroing would
  * time memset() rather than the allocator.
  */
-#include "../module/vmm_arena.c"
-#include "../module/vmm_extent.c"
-#include "../module/vmm_charge.c"
-#include "../module/vmm_access.c"
-#include "../module/vmm_compact.c"
-#include "../module/vmm_list.c"
-#include "../module/vmm_check.c"
+#include "../module/vmm_arena_unit.c"
 
 #include <linux/mm.h>
 

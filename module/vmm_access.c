@@ -13,9 +13,9 @@
 #include "vmm_arena.h"
 
 /* The part of vmm_arena_attrs() under the lock. */
-int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
-		     const struct vmm_cred *cred, int may,
-		     struct vmm_block_attrs *out)
+static int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
+			    const struct vmm_cred *cred, int may,
+			    struct vmm_block_attrs *out)
 {
 	struct vmm_block *blk = vmm_block_lookup(arena, id);
 

@@ -88,7 +88,7 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk)
  * of the reserve if the range merges with no neighbour.  Frees @blk
  * (kmem_cache_free() does not sleep).
  */
-void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
+static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
 	if (arena->ids_last == &blk->id_node)
@@ -113,33 +113,8 @@ void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	vmm_self_check(arena);
 }
 
-/* The block with @id, if it exists in any state. */
-static struct vmm_block *vmm_block_find(struct vmm_arena *arena, u64 id)
-{
-	struct rb_node *n = arena->ids.rb_node;
-
-	while (n) {
-		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
-
-		if (id < blk->id)
-			n = n->rb_left;
-		else if (id > blk->id)
-			n = n->rb_right;
-		else
-			return blk;
-	}
-	return NULL;
-}
-
-struct vmm_block *vmm_block_lookup(struct vmm_arena *arena, u64 id)
-{
-	struct vmm_block *blk = vmm_block_find(arena, id);
-
-	return blk && blk->state == VMM_BLOCK_LIVE ? blk : NULL;
-}
-
 /* The lowest-offset block starting at or after @offset. */
-struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset)
+static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset)
 {
 	struct rb_node *n = arena->addrs.rb_node;
 	struct vmm_block *found = NULL;
@@ -155,28 +130,6 @@ struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset)
 		}
 	}
 	return found;
-}
-
-void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk)
-{
-	lockdep_assert_held(&arena->lock);
-	if (!blk->pins++)
-		arena->nr_pinned++;
-}
-
-/*
- * Drop a pin.  Releases a DEAD block whose last pin this was, unless it is
- * still mapped or moving, which frees @blk.  Nobody waits for a pin to
- * drop: the compactor goes around pinned blocks.
- */
-void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk)
-{
-	lockdep_assert_held(&arena->lock);
-	if (--blk->pins)
-		return;
-	arena->nr_pinned--;
-	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
-		vmm_block_release(arena, blk);
 }
 
 /* Zero @len bytes outside the lock, yielding between chunks. */

@@ -3,12 +3,14 @@
  * The arena's internals, shared by the files that make it up:
  * vmm_arena.c (blocks: allocation, free, batches), vmm_extent.c (free
  * space), vmm_charge.c (ownership and quotas), vmm_access.c (pins and
- * mappings), vmm_compact.c, vmm_list.c and vmm_check.c.  The rest of the
- * module uses the arena through vmm.h only.
+ * mappings), vmm_compact.c, vmm_list.c and vmm_check.c, which
+ * vmm_arena_unit.c compiles as one unit.  The rest of the module uses the
+ * arena through vmm.h only.
  */
 #ifndef _VMM_ARENA_H
 #define _VMM_ARENA_H
 
+#include <linux/cred.h>
 #include <linux/rbtree.h>
 #include <linux/sched/clock.h>
 #include <linux/types.h>
@@ -99,58 +101,157 @@ static inline bool vmm_block_held(const struct vmm_block *blk)
  */
 #define VMM_META_HOLD	16
 
+/*
+ * What one file calls in another.  Static: the files are compiled only
+ * together, as one unit (vmm_arena_unit.c), so these declare ahead what a
+ * later file of the unit defines, and the compiler may inline each call.
+ * vmm_extent.c comes first in the unit, so its block and extent caches
+ * need no declaration here.
+ */
+
 /* vmm_extent.c */
-extern struct kmem_cache *vmm_block_cache;
-extern struct kmem_cache *vmm_extent_cache;
-struct vmm_extent *vmm_ext_alloc(void);
-void vmm_ext_free(struct vmm_extent *ext);
-int vmm_caches_get(void);
-void vmm_caches_put(void);
-bool vmm_ext_preload_fill(void);
-bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks);
-void vmm_reserve_trim(struct vmm_arena *arena);
-void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext);
-bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
-		     struct vmm_extent **extra);
-void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext);
-void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext);
-void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext);
-void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext);
-struct vmm_extent *vmm_extent_above(struct vmm_arena *arena, u64 offset);
-struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena, u64 offset);
-void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size);
-void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
-		     u64 start, u64 size);
-struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
-			   u64 align, u64 *start);
+static struct vmm_extent *vmm_ext_alloc(void);
+static void vmm_ext_free(struct vmm_extent *ext);
+static int vmm_caches_get(void);
+static void vmm_caches_put(void);
+static bool vmm_ext_preload_fill(void);
+static bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks);
+static void vmm_reserve_trim(struct vmm_arena *arena);
+static void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext);
+static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
+			    struct vmm_extent **extra);
+static void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext);
+static void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext);
+static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext);
+static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext);
+static struct vmm_extent *vmm_extent_above(struct vmm_arena *arena, u64 offset);
+static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
+					       u64 offset);
+static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size);
+static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
+			    u64 start, u64 size);
+static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
+				  u64 align, u64 *start);
 
 /* vmm_arena.c */
-void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk);
-struct vmm_block *vmm_block_lookup(struct vmm_arena *arena, u64 id);
-struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset);
-void vmm_pin_locked(struct vmm_arena *arena, struct vmm_block *blk);
-void vmm_unpin_locked(struct vmm_arena *arena, struct vmm_block *blk);
+static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk);
+static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset);
 
 /* vmm_charge.c */
-const kuid_t *vmm_charge_chain(const struct vmm_cred *cred, unsigned int *n);
-u64 vmm_block_limit(struct vmm_arena *arena, const struct vmm_cred *cred);
-int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
-		     u64 size, u64 max_blocks);
-int vmm_charge_prealloc(struct vmm_charge *ch);
-void vmm_charge_release(struct vmm_charge *ch);
-void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
-		       struct vmm_block *blk);
-void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u, u64 size);
-bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred, int may);
-int vmm_rights(const struct vmm_block *blk, const struct vmm_cred *cred);
-bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred);
+static const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
+				      unsigned int *n);
+static u64 vmm_block_limit(struct vmm_arena *arena,
+			   const struct vmm_cred *cred);
+static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
+			    u64 size, u64 max_blocks);
+static int vmm_charge_prealloc(struct vmm_charge *ch);
+static void vmm_charge_release(struct vmm_charge *ch);
+static void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
+			      struct vmm_block *blk);
+static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u,
+			       u64 size);
 
 /* vmm_access.c */
-int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
-		     const struct vmm_cred *cred, int may,
-		     struct vmm_block_attrs *out);
+static int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
+			    const struct vmm_cred *cred, int may,
+			    struct vmm_block_attrs *out);
 
 /* vmm_check.c */
-void vmm_self_check(struct vmm_arena *arena);
+static void vmm_self_check_run(struct vmm_arena *arena);
+
+/* The block with @id, if it exists in any state. */
+static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
+					       u64 id)
+{
+	struct rb_node *n = arena->ids.rb_node;
+
+	while (n) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (id < blk->id)
+			n = n->rb_left;
+		else if (id > blk->id)
+			n = n->rb_right;
+		else
+			return blk;
+	}
+	return NULL;
+}
+
+static inline struct vmm_block *vmm_block_lookup(struct vmm_arena *arena,
+						 u64 id)
+{
+	struct vmm_block *blk = vmm_block_find(arena, id);
+
+	return blk && blk->state == VMM_BLOCK_LIVE ? blk : NULL;
+}
+
+static inline void vmm_pin_locked(struct vmm_arena *arena,
+				  struct vmm_block *blk)
+{
+	lockdep_assert_held(&arena->lock);
+	if (!blk->pins++)
+		arena->nr_pinned++;
+}
+
+/*
+ * Drop a pin.  Releases a DEAD block whose last pin this was, unless it is
+ * still mapped or moving, which frees @blk.  Nobody waits for a pin to
+ * drop: the compactor goes around pinned blocks.
+ */
+static inline void vmm_unpin_locked(struct vmm_arena *arena,
+				    struct vmm_block *blk)
+{
+	lockdep_assert_held(&arena->lock);
+	if (--blk->pins)
+		return;
+	arena->nr_pinned--;
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+		vmm_block_release(arena, blk);
+}
+
+/*
+ * Whether @cred may access @blk with any of the bits in @may, chosen as
+ * for files: the owner bits if the caller owns the block, else the group
+ * bits if the caller is in its group, else the other bits.  The group is
+ * the effective gid's or a supplementary one's, as the uapi header says,
+ * not the fsgid's: in_egroup_p(), which only searches the caller's own
+ * group list, so it is safe under the lock.
+ */
+static inline bool vmm_may(const struct vmm_block *blk,
+			   const struct vmm_cred *cred, int may)
+{
+	umode_t mode = blk->mode;
+
+	if (!cred || !may || cred->admin)
+		return true;
+	if (uid_eq(cred->uid, blk->uid))
+		mode >>= 6;
+	else if (in_egroup_p(blk->gid))
+		mode >>= 3;
+	return mode & may;
+}
+
+/* Which of %VMM_MAY_READ and %VMM_MAY_WRITE @cred has on @blk. */
+static inline int vmm_rights(const struct vmm_block *blk,
+			     const struct vmm_cred *cred)
+{
+	return (vmm_may(blk, cred, VMM_MAY_READ) ? VMM_MAY_READ : 0) |
+	       (vmm_may(blk, cred, VMM_MAY_WRITE) ? VMM_MAY_WRITE : 0);
+}
+
+/* Whether @cred owns @blk, or is the kernel or CAP_SYS_ADMIN. */
+static inline bool vmm_owns(const struct vmm_block *blk,
+			    const struct vmm_cred *cred)
+{
+	return !cred || cred->admin || uid_eq(cred->uid, blk->uid);
+}
+
+/* The self-check after a change, while &vmm_arena.self_check is set. */
+static inline void vmm_self_check(struct vmm_arena *arena)
+{
+	if (unlikely(READ_ONCE(arena->self_check)))
+		vmm_self_check_run(arena);
+}
 
 #endif /* _VMM_ARENA_H */

@@ -58,8 +58,8 @@ static struct vmm_usage *vmm_usage_insert(struct vmm_arena *arena,
  * Whom a block is charged to: @cred's chain of ids, or root for the
  * kernel.  *@n is set to the chain's length.
  */
-const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
-			       unsigned int *n)
+static const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
+				      unsigned int *n)
 {
 	static const kuid_t root = GLOBAL_ROOT_UID;
 
@@ -89,8 +89,8 @@ static bool vmm_quota_allows(struct vmm_arena *arena, struct vmm_usage *u,
 }
 
 /* The block limit for a caller: the per-uid one, or the unprivileged one. */
-u64 vmm_block_limit(struct vmm_arena *arena,
-		    const struct vmm_cred *cred)
+static u64 vmm_block_limit(struct vmm_arena *arena,
+			   const struct vmm_cred *cred)
 {
 	u64 max = READ_ONCE(arena->max_blocks_per_uid);
 	u64 unpriv = READ_ONCE(arena->max_blocks_unprivileged);
@@ -104,8 +104,8 @@ u64 vmm_block_limit(struct vmm_arena *arena,
  * Look the chain up and check every level's quota.  O(levels * log n)
  * under the lock.  Return: 0, or -EDQUOT if any level would exceed one.
  */
-int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
-		     u64 size, u64 max_blocks)
+static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
+			    u64 size, u64 max_blocks)
 {
 	struct rb_root *root = &arena->users;
 	struct vmm_usage *u = NULL;
@@ -134,7 +134,7 @@ int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
 }
 
 /* Allocate, without the lock, the records vmm_charge_check() found missing. */
-int vmm_charge_prealloc(struct vmm_charge *ch)
+static int vmm_charge_prealloc(struct vmm_charge *ch)
 {
 	while (ch->nr_spares < ch->missing) {
 		struct vmm_usage *u;
@@ -158,7 +158,7 @@ static struct vmm_usage *vmm_charge_spare(struct vmm_charge *ch)
 	return u;
 }
 
-void vmm_charge_release(struct vmm_charge *ch)
+static void vmm_charge_release(struct vmm_charge *ch)
 {
 	while (ch->nr_spares)
 		kfree(vmm_charge_spare(ch));
@@ -168,8 +168,8 @@ void vmm_charge_release(struct vmm_charge *ch)
  * Charge @blk along the chain that vmm_charge_check() just looked up,
  * making the missing records from the spares.
  */
-void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
-		       struct vmm_block *blk)
+static void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
+			      struct vmm_block *blk)
 {
 	struct vmm_usage *parent = NULL, *u = NULL;
 	unsigned int i;
@@ -193,8 +193,8 @@ void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
  * Uncharge @blk from its record and every one above it; a record goes with
  * its last block (by then its children have gone too).
  */
-void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u,
-			u64 size)
+static void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u,
+			       u64 size)
 {
 	struct vmm_usage *parent;
 
@@ -208,41 +208,6 @@ void vmm_usage_uncharge(struct vmm_arena *arena, struct vmm_usage *u,
 		arena->nr_users--;
 		kfree(u);
 	}
-}
-
-/*
- * Whether @cred may access @blk with any of the bits in @may, chosen as
- * for files: the owner bits if the caller owns the block, else the group
- * bits if the caller is in its group, else the other bits.  The group is
- * the effective gid's or a supplementary one's, as the uapi header says,
- * not the fsgid's: in_egroup_p(), which only searches the caller's own
- * group list, so it is safe under the lock.
- */
-bool vmm_may(const struct vmm_block *blk, const struct vmm_cred *cred,
-	     int may)
-{
-	umode_t mode = blk->mode;
-
-	if (!cred || !may || cred->admin)
-		return true;
-	if (uid_eq(cred->uid, blk->uid))
-		mode >>= 6;
-	else if (in_egroup_p(blk->gid))
-		mode >>= 3;
-	return mode & may;
-}
-
-/* Which of %VMM_MAY_READ and %VMM_MAY_WRITE @cred has on @blk. */
-int vmm_rights(const struct vmm_block *blk, const struct vmm_cred *cred)
-{
-	return (vmm_may(blk, cred, VMM_MAY_READ) ? VMM_MAY_READ : 0) |
-	       (vmm_may(blk, cred, VMM_MAY_WRITE) ? VMM_MAY_WRITE : 0);
-}
-
-/* Whether @cred owns @blk, or is the kernel or CAP_SYS_ADMIN. */
-bool vmm_owns(const struct vmm_block *blk, const struct vmm_cred *cred)
-{
-	return !cred || cred->admin || uid_eq(cred->uid, blk->uid);
 }
 
 /**

@@ -224,9 +224,8 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 	       vmm_check_ids(arena) && vmm_check_users(arena);
 }
 
-void vmm_self_check(struct vmm_arena *arena)
+static void vmm_self_check_run(struct vmm_arena *arena)
 {
-	if (unlikely(READ_ONCE(arena->self_check)))
-		WARN_ONCE(!vmm_check_locked(arena),
-			  "vmm: the arena's index is inconsistent\n");
+	WARN_ONCE(!vmm_check_locked(arena),
+		  "vmm: the arena's index is inconsistent\n");
 }

@@ -19,9 +19,9 @@
  * records' exact sizes, where kmalloc() would round up to its next size,
  * and /proc/slabinfo names them.
  */
-struct kmem_cache *vmm_block_cache;
+static struct kmem_cache *vmm_block_cache;
 
-struct kmem_cache *vmm_extent_cache;
+static struct kmem_cache *vmm_extent_cache;
 
 static unsigned int vmm_cache_users;
 
@@ -35,18 +35,18 @@ static DEFINE_MUTEX(vmm_cache_lock);
  */
 static DEFINE_PER_CPU(struct vmm_extent *, vmm_ext_preload);
 
-struct vmm_extent *vmm_ext_alloc(void)
+static struct vmm_extent *vmm_ext_alloc(void)
 {
 	return kmem_cache_zalloc(vmm_extent_cache, VMM_GFP_META);
 }
 
-void vmm_ext_free(struct vmm_extent *ext)
+static void vmm_ext_free(struct vmm_extent *ext)
 {
 	if (ext)
 		kmem_cache_free(vmm_extent_cache, ext);
 }
 
-int vmm_caches_get(void)
+static int vmm_caches_get(void)
 {
 	int ret = 0;
 
@@ -76,7 +76,7 @@ out:
 	return ret;
 }
 
-void vmm_caches_put(void)
+static void vmm_caches_put(void)
 {
 	int cpu;
 
@@ -99,7 +99,7 @@ void vmm_caches_put(void)
  * Fill this CPU's preload slot if it is empty.  Without the lock.
  * Return: false if that needed an allocation, which failed.
  */
-bool vmm_ext_preload_fill(void)
+static bool vmm_ext_preload_fill(void)
 {
 	struct vmm_extent *ext;
 
@@ -129,7 +129,7 @@ static u64 vmm_reserve_cap(const struct vmm_arena *arena)
 }
 
 /* Whether the reserve and the extents hold at least @blocks + 1 nodes. */
-bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks)
+static bool vmm_reserve_covers(const struct vmm_arena *arena, u64 blocks)
 {
 	return arena->nr_reserve + arena->nr_extents >= blocks + 1;
 }
@@ -151,7 +151,7 @@ static struct vmm_extent *vmm_ext_get(struct vmm_arena *arena)
  * change of the counts moves the cap by at most two, so this frees at most
  * three nodes.  kmem_cache_free() does not sleep.
  */
-void vmm_reserve_trim(struct vmm_arena *arena)
+static void vmm_reserve_trim(struct vmm_arena *arena)
 {
 	lockdep_assert_held(&arena->lock);
 	while (arena->nr_reserve &&
@@ -160,7 +160,7 @@ void vmm_reserve_trim(struct vmm_arena *arena)
 }
 
 /* A node the trees no longer use: into the reserve, within its cap. */
-void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
+static void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	lockdep_assert_held(&arena->lock);
 	ext->next = arena->reserve;
@@ -177,8 +177,8 @@ void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
  * slot was empty; the caller then drops the lock, refills it with
  * vmm_ext_preload_fill() and looks again.
  */
-bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
-		     struct vmm_extent **extra)
+static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
+			    struct vmm_extent **extra)
 {
 	lockdep_assert_held(&arena->lock);
 	while (!vmm_reserve_covers(arena, arena->nr_blocks + 1) ||
@@ -224,7 +224,7 @@ static void vmm_size_insert(struct vmm_arena *arena, struct vmm_extent *ext)
 	rb_insert_color(&ext->size_node, &arena->by_size);
 }
 
-void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext)
+static void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	if (arena->policy == VMM_POLICY_BEST)
 		rb_erase(&ext->size_node, &arena->by_size);
@@ -235,13 +235,13 @@ void vmm_size_erase(struct vmm_arena *arena, struct vmm_extent *ext)
  * the subtree maxima up to the root and its place by size.  The caller
  * erased it from &vmm_arena.by_size before the change.
  */
-void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext)
+static void vmm_extent_resized(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	vmm_extent_cb_propagate(&ext->node, NULL);
 	vmm_size_insert(arena, ext);
 }
 
-void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
+static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	struct rb_node **link = &arena->free.rb_node, *parent = NULL;
 
@@ -262,7 +262,7 @@ void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
 }
 
 /* Out of both trees; the caller keeps or frees the node. */
-void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext)
+static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
 	vmm_size_erase(arena, ext);
@@ -276,8 +276,8 @@ static void vmm_extent_erase(struct vmm_arena *arena, struct vmm_extent *ext)
 }
 
 /* The first extent whose start is above @offset, or NULL. */
-struct vmm_extent *vmm_extent_above(struct vmm_arena *arena,
-				    u64 offset)
+static struct vmm_extent *vmm_extent_above(struct vmm_arena *arena,
+					   u64 offset)
 {
 	struct rb_node *n = arena->free.rb_node;
 	struct vmm_extent *found = NULL;
@@ -296,8 +296,8 @@ struct vmm_extent *vmm_extent_above(struct vmm_arena *arena,
 }
 
 /* The extent that ends exactly at @offset, or NULL. */
-struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
-					u64 offset)
+static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
+					       u64 offset)
 {
 	struct vmm_extent *next = vmm_extent_above(arena, offset - 1);
 	struct rb_node *prev;
@@ -316,7 +316,7 @@ struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
  * can absorb the range; the reserve always has one then, since the range
  * was a block's.
  */
-void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
+static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
 {
 	struct vmm_extent *next = vmm_extent_above(arena, start);
 	struct vmm_extent *prev = NULL;
@@ -364,8 +364,8 @@ void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
  * space.  Splitting @ext in two takes a node from the reserve, which
  * vmm_ext_reserve() filled.
  */
-void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
-		     u64 start, u64 size)
+static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
+			    u64 start, u64 size)
 {
 	u64 left = start - ext->start;
 	u64 right = vmm_extent_end(ext) - (start + size);
@@ -477,8 +477,8 @@ static struct vmm_extent *vmm_policy_fit(struct vmm_arena *arena, u64 size,
  * when the only places are extents shorter than @size + @align - 1 that
  * the first lookup did not pick.
  */
-struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
-			   u64 align, u64 *start)
+static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
+				  u64 align, u64 *start)
 {
 	struct vmm_extent *ext;
 	u64 visits = 0, padded;

@@ -2,16 +2,10 @@
 /*
  * The arena code under test, compiled into vmm_kunit.ko as well, so that
  * the suite exercises exactly vmm.ko's allocator without vmm.ko having to
- * export it.  Its files are included in one unit here (vmm_arena.h lists
- * them), which also lets the suite reach their static functions.
+ * export it.  Including the arena's unit here also lets the suite reach
+ * its static functions.
  */
-#include "../vmm_arena.c"
-#include "../vmm_extent.c"
-#include "../vmm_charge.c"
-#include "../vmm_access.c"
-#include "../vmm_compact.c"
-#include "../vmm_list.c"
-#include "../vmm_check.c"
+#include "../vmm_arena_unit.c"
 #include "vmm_kunit.h"
 
 /* A placement search alone, changing nothing: for the scaling test. */

@@ -5,6 +5,8 @@
  * mappings that hold its range.
  */
 
+#include <linux/bug.h>
+#include <linux/err.h>
 #include <linux/mm.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>

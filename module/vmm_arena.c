@@ -27,25 +27,27 @@
  * its owner's struct vmm_usage until its range is released; records are
  * allocated before the lock, like extent nodes, and freed under it.
  *
- * Files, by concern (vmm_arena.h declares what they share): this one holds
- * the blocks' life (lookup, allocation, free, batches); vmm_extent.c the
- * free space and the placement search; vmm_compact.c compaction;
- * vmm_charge.c ownership and quotas; vmm_access.c pins and mappings;
- * vmm_list.c statistics and listings; vmm_check.c the self-check.
+ * Files, by concern, compiled as one unit by vmm_arena_unit.c (vmm_arena.h
+ * declares what they share, and holds the ID lookup and the permission
+ * checks): this one holds the arena's and the blocks' life (init and
+ * destroy, the block trees, allocation, free, batches, lock-hold timing);
+ * vmm_extent.c the free space and the placement search; vmm_compact.c
+ * compaction; vmm_charge.c quotas and changes of owner or mode;
+ * vmm_access.c attributes, pins and mappings; vmm_list.c statistics and
+ * listings; vmm_check.c the self-check.
  */
 
 #include <linux/bug.h>
-#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
-#include <linux/printk.h>
-#include <linux/rbtree_augmented.h>
+#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uidgid.h>
 #include <linux/vmalloc.h>
 
 #include "vmm.h"
@@ -238,6 +240,19 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	vfree(arena->base);
 	arena->base = NULL;
 	vmm_caches_put();
+}
+
+/*
+ * Blocks up to this size are zeroed under the lock, which costs less than
+ * a second lock round trip; larger ones are zeroed without it, in pieces,
+ * while pinned and invisible.
+ */
+#define VMM_ZERO_LOCKED	256
+
+/* Whether taking [start, start + size) from @ext leaves space on both sides. */
+static bool vmm_take_splits(const struct vmm_extent *ext, u64 start, u64 size)
+{
+	return start > ext->start && start + size < vmm_extent_end(ext);
 }
 
 /*

@@ -2,13 +2,18 @@
 /*
  * The arena's internals, shared by the files that make it up:
  * vmm_arena.c (blocks: allocation, free, batches), vmm_extent.c (free
- * space), vmm_charge.c (ownership and quotas), vmm_access.c (pins and
- * mappings), vmm_compact.c, vmm_list.c and vmm_check.c, which
+ * space), vmm_charge.c (quotas, owner and mode changes), vmm_access.c
+ * (attributes, pins and mappings), vmm_compact.c (compaction), vmm_list.c
+ * (statistics and listings) and vmm_check.c (the self-check), which
  * vmm_arena_unit.c compiles as one unit.  The rest of the module uses the
  * arena through vmm.h only.
  */
 #ifndef _VMM_ARENA_H
 #define _VMM_ARENA_H
+
+#ifndef VMM_ARENA_UNIT
+#error "vmm_arena.h is private to the arena: build vmm_arena_unit.c"
+#endif
 
 #include <linux/cred.h>
 #include <linux/rbtree.h>
@@ -50,13 +55,6 @@ static inline bool vmm_extent_smaller(const struct vmm_extent *a,
 	return a->size < b->size || (a->size == b->size && a->start < b->start);
 }
 
-/* Whether taking [start, start + size) from @ext leaves space on both sides. */
-static inline bool vmm_take_splits(const struct vmm_extent *ext, u64 start,
-				   u64 size)
-{
-	return start > ext->start && start + size < vmm_extent_end(ext);
-}
-
 static inline u64 vmm_subtree_max(struct rb_node *n)
 {
 	return n ? rb_entry(n, struct vmm_extent, node)->subtree_max : 0;
@@ -87,13 +85,6 @@ static inline bool vmm_block_held(const struct vmm_block *blk)
 {
 	return blk->pins || blk->maps || blk->moving;
 }
-
-/*
- * Blocks up to this size are zeroed under the lock, which costs less than
- * a second lock round trip; larger ones are zeroed without it, in pieces,
- * while pinned and invisible.
- */
-#define VMM_ZERO_LOCKED	256
 
 /*
  * Entries of a batch that share one hold of the lock: each is O(log n)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Ownership: per-uid usage records and quotas, the charge of an
- * allocation up its owner's namespace chain, permission checks, and the
- * calls that change a block's owner or mode.
+ * allocation up its owner's namespace chain, and the calls that change a
+ * block's owner or mode.  Part of vmm_arena_unit.c.
  */
 
 #include <linux/cred.h>

@@ -4,9 +4,11 @@
  * &vmm_arena.self_check is set (and on demand by the KUnit suite).
  */
 
+#include <linux/bug.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/printk.h>
 #include <linux/rbtree.h>
-#include <linux/slab.h>
 
 #include "vmm_arena.h"
 
@@ -224,6 +226,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 	       vmm_check_ids(arena) && vmm_check_users(arena);
 }
 
+/* vmm_self_check()'s walk, while &vmm_arena.self_check is set. */
 static void vmm_self_check_run(struct vmm_arena *arena)
 {
 	WARN_ONCE(!vmm_check_locked(arena),

@@ -4,6 +4,7 @@
  * or by offset, a bounded batch per call.
  */
 
+#include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/rbtree.h>
 #include <linux/slab.h>

@@ -4,9 +4,9 @@
  *
  * This file holds the module's life cycle and the file operations that act
  * on the block an open file has selected.  The ioctls are in vmm_ioctl.c,
- * the allocator in vmm_arena.c, mmap(2) of blocks in vmm_mmap.c, the sysfs
- * counters in vmm_sysfs.c, the debugfs views in vmm_debugfs.c, the
- * tracepoints in vmm_trace.h.
+ * the allocator in the arena's files (vmm_arena.h lists them), mmap(2) of
+ * blocks in vmm_mmap.c, the sysfs counters in vmm_sysfs.c, the debugfs
+ * views in vmm_debugfs.c, the tracepoints in vmm_trace.h.
  *
  * Locking: see vmm_arena.c.  File operations take the arena lock only to
  * look up and pin a block; the copy itself runs unlocked.
@@ -26,7 +26,7 @@
 
 #include "vmm.h"
 
-/* The one place the tracepoints used in vmm_arena.c are defined. */
+/* The one place the tracepoints the arena emits are defined. */
 #define CREATE_TRACE_POINTS
 #include "vmm_trace.h"
 

@@ -1090,8 +1090,9 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
  */
 #define HOLD_FLOOR_NS	100000ULL
 /*
- * The debug guest's only clock is 4 ms jiffies, and every hold it times
- * reads a multiple of this: 250 ns when it spans no tick, about 4 ms a
+ * A debug guest that keeps time in 4 ms jiffies (where scripts/vm cannot
+ * give it the host's TSC frequency) reads every hold it times as a
+ * multiple of this: 250 ns when it spans no tick, about 4 ms a
  * tick.  A clock that reads nanoseconds puts both figures on multiples of
  * it about once in 62,500 runs.
  */

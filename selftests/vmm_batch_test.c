@@ -1090,8 +1090,8 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
  */
 #define HOLD_FLOOR_NS	100000ULL
 /*
- * A debug guest that keeps time in 4 ms jiffies (where scripts/vm cannot
- * give it the host's TSC frequency) reads every hold it times as a
+ * A debug guest that keeps time in 4 ms jiffies (where scripts/vm passes
+ * it no TSC frequency) reads every hold it times as a
  * multiple of this: 250 ns when it spans no tick, about 4 ms a
  * tick.  A clock that reads nanoseconds puts both figures on multiples of
  * it about once in 62,500 runs.
@@ -1212,7 +1212,7 @@ static void judge_holds(struct __test_metadata *_metadata, const char *what,
 	if (!single || !many)
 		SKIP(return, "the clock did not advance inside any hold: nothing to judge");
 	/*
-	 * A clock that moves by whole ticks only (the debug guest's jiffies):
+	 * A clock that moves by whole ticks only (a debug guest on jiffies):
 	 * a reading tells whether a hold spanned a tick, not how long it was.
 	 * A hold that spans none reads 250 ns there, one that spans one reads
 	 * the whole tick (4 ms), whichever way the operations ran: the 250 ns

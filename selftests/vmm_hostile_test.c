@@ -550,7 +550,7 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 		     "the clock did not advance inside any hold of any round: nothing to judge");
 	/*
 	 * A debug guest that keeps time in 4 ms jiffies (where scripts/vm
-	 * cannot give it the host's TSC frequency): every hold reads a
+	 * passes it no TSC frequency): every hold reads a
 	 * multiple of 250 ns, 250 ns when it spans no tick and about 4 ms a
 	 * tick, so a figure tells whether some hold of each round spanned a
 	 * tick, not how long it was (aligned 4000000 ns against size 2 250 ns

@@ -374,7 +374,8 @@ TEST_F(sysfs, max_lock_hold_ns_records_the_longest_hold)
 	/*
 	 * Holds are timed with local_clock(), whose resolution is the
 	 * kernel's: where sched_clock() falls back to jiffies (the debug
-	 * kernel under emulation) short holds read as 0.
+	 * kernel under emulation, when scripts/vm passes it no TSC
+	 * frequency) short holds read as 0.
 	 */
 	before = vmm_sysfs("max_lock_hold_ns");
 	ASSERT_NE(UINT64_MAX, before);

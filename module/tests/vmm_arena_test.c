@@ -724,7 +724,7 @@ static void vmm_time_fragmented(struct kunit *test, enum vmm_policy policy,
 /*
  * The smallest step of ktime_get_ns() seen in a few tries.  A clocksource
  * that counts jiffies moves in whole ticks, 4 ms at HZ=250: the debug
- * guest's, unless scripts/vm gives it the host's TSC frequency (without
+ * guest's, unless scripts/vm passes it the TSC's frequency (without
  * ACPI there is no HPET or PM timer to calibrate the TSC against, so it
  * is marked unstable).  A TSC moves
  * between any two reads.  U64_MAX if the clock did not move for a second.

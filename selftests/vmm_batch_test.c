@@ -1089,14 +1089,6 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
  * a copy of the 1 MiB arena, is well above it.
  */
 #define HOLD_FLOOR_NS	100000ULL
-/*
- * A debug guest that keeps time in 4 ms jiffies (where scripts/vm passes
- * it no TSC frequency) reads every hold it times as a
- * multiple of this: 250 ns when it spans no tick, about 4 ms a
- * tick.  A clock that reads nanoseconds puts both figures on multiples of
- * it about once in 62,500 runs.
- */
-#define HOLD_TICK_GRID_NS	250ULL
 
 static __u64 max_hold(void)
 {
@@ -1219,7 +1211,7 @@ static void judge_holds(struct __test_metadata *_metadata, const char *what,
 	 * against 4000000 ns that failed debug-1 once.  (Not a threshold: the
 	 * newest kernel's 32-bit run read a real 713 ns.)
 	 */
-	if (single % HOLD_TICK_GRID_NS == 0 && many % HOLD_TICK_GRID_NS == 0)
+	if (single % VMM_TICK_GRID_NS == 0 && many % VMM_TICK_GRID_NS == 0)
 		SKIP(return, "the clock did not advance inside some hold but by whole ticks (%llu ns one command each, %llu ns one batch): too coarse to judge",
 		     (unsigned long long)single, (unsigned long long)many);
 	if (many > single && (many - single) % 1000000 == 0)

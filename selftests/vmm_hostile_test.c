@@ -549,15 +549,12 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 		SKIP(return,
 		     "the clock did not advance inside any hold of any round: nothing to judge");
 	/*
-	 * A debug guest that keeps time in 4 ms jiffies (where scripts/vm
-	 * passes it no TSC frequency): every hold reads a
-	 * multiple of 250 ns, 250 ns when it spans no tick and about 4 ms a
-	 * tick, so a figure tells whether some hold of each round spanned a
-	 * tick, not how long it was (aligned 4000000 ns against size 2 250 ns
-	 * failed debug-1 once).  On a clock that reads nanoseconds all three
-	 * fall on multiples of 250 ns about once in 15 million runs.
+	 * All three on the tick clock's grid (VMM_TICK_GRID_NS): aligned
+	 * 4000000 ns against size 2 250 ns failed debug-1 once.  On a clock
+	 * that reads nanoseconds that happens once in 15 million runs.
 	 */
-	if (hold[0] % 250 == 0 && hold[1] % 250 == 0 && hold[2] % 250 == 0) {
+	if (hold[0] % VMM_TICK_GRID_NS == 0 && hold[1] % VMM_TICK_GRID_NS == 0 &&
+	    hold[2] % VMM_TICK_GRID_NS == 0) {
 		ksft_print_msg("every figure is a multiple of 250 ns: a tick clock\n");
 		memset(hold, 0, 3 * sizeof(*hold));
 		SKIP(return,

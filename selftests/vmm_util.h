@@ -48,6 +48,16 @@
 #define MiB		(1024ULL * KiB)
 #define GiB		(1024ULL * MiB)
 
+/*
+ * A debug guest that keeps time in 4 ms jiffies (where scripts/vm passes
+ * it no TSC frequency) reads every lock hold it times (max_lock_hold_ns)
+ * as a multiple of this: 250 ns when the hold spans no tick, about 4 ms
+ * when it spans one.  Such a figure tells whether a hold spanned a tick,
+ * not how long it was.  A clock that reads nanoseconds puts one figure
+ * on a multiple of it once in 250 readings.
+ */
+#define VMM_TICK_GRID_NS	250ULL
+
 /* Run a shell command; returns its exit status, or -1 if it did not exit. */
 static inline int vmm_sh(const char *fmt, ...)
 {

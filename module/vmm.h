@@ -187,21 +187,24 @@ struct vmm_cred {
  * @maps: user mappings (VMAs) of the block; they keep a freed block's
  *	range, but unlike pins never stop the compactor, which removes
  *	their page table entries before it moves the block
- * @mappable: allocated with %VMM_ALLOC_MAPPABLE: whole pages, and
- *	@start stays page-aligned wherever the block moves
  * @map_slot: for a mappable block, its slot in &vmm_arena.map_ida: which
  *	range of page offsets its mappings use (see vmm_map_base())
- * @moving: the compactor is copying the block's bytes, alone or in a run
- *	of adjacent blocks; pinning and faulting wait for the end of the
- *	move (&vmm_arena.move_seq), and a free leaves the release to it
  * @state: see &enum vmm_block_state
  * @uid: owner, charged for the block in @usage
  * @gid: group
  * @mode: permission bits, within %VMM_MODE_MASK
+ * @mappable: allocated with %VMM_ALLOC_MAPPABLE: whole pages, and
+ *	@start stays page-aligned wherever the block moves
+ * @moving: the compactor is copying the block's bytes, alone or in a run
+ *	of adjacent blocks; pinning and faulting wait for the end of the
+ *	move (&vmm_arena.move_seq), and a free leaves the release to it
  * @usage: the usage record the block is charged to, with its parents;
  *	the block holds them alive
  * @scope_node: in the owning file's list of scoped blocks, or empty (also
  *	once the block is freed)
+ *
+ * Ordered so that it packs into 128 bytes, two cache lines at the slab's
+ * stride, where the natural order took 136 bytes and three lines.
  */
 struct vmm_block {
 	struct rb_node id_node;
@@ -211,13 +214,13 @@ struct vmm_block {
 	u64 size;
 	unsigned int pins;
 	unsigned int maps;
-	bool mappable;
 	unsigned int map_slot;
-	bool moving;
 	enum vmm_block_state state;
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
+	bool mappable;
+	bool moving;
 	struct vmm_usage *usage;
 	struct list_head scope_node;
 };

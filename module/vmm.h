@@ -80,6 +80,10 @@ static inline const char *vmm_policy_name(enum vmm_policy policy)
  * @size: free bytes; never 0
  * @subtree_max: the largest @size in this node's subtree, which lets the
  *	first-fit search skip whole subtrees that cannot satisfy a request
+ * @prev_blk: while in &vmm_arena.free, the block that ends at @start, or
+ *	NULL at offset 0: where a block placed in the extent goes in
+ *	&vmm_arena.addrs, found without a search (as drm_mm's hole belongs
+ *	to the node before it)
  */
 struct vmm_extent {
 	struct rb_node node;
@@ -90,6 +94,7 @@ struct vmm_extent {
 	u64 start;
 	u64 size;
 	u64 subtree_max;
+	struct vmm_block *prev_blk;
 };
 
 /**

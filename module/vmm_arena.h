@@ -118,9 +118,10 @@ static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext);
 static struct vmm_extent *vmm_extent_above(struct vmm_arena *arena, u64 offset);
 static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
 					       u64 offset);
-static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size);
+static struct vmm_extent *vmm_extent_give(struct vmm_arena *arena, u64 start,
+					  u64 size);
 static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
-			    u64 start, u64 size);
+			    u64 start, u64 size, struct vmm_block *blk);
 static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
 				  u64 align, u64 *start);
 

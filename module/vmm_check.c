@@ -156,6 +156,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 {
 	struct rb_node *b = rb_first(&arena->addrs), *e = rb_first(&arena->free);
 	struct vmm_extent *moving = arena->moving_ext;
+	struct vmm_block *pred = NULL;
 	u64 cursor = 0, used = 0, blocks = 0, extents = 0, hidden = 0;
 	u64 mappable = 0, mapped = 0;
 	bool prev_free = false;
@@ -180,6 +181,9 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 					       cursor);
 			if (!vmm_check_extent_node(ext))
 				return false;
+			if (ext->prev_blk != pred)
+				return vmm_bad("extent at %llu: not after block %llu",
+					       ext->start, pred ? pred->id : 0);
 			cursor += ext->size;
 			e = rb_next(e);
 			extents++;
@@ -199,6 +203,7 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 			mapped += !!blk->maps;
 			cursor += blk->size;
 			used += blk->size;
+			pred = blk;
 			b = rb_next(b);
 			blocks++;
 			prev_free = false;

@@ -150,14 +150,16 @@ static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 
 /*
  * A move that started with &vmm_arena.moving_ext out of the free tree
- * ended: @bytes of blocks now start at @dst, and the @dist bytes of free
- * space that lay below and between them lie above.  The nodes of the
- * extents that were out of the tree serve that space if it needs one.
+ * ended: @bytes of blocks, the highest of them @last, now start at @dst,
+ * and the @dist bytes of free space that lay below and between them lie
+ * above.  The nodes of the extents that were out of the tree serve that
+ * space if it needs one.
  */
 static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
-			     u64 dst, u64 bytes, u64 dist, unsigned int blocks)
+			     u64 dst, u64 bytes, u64 dist, unsigned int blocks,
+			     struct vmm_block *last)
 {
-	struct vmm_extent *moving = arena->moving_ext, *next;
+	struct vmm_extent *moving = arena->moving_ext, *next, *above;
 
 	lockdep_assert_held(&arena->lock);
 	arena->moving_ext = NULL;
@@ -169,7 +171,9 @@ static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
 	arena->bytes_moved += bytes;
 	*pass->bytes += bytes;
 	*pass->blocks += blocks;
-	vmm_extent_give(arena, dst + bytes, dist);
+	above = vmm_extent_give(arena, dst + bytes, dist);
+	if (above)
+		above->prev_blk = last;
 }
 
 /* @blk is in place: release it if it was freed during the move. */
@@ -257,7 +261,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 
 	vmm_lock(arena);
 	blk->start = dst;
-	vmm_move_account(arena, pass, dst, size, src - dst, 1);
+	vmm_move_account(arena, pass, dst, size, src - dst, 1, blk);
 	vmm_block_moved(arena, blk);
 	vmm_self_check(arena);
 	vmm_moves_ended(arena);
@@ -300,7 +304,7 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
 	struct vmm_gather *g = &pass->g;
-	struct vmm_block *last = g->first[g->runs - 1], *blk;
+	struct vmm_block *last = g->first[g->runs - 1], *blk, *top = NULL;
 	u64 end = last->start + g->bytes[g->runs - 1];
 	unsigned int k, i;
 	LIST_HEAD(dead);
@@ -332,6 +336,7 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 		blk = g->first[k];
 		dist = blk->start - to;
 		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
+			top = blk;
 			blk->start -= dist;
 			blk->moving = false;
 			/* Freed during the move: its scope link is free to use. */
@@ -341,7 +346,7 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 		to += g->bytes[k];
 	}
 	vmm_move_account(arena, pass, g->dst, g->total,
-			 end - (g->dst + g->total), g->blocks);
+			 end - (g->dst + g->total), g->blocks, top);
 	vmm_self_check(arena);
 	vmm_release_dead(arena, &dead);
 	vmm_moves_ended(arena);

@@ -314,9 +314,12 @@ static struct vmm_extent *vmm_extent_ending_at(struct vmm_arena *arena,
  * Return [start, start + size) to the free space, merging with the extents
  * on either side.  A node comes from the reserve only when no neighbour
  * can absorb the range; the reserve always has one then, since the range
- * was a block's.
+ * was a block's.  Return: the extent that now starts at @start, whose
+ * &vmm_extent.prev_blk the caller sets to the block ending there, or NULL
+ * when the range joined the extent below it.
  */
-static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
+static struct vmm_extent *vmm_extent_give(struct vmm_arena *arena, u64 start,
+					  u64 size)
 {
 	struct vmm_extent *next = vmm_extent_above(arena, start);
 	struct vmm_extent *prev = NULL;
@@ -341,31 +344,35 @@ static void vmm_extent_give(struct vmm_arena *arena, u64 start, u64 size)
 		vmm_size_erase(arena, prev);
 		prev->size += size + next_size;
 		vmm_extent_resized(arena, prev);
-	} else if (prev) {
+		return NULL;
+	}
+	if (prev) {
 		vmm_size_erase(arena, prev);
 		prev->size += size;
 		vmm_extent_resized(arena, prev);
-	} else if (next) {
+		return NULL;
+	}
+	if (next) {
 		vmm_size_erase(arena, next);
 		next->start = start;
 		next->size += size;
 		vmm_extent_resized(arena, next);
-	} else {
-		struct vmm_extent *ext = vmm_ext_get(arena);
-
-		ext->start = start;
-		ext->size = size;
-		vmm_extent_insert(arena, ext);
+		return next;
 	}
+	next = vmm_ext_get(arena);
+	next->start = start;
+	next->size = size;
+	vmm_extent_insert(arena, next);
+	return next;
 }
 
 /*
  * Remove [start, start + size), which lies inside @ext, from the free
- * space.  Splitting @ext in two takes a node from the reserve, which
- * vmm_ext_reserve() filled.
+ * space, for @blk.  Splitting @ext in two takes a node from the reserve,
+ * which vmm_ext_reserve() filled.
  */
 static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
-			    u64 start, u64 size)
+			    u64 start, u64 size, struct vmm_block *blk)
 {
 	u64 left = start - ext->start;
 	u64 right = vmm_extent_end(ext) - (start + size);
@@ -377,6 +384,7 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 		vmm_size_erase(arena, ext);
 		ext->start += size;
 		ext->size = right;
+		ext->prev_blk = blk;
 		vmm_extent_resized(arena, ext);
 	} else {
 		vmm_size_erase(arena, ext);
@@ -387,6 +395,7 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 
 			tail->start = start + size;
 			tail->size = right;
+			tail->prev_blk = blk;
 			vmm_extent_insert(arena, tail);
 		}
 	}

@@ -631,6 +631,7 @@ static void vmm_best_fit_skips_misaligned_smaller_hole(struct kunit *test)
 static void vmm_self_check_catches_corruption(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_block *pred;
 	struct vmm_usage *usage;
 	struct vmm_extent *ext;
 	u64 saved;
@@ -651,6 +652,15 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 	ext->start--;
 	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	ext->start++;
+	/*
+	 * An extent naming the wrong block below it: placement would link
+	 * the next block there out of offset order.
+	 */
+	pred = ext->prev_blk;
+	KUNIT_EXPECT_NOT_NULL(test, pred);
+	ext->prev_blk = NULL;
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
+	ext->prev_blk = pred;
 	/* A usage record that charges a block nobody holds. */
 	usage = rb_entry(arena->users.rb_node, struct vmm_usage, node);
 	usage->blocks++;

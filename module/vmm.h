@@ -83,7 +83,10 @@ static inline const char *vmm_policy_name(enum vmm_policy policy)
  * @prev_blk: while in &vmm_arena.free, the block that ends at @start, or
  *	NULL at offset 0: where a block placed in the extent goes in
  *	&vmm_arena.addrs, found without a search (as drm_mm's hole belongs
- *	to the node before it)
+ *	to the node before it).  Stale, and never read, once the node leaves
+ *	the tree (for &vmm_arena.moving_ext or the reserve): that block may
+ *	be released meanwhile, and every path that puts the node back in
+ *	the tree sets it.
  */
 struct vmm_extent {
 	struct rb_node node;
@@ -208,8 +211,8 @@ struct vmm_cred {
  * @scope_node: in the owning file's list of scoped blocks, or empty (also
  *	once the block is freed)
  *
- * Ordered so that it packs into 128 bytes, two cache lines at the slab's
- * stride, where the natural order took 136 bytes and three lines.
+ * Ordered so that it packs into 128 bytes on 64-bit, two cache lines at
+ * the slab's stride when objects carry no debugging red zones.
  */
 struct vmm_block {
 	struct rb_node id_node;

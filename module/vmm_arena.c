@@ -11,7 +11,10 @@
  * (size, offset), as drm_mm keeps its holes; the first extent from the
  * smallest one large enough where the request fits wins.  Every search,
  * aligned or not, is at most two O(log n) lookups (see vmm_fit()).
- * Blocks sit in two rb-trees: by ID for lookups, by offset for compaction.
+ * Blocks sit in two rb-trees: by ID for lookups, by offset for compaction
+ * and listings.  Each free extent names the block that ends where it
+ * starts, so a new block joins the offset tree right after that one,
+ * without a search.
  *
  * Locking: arena->compact_lock (mutex) -> arena->lock (spinlock).
  * Nothing nests inside arena->lock: arena->move_wq is woken after it is

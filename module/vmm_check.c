@@ -16,8 +16,9 @@
  * The self-check: a linear walk that recomputes what the trees encode.
  * Blocks and free extents (plus the one the compactor holds) must tile the
  * arena exactly, free extents must be maximal and carry correct subtree
- * maxima, the by-size tree must hold every extent in order, and the
- * counters must agree.  O(n) under the lock: a debugging aid only.
+ * maxima and the block right below them, the by-size tree must hold every
+ * extent in order, and the counters must agree.  O(n) under the lock: a
+ * debugging aid only.
  */
 static __printf(1, 2) bool vmm_bad(const char *fmt, ...)
 {

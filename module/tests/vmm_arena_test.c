@@ -631,13 +631,15 @@ static void vmm_best_fit_skips_misaligned_smaller_hole(struct kunit *test)
 static void vmm_self_check_catches_corruption(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 4096);
-	struct vmm_block *pred;
+	struct vmm_block *first, *pred;
 	struct vmm_usage *usage;
 	struct vmm_extent *ext;
 	u64 saved;
 
 	vmm_test_alloc(test, arena, 100, 0);
+	vmm_test_alloc(test, arena, 50, 0);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	first = rb_entry(rb_first(&arena->addrs), struct vmm_block, addr_node);
 	/* A wrong subtree maximum would hide or invent free space. */
 	ext = rb_entry(arena->free.rb_node, struct vmm_extent, node);
 	saved = ext->subtree_max;
@@ -653,12 +655,15 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	ext->start++;
 	/*
-	 * An extent naming the wrong block below it: placement would link
-	 * the next block there out of offset order.
+	 * An extent naming the wrong block below it, none or another live
+	 * one: placement would link the next block there out of offset order.
 	 */
 	pred = ext->prev_blk;
 	KUNIT_EXPECT_NOT_NULL(test, pred);
+	KUNIT_EXPECT_PTR_NE(test, pred, first);
 	ext->prev_blk = NULL;
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
+	ext->prev_blk = first;
 	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
 	ext->prev_blk = pred;
 	/* A usage record that charges a block nobody holds. */

@@ -96,14 +96,6 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk,
 	rb_insert_color(&blk->addr_node, &arena->addrs);
 }
 
-/* The block before @blk by offset, or NULL. */
-static struct vmm_block *vmm_block_prev(struct vmm_block *blk)
-{
-	struct rb_node *n = rb_prev(&blk->addr_node);
-
-	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
-}
-
 /*
  * Out of its file's scope, if it is in one.  Most blocks are not: then
  * this skips list_del_init()'s out-of-line CONFIG_DEBUG_LIST checks, which

@@ -170,6 +170,22 @@ static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
 	return NULL;
 }
 
+/* The block before @blk by offset, or NULL. */
+static inline struct vmm_block *vmm_block_prev(struct vmm_block *blk)
+{
+	struct rb_node *n = rb_prev(&blk->addr_node);
+
+	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
+}
+
+/* The block after @blk by offset, or NULL. */
+static inline struct vmm_block *vmm_block_next(struct vmm_block *blk)
+{
+	struct rb_node *n = rb_next(&blk->addr_node);
+
+	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
+}
+
 static inline struct vmm_block *vmm_block_lookup(struct vmm_arena *arena,
 						 u64 id)
 {

@@ -126,14 +126,6 @@ struct vmm_pass {
 	bool nomem;
 };
 
-/* The block after @blk by offset, or NULL. */
-static struct vmm_block *vmm_block_next(struct vmm_block *blk)
-{
-	struct rb_node *n = rb_next(&blk->addr_node);
-
-	return n ? rb_entry(n, struct vmm_block, addr_node) : NULL;
-}
-
 /* Copy @bytes from @src down to @dst without the lock, yielding at times. */
 static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 			   u64 bytes)

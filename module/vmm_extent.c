@@ -322,7 +322,7 @@ static struct vmm_extent *vmm_extent_give(struct vmm_arena *arena, u64 start,
 					  u64 size)
 {
 	struct vmm_extent *next = vmm_extent_above(arena, start);
-	struct vmm_extent *prev = NULL;
+	struct vmm_extent *prev = NULL, *ext;
 	struct rb_node *p;
 
 	p = next ? rb_prev(&next->node) : rb_last(&arena->free);
@@ -359,11 +359,12 @@ static struct vmm_extent *vmm_extent_give(struct vmm_arena *arena, u64 start,
 		vmm_extent_resized(arena, next);
 		return next;
 	}
-	next = vmm_ext_get(arena);
-	next->start = start;
-	next->size = size;
-	vmm_extent_insert(arena, next);
-	return next;
+	/* Between two blocks: a new extent. */
+	ext = vmm_ext_get(arena);
+	ext->start = start;
+	ext->size = size;
+	vmm_extent_insert(arena, ext);
+	return ext;
 }
 
 /*

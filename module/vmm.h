@@ -234,6 +234,19 @@ struct vmm_block {
 };
 
 /**
+ * struct vmm_idc - a direct-mapped cache of blocks by ID (see vmm_idc.c)
+ * @rcu: frees the table once no holder of the lock can be reading it
+ * @mask: slots - 1; the slots are a power of two
+ * @slot: the block last stored or found with an ID equal to the index
+ *	modulo the slots, or NULL; never a block that has left the ID tree
+ */
+struct vmm_idc {
+	struct rcu_head rcu;
+	unsigned long mask;
+	struct vmm_block *slot[];
+};
+
+/**
  * struct vmm_arena - the arena and its metadata
  * @lock: protects every field below except @base's contents, @size and
  *	@compact_lock.  Never held across anything that can sleep or fault.
@@ -248,6 +261,15 @@ struct vmm_block {
  * @ids: blocks by ID
  * @ids_last: the rightmost node of @ids, the highest ID, where the next
  *	block goes (IDs only grow), or NULL when @ids is empty
+ * @idc: the cache in front of @ids, or NULL
+ * @idc_old: the table @idc replaced, whose entries are still moving into
+ *	it, or NULL
+ * @idc_moved: the slots of @idc_old already moved
+ * @idc_grow_at: blocks at which an allocation brings a bigger table
+ *	(U64_MAX while @idc_old is moving, or at the largest size); read
+ *	without the lock, to decide whether to allocate one
+ * @idc_drop_below: blocks under which a release drops the table, 0 for a
+ *	table of the smallest size
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
  * @by_size: the same extents by (size, offset), kept for %VMM_POLICY_BEST
@@ -305,6 +327,11 @@ struct vmm_arena {
 	struct address_space *mapping;
 	struct rb_root ids;
 	struct rb_node *ids_last;
+	struct vmm_idc *idc;
+	struct vmm_idc *idc_old;
+	unsigned long idc_moved;
+	u64 idc_grow_at;
+	u64 idc_drop_below;
 	struct rb_root addrs;
 	struct rb_root free;
 	struct rb_root by_size;

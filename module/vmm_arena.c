@@ -78,6 +78,7 @@ static void vmm_block_insert(struct vmm_arena *arena, struct vmm_block *blk,
 		     parent ? &parent->rb_right : &arena->ids.rb_node);
 	rb_insert_color(&blk->id_node, &arena->ids);
 	arena->ids_last = &blk->id_node;
+	vmm_idc_store(arena, blk);
 
 	/*
 	 * In-order right after @pred: its right child if it has none, else
@@ -122,6 +123,7 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 	rb_erase(&blk->id_node, &arena->ids);
 	arena->used -= blk->size;
 	arena->nr_blocks--;
+	vmm_idc_forget(arena, blk);
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
 	if (blk->mappable) {
@@ -212,6 +214,7 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	arena->policy = policy;
 	arena->size = size;
 	arena->next_id = 1;
+	vmm_idc_limits(arena);
 
 	ext = kmem_cache_zalloc(vmm_extent_cache, GFP_KERNEL);
 	if (!ext)
@@ -258,6 +261,7 @@ void vmm_arena_destroy(struct vmm_arena *arena)
 	arena->nr_reserve = 0;
 	WARN_ON(!RB_EMPTY_ROOT(&arena->users));
 	ida_destroy(&arena->map_ida);
+	vmm_idc_destroy(arena);
 	arena->ids = RB_ROOT;
 	arena->ids_last = NULL;
 	arena->addrs = RB_ROOT;
@@ -369,6 +373,7 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	const struct vmm_cred *cred = req ? req->cred : NULL;
 	u64 max_blocks = vmm_block_limit(arena, cred);
 	struct vmm_charge ch = { .nr_spares = 0 };
+	struct vmm_idc *idc = NULL;
 	struct vmm_block *blk;
 	int ret;
 
@@ -392,7 +397,11 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 retry:
 	/* The extent node the reserve may need for this block. */
 	vmm_ext_preload_fill();
+	if (!idc)
+		idc = vmm_idc_prealloc(arena, 1);
 	vmm_lock(arena);
+	if (unlikely(idc))
+		vmm_idc_install(arena, &idc);
 	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks,
 			       NULL);
 	if (ret == -EAGAIN) {
@@ -426,6 +435,8 @@ retry:
 		vmm_self_check(arena);
 		vmm_unlock(arena);
 		vmm_charge_release(&ch);
+		if (unlikely(idc))
+			kvfree(idc);
 		return 0;
 	}
 	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
@@ -434,6 +445,8 @@ retry:
 	vmm_self_check(arena);
 	vmm_unlock(arena);
 	vmm_charge_release(&ch);
+	if (unlikely(idc))
+		kvfree(idc);
 
 	vmm_clear(arena->base + blk->start, size);
 
@@ -448,6 +461,7 @@ err_free:
 		ida_free(&arena->map_ida, blk->map_slot);
 	kmem_cache_free(vmm_block_cache, blk);
 	vmm_charge_release(&ch);
+	kvfree(idc);
 	return ret;
 }
 
@@ -822,6 +836,7 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 	u64 max_blocks = vmm_block_limit(arena, cred);
 	unsigned int done = 0, chunk, allocs, i;
 	struct vmm_extent *extra;
+	struct vmm_idc *idc;
 	int ret = 0;
 
 	ch.chain = vmm_charge_chain(cred, &ch.n);
@@ -836,7 +851,10 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		extra = NULL;
 		vmm_meta_nodes(arena, allocs, &extra);
 		vmm_ext_preload_fill();
+		idc = vmm_idc_prealloc(arena, allocs);
 		vmm_lock(arena);
+		if (unlikely(idc))
+			vmm_idc_install(arena, &idc);
 		for (i = 0; i < chunk; i++) {
 			ret = vmm_meta_one(arena, cred, &ops[done + i], blks[i],
 					   &ch, max_blocks, &extra);
@@ -849,6 +867,8 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		vmm_unlock(arena);
 		vmm_meta_trace(ops + done, i);
 		vmm_meta_nodes_free(extra);
+		if (unlikely(idc))
+			kvfree(idc);
 		while (chunk--)
 			if (blks[chunk])
 				kmem_cache_free(vmm_block_cache, blks[chunk]);

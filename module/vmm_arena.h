@@ -125,6 +125,19 @@ static void vmm_extent_take(struct vmm_arena *arena, struct vmm_extent *ext,
 static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
 				  u64 align, u64 *start);
 
+/* vmm_idc.c */
+static struct vmm_idc *vmm_idc_prealloc(struct vmm_arena *arena,
+					unsigned int more);
+static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc **pre);
+static void vmm_idc_store(struct vmm_arena *arena, struct vmm_block *blk);
+static void vmm_idc_forget(struct vmm_arena *arena, struct vmm_block *blk);
+static void vmm_idc_destroy(struct vmm_arena *arena);
+static void vmm_idc_limits(struct vmm_arena *arena);
+static unsigned long vmm_idc_slots(const struct vmm_arena *arena);
+static u64 vmm_idc_grow_at(const struct vmm_arena *arena);
+static u64 vmm_idc_drop_below(const struct vmm_arena *arena);
+static u64 vmm_idc_bytes(const struct vmm_arena *arena);
+
 /* vmm_arena.c */
 static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk);
 static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset);
@@ -151,9 +164,9 @@ static int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
 /* vmm_check.c */
 static void vmm_self_check_run(struct vmm_arena *arena);
 
-/* The block with @id, if it exists in any state. */
-static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
-					       u64 id)
+/* The block with @id in the ID tree, if it exists in any state. */
+static inline struct vmm_block *vmm_block_search(struct vmm_arena *arena,
+						 u64 id)
 {
 	struct rb_node *n = arena->ids.rb_node;
 
@@ -168,6 +181,29 @@ static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
 			return blk;
 	}
 	return NULL;
+}
+
+/*
+ * The block with @id, if it exists in any state: from the ID cache's slot,
+ * or else from the tree, and then the slot remembers it.
+ */
+static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
+					       u64 id)
+{
+	struct vmm_idc *idc = arena->idc;
+	struct vmm_block **slot = NULL, *blk;
+
+	lockdep_assert_held(&arena->lock);
+	if (idc) {
+		slot = &idc->slot[id & idc->mask];
+		blk = *slot;
+		if (blk && blk->id == id)
+			return blk;
+	}
+	blk = vmm_block_search(arena, id);
+	if (blk && slot)
+		*slot = blk;
+	return blk;
 }
 
 /* The block before @blk by offset, or NULL. */

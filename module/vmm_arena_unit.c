@@ -13,6 +13,7 @@
 #define VMM_ARENA_UNIT
 
 #include "vmm_extent.c"
+#include "vmm_idc.c"
 #include "vmm_arena.c"
 #include "vmm_charge.c"
 #include "vmm_access.c"

@@ -17,8 +17,9 @@
  * Blocks and free extents (plus the one the compactor holds) must tile the
  * arena exactly, free extents must be maximal and carry correct subtree
  * maxima and the block right below them, the by-size tree must hold every
- * extent in order, and the counters must agree.  O(n) under the lock: a
- * debugging aid only.
+ * extent in order, the counters must agree, and the ID cache may name
+ * only blocks of the ID tree, each in its own slot.  O(n) under the lock:
+ * a debugging aid only.
  */
 static __printf(1, 2) bool vmm_bad(const char *fmt, ...)
 {
@@ -131,6 +132,53 @@ static bool vmm_check_reserve(struct vmm_arena *arena)
 	return true;
 }
 
+/*
+ * Every block a table of the ID cache names is in the ID tree, in the
+ * slot its ID picks: as many tree blocks sit in their slots as the table
+ * has entries.
+ */
+static bool vmm_check_idc_table(struct vmm_arena *arena,
+				const struct vmm_idc *idc, const char *which)
+{
+	unsigned long i, named = 0, found = 0;
+	struct rb_node *n;
+
+	if (!idc)
+		return true;
+	for (i = 0; i <= idc->mask; i++)
+		if (idc->slot[i])
+			named++;
+	for (n = rb_first(&arena->ids); n; n = rb_next(n)) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (idc->slot[blk->id & idc->mask] == blk)
+			found++;
+	}
+	if (named != found)
+		return vmm_bad("%s ID cache names %lu blocks, only %lu in the tree at their slots",
+			       which, named, found);
+	return true;
+}
+
+static bool vmm_check_idc(struct vmm_arena *arena)
+{
+	const struct vmm_idc *idc = arena->idc, *old = arena->idc_old;
+
+	if (arena->idc_grow_at != vmm_idc_grow_at(arena) ||
+	    arena->idc_drop_below != vmm_idc_drop_below(arena))
+		return vmm_bad("ID cache of %lu slots: limits %llu/%llu, want %llu/%llu",
+			       vmm_idc_slots(arena), arena->idc_grow_at,
+			       arena->idc_drop_below, vmm_idc_grow_at(arena),
+			       vmm_idc_drop_below(arena));
+	if (old && (!idc || old->mask >= idc->mask ||
+		    arena->idc_moved > old->mask))
+		return vmm_bad("old ID cache of %lu slots, %lu moved, beside %lu",
+			       old->mask + 1, arena->idc_moved,
+			       idc ? idc->mask + 1 : 0);
+	return vmm_check_idc_table(arena, idc, "the") &&
+	       vmm_check_idc_table(arena, old, "the old");
+}
+
 static bool vmm_check_ids(struct vmm_arena *arena)
 {
 	struct rb_node *n;
@@ -150,7 +198,7 @@ static bool vmm_check_ids(struct vmm_arena *arena)
 			       arena->nr_blocks);
 	if (arena->ids_last != rb_last(&arena->ids))
 		return vmm_bad("the last ID's node is not the tree's last");
-	return vmm_check_reserve(arena);
+	return vmm_check_idc(arena) && vmm_check_reserve(arena);
 }
 
 static bool vmm_check_locked(struct vmm_arena *arena)

@@ -13,7 +13,8 @@
 
 /*
  * Blocks, extent nodes (in the trees and in the reserve) as their caches
- * size them, and usage records as kmalloc() rounds them.
+ * size them, usage records as kmalloc() rounds them, and the ID cache's
+ * tables.
  */
 static u64 vmm_metadata_bytes(struct vmm_arena *arena)
 {
@@ -24,7 +25,7 @@ static u64 vmm_metadata_bytes(struct vmm_arena *arena)
 	lockdep_assert_held(&arena->lock);
 	return arena->nr_blocks * blk +
 	       (arena->nr_extents + arena->nr_reserve) * ext +
-	       arena->nr_users * usage;
+	       arena->nr_users * usage + vmm_idc_bytes(arena);
 }
 
 /**

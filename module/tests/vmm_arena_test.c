@@ -674,6 +674,134 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 }
 
+static unsigned long vmm_test_idc_slots(struct vmm_arena *arena)
+{
+	return arena->idc ? arena->idc->mask + 1 : 0;
+}
+
+/* Live blocks the ID cache holds in their own slots. */
+static unsigned int vmm_test_idc_hits(struct vmm_arena *arena, const u64 *ids,
+				      unsigned int n)
+{
+	struct vmm_idc *idc = arena->idc;
+	unsigned int i, hits = 0;
+
+	for (i = 0; idc && i < n; i++) {
+		struct vmm_block *blk = idc->slot[ids[i] & idc->mask];
+
+		if (ids[i] && blk && blk->id == ids[i])
+			hits++;
+	}
+	return hits;
+}
+
+/*
+ * The ID cache comes in as blocks pass half a table's slots, grows (its old
+ * table's entries moving over a few slots per change), goes when the
+ * blocks fall far below its size, and never changes what an ID finds.
+ */
+static void vmm_id_cache_follows_blocks(struct kunit *test)
+{
+	const unsigned int n = 1500;
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 20);
+	unsigned long slots = 0, grown = 0;
+	u64 *ids, *starts, start, size;
+	struct vmm_stats_args st;
+	struct vmm_block *blk;
+	bool moved = false;
+	unsigned int i, live;
+
+	ids = kunit_kcalloc(test, n, sizeof(*ids), GFP_KERNEL);
+	starts = kunit_kcalloc(test, n, sizeof(*starts), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	KUNIT_ASSERT_NOT_NULL(test, starts);
+	/* O(n) per change: checked below at each growth instead. */
+	arena->self_check = false;
+	for (i = 0; i < n; i++) {
+		KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, 16, 0, &ids[i],
+						      &starts[i]), 0);
+		moved |= !!arena->idc_old;
+		if (vmm_test_idc_slots(arena) != slots) {
+			KUNIT_EXPECT_GT(test, vmm_test_idc_slots(arena), slots);
+			KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+			slots = vmm_test_idc_slots(arena);
+			grown++;
+		}
+	}
+	/* 128 blocks bring 512 slots, then 1024, 2048 and 4096. */
+	KUNIT_EXPECT_EQ(test, grown, 4UL);
+	KUNIT_EXPECT_TRUE(test, moved);
+	KUNIT_EXPECT_NULL(test, arena->idc_old);
+	KUNIT_EXPECT_GE(test, vmm_test_idc_slots(arena), 2UL * n);
+	/*
+	 * IDs 1..1500 collide nowhere in 4096 slots: every block is where its
+	 * ID points, those from before the last growth included, but for the
+	 * 127 from before the first table, which the tree finds until their
+	 * first lookup.  The tables count as metadata.
+	 */
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_hits(arena, ids, n), n - 127);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_GE(test, st.metadata_bytes,
+			n * sizeof(struct vmm_block) +
+			vmm_test_idc_slots(arena) * sizeof(struct vmm_block *));
+
+	/* A freed ID finds nothing, a live one its own block. */
+	for (i = 0; i < n; i += 2) {
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
+						     &size), -ENOENT);
+	}
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	for (i = 0; i < n; i++) {
+		int want = i % 2 ? 0 : -ENOENT;
+
+		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
+						     &size), want);
+		if (!want)
+			KUNIT_EXPECT_EQ(test, start, starts[i]);
+		else
+			ids[i] = 0;
+	}
+	/* A lookup that missed left its block in the slot. */
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_hits(arena, ids, n), n / 2);
+
+	/* Far fewer blocks than slots: the table goes. */
+	for (i = 1, live = n / 2; live > 20; i += 2, live--)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
+	KUNIT_EXPECT_NULL(test, arena->idc);
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_slots(arena), 0UL);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	for (; i < n; i += 2)
+		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
+						     &size), 0);
+	/* And comes back, sized to the blocks, as they grow again. */
+	for (i = 0; i < 400; i += 2)
+		KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, 16, 0, &ids[i],
+						      &starts[i]), 0);
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_slots(arena), 512UL);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	for (i = 0; i < 400; i += 2) {
+		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
+						     &size), 0);
+		KUNIT_EXPECT_EQ(test, start, starts[i]);
+	}
+
+	/* A slot naming a live block whose ID picks another slot. */
+	for (i = 0; i <= arena->idc->mask; i++) {
+		if (!arena->idc->slot[i] && (ids[0] & arena->idc->mask) != i)
+			break;
+	}
+	KUNIT_ASSERT_LE(test, i, arena->idc->mask);
+	blk = arena->idc->slot[ids[0] & arena->idc->mask];
+	KUNIT_ASSERT_NOT_NULL(test, blk);
+	KUNIT_ASSERT_EQ(test, blk->id, ids[0]);
+	arena->idc->slot[i] = blk;
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_check(arena));
+	arena->idc->slot[i] = NULL;
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+}
+
 static void vmm_metadata_bytes_follow_blocks(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
@@ -1086,6 +1214,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
 	KUNIT_CASE(vmm_self_check_catches_corruption),
+	KUNIT_CASE(vmm_id_cache_follows_blocks),
 	KUNIT_CASE_PARAM(vmm_metadata_bytes_follow_blocks,
 			 vmm_policy_gen_params),
 	KUNIT_CASE_PARAM(vmm_alloc_scales_on_fragmented_arena,

@@ -2,7 +2,7 @@
 /*
  * The arena's internals, shared by the files that make it up:
  * vmm_arena.c (blocks: allocation, free, batches), vmm_extent.c (free
- * space), vmm_charge.c (quotas, owner and mode changes), vmm_access.c
+ * space), vmm_idc.c (the cache of blocks by ID), vmm_charge.c (quotas, owner and mode changes), vmm_access.c
  * (attributes, pins and mappings), vmm_compact.c (compaction), vmm_list.c
  * (statistics and listings) and vmm_check.c (the self-check), which
  * vmm_arena_unit.c compiles as one unit.  The rest of the module uses the

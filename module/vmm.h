@@ -8,6 +8,7 @@
 #ifndef _VMM_H
 #define _VMM_H
 
+#include <linux/bits.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/list.h>
@@ -44,6 +45,15 @@
  * extents between them).  Here rather than in vmm_compact.c for KUnit.
  */
 #define VMM_GATHER_RUNS	16
+
+/*
+ * The ID cache's smallest table: an arena with fewer blocks than half of
+ * it searches the ID tree alone.  The largest: 32 MiB of slots, enough for
+ * 1M blocks; 48 MiB while the entries of the one before it move.  Here
+ * rather than in vmm_idc.c for KUnit.
+ */
+#define VMM_IDC_MIN_SLOTS	256UL
+#define VMM_IDC_MAX_SLOTS	BIT(22)
 
 /*
  * Metadata a caller's request makes (block, extent and usage records) is
@@ -235,15 +245,28 @@ struct vmm_block {
 
 /**
  * struct vmm_idc - a direct-mapped cache of blocks by ID (see vmm_idc.c)
- * @rcu: frees the table once no holder of the lock can be reading it
- * @mask: slots - 1; the slots are a power of two
+ * @rcu: where kvfree_rcu() keeps its link once the table is dropped: the
+ *	slots are dead by then, and the table stays an exact power of two
+ *	bytes
  * @slot: the block last stored or found with an ID equal to the index
- *	modulo the slots, or NULL; never a block that has left the ID tree
+ *	modulo the slots (a power of two), or NULL; never a block that has
+ *	left the ID tree
  */
 struct vmm_idc {
-	struct rcu_head rcu;
+	union {
+		struct rcu_head rcu;
+		DECLARE_FLEX_ARRAY(struct vmm_block *, slot);
+	};
+};
+
+/**
+ * struct vmm_idc_new - a table allocated before the lock, for install
+ * @idc: the table, or NULL
+ * @mask: its slots - 1
+ */
+struct vmm_idc_new {
+	struct vmm_idc *idc;
 	unsigned long mask;
-	struct vmm_block *slot[];
 };
 
 /**
@@ -262,12 +285,15 @@ struct vmm_idc {
  * @ids_last: the rightmost node of @ids, the highest ID, where the next
  *	block goes (IDs only grow), or NULL when @ids is empty
  * @idc: the cache in front of @ids, or NULL
+ * @idc_mask: @idc's slots - 1
  * @idc_old: the table @idc replaced, whose entries are still moving into
  *	it, or NULL
+ * @idc_old_mask: @idc_old's slots - 1
  * @idc_moved: the slots of @idc_old already moved
  * @idc_grow_at: blocks at which an allocation brings a bigger table
- *	(U64_MAX while @idc_old is moving, or at the largest size); read
- *	without the lock, to decide whether to allocate one
+ *	(ULONG_MAX while @idc_old is moving, at the largest size, or while a
+ *	task allocates the next one; higher after a failed allocation); read
+ *	and claimed (cmpxchg()) without the lock
  * @idc_drop_below: blocks under which a release drops the table, 0 for a
  *	table of the smallest size
  * @addrs: blocks by offset
@@ -328,10 +354,12 @@ struct vmm_arena {
 	struct rb_root ids;
 	struct rb_node *ids_last;
 	struct vmm_idc *idc;
+	unsigned long idc_mask;
 	struct vmm_idc *idc_old;
+	unsigned long idc_old_mask;
 	unsigned long idc_moved;
-	u64 idc_grow_at;
-	u64 idc_drop_below;
+	unsigned long idc_grow_at;
+	unsigned long idc_drop_below;
 	struct rb_root addrs;
 	struct rb_root free;
 	struct rb_root by_size;

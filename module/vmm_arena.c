@@ -34,7 +34,8 @@
  * declares what they share, and holds the ID lookup and the permission
  * checks): this one holds the arena's and the blocks' life (init and
  * destroy, the block trees, allocation, free, batches, lock-hold timing);
- * vmm_extent.c the free space and the placement search; vmm_compact.c
+ * vmm_extent.c the free space and the placement search; vmm_idc.c the
+ * cache of blocks by ID in front of the ID tree; vmm_compact.c
  * compaction; vmm_charge.c quotas and changes of owner or mode;
  * vmm_access.c attributes, pins and mappings; vmm_list.c statistics and
  * listings; vmm_check.c the self-check.
@@ -373,7 +374,7 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 	const struct vmm_cred *cred = req ? req->cred : NULL;
 	u64 max_blocks = vmm_block_limit(arena, cred);
 	struct vmm_charge ch = { .nr_spares = 0 };
-	struct vmm_idc *idc = NULL;
+	struct vmm_idc_new idc = { };
 	struct vmm_block *blk;
 	int ret;
 
@@ -397,10 +398,10 @@ static int __vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
 retry:
 	/* The extent node the reserve may need for this block. */
 	vmm_ext_preload_fill();
-	if (!idc)
-		idc = vmm_idc_prealloc(arena, 1);
+	if (!idc.idc)
+		vmm_idc_prealloc(arena, 1, &idc);
 	vmm_lock(arena);
-	if (unlikely(idc))
+	if (unlikely(idc.idc))
 		vmm_idc_install(arena, &idc);
 	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks,
 			       NULL);
@@ -435,8 +436,8 @@ retry:
 		vmm_self_check(arena);
 		vmm_unlock(arena);
 		vmm_charge_release(&ch);
-		if (unlikely(idc))
-			kvfree(idc);
+		if (unlikely(idc.idc))
+			kvfree(idc.idc);
 		return 0;
 	}
 	/* Pinned and invisible until zeroed, so nobody sees old bytes. */
@@ -445,8 +446,8 @@ retry:
 	vmm_self_check(arena);
 	vmm_unlock(arena);
 	vmm_charge_release(&ch);
-	if (unlikely(idc))
-		kvfree(idc);
+	if (unlikely(idc.idc))
+		kvfree(idc.idc);
 
 	vmm_clear(arena->base + blk->start, size);
 
@@ -461,7 +462,7 @@ err_free:
 		ida_free(&arena->map_ida, blk->map_slot);
 	kmem_cache_free(vmm_block_cache, blk);
 	vmm_charge_release(&ch);
-	kvfree(idc);
+	kvfree(idc.idc);
 	return ret;
 }
 
@@ -836,7 +837,7 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 	u64 max_blocks = vmm_block_limit(arena, cred);
 	unsigned int done = 0, chunk, allocs, i;
 	struct vmm_extent *extra;
-	struct vmm_idc *idc;
+	struct vmm_idc_new idc;
 	int ret = 0;
 
 	ch.chain = vmm_charge_chain(cred, &ch.n);
@@ -851,9 +852,10 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		extra = NULL;
 		vmm_meta_nodes(arena, allocs, &extra);
 		vmm_ext_preload_fill();
-		idc = vmm_idc_prealloc(arena, allocs);
+		idc.idc = NULL;
+		vmm_idc_prealloc(arena, allocs, &idc);
 		vmm_lock(arena);
-		if (unlikely(idc))
+		if (unlikely(idc.idc))
 			vmm_idc_install(arena, &idc);
 		for (i = 0; i < chunk; i++) {
 			ret = vmm_meta_one(arena, cred, &ops[done + i], blks[i],
@@ -867,8 +869,8 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		vmm_unlock(arena);
 		vmm_meta_trace(ops + done, i);
 		vmm_meta_nodes_free(extra);
-		if (unlikely(idc))
-			kvfree(idc);
+		if (unlikely(idc.idc))
+			kvfree(idc.idc);
 		while (chunk--)
 			if (blks[chunk])
 				kmem_cache_free(vmm_block_cache, blks[chunk]);

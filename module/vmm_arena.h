@@ -2,10 +2,11 @@
 /*
  * The arena's internals, shared by the files that make it up:
  * vmm_arena.c (blocks: allocation, free, batches), vmm_extent.c (free
- * space), vmm_idc.c (the cache of blocks by ID), vmm_charge.c (quotas, owner and mode changes), vmm_access.c
- * (attributes, pins and mappings), vmm_compact.c (compaction), vmm_list.c
- * (statistics and listings) and vmm_check.c (the self-check), which
- * vmm_arena_unit.c compiles as one unit.  The rest of the module uses the
+ * space), vmm_idc.c (the cache of blocks by ID), vmm_charge.c (quotas,
+ * owner and mode changes), vmm_access.c (attributes, pins and mappings),
+ * vmm_compact.c (compaction), vmm_list.c (statistics and listings) and
+ * vmm_check.c (the self-check), which vmm_arena_unit.c compiles as one
+ * unit.  The rest of the module uses the
  * arena through vmm.h only.
  */
 #ifndef _VMM_ARENA_H
@@ -126,16 +127,16 @@ static struct vmm_extent *vmm_fit(struct vmm_arena *arena, u64 size,
 				  u64 align, u64 *start);
 
 /* vmm_idc.c */
-static struct vmm_idc *vmm_idc_prealloc(struct vmm_arena *arena,
-					unsigned int more);
-static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc **pre);
+static void vmm_idc_prealloc(struct vmm_arena *arena, unsigned int more,
+			     struct vmm_idc_new *new);
+static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new);
 static void vmm_idc_store(struct vmm_arena *arena, struct vmm_block *blk);
 static void vmm_idc_forget(struct vmm_arena *arena, struct vmm_block *blk);
 static void vmm_idc_destroy(struct vmm_arena *arena);
 static void vmm_idc_limits(struct vmm_arena *arena);
 static unsigned long vmm_idc_slots(const struct vmm_arena *arena);
-static u64 vmm_idc_grow_at(const struct vmm_arena *arena);
-static u64 vmm_idc_drop_below(const struct vmm_arena *arena);
+static unsigned long vmm_idc_grow_at(const struct vmm_arena *arena);
+static unsigned long vmm_idc_drop_below(const struct vmm_arena *arena);
 static u64 vmm_idc_bytes(const struct vmm_arena *arena);
 
 /* vmm_arena.c */
@@ -195,7 +196,7 @@ static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
 
 	lockdep_assert_held(&arena->lock);
 	if (idc) {
-		slot = &idc->slot[id & idc->mask];
+		slot = &idc->slot[id & arena->idc_mask];
 		blk = *slot;
 		if (blk && blk->id == id)
 			return blk;

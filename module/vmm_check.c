@@ -5,6 +5,7 @@
  */
 
 #include <linux/bug.h>
+#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
@@ -18,8 +19,8 @@
  * arena exactly, free extents must be maximal and carry correct subtree
  * maxima and the block right below them, the by-size tree must hold every
  * extent in order, the counters must agree, and the ID cache may name
- * only blocks of the ID tree, each in its own slot.  O(n) under the lock:
- * a debugging aid only.
+ * only blocks of the ID tree, each in its own slot.  O(n + the ID cache's
+ * slots) under the lock: a debugging aid only.
  */
 static __printf(1, 2) bool vmm_bad(const char *fmt, ...)
 {
@@ -135,23 +136,27 @@ static bool vmm_check_reserve(struct vmm_arena *arena)
 /*
  * Every block a table of the ID cache names is in the ID tree, in the
  * slot its ID picks: as many tree blocks sit in their slots as the table
- * has entries.
+ * has entries.  Compares pointers only, so it never reads a stale one.
  */
 static bool vmm_check_idc_table(struct vmm_arena *arena,
-				const struct vmm_idc *idc, const char *which)
+				const struct vmm_idc *idc, unsigned long mask,
+				const char *which)
 {
 	unsigned long i, named = 0, found = 0;
 	struct rb_node *n;
 
 	if (!idc)
 		return true;
-	for (i = 0; i <= idc->mask; i++)
+	if (!is_power_of_2(mask + 1) || mask + 1 < VMM_IDC_MIN_SLOTS ||
+	    mask + 1 > VMM_IDC_MAX_SLOTS)
+		return vmm_bad("%s ID cache has %lu slots", which, mask + 1);
+	for (i = 0; i <= mask; i++)
 		if (idc->slot[i])
 			named++;
 	for (n = rb_first(&arena->ids); n; n = rb_next(n)) {
 		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
 
-		if (idc->slot[blk->id & idc->mask] == blk)
+		if (idc->slot[blk->id & mask] == blk)
 			found++;
 	}
 	if (named != found)
@@ -160,23 +165,27 @@ static bool vmm_check_idc_table(struct vmm_arena *arena,
 	return true;
 }
 
+/*
+ * A claim on the next table, or a failed allocation's back-off, only ever
+ * raises the growth limit.
+ */
 static bool vmm_check_idc(struct vmm_arena *arena)
 {
-	const struct vmm_idc *idc = arena->idc, *old = arena->idc_old;
-
-	if (arena->idc_grow_at != vmm_idc_grow_at(arena) ||
+	if (arena->idc_grow_at < vmm_idc_grow_at(arena) ||
 	    arena->idc_drop_below != vmm_idc_drop_below(arena))
-		return vmm_bad("ID cache of %lu slots: limits %llu/%llu, want %llu/%llu",
+		return vmm_bad("ID cache of %lu slots: limits %lu/%lu, want %lu/%lu",
 			       vmm_idc_slots(arena), arena->idc_grow_at,
 			       arena->idc_drop_below, vmm_idc_grow_at(arena),
 			       vmm_idc_drop_below(arena));
-	if (old && (!idc || old->mask >= idc->mask ||
-		    arena->idc_moved > old->mask))
+	if (arena->idc_old && (!arena->idc ||
+			       arena->idc_old_mask >= arena->idc_mask ||
+			       arena->idc_moved > arena->idc_old_mask))
 		return vmm_bad("old ID cache of %lu slots, %lu moved, beside %lu",
-			       old->mask + 1, arena->idc_moved,
-			       idc ? idc->mask + 1 : 0);
-	return vmm_check_idc_table(arena, idc, "the") &&
-	       vmm_check_idc_table(arena, old, "the old");
+			       arena->idc_old_mask + 1, arena->idc_moved,
+			       vmm_idc_slots(arena));
+	return vmm_check_idc_table(arena, arena->idc, arena->idc_mask, "the") &&
+	       vmm_check_idc_table(arena, arena->idc_old, arena->idc_old_mask,
+				   "the old");
 }
 
 static bool vmm_check_ids(struct vmm_arena *arena)

@@ -10,18 +10,18 @@
  * a miss searches it and fills the slot, a collision costs one search, and
  * the table may be dropped at any time.
  *
- * A table has 2 to 4 slots per block.  When the blocks reach half its
- * slots, an allocation brings a table of 4 per block, allocated before the
- * lock and charged to its caller; the old table's entries move over a few
- * slots per insertion and release, so that no hold does more than a fixed
- * amount of this work, and until they have, a block stored only in the old
- * table is found by the tree.  When the blocks fall under 1/64 of the
- * slots, a release drops the table, and the next allocation brings one of
- * the right size.  The lock's holders free tables with kvfree_rcu(), which
- * does not sleep: nothing reads a table without the lock, but vfree() may
- * sleep.
+ * A table comes in at 128 blocks and has 2 to 8 slots per block.  When the
+ * blocks reach half its slots, an allocation brings a table of 4 slots per
+ * block, allocated before the lock by one task at a time and charged to
+ * it; the old table's entries move over a few slots per insertion and
+ * release, so that no hold does more than a fixed amount of this work, and
+ * until they have, a block stored only in the old table is found by the
+ * tree.  When the blocks fall under 1/8 of the slots, a release drops the
+ * table, and the next allocation brings one of the right size.  The lock's
+ * holders free tables with kvfree_rcu(), which does not sleep: nothing
+ * reads a table without the lock, but vfree() may sleep.
  */
-#include <linux/bits.h>
+#include <linux/atomic.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
@@ -30,12 +30,13 @@
 
 #include "vmm_arena.h"
 
-/* An arena with fewer blocks than half of this searches the tree alone. */
-#define VMM_IDC_MIN_SLOTS	256UL
-/* The largest table: 32 MiB of slots on 64-bit, enough for 1M blocks. */
-#define VMM_IDC_MAX_SLOTS	BIT(22)
 /* Slots of the old table moved per insertion and release. */
 #define VMM_IDC_MOVE		8
+/*
+ * A table only speeds lookups up: no reclaim effort beyond a try, and
+ * nothing logged when it fails.
+ */
+#define VMM_IDC_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
 
 /* Slots for @blocks blocks: four per block, a power of two. */
 static unsigned long vmm_idc_slots_for(u64 blocks)
@@ -47,31 +48,31 @@ static unsigned long vmm_idc_slots_for(u64 blocks)
 
 static unsigned long vmm_idc_slots(const struct vmm_arena *arena)
 {
-	return arena->idc ? arena->idc->mask + 1 : 0;
+	return arena->idc ? arena->idc_mask + 1 : 0;
 }
 
 /* Blocks at which the next table is due. */
-static u64 vmm_idc_grow_at(const struct vmm_arena *arena)
+static unsigned long vmm_idc_grow_at(const struct vmm_arena *arena)
 {
 	unsigned long slots = vmm_idc_slots(arena);
 
 	if (arena->idc_old || slots >= VMM_IDC_MAX_SLOTS)
-		return U64_MAX;
+		return ULONG_MAX;
 	return max(slots, VMM_IDC_MIN_SLOTS) / 2;
 }
 
 /* Blocks under which the table goes. */
-static u64 vmm_idc_drop_below(const struct vmm_arena *arena)
+static unsigned long vmm_idc_drop_below(const struct vmm_arena *arena)
 {
 	unsigned long slots = vmm_idc_slots(arena);
 
-	return slots > VMM_IDC_MIN_SLOTS ? slots / 64 : 0;
+	return slots > VMM_IDC_MIN_SLOTS ? slots / 8 : 0;
 }
 
 /*
  * Under the lock (or before the arena is shared): the limits every
  * allocation and release compares the blocks with, after a change of
- * table.
+ * table.  Also ends a task's claim on the next table (vmm_idc_prealloc()).
  */
 static void vmm_idc_limits(struct vmm_arena *arena)
 {
@@ -80,46 +81,56 @@ static void vmm_idc_limits(struct vmm_arena *arena)
 }
 
 /*
- * A bigger table, if the arena's blocks (as far as a look without the lock
- * tells) and @more new ones are due one, for vmm_idc_install().  Failing
- * to allocate it only leaves the searches to the tree.  May sleep.
+ * A bigger table into @new, if the arena's blocks (as far as a look
+ * without the lock tells) and @more new ones are due one, for
+ * vmm_idc_install().  One task at a time: the first to see it due raises
+ * &vmm_arena.idc_grow_at out of reach until its install.  If the
+ * allocation fails, the next try waits until the blocks have doubled, so
+ * that not every allocation pays for a failing one.  Failing only leaves
+ * the searches to the tree.  May sleep.
  */
-static struct vmm_idc *vmm_idc_prealloc(struct vmm_arena *arena,
-					unsigned int more)
+static void vmm_idc_prealloc(struct vmm_arena *arena, unsigned int more,
+			     struct vmm_idc_new *new)
 {
 	u64 want = READ_ONCE(arena->nr_blocks) + more;
+	unsigned long at = READ_ONCE(arena->idc_grow_at);
 	unsigned long slots;
-	struct vmm_idc *idc;
 
-	if (likely(want < READ_ONCE(arena->idc_grow_at)))
-		return NULL;
+	if (likely(want < at))
+		return;
+	if (cmpxchg(&arena->idc_grow_at, at, ULONG_MAX) != at)
+		return;
 	slots = vmm_idc_slots_for(want);
-	idc = kvzalloc(struct_size(idc, slot, slots), VMM_GFP_META);
-	if (idc)
-		idc->mask = slots - 1;
-	return idc;
+	new->idc = kvzalloc(array_size(slots, sizeof(struct vmm_block *)),
+			    VMM_IDC_GFP);
+	if (new->idc) {
+		new->mask = slots - 1;
+		return;
+	}
+	cmpxchg(&arena->idc_grow_at, ULONG_MAX,
+		(unsigned long)min_t(u64, want * 2, ULONG_MAX - 1));
 }
 
 /*
- * Under the lock: make *@pre the table, unless another task's is already
- * as big or the last one's entries are still moving.  Clears *@pre if it
- * takes it; the caller frees what is left with kvfree() after the lock.
+ * Under the lock: make @new's table the arena's, unless it is no bigger or
+ * the last one's entries are still moving, and end the claim.  Clears
+ * @new->idc if it takes the table; the caller frees what is left with
+ * kvfree() after the lock.
  */
-static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc **pre)
+static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new)
 {
-	struct vmm_idc *idc = *pre;
-
 	lockdep_assert_held(&arena->lock);
-	if (!idc || arena->idc_old ||
-	    (arena->idc && arena->idc->mask >= idc->mask))
-		return;
-	if (arena->idc) {
-		arena->idc_old = arena->idc;
-		arena->idc_moved = 0;
+	if (!arena->idc_old && (!arena->idc || new->mask > arena->idc_mask)) {
+		if (arena->idc) {
+			arena->idc_old = arena->idc;
+			arena->idc_old_mask = arena->idc_mask;
+			arena->idc_moved = 0;
+		}
+		arena->idc = new->idc;
+		arena->idc_mask = new->mask;
+		new->idc = NULL;
 	}
-	arena->idc = idc;
 	vmm_idc_limits(arena);
-	*pre = NULL;
 }
 
 /* Move the next few entries of the old table, and free it once done. */
@@ -128,9 +139,7 @@ static void vmm_idc_move(struct vmm_arena *arena)
 	struct vmm_idc *old = arena->idc_old, *idc = arena->idc;
 	unsigned long i, end;
 
-	if (!old)
-		return;
-	end = min(arena->idc_moved + VMM_IDC_MOVE, old->mask + 1);
+	end = min(arena->idc_moved + VMM_IDC_MOVE, arena->idc_old_mask + 1);
 	for (i = arena->idc_moved; i < end; i++) {
 		struct vmm_block *blk = old->slot[i];
 		struct vmm_block **slot;
@@ -138,12 +147,12 @@ static void vmm_idc_move(struct vmm_arena *arena)
 		if (!blk)
 			continue;
 		/* A block stored since the new table came in stays. */
-		slot = &idc->slot[blk->id & idc->mask];
+		slot = &idc->slot[blk->id & arena->idc_mask];
 		if (!*slot)
 			*slot = blk;
 	}
 	arena->idc_moved = end;
-	if (end > old->mask) {
+	if (end > arena->idc_old_mask) {
 		arena->idc_old = NULL;
 		vmm_idc_limits(arena);
 		kvfree_rcu(old, rcu);
@@ -155,18 +164,19 @@ static void vmm_idc_store(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
 	if (likely(arena->idc))
-		arena->idc->slot[blk->id & arena->idc->mask] = blk;
+		arena->idc->slot[blk->id & arena->idc_mask] = blk;
 	if (unlikely(arena->idc_old))
 		vmm_idc_move(arena);
 }
 
-static void vmm_idc_clear(struct vmm_idc *idc, struct vmm_block *blk)
+static void vmm_idc_clear(struct vmm_idc *idc, unsigned long mask,
+			  struct vmm_block *blk)
 {
-	if (idc && idc->slot[blk->id & idc->mask] == blk)
-		idc->slot[blk->id & idc->mask] = NULL;
+	if (idc && idc->slot[blk->id & mask] == blk)
+		idc->slot[blk->id & mask] = NULL;
 }
 
-/* Free both tables; the next allocation brings one of the right size. */
+/* Free both tables; the next allocation may bring one of the right size. */
 static void vmm_idc_drop(struct vmm_arena *arena)
 {
 	if (arena->idc_old)
@@ -184,11 +194,11 @@ static void vmm_idc_drop(struct vmm_arena *arena)
 static void vmm_idc_forget(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	lockdep_assert_held(&arena->lock);
-	vmm_idc_clear(arena->idc, blk);
+	vmm_idc_clear(arena->idc, arena->idc_mask, blk);
 	if (unlikely(arena->nr_blocks < arena->idc_drop_below)) {
 		vmm_idc_drop(arena);
 	} else if (unlikely(arena->idc_old)) {
-		vmm_idc_clear(arena->idc_old, blk);
+		vmm_idc_clear(arena->idc_old, arena->idc_old_mask, blk);
 		vmm_idc_move(arena);
 	}
 }
@@ -203,15 +213,12 @@ static void vmm_idc_destroy(struct vmm_arena *arena)
 	vmm_idc_limits(arena);
 }
 
-/* The tables' bytes, for metadata_bytes. */
+/* The tables' bytes, for metadata_bytes: exact powers of two. */
 static u64 vmm_idc_bytes(const struct vmm_arena *arena)
 {
-	u64 bytes = 0;
+	u64 slots = vmm_idc_slots(arena);
 
-	if (arena->idc)
-		bytes += struct_size(arena->idc, slot, arena->idc->mask + 1);
 	if (arena->idc_old)
-		bytes += struct_size(arena->idc_old, slot,
-				     arena->idc_old->mask + 1);
-	return bytes;
+		slots += arena->idc_old_mask + 1;
+	return slots * sizeof(struct vmm_block *);
 }

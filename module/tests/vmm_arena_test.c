@@ -676,7 +676,7 @@ static void vmm_self_check_catches_corruption(struct kunit *test)
 
 static unsigned long vmm_test_idc_slots(struct vmm_arena *arena)
 {
-	return arena->idc ? arena->idc->mask + 1 : 0;
+	return arena->idc ? arena->idc_mask + 1 : 0;
 }
 
 /* Live blocks the ID cache holds in their own slots. */
@@ -687,7 +687,7 @@ static unsigned int vmm_test_idc_hits(struct vmm_arena *arena, const u64 *ids,
 	unsigned int i, hits = 0;
 
 	for (i = 0; idc && i < n; i++) {
-		struct vmm_block *blk = idc->slot[ids[i] & idc->mask];
+		struct vmm_block *blk = idc->slot[ids[i] & arena->idc_mask];
 
 		if (ids[i] && blk && blk->id == ids[i])
 			hits++;
@@ -698,11 +698,11 @@ static unsigned int vmm_test_idc_hits(struct vmm_arena *arena, const u64 *ids,
 /*
  * The ID cache comes in as blocks pass half a table's slots, grows (its old
  * table's entries moving over a few slots per change), goes when the
- * blocks fall far below its size, and never changes what an ID finds.
+ * blocks fall under 1/8 of its slots, and never changes what an ID finds.
  */
 static void vmm_id_cache_follows_blocks(struct kunit *test)
 {
-	const unsigned int n = 1500;
+	const unsigned int first = VMM_IDC_MIN_SLOTS / 2, n = 12 * first;
 	struct vmm_arena *arena = vmm_test_arena(test, 1 << 20);
 	unsigned long slots = 0, grown = 0;
 	u64 *ids, *starts, start, size;
@@ -730,16 +730,17 @@ static void vmm_id_cache_follows_blocks(struct kunit *test)
 	}
 	/* 128 blocks bring 512 slots, then 1024, 2048 and 4096. */
 	KUNIT_EXPECT_EQ(test, grown, 4UL);
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_slots(arena), 32UL * first);
 	KUNIT_EXPECT_TRUE(test, moved);
 	KUNIT_EXPECT_NULL(test, arena->idc_old);
 	KUNIT_EXPECT_GE(test, vmm_test_idc_slots(arena), 2UL * n);
 	/*
-	 * IDs 1..1500 collide nowhere in 4096 slots: every block is where its
+	 * IDs 1..1536 collide nowhere in 4096 slots: every block is where its
 	 * ID points, those from before the last growth included, but for the
 	 * 127 from before the first table, which the tree finds until their
 	 * first lookup.  The tables count as metadata.
 	 */
-	KUNIT_EXPECT_EQ(test, vmm_test_idc_hits(arena, ids, n), n - 127);
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_hits(arena, ids, n), n - first + 1);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 	vmm_arena_stats(arena, &st);
 	KUNIT_EXPECT_GE(test, st.metadata_bytes,
@@ -766,7 +767,7 @@ static void vmm_id_cache_follows_blocks(struct kunit *test)
 	/* A lookup that missed left its block in the slot. */
 	KUNIT_EXPECT_EQ(test, vmm_test_idc_hits(arena, ids, n), n / 2);
 
-	/* Far fewer blocks than slots: the table goes. */
+	/* Under 1/8 as many blocks as slots: the table goes. */
 	for (i = 1, live = n / 2; live > 20; i += 2, live--)
 		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[i]), 0);
 	KUNIT_EXPECT_NULL(test, arena->idc);
@@ -776,24 +777,24 @@ static void vmm_id_cache_follows_blocks(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
 						     &size), 0);
 	/* And comes back, sized to the blocks, as they grow again. */
-	for (i = 0; i < 400; i += 2)
+	for (i = 0; i < 2 * first; i += 2)
 		KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, 16, 0, &ids[i],
 						      &starts[i]), 0);
-	KUNIT_EXPECT_EQ(test, vmm_test_idc_slots(arena), 512UL);
+	KUNIT_EXPECT_EQ(test, vmm_test_idc_slots(arena), 4UL * first);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
-	for (i = 0; i < 400; i += 2) {
+	for (i = 0; i < 2 * first; i += 2) {
 		KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[i], &start,
 						     &size), 0);
 		KUNIT_EXPECT_EQ(test, start, starts[i]);
 	}
 
 	/* A slot naming a live block whose ID picks another slot. */
-	for (i = 0; i <= arena->idc->mask; i++) {
-		if (!arena->idc->slot[i] && (ids[0] & arena->idc->mask) != i)
+	for (i = 0; i <= arena->idc_mask; i++) {
+		if (!arena->idc->slot[i] && (ids[0] & arena->idc_mask) != i)
 			break;
 	}
-	KUNIT_ASSERT_LE(test, i, arena->idc->mask);
-	blk = arena->idc->slot[ids[0] & arena->idc->mask];
+	KUNIT_ASSERT_LE(test, i, arena->idc_mask);
+	blk = arena->idc->slot[ids[0] & arena->idc_mask];
 	KUNIT_ASSERT_NOT_NULL(test, blk);
 	KUNIT_ASSERT_EQ(test, blk->id, ids[0]);
 	arena->idc->slot[i] = blk;

@@ -123,7 +123,7 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk)
 		arena->ids_last = rb_prev(&blk->id_node);
 	rb_erase(&blk->id_node, &arena->ids);
 	arena->used -= blk->size;
-	arena->nr_blocks--;
+	vmm_count_add(&arena->nr_blocks, -1);
 	vmm_idc_forget(arena, blk);
 	if (blk->state == VMM_BLOCK_DEAD)
 		arena->nr_dead--;
@@ -341,7 +341,7 @@ static int vmm_place_locked(struct vmm_arena *arena, struct vmm_block *blk,
 	if (!vmm_ext_reserve(arena, vmm_take_splits(ext, start, size), extra))
 		return -EAGAIN;
 	/* Counted first: the reserve's cap, in the take, allows for it. */
-	arena->nr_blocks++;
+	vmm_count_add(&arena->nr_blocks, 1);
 	pred = ext->prev_blk;
 	vmm_extent_take(arena, ext, start, size, blk);
 	blk->id = arena->next_id++;

@@ -207,6 +207,17 @@ static inline struct vmm_block *vmm_block_find(struct vmm_arena *arena,
 	return blk;
 }
 
+/*
+ * The block, extent and reserve counts are written under the lock but
+ * also read without it, as a guess of what to allocate before taking it
+ * (vmm_meta_nodes(), vmm_idc_prealloc()): written whole, with
+ * WRITE_ONCE(), to pair with those READ_ONCE()s.
+ */
+static inline void vmm_count_add(u64 *count, s64 delta)
+{
+	WRITE_ONCE(*count, *count + delta);
+}
+
 /* The block before @blk by offset, or NULL. */
 static inline struct vmm_block *vmm_block_prev(struct vmm_block *blk)
 {

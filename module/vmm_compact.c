@@ -157,7 +157,7 @@ static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
 	arena->moving_ext = NULL;
 	for (; moving; moving = next) {
 		next = moving->next;
-		arena->nr_extents--;
+		vmm_count_add(&arena->nr_extents, -1);
 		vmm_ext_put(arena, moving);
 	}
 	arena->bytes_moved += bytes;
@@ -232,7 +232,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	/* Still counted, and seen by the self-check, while out of the tree. */
 	moving->next = NULL;
 	arena->moving_ext = moving;
-	arena->nr_extents++;
+	vmm_count_add(&arena->nr_extents, 1);
 	blk->moving = true;
 	/*
 	 * Mappings made from here on fault only after the move; those that
@@ -497,7 +497,7 @@ static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 		above = n ? rb_entry(n, struct vmm_extent, node) : NULL;
 		/* Still counted, and seen by the self-check, while out. */
 		vmm_extent_unlink(arena, ext);
-		arena->nr_extents++;
+		vmm_count_add(&arena->nr_extents, 1);
 		ext->next = NULL;
 		*hidden = ext;
 		hidden = &ext->next;

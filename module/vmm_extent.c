@@ -141,7 +141,7 @@ static struct vmm_extent *vmm_ext_get(struct vmm_arena *arena)
 
 	lockdep_assert_held(&arena->lock);
 	arena->reserve = ext->next;
-	arena->nr_reserve--;
+	vmm_count_add(&arena->nr_reserve, -1);
 	ext->next = NULL;
 	return ext;
 }
@@ -165,7 +165,7 @@ static void vmm_ext_put(struct vmm_arena *arena, struct vmm_extent *ext)
 	lockdep_assert_held(&arena->lock);
 	ext->next = arena->reserve;
 	arena->reserve = ext;
-	arena->nr_reserve++;
+	vmm_count_add(&arena->nr_reserve, 1);
 	vmm_reserve_trim(arena);
 }
 
@@ -193,7 +193,7 @@ static bool vmm_ext_reserve(struct vmm_arena *arena, bool splits,
 			return false;
 		ext->next = arena->reserve;
 		arena->reserve = ext;
-		arena->nr_reserve++;
+		vmm_count_add(&arena->nr_reserve, 1);
 	}
 	return true;
 }
@@ -258,7 +258,7 @@ static void vmm_extent_insert(struct vmm_arena *arena, struct vmm_extent *ext)
 	rb_link_node(&ext->node, parent, link);
 	rb_insert_augmented(&ext->node, &arena->free, &vmm_extent_cb);
 	vmm_extent_resized(arena, ext);
-	arena->nr_extents++;
+	vmm_count_add(&arena->nr_extents, 1);
 }
 
 /* Out of both trees; the caller keeps or frees the node. */
@@ -266,7 +266,7 @@ static void vmm_extent_unlink(struct vmm_arena *arena, struct vmm_extent *ext)
 {
 	rb_erase_augmented(&ext->node, &arena->free, &vmm_extent_cb);
 	vmm_size_erase(arena, ext);
-	arena->nr_extents--;
+	vmm_count_add(&arena->nr_extents, -1);
 }
 
 static void vmm_extent_erase(struct vmm_arena *arena, struct vmm_extent *ext)

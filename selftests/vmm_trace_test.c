@@ -105,6 +105,7 @@ static int trace_events(const char *root, char ev[][160], int max,
 FIXTURE(trace) {
 	int fd;
 	const char *root;
+	char record_cmd;	/* options/record-cmd before setup, or 0 */
 	char ev[MAX_EVENTS][160];
 	unsigned long long t0;	/* now_ns() when recording started */
 };
@@ -117,10 +118,32 @@ static unsigned long long now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* The first character of tracefs file @name, or 0. */
+static char trace_read_char(const char *root, const char *name)
+{
+	char path[256], c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c;
+}
+
 /*
  * Reload the module, pin this process to one CPU (so that the per-CPU
  * buffers cannot reorder its events), clear the buffer and enable the vmm
- * events only.
+ * events only.  With options/record-cmd off while they are: otherwise
+ * enabling and disabling them also registers and removes a probe on
+ * sched_switch, which patches a static branch in __schedule() that every
+ * CPU runs through, and under TCG one such patch left a stale int3 in
+ * a vCPU's path ("Oops: int3" in __schedule(), a panic in interrupt;
+ * Debian 13's 6.12, 2026-12).  The vmm events' own branches are in
+ * vmm.ko, which nothing runs through while this program toggles them.
  */
 FIXTURE_SETUP(trace)
 {
@@ -133,6 +156,9 @@ FIXTURE_SETUP(trace)
 		VMM_SETUP_SKIP("no tracefs at /sys/kernel/tracing, and it cannot be mounted");
 	ASSERT_EQ(0, trace_write(self->root, "events/vmm/enable", "0", 0))
 		TH_LOG("events/vmm missing: vmm.ko registered no tracepoints");
+	self->record_cmd = trace_read_char(self->root, "options/record-cmd");
+	if (self->record_cmd == '1')
+		ASSERT_OK(trace_write(self->root, "options/record-cmd", "0", 0));
 	CPU_ZERO(&cpus);
 	CPU_SET(sched_getcpu(), &cpus);
 	ASSERT_OK(sched_setaffinity(0, sizeof(cpus), &cpus));
@@ -147,6 +173,8 @@ FIXTURE_TEARDOWN(trace)
 	if (self->root) {
 		trace_write(self->root, "events/vmm/enable", "0", 0);
 		trace_write(self->root, "trace", "", O_TRUNC);
+		if (self->record_cmd == '1')
+			trace_write(self->root, "options/record-cmd", "1", 0);
 	}
 	if (self->fd >= 0)
 		close(self->fd);

@@ -106,6 +106,11 @@ struct vmm_gather {
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
+ * @walk_limit: the most blocks to look at over all passes: two walks over
+ *	the blocks there were when the call started (and one batch), which
+ *	is what packing them takes, so that churn by others that leaves
+ *	each pass a little to move cannot keep any call going either
+ * @walked: blocks looked at so far by this call
  * @spare: an extent node for the free space a mappable block leaves
  *	below the page boundary it moves to, allocated without the lock
  * @over_budget: stopped before a block that would exceed @budget
@@ -119,6 +124,8 @@ struct vmm_pass {
 	u64 moved;
 	u64 *bytes;
 	u64 *blocks;
+	u64 walk_limit;
+	u64 walked;
 	struct vmm_extent *spare;
 	struct vmm_gather g;
 	bool over_budget;
@@ -571,8 +578,10 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 		} else {
 			vmm_gather_runs(arena, pass, blk, ext);
 			seen += pass->g.blocks - 1;
+			pass->walked += pass->g.blocks - 1;
 			cursor = vmm_gather_slide(arena, pass);
 		}
+		pass->walked++;
 		if (++seen >= VMM_PASS_BATCH || need_resched() ||
 		    spin_needbreak(&arena->lock)) {
 			seen = 0;
@@ -600,9 +609,10 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  *
  * Never waits for a copy in flight: a pinned block stays where it is, and
  * the blocks above it close up to it.  Passes repeat while they move
- * something; the call then returns with *@compact false if a pinned or
- * too-large block, the budget or a signal stopped it.  Calling again
- * later continues.
+ * something, until they have looked at twice the blocks there were at the
+ * start; the call then returns with *@compact false if a pinned or
+ * too-large block, the budget, that limit or a signal stopped it.  Calling
+ * again later continues.
  *
  * Return: 0 (blocks moved before a signal stay moved and are counted),
  * -EBUSY (only with @nowait), -ENOMEM if nothing moved because the
@@ -625,11 +635,11 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 
 	*compact = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
-	if (!pass.budget) {
-		vmm_lock(arena);
+	vmm_lock(arena);
+	if (!pass.budget)
 		pass.budget = max(arena->used, 1ULL);
-		vmm_unlock(arena);
-	}
+	pass.walk_limit = 2 * arena->nr_blocks + VMM_PASS_BATCH;
+	vmm_unlock(arena);
 	if (nowait) {
 		if (!mutex_trylock(&arena->compact_lock)) {
 			ret = -EBUSY;
@@ -648,7 +658,8 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 			arena->defrags++;
 		vmm_unlock(arena);
 	} while (progress && !*compact && !pass.over_budget &&
-		 !pass.interrupted && !pass.nomem);
+		 !pass.interrupted && !pass.nomem &&
+		 pass.walked < pass.walk_limit);
 	mutex_unlock(&arena->compact_lock);
 	vmm_ext_free(pass.spare);
 	if (pass.nomem && !pass.moved)

@@ -18,6 +18,9 @@
  *   defrag_does_not_wait_for_stalled_copy: one copy stalled on a
  *	userfaultfd page stalls every defragmentation and compacting
  *	allocation
+ *   defrag_ends_under_churn: churn that leaves each pass a block to move
+ *	keeps a DEFRAG (and the defragmentation mutex) going, for as long
+ *	as the churn lasts in some runs
  *   memcg_limits_metadata: block metadata escapes the memory cgroup
  *   unprivileged_default_block_limit: no limit without configuration
  *   userns_ids_share_owner_quota: each id of a user namespace has a quota
@@ -651,22 +654,79 @@ static __u64 offset_of(int fd, __u64 id)
 	return off;
 }
 
+/* A WRITE of a page to a block, stalled on a userfaultfd page. */
+struct stall {
+	struct stalled_write w;
+	pthread_t writer;
+	size_t pg;
+	void *area;
+	int uffd;
+};
+
+/*
+ * Start a one-page WRITE to block @id from a page that is missing on a
+ * userfaultfd, and wait until it stalls there: the block stays pinned
+ * until stall_end().  False (nothing started) if this kernel has no
+ * userfaultfd.
+ */
+static bool stall_start(struct __test_metadata *_metadata, struct stall *st,
+			int fd, __u64 id)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffd_msg msg;
+
+	st->pg = sysconf(_SC_PAGESIZE);
+	st->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (st->uffd < 0 && errno == ENOSYS)
+		return false;
+	ASSERT_LE(0, st->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_OK(ioctl(st->uffd, UFFDIO_API, &api));
+	st->area = mmap(NULL, st->pg, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, st->area);
+	reg.range.start = (uintptr_t)st->area;
+	reg.range.len = st->pg;
+	ASSERT_OK(ioctl(st->uffd, UFFDIO_REGISTER, &reg));
+
+	st->w = (struct stalled_write){ .fd = fd, .id = id, .buf = st->area,
+					.len = st->pg };
+	ASSERT_EQ(0, pthread_create(&st->writer, NULL, stalled_writer, &st->w));
+	ASSERT_EQ(0, read_within(st->uffd, &msg, sizeof(msg), 5000))
+		TH_LOG("no page fault on the userfaultfd in 5 s");
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_TRUE(msg.arg.pagefault.address - (uintptr_t)st->area < st->pg)
+		TH_LOG("the fault is at %#llx, not in the page at %p",
+		       (unsigned long long)msg.arg.pagefault.address, st->area);
+	return true;
+}
+
+/* Give the stalled WRITE its page (@data) and see it complete. */
+static void stall_end(struct __test_metadata *_metadata, struct stall *st,
+		      void *data)
+{
+	struct uffdio_copy cp = { .dst = (uintptr_t)st->area,
+				  .src = (uintptr_t)data, .len = st->pg };
+	struct timespec until;
+
+	ASSERT_OK(ioctl(st->uffd, UFFDIO_COPY, &cp));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	ASSERT_EQ(0, pthread_timedjoin_np(st->writer, NULL, &until))
+		TH_LOG("the WRITE did not end within 5 s of the page arriving");
+	EXPECT_EQ(0, st->w.ret) TH_LOG("the stalled WRITE: %s",
+				       strerror(st->w.err));
+	close(st->uffd);
+	munmap(st->area, st->pg);
+}
+
 TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 {
 	size_t pg = sysconf(_SC_PAGESIZE);
-	struct stalled_write w = { .len = pg };
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-	struct uffdio_copy cp = { .len = pg };
-	struct timespec until;
-	struct uffd_msg msg;
+	struct stall st;
 	struct report r;
 	__u64 x, p, y, c, p_off, c_off, big, filled[2] = { pg, 2 };
 	unsigned char *p_data, *c_data;
-	pthread_t writer;
-	bool stalled = false;
-	void *area;
-	int uffd;
 
 	RELOAD("16M");
 	p_data = pattern(pg, 1);
@@ -685,29 +745,9 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	ASSERT_OK(vmm_free(self->fd, x));
 	ASSERT_OK(vmm_free(self->fd, y));
 
-	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 && errno == ENOSYS)
+	/* A WRITE to P from a missing page: P stays pinned meanwhile. */
+	if (!stall_start(_metadata, &st, self->fd, p))
 		SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
-	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
-	ASSERT_OK(ioctl(uffd, UFFDIO_API, &api));
-	area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, area);
-	reg.range.start = (uintptr_t)area;
-	reg.range.len = pg;
-	ASSERT_OK(ioctl(uffd, UFFDIO_REGISTER, &reg));
-
-	/* A WRITE to P from the missing page: P stays pinned meanwhile. */
-	w.fd = self->fd;
-	w.id = p;
-	w.buf = area;
-	ASSERT_EQ(0, pthread_create(&writer, NULL, stalled_writer, &w));
-	stalled = !read_within(uffd, &msg, sizeof(msg), 5000);
-	ASSERT_TRUE(stalled) TH_LOG("no page fault on the userfaultfd in 5 s");
-	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
-	ASSERT_TRUE(msg.arg.pagefault.address - (uintptr_t)area < pg)
-		TH_LOG("the fault is at %#llx, not in the page at %p",
-		       (unsigned long long)msg.arg.pagefault.address, area);
 
 	/* (a) Uid 1001 defragments: C slides down to P, P stays. */
 	AS(UID_B, do_defrag_timed, NULL, &r, STALL_DEADLINE);
@@ -743,14 +783,7 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	}
 
 	/* Release the stall: the page arrives, the WRITE completes. */
-	cp.dst = (uintptr_t)area;
-	cp.src = (uintptr_t)p_data;
-	ASSERT_OK(ioctl(uffd, UFFDIO_COPY, &cp));
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 5;
-	ASSERT_EQ(0, pthread_timedjoin_np(writer, NULL, &until))
-		TH_LOG("the WRITE did not end within 5 s of the page arriving");
-	EXPECT_EQ(0, w.ret) TH_LOG("the stalled WRITE: %s", strerror(w.err));
+	stall_end(_metadata, &st, p_data);
 
 	/* Now everything packs, with every byte in place. */
 	{
@@ -763,10 +796,125 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	EXPECT_EQ((__u64)pg, offset_of(self->fd, c));
 	EXPECT_TRUE(holds(self->fd, p, p_data, pg));
 	EXPECT_TRUE(holds(self->fd, c, c_data, pg));
-	close(uffd);
-	munmap(area, pg);
 	free(p_data);
 	free(c_data);
+}
+
+/*
+ * A churner for defrag_ends_under_churn: until told to stop, or for at
+ * most CHURN_SECONDS, allocate H and then B (64 bytes) right above it,
+ * then free H: B has a hole below it.  H's size steps through 16 values,
+ * so a hole is refilled only 16 cycles later, if the defragmentation has
+ * not closed it by then: at any moment holes wait above the pass's
+ * cursor, and every pass of a running defragmentation finds something
+ * to move, however the two interleave.
+ */
+#define CHURN_SECONDS	3
+/* Blocks a pass walks over, so that many churn cycles fall in each pass. */
+#define CHURN_FILL	50000
+
+struct churn {
+	int fd;
+	volatile int stop;	/* set by the test */
+	volatile int ended;	/* 1: deadline, 2: an ioctl failed */
+	volatile unsigned long cycles;
+	int err;
+};
+
+static void *churner(void *arg)
+{
+	struct churn *c = arg;
+	__u64 end = now_ns() + CHURN_SECONDS * 1000000000ULL, h;
+	int ret;
+
+	while (!c->stop) {
+		if (now_ns() >= end) {
+			c->ended = 1;
+			break;
+		}
+		ret = vmm_alloc(c->fd, 32 + 8 * (c->cycles % 16), 0, &h, NULL);
+		if (!ret)
+			ret = vmm_alloc(c->fd, 64, 0, NULL, NULL);
+		if (!ret)
+			ret = vmm_free(c->fd, h);
+		if (ret) {
+			c->err = -ret;
+			c->ended = 2;
+			break;
+		}
+		c->cycles++;
+	}
+	return NULL;
+}
+
+/*
+ * Others' churn that leaves each pass of a defragmentation a little to
+ * move cannot keep the call (and the defragmentation mutex) going: a
+ * block stalled in a copy keeps the arena from ever being compact, a
+ * churner keeps making 64-byte blocks with holes below them, and a
+ * DEFRAG without a budget (root's: its budget is every byte in blocks)
+ * must still end, after two walks over the blocks, while the churn goes
+ * on, and leave the stalled block and its data where they were.  Without
+ * the walk limit a DEFRAG here ends at the first pass that finds nothing
+ * to move, which depends on how the churn and the passes interleave: in
+ * nine runs it lasted from 4 ms to 7 s, longer than this test's churn in
+ * two (this test fails then).
+ */
+TEST_F_TIMEOUT(hostile, defrag_ends_under_churn, 120)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct churn c = { 0 };
+	struct vmm_defrag_args d = { 0 };
+	unsigned long before;
+	unsigned char *data;
+	struct stall st;
+	__u64 x, p, i, t0, ns;
+	pthread_t thread;
+	int ret, err;
+
+	RELOAD("16M");
+	data = pattern(pg, 3);
+	ASSERT_NE(NULL, data);
+	/*
+	 * X, P, then CHURN_FILL small blocks; X goes: a hole P cannot
+	 * close, too small for any of the churn's blocks.
+	 */
+	ASSERT_OK(vmm_alloc(self->fd, 16, 0, &x, NULL));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, NULL));
+	for (i = 0; i < CHURN_FILL; i++)
+		ASSERT_OK(vmm_alloc(self->fd, 64, 0, NULL, NULL));
+	ASSERT_OK(vmm_free(self->fd, x));
+	if (!stall_start(_metadata, &st, self->fd, p))
+		SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+
+	c.fd = self->fd;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, churner, &c));
+	while (!c.cycles && !c.ended)
+		usleep(1000);
+	before = c.cycles;
+	t0 = now_ns();
+	ret = ioctl(self->fd, VMM_IOC_DEFRAG, &d);
+	err = errno;
+	ns = now_ns() - t0;
+	ksft_print_msg("DEFRAG beside churn: %d after %llu ms, %llu bytes in %llu blocks moved, compact %llu; %lu churn cycles meanwhile, churn %s\n",
+		       ret, ns / 1000000, (unsigned long long)d.bytes_moved,
+		       (unsigned long long)d.blocks_moved,
+		       (unsigned long long)d.compact, c.cycles - before,
+		       c.ended == 1 ? "ran out of time" :
+		       c.ended == 2 ? "failed" : "still going");
+	EXPECT_EQ(0, ret) TH_LOG("DEFRAG: %s", strerror(err));
+	EXPECT_EQ(0, c.ended)
+		TH_LOG("the DEFRAG ended only after the churn did (%s): churn kept it going",
+		       c.ended == 2 ? strerror(c.err) : "its time ran out");
+	EXPECT_EQ(0ULL, d.compact) TH_LOG("compact, with P pinned below a hole");
+	EXPECT_LE(1ULL, d.blocks_moved);
+	c.stop = 1;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_NE(2, c.ended) TH_LOG("the churn's ioctls: %s", strerror(c.err));
+
+	stall_end(_metadata, &st, data);
+	EXPECT_TRUE(holds(self->fd, p, data, pg));
+	free(data);
 }
 
 /* ---- 3: block metadata is charged to the memory cgroup */

@@ -873,6 +873,7 @@ TEST_F_TIMEOUT(hostile, defrag_ends_under_churn, 120)
 	int ret, err;
 
 	RELOAD("16M");
+	no_self_check();
 	data = pattern(pg, 3);
 	ASSERT_NE(NULL, data);
 	/*

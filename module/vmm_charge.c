@@ -114,19 +114,25 @@ static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
 	lockdep_assert_held(&arena->lock);
 	ch->missing = 0;
 	for (i = 0; i < ch->n; i++) {
-		/*
-		 * Root's record, at the top of every namespace root created,
-		 * is bound by the per-uid quota only: the unprivileged limit
-		 * of one container's user must not lock out the others.
-		 */
-		u64 limit = uid_eq(ch->chain[i], GLOBAL_ROOT_UID) ?
-			    READ_ONCE(arena->max_blocks_per_uid) : max_blocks;
+		bool is_root = uid_eq(ch->chain[i], GLOBAL_ROOT_UID);
 
 		u = root ? vmm_usage_find(root, ch->chain[i]) : NULL;
 		ch->found[i] = u;
 		if (!u)
 			ch->missing++;
-		if (!vmm_quota_allows(arena, u, size, limit))
+		/*
+		 * Root's record, at the top of every namespace root created,
+		 * is bound by the per-uid quota only: the unprivileged limit
+		 * of one container's user must not lock out the others.  A
+		 * caller who is root but lacks CAP_SYS_ADMIN is bound by it
+		 * all the same, on the blocks of root's own.
+		 */
+		if (!vmm_quota_allows(arena, u, size, is_root ?
+				      READ_ONCE(arena->max_blocks_per_uid) :
+				      max_blocks))
+			return -EDQUOT;
+		if (is_root && i == ch->n - 1 && u && max_blocks &&
+		    u->own_blocks >= max_blocks)
 			return -EDQUOT;
 		root = u ? &u->children : NULL;
 	}

@@ -814,8 +814,22 @@ TEST_F(batch, results_match_single_commands)
 
 /* ---- who may: one credential lookup, escalation only when needed */
 
-/* Run @fn as uid/gid USER_ID in a child; its int result, or -1000. */
-static int as_user(int fd, int (*fn)(int fd, void *arg), void *arg)
+static int become_user(void)
+{
+	gid_t g = USER_ID;
+
+	return setgroups(1, &g) || setresgid(g, g, g) ||
+	       setresuid(USER_ID, USER_ID, USER_ID);
+}
+
+static int become_root_without_cap(void)
+{
+	return vmm_drop_cap(CAP_SYS_ADMIN);
+}
+
+/* Run @fn in a child that became someone else; its result, or -1000. */
+static int in_child(int fd, int (*become)(void),
+		    int (*fn)(int fd, void *arg), void *arg)
 {
 	int p[2], status, r = -1000;
 	pid_t pid;
@@ -824,11 +838,8 @@ static int as_user(int fd, int (*fn)(int fd, void *arg), void *arg)
 		return -1000;
 	pid = fork();
 	if (!pid) {
-		gid_t g = USER_ID;
-
 		close(p[0]);
-		if (setgroups(1, &g) || setresgid(g, g, g) ||
-		    setresuid(USER_ID, USER_ID, USER_ID))
+		if (become())
 			_exit(2);
 		r = fn(fd, arg);
 		if (write(p[1], &r, sizeof(r)) != sizeof(r))
@@ -843,6 +854,12 @@ static int as_user(int fd, int (*fn)(int fd, void *arg), void *arg)
 			!WIFEXITED(status) || WEXITSTATUS(status)))
 		r = -1000;
 	return r;
+}
+
+/* Run @fn as uid/gid USER_ID in a child; its int result, or -1000. */
+static int as_user(int fd, int (*fn)(int fd, void *arg), void *arg)
+{
+	return in_child(fd, become_user, fn, arg);
 }
 
 /* The child runs the batch at @arg (entries, count, flags) in place. */
@@ -968,6 +985,32 @@ TEST_F(batch, unprivileged_limit_binds_users_not_root)
 	EXPECT_EQ(3U, self->a.done);
 	EXPECT_EQ(0U, self->a.failed);
 	EXPECT_EQ(5ULL, stat_blocks(self->fd));
+	munmap(s, sizeof(*s));
+}
+
+/*
+ * Root without CAP_SYS_ADMIN is bound by the unprivileged block limit too,
+ * in a batch as in single ALLOCs.
+ */
+TEST_F(batch, unprivileged_limit_binds_root_without_cap)
+{
+	struct shared_batch *s = shared_batch();
+	unsigned int i;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, vmm_write_file(PARAM_DIR "max_blocks_unprivileged",
+				    "2\n"));
+	for (i = 0; i < 3; i++)
+		s->e[i] = e_alloc(8, 0, 0, 0);
+	s->n = 3;
+	ASSERT_EQ(0, in_child(self->fd, become_root_without_cap, run_shared,
+			      s));
+	EXPECT_EQ(3U, s->a.done);
+	EXPECT_EQ(1U, s->a.failed);
+	EXPECT_EQ(0, s->e[0].result);
+	EXPECT_EQ(0, s->e[1].result);
+	EXPECT_EQ(-EDQUOT, s->e[2].result);
+	EXPECT_EQ(2ULL, stat_blocks(self->fd));
 	munmap(s, sizeof(*s));
 }
 

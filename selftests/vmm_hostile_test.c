@@ -1215,6 +1215,103 @@ TEST_F_TIMEOUT(hostile, unprivileged_default_block_limit, 180)
 	EXPECT_EQ(0ULL, failed) TH_LOG("root's allocations that failed");
 }
 
+/* arg: the most to try; as root without CAP_SYS_ADMIN, 1-byte blocks. */
+static void do_alloc_without_cap(int fd, void *arg, struct report *r)
+{
+	if (vmm_drop_cap(CAP_SYS_ADMIN)) {
+		r->v[1] = errno;
+		note(r, -1);
+		return;
+	}
+	do_alloc_until_failure(fd, arg, r);
+}
+
+/*
+ * In a user namespace of root's, as its uid 0 (NS_ROOT_BASE outside): up
+ * to @n 1-byte blocks, charged to root's record and, below it, to
+ * NS_ROOT_BASE's.  The child's exit status is 0 once it wrote how many.
+ */
+#define NS_ROOT_BASE	200000
+
+static void ns_root_child(int fd, __u64 n, int ready, int go, int res)
+{
+	__u64 k = 0;
+	char byte = 0;
+	int err = unshare(CLONE_NEWUSER) ? errno : 0;
+
+	if (write(ready, &err, sizeof(err)) != sizeof(err) || err)
+		_exit(1);
+	if (read_within(go, &byte, 1, 10000) || !byte || setresuid(0, 0, 0))
+		_exit(2);
+	while (k < n && !vmm_alloc(fd, 1, 0, NULL, NULL))
+		k++;
+	_exit(write(res, &k, sizeof(k)) == sizeof(k) ? 0 : 3);
+}
+
+/*
+ * Root without CAP_SYS_ADMIN (a container that drops it) is bound by the
+ * unprivileged limit like any uid, on root's own blocks: those charged to
+ * root's record through a namespace root made do not count.
+ */
+TEST_F(hostile, unprivileged_limit_binds_root_without_cap)
+{
+	__u64 limit = 4, try = 2 * limit + 2, ns_blocks = 0;
+	int ready[2], go[2], res[2], status, err;
+	char path[64], map[32], byte;
+	struct report r;
+	pid_t pid;
+
+	RELOAD(NULL);
+	ASSERT_EQ(0, write_param("max_blocks_unprivileged", limit));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(res));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		ns_root_child(self->fd, limit, ready[1], go[0], res[1]);
+	ASSERT_EQ(0, read_within(ready[0], &err, sizeof(err), 10000))
+		TH_LOG("the child did not report its unshare()");
+	if (err == EINVAL || err == ENOSPC || err == EPERM) {
+		waitpid(pid, &status, 0);
+		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
+		     strerror(err));
+	}
+	ASSERT_EQ(0, err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(err));
+	snprintf(map, sizeof(map), "0 %d 1", NS_ROOT_BASE);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	err = vmm_write_file(path, map);
+	byte = !err;
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	ASSERT_EQ(0, err) TH_LOG("writing %s: %s", path, strerror(err));
+	ASSERT_EQ(0, read_within(res[0], &ns_blocks, sizeof(ns_blocks),
+				 10000));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	EXPECT_EQ(limit, ns_blocks);
+
+	AS(0, do_alloc_without_cap, &try, &r, LOOP_DEADLINE);
+	ksft_print_msg("root without CAP_SYS_ADMIN allocated %llu one-byte blocks, stopped by %s (limit %llu; %llu more through root's namespace)\n",
+		       r.v[0], r.ret ? strerror(r.err) : "nothing", limit,
+		       ns_blocks);
+	EXPECT_EQ(0ULL, r.v[1]) TH_LOG("capset: %s", strerror((int)r.v[1]));
+	EXPECT_EQ(limit, r.v[0]);
+	EXPECT_EQ(-1, r.ret);
+	EXPECT_EQ(EDQUOT, r.err) TH_LOG("errno %d (%s)", r.err,
+					strerror(r.err));
+	/* With the capability, root rises above the limit. */
+	EXPECT_EQ(0, vmm_alloc(self->fd, 1, 0, NULL, NULL))
+		TH_LOG("root: %s", strerror(errno));
+}
+
 /* ---- 5: the ids of a user namespace share their owner's quota */
 
 #define NS_QUOTA	10

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/vmm.h>
 
 /*
@@ -595,6 +596,32 @@ static inline bool vmm_all(const void *buf, size_t len, unsigned char c)
 		if (p[i] != c)
 			return false;
 	return true;
+}
+
+/*
+ * Remove capability @cap from this task's effective, permitted and
+ * inheritable sets, keeping its uids: root without it, as in a container
+ * that drops it.  Return: 0, or -1 with errno set.
+ */
+static inline int vmm_drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	__u32 mask = CAP_TO_MASK(cap);
+	unsigned int i = CAP_TO_INDEX(cap);
+
+	if (i >= _LINUX_CAPABILITY_U32S_3) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[i].effective &= ~mask;
+	data[i].permitted &= ~mask;
+	data[i].inheritable &= ~mask;
+	return syscall(SYS_capset, &hdr, data) ? -1 : 0;
 }
 
 /*

@@ -501,12 +501,17 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
  * @scope: the list of the file that owns the block, or NULL for a block
  *	that lives until freed; protected by &vmm_arena.lock
  * @mappable: whole pages, page-aligned, for mmap (%VMM_ALLOC_MAPPABLE)
+ * @ask_limits: the caller has yet to learn whether @cred is privileged,
+ *	which sets a compaction's budget: rather than compact, the arena
+ *	returns -EAGAIN (never seen by users), and the caller asks and calls
+ *	again, so that privilege is asked for only when a compaction runs
  */
 struct vmm_alloc_req {
 	const struct vmm_cred *cred;
 	umode_t mode;
 	struct list_head *scope;
 	bool mappable;
+	bool ask_limits;
 };
 
 /* What VMM_IOC_INFO and VMM_IOC_LIST report, before namespace mapping. */

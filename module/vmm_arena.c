@@ -499,7 +499,8 @@ static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
  * would exceed a quota, -ENOSPC when no free range fits, -ENOMEM when
  * metadata cannot be allocated (or the caller's memory cgroup is full),
  * -ERESTARTSYS when a signal came while waiting for another
- * defragmentation to finish.  The defragmentation never waits for copies
+ * defragmentation to finish, -EAGAIN instead of a compaction when
+ * @req->ask_limits is set.  The defragmentation never waits for copies
  * in flight.
  */
 int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
@@ -521,9 +522,12 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	    vmm_fits_when_packed(arena, bsize, balign)) {
 		/* No more than the caller could move with VMM_IOC_DEFRAG. */
 		const struct vmm_cred *cred = req ? req->cred : NULL;
-		u64 budget = cred && !cred->privileged ?
-			     VMM_DEFRAG_USER_BUDGET : 0;
+		u64 budget;
 
+		/* Which is that?  The caller finds out first (see @req). */
+		if (req && req->ask_limits)
+			return -EAGAIN;
+		budget = cred && !cred->privileged ? VMM_DEFRAG_USER_BUDGET : 0;
 		ret = vmm_arena_defrag(arena, cred, budget, false, &bytes,
 				       &blocks, &done);
 		if (!ret)

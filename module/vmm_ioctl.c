@@ -221,6 +221,7 @@ void vmm_alloc_req_fill(struct vmm_caller *c, const struct vmm_alloc_args *args,
 						   VMM_MODE_DEFAULT;
 	req->scope = args->flags & VMM_ALLOC_SCOPED ? &c->vf->scoped : NULL;
 	req->mappable = args->flags & VMM_ALLOC_MAPPABLE;
+	req->ask_limits = !c->limits;
 }
 
 /**
@@ -235,17 +236,19 @@ int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args)
 	struct vmm_alloc_req req;
 	int ret;
 
-	/* Compaction's budget depends on privilege; plain placement not. */
-	if (args->flags & VMM_ALLOC_COMPACT ||
-	    READ_ONCE(c->arena->auto_compact))
-		vmm_caller_limits(c);
 	vmm_alloc_req_fill(c, args, &req);
 	ret = vmm_alloc_place(c, args, &req);
-	/* Over the unprivileged block limit: does the caller rise above it? */
-	if (ret == -EDQUOT && !c->cred.privileged && !c->limits &&
-	    READ_ONCE(c->arena->max_blocks_unprivileged)) {
+	/*
+	 * A compaction would run, and its budget depends on privilege; or
+	 * the caller is over the unprivileged block limit: does it rise
+	 * above it?
+	 */
+	if (ret == -EAGAIN ||
+	    (ret == -EDQUOT && !c->cred.privileged && !c->limits &&
+	     READ_ONCE(c->arena->max_blocks_unprivileged))) {
 		vmm_caller_limits(c);
-		if (c->cred.privileged)
+		req.ask_limits = false;
+		if (ret == -EAGAIN || c->cred.privileged)
 			ret = vmm_alloc_place(c, args, &req);
 	}
 	return ret;

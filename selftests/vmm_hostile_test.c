@@ -1770,4 +1770,82 @@ TEST_F(hostile, capability_used_only_when_dac_denies)
 	}
 }
 
+/*
+ * As root, in an arena of 4 * CAP_PIECE bytes: a compacting ALLOC that
+ * fits without compacting, a plain ALLOC while auto_compact is on (arg),
+ * then a compacting ALLOC that must compact.  v[i] is the task's flags
+ * after step i, v[8 + i] the step's errno.
+ */
+#define CAP_PIECE	4096
+
+static int alloc_flags(int fd, __u64 size, __u32 flags)
+{
+	struct vmm_alloc_args a = { .size = size, .flags = flags };
+
+	return ioctl(fd, VMM_IOC_ALLOC, &a);
+}
+
+static void do_compact_steps(int fd, void *arg, struct report *r)
+{
+	__u64 id[4];
+	int i, ret = 0;
+
+	(void)arg;
+	errno = 0;
+	/* 0: fits as it is. */
+	ret = alloc_flags(fd, CAP_PIECE, VMM_ALLOC_COMPACT);
+	r->v[8] = ret ? errno : 0;
+	r->v[0] = task_flags();
+	/* 1: auto_compact is on, and this fits too. */
+	ret = vmm_alloc(fd, CAP_PIECE, 0, NULL, NULL);
+	r->v[9] = ret ? errno : 0;
+	r->v[1] = task_flags();
+	/* 2: two free pieces apart; two pieces in one must compact. */
+	vmm_free_all(fd);
+	for (i = 0; i < 4 && !ret; i++)
+		ret = vmm_alloc(fd, CAP_PIECE, 0, &id[i], NULL);
+	if (!ret)
+		ret = vmm_free(fd, id[0]) || vmm_free(fd, id[2]);
+	if (!ret)
+		ret = alloc_flags(fd, 2 * CAP_PIECE, VMM_ALLOC_COMPACT);
+	r->v[10] = ret ? errno : 0;
+	r->v[2] = task_flags();
+	r->ret = 0;
+}
+
+TEST_F(hostile, compaction_asks_for_capability_only_when_it_runs)
+{
+	static const char *const step[] = {
+		"a compacting ALLOC that fits",
+		"an ALLOC under auto_compact that fits",
+		"a compacting ALLOC that compacts",
+	};
+	struct report r;
+	bool superpriv;
+	int i;
+
+	RELOAD("16K");
+	ASSERT_EQ(4ULL * CAP_PIECE, vmm_sysfs("size"));
+	ASSERT_EQ(0, write_param("auto_compact", 1));
+	AS(0, do_compact_steps, NULL, &r, 10);
+	EXPECT_EQ(0, write_param("auto_compact", 0));
+	for (i = 0; i < 3; i++) {
+		ksft_print_msg("root, after %s: errno %llu, PF_SUPERPRIV %s\n",
+			       step[i], r.v[8 + i],
+			       r.v[i] & PF_SUPERPRIV ? "set" : "clear");
+		EXPECT_EQ(0ULL, r.v[8 + i]) TH_LOG("%s: %s", step[i],
+						   strerror((int)r.v[8 + i]));
+		EXPECT_NE((__u64)UINT_MAX, r.v[i])
+			TH_LOG("cannot read the flags in /proc/self/stat");
+	}
+	for (i = 0; i < 2; i++) {
+		superpriv = r.v[i] & PF_SUPERPRIV;
+		EXPECT_FALSE(superpriv) TH_LOG("%s used CAP_SYS_ADMIN",
+					       step[i]);
+	}
+	/* Lifting the unprivileged budget is a use of the capability. */
+	superpriv = r.v[2] & PF_SUPERPRIV;
+	EXPECT_TRUE(superpriv) TH_LOG("%s did not use CAP_SYS_ADMIN", step[2]);
+}
+
 TEST_HARNESS_MAIN

@@ -259,15 +259,17 @@ static void vmm_batch_run(struct vmm_batch *b)
 }
 
 /*
- * The results could not be stored: nobody learnt the IDs of the blocks
- * this call allocated, so free them again, as their owner.  A later entry
- * may have freed one already (-ENOENT), or given it away (-EACCES: then
- * it is the new owner's).
+ * The results could not all be stored, so the caller may not know the IDs
+ * of the blocks this call allocated: free them again, as their owner (not
+ * as the administrator the last entry may have become).  A later entry
+ * may have freed one already (-ENOENT), or another task given it away
+ * meanwhile (-EACCES: then it is the new owner's).
  */
 static void vmm_batch_undo(struct vmm_batch *b)
 {
 	u32 i;
 
+	vmm_batch_unescalate(b);
 	for (i = 0; i < b->done; i++)
 		if (b->e[i].op == VMM_BATCH_ALLOC && !b->e[i].result)
 			vmm_arena_free_perm(b->c.arena, b->e[i].alloc.id,

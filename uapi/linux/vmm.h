@@ -675,8 +675,9 @@ struct vmm_batch_entry {
  * EFAULT when the entries cannot be read or written back, and ENOMEM when
  * the kernel cannot allocate its copy of them.  If writing the results
  * back fails (the entries were unmapped meanwhile), the blocks the call
- * allocated are freed again, since nobody learnt their IDs, and the call
- * fails with EFAULT; its other effects stay.  A pending signal stops the
+ * allocated and still owns are freed again, and the call fails with
+ * EFAULT (entries written back before the failure may name blocks freed
+ * that way); its other effects stay.  A pending signal stops the
  * call between entries (never before the first, so every call makes
  * progress), with @done short of @count and no failure: send the rest
  * again.  An entry whose wait (for another task's defragmentation, or for

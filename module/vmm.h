@@ -263,10 +263,14 @@ struct vmm_idc {
  * struct vmm_idc_new - a table allocated before the lock, for install
  * @idc: the table, or NULL
  * @mask: its slots - 1
+ * @want: the blocks it was sized for
+ * @claimed: this task holds &vmm_arena.idc_claim until the install
  */
 struct vmm_idc_new {
 	struct vmm_idc *idc;
 	unsigned long mask;
+	u64 want;
+	bool claimed;
 };
 
 /**
@@ -291,9 +295,11 @@ struct vmm_idc_new {
  * @idc_old_mask: @idc_old's slots - 1
  * @idc_moved: the slots of @idc_old already moved
  * @idc_grow_at: blocks at which an allocation brings a bigger table
- *	(ULONG_MAX while @idc_old is moving, at the largest size, or while a
- *	task allocates the next one; higher after a failed allocation); read
- *	and claimed (cmpxchg()) without the lock
+ *	(ULONG_MAX while @idc_old is moving or at the largest size; higher
+ *	after a failed allocation); read without the lock
+ * @idc_claim: bit 0 is set, without the lock, by the one task that
+ *	allocates the next table, and cleared under it when that task
+ *	installs it or gives up
  * @idc_drop_below: blocks under which a release drops the table, 0 for a
  *	table of the smallest size
  * @addrs: blocks by offset
@@ -359,6 +365,7 @@ struct vmm_arena {
 	unsigned long idc_old_mask;
 	unsigned long idc_moved;
 	unsigned long idc_grow_at;
+	unsigned long idc_claim;
 	unsigned long idc_drop_below;
 	struct rb_root addrs;
 	struct rb_root free;

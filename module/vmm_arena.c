@@ -401,7 +401,7 @@ retry:
 	if (!idc.idc)
 		vmm_idc_prealloc(arena, 1, &idc);
 	vmm_lock(arena);
-	if (unlikely(idc.idc))
+	if (unlikely(idc.claimed))
 		vmm_idc_install(arena, &idc);
 	ret = vmm_place_locked(arena, blk, size, align, req, &ch, max_blocks,
 			       NULL);
@@ -856,10 +856,10 @@ unsigned int vmm_arena_meta_run(struct vmm_arena *arena,
 		extra = NULL;
 		vmm_meta_nodes(arena, allocs, &extra);
 		vmm_ext_preload_fill();
-		idc.idc = NULL;
+		idc = (struct vmm_idc_new){ };
 		vmm_idc_prealloc(arena, allocs, &idc);
 		vmm_lock(arena);
-		if (unlikely(idc.idc))
+		if (unlikely(idc.claimed))
 			vmm_idc_install(arena, &idc);
 		for (i = 0; i < chunk; i++) {
 			ret = vmm_meta_one(arena, cred, &ops[done + i], blks[i],

@@ -165,10 +165,7 @@ static bool vmm_check_idc_table(struct vmm_arena *arena,
 	return true;
 }
 
-/*
- * A claim on the next table, or a failed allocation's back-off, only ever
- * raises the growth limit.
- */
+/* A failed allocation's back-off only ever raises the growth limit. */
 static bool vmm_check_idc(struct vmm_arena *arena)
 {
 	if (arena->idc_grow_at < vmm_idc_grow_at(arena) ||

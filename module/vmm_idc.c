@@ -12,16 +12,18 @@
  *
  * A table comes in at 128 blocks and has 2 to 8 slots per block.  When the
  * blocks reach half its slots, an allocation brings a table of 4 slots per
- * block, allocated before the lock by one task at a time and charged to
- * it; the old table's entries move over a few slots per insertion and
- * release, so that no hold does more than a fixed amount of this work, and
- * until they have, a block stored only in the old table is found by the
- * tree.  When the blocks fall under 1/8 of the slots, a release drops the
- * table, and the next allocation brings one of the right size.  The lock's
- * holders free tables with kvfree_rcu(), which does not sleep: nothing
- * reads a table without the lock, but vfree() may sleep.
+ * block, allocated before the lock by one task at a time (the holder of
+ * &vmm_arena.idc_claim) and charged to it; the old table's entries move
+ * over a few slots per insertion and release, so that no hold does more
+ * than a fixed amount of this work, and until they have, a block stored
+ * only in the old table is found by the tree.  When the blocks fall under
+ * 1/8 of the slots, a release drops the table, and the next allocation
+ * brings one of the right size.  The lock's holders free tables with
+ * kvfree_rcu(), which does not sleep: nothing reads a table without the
+ * lock, but vfree() may sleep.
  */
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/overflow.h>
@@ -72,7 +74,7 @@ static unsigned long vmm_idc_drop_below(const struct vmm_arena *arena)
 /*
  * Under the lock (or before the arena is shared): the limits every
  * allocation and release compares the blocks with, after a change of
- * table.  Also ends a task's claim on the next table (vmm_idc_prealloc()).
+ * table.
  */
 static void vmm_idc_limits(struct vmm_arena *arena)
 {
@@ -83,44 +85,42 @@ static void vmm_idc_limits(struct vmm_arena *arena)
 /*
  * A bigger table into @new, if the arena's blocks (as far as a look
  * without the lock tells) and @more new ones are due one, for
- * vmm_idc_install().  One task at a time: the first to see it due raises
- * &vmm_arena.idc_grow_at out of reach until its install.  If the
- * allocation fails, the next try waits until the blocks have doubled, so
- * that not every allocation pays for a failing one.  Failing only leaves
- * the searches to the tree.  May sleep.
+ * vmm_idc_install(), which the caller must then call under the lock if
+ * @new->claimed.  One task at a time: the one that sets the claim bit.
+ * Failing only leaves the searches to the tree.  May sleep.
  */
 static void vmm_idc_prealloc(struct vmm_arena *arena, unsigned int more,
 			     struct vmm_idc_new *new)
 {
 	u64 want = READ_ONCE(arena->nr_blocks) + more;
-	unsigned long at = READ_ONCE(arena->idc_grow_at);
 	unsigned long slots;
 
-	if (likely(want < at))
+	if (likely(want < READ_ONCE(arena->idc_grow_at)) ||
+	    test_and_set_bit_lock(0, &arena->idc_claim))
 		return;
-	if (cmpxchg(&arena->idc_grow_at, at, ULONG_MAX) != at)
-		return;
+	new->claimed = true;
+	new->want = want;
 	slots = vmm_idc_slots_for(want);
+	new->mask = slots - 1;
 	new->idc = kvzalloc(array_size(slots, sizeof(struct vmm_block *)),
 			    VMM_IDC_GFP);
-	if (new->idc) {
-		new->mask = slots - 1;
-		return;
-	}
-	cmpxchg(&arena->idc_grow_at, ULONG_MAX,
-		(unsigned long)min_t(u64, want * 2, ULONG_MAX - 1));
 }
 
 /*
- * Under the lock: make @new's table the arena's, unless it is no bigger or
- * the last one's entries are still moving, and end the claim.  Clears
- * @new->idc if it takes the table; the caller frees what is left with
- * kvfree() after the lock.
+ * Under the lock, after vmm_idc_prealloc() claimed the next table: make
+ * @new's table the arena's, unless it is no bigger or the last one's
+ * entries are still moving, and end the claim.  If the allocation failed,
+ * the next try waits until the blocks have doubled, so that not every
+ * allocation pays for a failing one.  Clears @new->idc if it takes the
+ * table; the caller frees what is left with kvfree() after the lock.
  */
 static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new)
 {
+	bool failed = !new->idc;
+
 	lockdep_assert_held(&arena->lock);
-	if (!arena->idc_old && (!arena->idc || new->mask > arena->idc_mask)) {
+	if (new->idc && !arena->idc_old &&
+	    (!arena->idc || new->mask > arena->idc_mask)) {
 		if (arena->idc) {
 			arena->idc_old = arena->idc;
 			arena->idc_old_mask = arena->idc_mask;
@@ -131,6 +131,12 @@ static void vmm_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new)
 		new->idc = NULL;
 	}
 	vmm_idc_limits(arena);
+	if (failed)
+		WRITE_ONCE(arena->idc_grow_at,
+			   max_t(u64, arena->idc_grow_at,
+				 min_t(u64, new->want * 2, ULONG_MAX - 1)));
+	new->claimed = false;
+	clear_bit_unlock(0, &arena->idc_claim);
 }
 
 /* Move the next few entries of the old table, and free it once done. */

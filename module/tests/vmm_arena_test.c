@@ -803,6 +803,49 @@ static void vmm_id_cache_follows_blocks(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 }
 
+/*
+ * One task at a time allocates the next ID table: while one holds the
+ * claim, others' allocations bring none.  When its allocation fails, the
+ * next try waits until the blocks have doubled, and the limits stay what
+ * the self-check expects.
+ */
+static void vmm_id_cache_claim_is_one_tasks(struct kunit *test)
+{
+	const unsigned int first = VMM_IDC_MIN_SLOTS / 2;
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 20);
+	struct vmm_idc_new claim = { };
+	u64 id, start;
+	unsigned int i;
+
+	for (i = 0; i + 1 < first; i++)
+		vmm_test_alloc(test, arena, 16, 0);
+	KUNIT_ASSERT_NULL(test, arena->idc);
+	KUNIT_ASSERT_EQ(test, arena->idc_grow_at, (unsigned long)first);
+	/* The next block would bring a table; this task claims it. */
+	KUNIT_ASSERT_TRUE(test, vmm_kunit_idc_claim_failing(arena, 1, &claim));
+	KUNIT_EXPECT_TRUE(test, test_bit(0, &arena->idc_claim));
+	/* Others meanwhile: no second claim, no table. */
+	for (i = 0; i < 4; i++)
+		vmm_test_alloc(test, arena, 16, 0);
+	KUNIT_EXPECT_NULL(test, arena->idc);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	/* The claim fails: back off until twice the blocks it was for. */
+	vmm_kunit_idc_install(arena, &claim);
+	KUNIT_EXPECT_FALSE(test, claim.claimed);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, &arena->idc_claim));
+	KUNIT_EXPECT_EQ(test, arena->idc_grow_at, 2UL * first);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	while (arena->nr_blocks + 1 < 2 * first) {
+		vmm_test_alloc(test, arena, 16, 0);
+		KUNIT_ASSERT_NULL(test, arena->idc);
+	}
+	/* Then the next allocation brings it. */
+	KUNIT_ASSERT_EQ(test, vmm_arena_alloc(arena, 16, 0, &id, &start), 0);
+	KUNIT_EXPECT_NOT_NULL(test, arena->idc);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, &arena->idc_claim));
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+}
+
 static void vmm_metadata_bytes_follow_blocks(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
@@ -1216,6 +1259,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
 	KUNIT_CASE(vmm_self_check_catches_corruption),
 	KUNIT_CASE(vmm_id_cache_follows_blocks),
+	KUNIT_CASE(vmm_id_cache_claim_is_one_tasks),
 	KUNIT_CASE_PARAM(vmm_metadata_bytes_follow_blocks,
 			 vmm_policy_gen_params),
 	KUNIT_CASE_PARAM(vmm_alloc_scales_on_fragmented_arena,

@@ -6,8 +6,12 @@
 #include <linux/types.h>
 
 struct vmm_arena;
+struct vmm_idc_new;
 
 bool vmm_kunit_find(struct vmm_arena *arena, u64 size, u64 align, u64 *start);
 bool vmm_kunit_check(struct vmm_arena *arena);
+bool vmm_kunit_idc_claim_failing(struct vmm_arena *arena, unsigned int more,
+				 struct vmm_idc_new *new);
+void vmm_kunit_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new);
 
 #endif

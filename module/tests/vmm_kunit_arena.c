@@ -33,3 +33,26 @@ bool vmm_kunit_check(struct vmm_arena *arena)
 	vmm_unlock(arena);
 	return ok;
 }
+
+/*
+ * What an allocation does before the lock about the next ID table, for
+ * @more new blocks, as if the table's allocation failed: a task that
+ * claims it holds the claim until vmm_kunit_idc_install().  Return:
+ * whether it claimed.
+ */
+bool vmm_kunit_idc_claim_failing(struct vmm_arena *arena, unsigned int more,
+				 struct vmm_idc_new *new)
+{
+	vmm_idc_prealloc(arena, more, new);
+	kvfree(new->idc);
+	new->idc = NULL;
+	return new->claimed;
+}
+
+/* What that allocation then does under the lock. */
+void vmm_kunit_idc_install(struct vmm_arena *arena, struct vmm_idc_new *new)
+{
+	vmm_lock(arena);
+	vmm_idc_install(arena, new);
+	vmm_unlock(arena);
+}

@@ -539,7 +539,11 @@ struct vmm_chmod_args {
  * or @gid has no mapping in the caller's user namespace.  The block's
  * usage moves to the new owner: EDQUOT if that would take the new owner
  * past max_blocks_per_uid or max_bytes_per_uid, ENOMEM if the kernel
- * cannot allocate the new owner's usage record.
+ * cannot allocate the new owner's usage record.  It is then charged to
+ * the new owner alone, as a block allocated in the initial user namespace
+ * is: the owners of the namespaces above the old owner stop counting it,
+ * and a uid does not say which namespaces, if any, the new owner's ids
+ * come from.
  */
 struct vmm_chown_args {
 	__u64 id;

@@ -960,10 +960,12 @@ TEST_F(batch, quota_is_edquot_per_entry)
 }
 
 /*
- * The unprivileged block limit stops uid 1000's third block, in a batch
- * as in single ALLOCs; root's batch is not bound by it.
+ * With max_blocks_unprivileged at 2, a child that became someone without
+ * CAP_SYS_ADMIN (@become) runs a batch of three 8-byte ALLOCs: the third
+ * fails with EDQUOT, as a single ALLOC would.
  */
-TEST_F(batch, unprivileged_limit_binds_users_not_root)
+static void third_alloc_is_over_limit(struct __test_metadata *_metadata,
+				      int fd, int (*become)(void))
 {
 	struct shared_batch *s = shared_batch();
 	unsigned int i;
@@ -974,44 +976,38 @@ TEST_F(batch, unprivileged_limit_binds_users_not_root)
 	for (i = 0; i < 3; i++)
 		s->e[i] = e_alloc(8, 0, 0, 0);
 	s->n = 3;
-	ASSERT_EQ(0, as_user(self->fd, run_shared, s));
+	ASSERT_EQ(0, in_child(fd, become, run_shared, s));
 	EXPECT_EQ(3U, s->a.done);
 	EXPECT_EQ(1U, s->a.failed);
+	EXPECT_EQ(0, s->e[0].result);
 	EXPECT_EQ(0, s->e[1].result);
 	EXPECT_EQ(-EDQUOT, s->e[2].result);
+	EXPECT_EQ(2ULL, stat_blocks(fd));
+	munmap(s, sizeof(*s));
+}
+
+/*
+ * The unprivileged block limit stops uid 1000's third block, in a batch
+ * as in single ALLOCs; root's batch is not bound by it.
+ */
+TEST_F(batch, unprivileged_limit_binds_users_not_root)
+{
+	unsigned int i;
+
+	third_alloc_is_over_limit(_metadata, self->fd, become_user);
 	for (i = 0; i < 3; i++)
 		self->e[i] = e_alloc(8, 0, 0, 0);
 	ASSERT_OK(batch(self->fd, self->e, 3, 0, &self->a));
 	EXPECT_EQ(3U, self->a.done);
 	EXPECT_EQ(0U, self->a.failed);
 	EXPECT_EQ(5ULL, stat_blocks(self->fd));
-	munmap(s, sizeof(*s));
 }
 
-/*
- * Root without CAP_SYS_ADMIN is bound by the unprivileged block limit too,
- * in a batch as in single ALLOCs.
- */
+/* Root without CAP_SYS_ADMIN is bound by the unprivileged block limit too. */
 TEST_F(batch, unprivileged_limit_binds_root_without_cap)
 {
-	struct shared_batch *s = shared_batch();
-	unsigned int i;
-
-	ASSERT_NE(NULL, s);
-	ASSERT_EQ(0, vmm_write_file(PARAM_DIR "max_blocks_unprivileged",
-				    "2\n"));
-	for (i = 0; i < 3; i++)
-		s->e[i] = e_alloc(8, 0, 0, 0);
-	s->n = 3;
-	ASSERT_EQ(0, in_child(self->fd, become_root_without_cap, run_shared,
-			      s));
-	EXPECT_EQ(3U, s->a.done);
-	EXPECT_EQ(1U, s->a.failed);
-	EXPECT_EQ(0, s->e[0].result);
-	EXPECT_EQ(0, s->e[1].result);
-	EXPECT_EQ(-EDQUOT, s->e[2].result);
-	EXPECT_EQ(2ULL, stat_blocks(self->fd));
-	munmap(s, sizeof(*s));
+	third_alloc_is_over_limit(_metadata, self->fd,
+				  become_root_without_cap);
 }
 
 /* ---- signals and faults mid-call */

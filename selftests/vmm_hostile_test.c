@@ -1227,15 +1227,81 @@ static void do_alloc_without_cap(int fd, void *arg, struct report *r)
 }
 
 /*
+ * What runs in the child of ns_child_start(): it unshares a user
+ * namespace, writes unshare()'s errno to @ready, waits for a non-zero byte
+ * on @go (its maps are written), and reports on @res.
+ */
+typedef void (*ns_child_fn)(int fd, void *arg, int ready, int go, int res);
+
+/*
+ * Fork a child running @fn, and once it has its namespace map the
+ * namespace's ids 0 to @count - 1 to @base on, for uids (and gids if
+ * @gids), as newuidmap would (root of the parent namespace needs no
+ * "deny" in setgroups).  Return: the child's pid with its report's read
+ * end in *@res, or 0 if user namespaces are unavailable (the child has
+ * ended; *@err is unshare()'s errno).
+ */
+static pid_t ns_child_start(struct __test_metadata *_metadata, int fd,
+			    ns_child_fn fn, void *arg, int base, int count,
+			    bool gids, int *res, int *err)
+{
+	int ready[2], go[2], rep[2], status, ret;
+	char path[64], map[32], byte;
+	pid_t pid;
+
+	*err = 0;
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(rep));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		close(go[1]);
+		close(rep[0]);
+		fn(fd, arg, ready[1], go[0], rep[1]);
+		_exit(9);
+	}
+	close(ready[1]);
+	close(go[0]);
+	close(rep[1]);
+	ASSERT_EQ(0, read_within(ready[0], err, sizeof(*err), 10000))
+		TH_LOG("the child did not report its unshare()");
+	close(ready[0]);
+	if (*err == EINVAL || *err == ENOSPC || *err == EPERM) {
+		waitpid(pid, &status, 0);
+		close(go[1]);
+		close(rep[0]);
+		return 0;
+	}
+	ASSERT_EQ(0, *err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(*err));
+	snprintf(map, sizeof(map), "0 %d %d", base, count);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	ret = vmm_write_file(path, map);
+	if (!ret && gids) {
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
+		ret = vmm_write_file(path, map);
+	}
+	byte = !ret;
+	ASSERT_EQ(1, write(go[1], &byte, 1));
+	close(go[1]);
+	ASSERT_EQ(0, ret) TH_LOG("writing %s: %s", path, strerror(ret));
+	*res = rep[0];
+	return pid;
+}
+
+/*
  * In a user namespace of root's, as its uid 0 (NS_ROOT_BASE outside): up
  * to @n 1-byte blocks, charged to root's record and, below it, to
  * NS_ROOT_BASE's.  The child's exit status is 0 once it wrote how many.
  */
 #define NS_ROOT_BASE	200000
 
-static void ns_root_child(int fd, __u64 n, int ready, int go, int res)
+static void ns_root_child(int fd, void *arg, int ready, int go, int res)
 {
-	__u64 k = 0;
+	__u64 k = 0, n = *(__u64 *)arg;
 	char byte = 0;
 	int err = unshare(CLONE_NEWUSER) ? errno : 0;
 
@@ -1256,46 +1322,21 @@ static void ns_root_child(int fd, __u64 n, int ready, int go, int res)
 TEST_F(hostile, unprivileged_limit_binds_root_without_cap)
 {
 	__u64 limit = 4, try = 2 * limit + 2, ns_blocks = 0;
-	int ready[2], go[2], res[2], status, err;
-	char path[64], map[32], byte;
+	int res, status, err;
 	struct report r;
 	pid_t pid;
 
 	RELOAD(NULL);
 	ASSERT_EQ(0, write_param("max_blocks_unprivileged", limit));
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(res));
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ASSERT_LE(0, pid);
+	pid = ns_child_start(_metadata, self->fd, ns_root_child, &limit,
+			     NS_ROOT_BASE, 1, false, &res, &err);
 	if (!pid)
-		ns_root_child(self->fd, limit, ready[1], go[0], res[1]);
-	ASSERT_EQ(0, read_within(ready[0], &err, sizeof(err), 10000))
-		TH_LOG("the child did not report its unshare()");
-	if (err == EINVAL || err == ENOSPC || err == EPERM) {
-		waitpid(pid, &status, 0);
 		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
 		     strerror(err));
-	}
-	ASSERT_EQ(0, err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(err));
-	snprintf(map, sizeof(map), "0 %d 1", NS_ROOT_BASE);
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
-	err = vmm_write_file(path, map);
-	byte = !err;
-	ASSERT_EQ(1, write(go[1], &byte, 1));
-	ASSERT_EQ(0, err) TH_LOG("writing %s: %s", path, strerror(err));
-	ASSERT_EQ(0, read_within(res[0], &ns_blocks, sizeof(ns_blocks),
-				 10000));
+	ASSERT_EQ(0, read_within(res, &ns_blocks, sizeof(ns_blocks), 10000));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	close(ready[0]);
-	close(ready[1]);
-	close(go[0]);
-	close(go[1]);
-	close(res[0]);
-	close(res[1]);
+	close(res);
 	EXPECT_EQ(limit, ns_blocks);
 
 	AS(0, do_alloc_without_cap, &try, &r, LOOP_DEADLINE);
@@ -1352,13 +1393,14 @@ static void ns_id_child(int fd, uid_t k, int wfd)
 }
 
 /* As uid 1000 in a new user namespace: every id's allocations. */
-static void ns_owner_child(int fd, int ready, int go, int res)
+static void ns_owner_child(int fd, void *arg, int ready, int go, int res)
 {
 	struct ns_report r = { 0 };
 	int p[2], status;
 	char byte = 0;
 	uid_t k;
 
+	(void)arg;
 	if (drop_to(UID_A))
 		_exit(2);
 	if (unshare(CLONE_NEWUSER))
@@ -1403,60 +1445,24 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 {
 	static struct usage_entry u[VMM_USAGE_MAX];
 	const struct usage_entry *owner;
-	int ready[2], go[2], res[2], status, err, n;
 	struct ns_report r = { 0 };
-	char path[64], map[32];
+	int res, status, err, n;
 	pid_t pid;
-	char byte;
 
 	RELOAD("16M");
 	ASSERT_EQ(0, write_param("max_blocks_per_uid", NS_QUOTA));
-	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(res));
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		close(ready[0]);
-		close(go[1]);
-		close(res[0]);
-		ns_owner_child(self->fd, ready[1], go[0], res[1]);
-	}
-	close(ready[1]);
-	close(go[0]);
-	close(res[1]);
-	ASSERT_EQ(0, read_within(ready[0], &err, sizeof(err), 10000))
-		TH_LOG("the child did not report its unshare()");
-	if (err == EINVAL || err == ENOSPC || err == EPERM) {
-		waitpid(pid, &status, 0);
+	/* Ids 0-999 map to 100000-100999. */
+	pid = ns_child_start(_metadata, self->fd, ns_owner_child, NULL,
+			     NS_BASE, NS_IDS, true, &res, &err);
+	if (!pid)
 		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
 		     strerror(err));
-	}
-	ASSERT_EQ(0, err) TH_LOG("unshare(CLONE_NEWUSER): %s", strerror(err));
-	/*
-	 * As newuidmap would: root of the parent namespace maps ids
-	 * 0-999 to 100000-100999 (needing no "deny" in setgroups).
-	 */
-	snprintf(map, sizeof(map), "0 %d %d", NS_BASE, NS_IDS);
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
-	err = vmm_write_file(path, map);
-	if (!err) {
-		snprintf(path, sizeof(path), "/proc/%d/gid_map", pid);
-		err = vmm_write_file(path, map);
-	}
-	byte = !err;
-	ASSERT_EQ(1, write(go[1], &byte, 1));
-	ASSERT_EQ(0, err) TH_LOG("writing %s: %s", path, strerror(err));
-	ASSERT_EQ(0, read_within(res[0], &r, sizeof(r), LOOP_DEADLINE * 1000))
+	ASSERT_EQ(0, read_within(res, &r, sizeof(r), LOOP_DEADLINE * 1000))
 		TH_LOG("no report from the namespace's owner in %d s",
 		       LOOP_DEADLINE);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	close(ready[0]);
-	close(go[1]);
-	close(res[0]);
+	close(res);
 
 	ksft_print_msg("%llu ids of a namespace owned by uid 1000 allocated %llu blocks (quota %d per uid, at most %llu by one id); first failure %s\n",
 		       r.ids, r.total, NS_QUOTA, r.most,

@@ -203,11 +203,11 @@ DEFINE_SHOW_ATTRIBUTE(vmm_map);
 void vmm_debugfs_init(struct vmm_arena *arena)
 {
 	vmm_debugfs_dir = debugfs_create_dir("vmm", NULL);
-	debugfs_create_file("blocks", 0444, vmm_debugfs_dir, arena,
+	debugfs_create_file("blocks", 0400, vmm_debugfs_dir, arena,
 			    &vmm_blocks_fops);
-	debugfs_create_file("holes", 0444, vmm_debugfs_dir, arena,
+	debugfs_create_file("holes", 0400, vmm_debugfs_dir, arena,
 			    &vmm_holes_fops);
-	debugfs_create_file("map", 0444, vmm_debugfs_dir, arena,
+	debugfs_create_file("map", 0400, vmm_debugfs_dir, arena,
 			    &vmm_map_fops);
 }
 

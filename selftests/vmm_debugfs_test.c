@@ -373,6 +373,31 @@ TEST_F(debugfs, debugfs_reads_race_changes_safely)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * Root only, whatever mode debugfs is mounted with: the files show every
+ * block's owner, mode and place, which the device's group reads through
+ * LIST and nobody else may.
+ */
+TEST_F(debugfs, debugfs_files_are_root_only)
+{
+	static const char *const files[] = { "blocks", "holes", "map" };
+	char path[128];
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), VMM_DEBUGFS "/%s", files[i]);
+		errno = 0;
+		ASSERT_EQ(0, stat(path, &st)) TH_LOG("%s: %s", path,
+						     strerror(errno));
+		EXPECT_EQ(0, errno);
+		EXPECT_EQ(0400U, st.st_mode & 0777U) TH_LOG("%s: mode %o",
+							    path,
+							    st.st_mode & 0777U);
+		EXPECT_EQ(0U, st.st_uid);
+	}
+}
+
 /* The directory goes with the module, and comes back with it. */
 TEST_F(debugfs, debugfs_dir_removed_on_unload)
 {

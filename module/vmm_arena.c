@@ -199,7 +199,9 @@ int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy)
 	ret = vmm_caches_get();
 	if (ret)
 		return ret;
-	if (size > (u64)totalram_pages() << PAGE_SHIFT)
+	/* More than RAM, or than __vmalloc() can take (a 32-bit PAE box). */
+	if (size > (u64)totalram_pages() << PAGE_SHIFT ||
+	    size != (unsigned long)size)
 		goto err_caches;
 
 	memset(arena, 0, sizeof(*arena));

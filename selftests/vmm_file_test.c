@@ -232,6 +232,27 @@ TEST_F(file, write_at_or_past_end_fails_erange)
 	ASSERT_UNCHANGED();
 }
 
+/* As on a regular file: 0 bytes are written anywhere, the end included. */
+TEST_F(file, write_of_zero_bytes_returns_zero_anywhere)
+{
+	static const off_t at[] = { 0, B1 - 1, B1, B1 + 5, 1LL << 40 };
+	unsigned int i;
+
+	ASSERT_OK(vmm_select(self->fd, 1));
+	for (i = 0; i < ARRAY_SIZE(at); i++) {
+		ASSERT_EQ(at[i], lseek(self->fd, at[i], SEEK_SET));
+		errno = 0;
+		EXPECT_EQ(0, write(self->fd, self->buf, 0)) TH_LOG("at %lld",
+							   (long long)at[i]);
+		EXPECT_EQ(0, errno);
+		ASSERT_POS(self->fd, at[i]);
+		errno = 0;
+		EXPECT_EQ(0, pwrite(self->fd, self->buf, 0, at[i]));
+		EXPECT_EQ(0, errno);
+	}
+	ASSERT_UNCHANGED();
+}
+
 TEST_F(file, write_from_bad_buffer_fails_efault)
 {
 	ASSERT_OK(vmm_select(self->fd, 1));

@@ -340,7 +340,8 @@ struct vmm_info_args {
  *	until then)
  * @free: bytes not in any block
  * @largest_free: the largest contiguous free range, in bytes
- * @blocks: live blocks: always @allocs - @frees
+ * @blocks: blocks allocated and not freed: always @allocs - @frees (a
+ *	large block an ALLOC is still zeroing counts, but LIST leaves it out)
  * @fragmentation: 1000 * (1 - largest_free / free) in permille, 0 if free is 0
  * @allocs: successful allocations since load
  * @frees: successful frees since load
@@ -403,7 +404,8 @@ struct vmm_stats_args {
  * On a file with no block selected they fail with ENXIO; once the selected
  * block is freed they fail with ENOENT.  A read at or past the end returns
  * 0; a write that would cross the end writes nothing and fails with EFBIG
- * (ERANGE if it starts at or past the end).
+ * (ERANGE if it starts at or past the end).  A write of 0 bytes returns 0
+ * wherever it starts, as on a regular file.
  */
 struct vmm_select_args {
 	__u64 id;

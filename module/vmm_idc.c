@@ -95,9 +95,17 @@ static void vmm_idc_prealloc(struct vmm_arena *arena, unsigned int more,
 	u64 want = READ_ONCE(arena->nr_blocks) + more;
 	unsigned long slots;
 
+	/* A look before the atomic, which would bounce the cache line. */
 	if (likely(want < READ_ONCE(arena->idc_grow_at)) ||
+	    test_bit(0, &arena->idc_claim) ||
 	    test_and_set_bit_lock(0, &arena->idc_claim))
 		return;
+	/* The last claimant may have brought one meanwhile. */
+	want = READ_ONCE(arena->nr_blocks) + more;
+	if (want < READ_ONCE(arena->idc_grow_at)) {
+		clear_bit_unlock(0, &arena->idc_claim);
+		return;
+	}
 	new->claimed = true;
 	new->want = want;
 	slots = vmm_idc_slots_for(want);

@@ -221,7 +221,7 @@ void vmm_alloc_req_fill(struct vmm_caller *c, const struct vmm_alloc_args *args,
 						   VMM_MODE_DEFAULT;
 	req->scope = args->flags & VMM_ALLOC_SCOPED ? &c->vf->scoped : NULL;
 	req->mappable = args->flags & VMM_ALLOC_MAPPABLE;
-	req->ask_limits = !c->limits;
+	req->ask_limits = !c->limits && !c->cred.privileged;
 }
 
 /**
@@ -239,17 +239,14 @@ int vmm_do_alloc(struct vmm_caller *c, struct vmm_alloc_args *args)
 	vmm_alloc_req_fill(c, args, &req);
 	ret = vmm_alloc_place(c, args, &req);
 	/*
-	 * A compaction would run, and its budget depends on privilege; or
-	 * the caller is over the unprivileged block limit: does it rise
-	 * above it?
+	 * A compaction would run, whose budget depends on privilege, or the
+	 * caller is over the unprivileged block limit, which privilege
+	 * lifts: ask, and place again.
 	 */
-	if (ret == -EAGAIN ||
-	    (ret == -EDQUOT && !c->cred.privileged && !c->limits &&
-	     READ_ONCE(c->arena->max_blocks_unprivileged))) {
+	if (ret == -EAGAIN) {
 		vmm_caller_limits(c);
 		req.ask_limits = false;
-		if (ret == -EAGAIN || c->cred.privileged)
-			ret = vmm_alloc_place(c, args, &req);
+		ret = vmm_alloc_place(c, args, &req);
 	}
 	return ret;
 }

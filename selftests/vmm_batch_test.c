@@ -1010,6 +1010,37 @@ TEST_F(batch, unprivileged_limit_binds_root_without_cap)
 				  become_root_without_cap);
 }
 
+/*
+ * An ALLOC entry with VMM_ALLOC_COMPACT compacts as the single command
+ * does, where one without it finds no room: two 256 KiB holes apart take
+ * a 512 KiB block only once packed.
+ */
+TEST_F(batch, compacting_alloc_entry_compacts)
+{
+	const __u64 q = ARENA / 4;
+	__u64 id[4], off;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_OK(vmm_alloc(self->fd, q, 0, &id[i], NULL));
+	ASSERT_OK(vmm_free(self->fd, id[0]));
+	ASSERT_OK(vmm_free(self->fd, id[2]));
+	self->e[0] = e_alloc(2 * q, 0, 0, 0);
+	self->e[1] = e_alloc(2 * q, 0, VMM_ALLOC_COMPACT, 0);
+	ASSERT_OK(batch(self->fd, self->e, 2, VMM_BATCH_CONTINUE, &self->a));
+	EXPECT_EQ(2U, self->a.done);
+	EXPECT_EQ(1U, self->a.failed);
+	EXPECT_EQ(-ENOSPC, self->e[0].result);
+	EXPECT_EQ(0, self->e[1].result);
+	ASSERT_OK(vmm_info(self->fd, self->e[1].alloc.id, &off, NULL));
+	EXPECT_EQ(2 * q, off);
+	EXPECT_EQ(self->e[1].alloc.offset, off);
+	ASSERT_OK(vmm_info(self->fd, id[1], &off, NULL));
+	EXPECT_EQ(0ULL, off);
+	ASSERT_OK(vmm_info(self->fd, id[3], &off, NULL));
+	EXPECT_EQ(q, off);
+}
+
 /* ---- signals and faults mid-call */
 
 /*

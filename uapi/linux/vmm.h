@@ -141,8 +141,9 @@
  * blocks or bytes than the module parameters max_blocks_per_uid or
  * max_bytes_per_uid allow (0, the default, is no limit), or, for a caller
  * without CAP_SYS_ADMIN, more blocks than max_blocks_unprivileged (default
- * 16384).  ENOMEM also when the caller's memory cgroup cannot hold the
- * block's metadata, which is charged to it.
+ * 16384; for uid 0, whose count also holds the blocks of the user
+ * namespaces it made, its own blocks).  ENOMEM also when the caller's
+ * memory cgroup cannot hold the block's metadata, which is charged to it.
  *
  * With %VMM_ALLOC_MAPPABLE the block can be mapped with mmap(2) (see
  * "Mapping a block" below): its size is @size rounded up to a multiple of

@@ -8,12 +8,14 @@
  * versions can give them a meaning whose zero value is the current
  * behaviour.  Unknown bits in "flags" are rejected with EINVAL.
  *
- * Errors shared by all commands:
+ * Errors shared by the commands:
  *   EINVAL  a non-zero pad/reserved field or an unknown flag
  *   EFAULT  the argument struct or a buffer it points to is not accessible
  *   ENOTTY  an unknown command
- *   ENOENT  the ID was never allocated, or has been freed
- *   EACCES  the block's mode does not let the caller do this (see below)
+ *   ENOENT  the ID was never allocated, or has been freed (commands that
+ *           take an ID)
+ *   EACCES  the block's mode does not let the caller do this (see below;
+ *           VMM_IOC_CHMOD and VMM_IOC_CHOWN say EPERM instead)
  *
  * Access control follows System V shared memory.  Each block records an
  * owner and a group (the allocating task's effective uid and gid) and a
@@ -61,7 +63,8 @@
  * time (a later VMM_IOC_CHMOD does not revoke a mapping, as chmod(2)
  * does not revoke one of a file).  Without w, mprotect(2) cannot add
  * PROT_WRITE later.  PROT_EXEC is refused (so, under the READ_IMPLIES_EXEC
- * personality, is every mapping).  /proc/PID/maps shows the mapping at an
+ * personality, is every mapping, unless /dev is mounted noexec: the kernel
+ * then does not add PROT_EXEC).  /proc/PID/maps shows the mapping at an
  * offset of vmm's choosing, not the one passed to mmap(2): each mappable
  * block has a range of offsets of its own, so that a move can find just
  * its mappings.  Errors, checked in this order
@@ -74,8 +77,12 @@
  *   EACCES  the caller lacks r, or w for PROT_WRITE
  *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
  *   EINVAL  offset or length outside the block
- * (mmap(2) itself refuses a length of 0 and an offset that is not a
- * multiple of the page size with EINVAL before vmm is asked.)
+ * Before vmm is asked, mmap(2) itself refuses a length of 0 and an offset
+ * that is not a multiple of the page size (EINVAL), an offset so large
+ * that offset + length passes the largest file offset (EOVERFLOW),
+ * PROT_EXEC when /dev is mounted noexec (EPERM), a file opened O_WRONLY,
+ * or PROT_WRITE with MAP_SHARED on one opened O_RDONLY (EACCES), and
+ * unknown flags with MAP_SHARED_VALIDATE (EOPNOTSUPP).
  * The life of a mapping:
  *   map     mmap(2) records the mapping; no page is mapped yet
  *   fault   the first access to each page maps that page of the block's
@@ -163,7 +170,8 @@
  * @align holds where the block is placed; a later VMM_IOC_DEFRAG packs
  * blocks without gaps and may leave it unaligned.
  * ENOSPC when no free range is large enough, ENOMEM when the kernel
- * cannot allocate the block's metadata.
+ * cannot allocate the block's metadata (or, when it defragments, see
+ * below, as VMM_IOC_DEFRAG says).
  *
  * With %VMM_ALLOC_COMPACT, or when the module was loaded with
  * auto_compact=1, a request that fails for lack of a contiguous range
@@ -403,10 +411,18 @@ struct vmm_stats_args {
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.
  * On a file with no block selected they fail with ENXIO; once the selected
- * block is freed they fail with ENOENT.  A read at or past the end returns
+ * block is freed they fail with ENOENT (EACCES, checked first, if the
+ * selector lacked the permission).  A read at or past the end returns
  * 0; a write that would cross the end writes nothing and fails with EFBIG
  * (ERANGE if it starts at or past the end).  A write of 0 bytes returns 0
- * wherever it starts, as on a regular file.
+ * wherever it starts, as on a regular file.  lseek(2) takes SEEK_SET,
+ * SEEK_CUR, SEEK_END (relative to the block's size), and SEEK_DATA and
+ * SEEK_HOLE, for which the whole block is data (ENXIO at or past its end);
+ * a resulting position below 0 or past MAX_LFS_FILESIZE is EINVAL.  Before
+ * vmm is asked, the kernel refuses a read or write at a negative position,
+ * or one whose end would pass the largest file offset, with EINVAL.  Each
+ * of these calls waits while the block is being moved: EINTR if a signal
+ * comes meanwhile (see above).
  */
 struct vmm_select_args {
 	__u64 id;
@@ -433,7 +449,8 @@ struct vmm_select_args {
  *        EFBIG if @offset + @length is past the end (or overflows).
  * EFAULT if @buffer is not accessible; a WRITE may then have stored part
  * of the data, and no other block is touched.  EACCES without r (READ) or
- * w (WRITE) permission on the block.
+ * w (WRITE) permission on the block.  Both wait while the block is being
+ * moved: EINTR if a signal comes meanwhile (see above).
  */
 struct vmm_rw_args {
 	__u64 id;

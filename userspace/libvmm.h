@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 /* The library's version; vmmctl reports the same number. */
-#define LIBVMM_VERSION "0.5.0"
+#define LIBVMM_VERSION "0.6.0"
 
 /* Where the misc device appears when the module is loaded. */
 #define VMM_DEVICE_PATH "/dev/vmm"
@@ -197,8 +197,9 @@ int vmm_chown(int fd, __u64 id, __u32 uid, __u32 gid);
  * @count: out: entries stored
  * @next_uid: out, may be NULL: @start_uid for the next page, 0 at the end
  *
- * Return: 0; -EPERM without CAP_SYS_ADMIN; -EINVAL for a bad @capacity;
- * -ENOMEM.
+ * Return: 0; -EPERM in a user namespace other than the initial one (and,
+ * with vmm before 0.4, without CAP_SYS_ADMIN); -EINVAL for a bad
+ * @capacity; -ENOMEM.
  */
 int vmm_usage(int fd, __u32 start_uid, struct vmm_user_usage *entries,
 	      __u32 capacity, __u32 *count, __u32 *next_uid);

@@ -515,6 +515,22 @@ check "DATA after -- may start with --" 0 '' '' $V write 1 0 -- --ab
 check "read --ab back" 0 '--ab' '' $V read 1 0 4
 check "DATA '-x' is literal" 0 '' '' $V write 1 0 -x
 check "read -x back" 0 '-x' '' $V read 1 0 2
+own check "DATA '-h' is literal, not a help request" 0 '' '' $V write 1 0 -h
+own check "read -h back" 0 '-h' '' $V read 1 0 2
+own check "-h before the arguments is help" 0 '*' '' $V write -h
+own expect "write -h prints the usage" "$(head -n 1 "$T/out")" \
+	"Usage: vmmctl [-d DEVICE] write ID OFFSET DATA"
+own check "-h after the arguments is help too" 0 '*' '' $V alloc 10 -h
+own expect "alloc 10 -h prints the usage" "$(head -n 1 "$T/out")" \
+	"Usage: vmmctl [-d DEVICE] alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]"
+# An endless standard input: vmmctl reads one byte more than the arena
+# holds and stops, within 64 MiB of address space.
+if all_checks; then
+	run bash -c 'ulimit -v 65536; head -c 268435456 /dev/zero | "$0" write 1 0 -' "$V"
+	expect "write - of an endless input stops past the arena's size" \
+		"$RC $(cat "$T/err")" \
+		"2 vmmctl: write: standard input holds more than 16 bytes, the arena's size, so it fits in no block; write less"
+fi
 
 # --- batch -------------------------------------------------------------------
 
@@ -603,6 +619,14 @@ STDIN=$T/batch own check "batch on a missing device: error 6 per line" 6 \
 	"error 6 stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm', and check the permissions on /nonexistent"$'\n' \
 	'' $V -d /nonexistent batch
 own check "empty batch exits 0 and prints nothing" 0 '' '' $V batch
+printf 'map --svg %s\nmap --svg -\nalloc "1\\n0"\nalloc %s\n' "$T/batch.svg" "'1\\n0'" >"$T/batch"
+STDIN=$T/batch own check "batch: map --svg and errors quoting a newline keep one line each" 1 \
+	"ok
+error 1 map: --svg - writes many lines, and batch mode prints one per command; give a file name; usage: map [--width N] [--raw] [--color|--no-color] [--summary] [--svg FILE]
+error 1 alloc: SIZE '1\\n0' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]
+error 1 alloc: SIZE '1\\\\n0' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]
+" '' $V batch
+own expect "batch: map --svg wrote the file" "$(head -c 5 "$T/batch.svg")" "<?xml"
 
 # --- batch through VMM_IOC_BATCH ---------------------------------------------
 
@@ -805,7 +829,7 @@ check "stats --users as a user shows the same table" 0 \
 	'' $U2 $V stats --users
 echo 1 >"$PARAMS/max_blocks_per_uid"
 check "alloc past max_blocks_per_uid exits 4" 4 '' \
-	'^vmmctl: alloc: you already hold as many blocks or bytes as max_blocks_per_uid' \
+	'^vmmctl: alloc: you already hold as many blocks or bytes as your limits allow \(max_blocks_per_uid' \
 	$U2 $V alloc 1
 check "chown onto a full quota exits 4" 4 '' \
 	'would exceed max_blocks_per_uid or max_bytes_per_uid' \
@@ -813,6 +837,49 @@ check "chown onto a full quota exits 4" 4 '' \
 $U2 $V free 1
 check "after a free, the user may allocate again" 0 $'5\n' '' $U2 $V alloc 1
 echo 0 >"$PARAMS/max_blocks_per_uid"
+unpriv=$(cat "$PARAMS/max_blocks_unprivileged")
+echo 1 >"$PARAMS/max_blocks_unprivileged"
+check "alloc past max_blocks_unprivileged exits 4 and names it" 4 '' \
+	'^vmmctl: alloc: you already hold as many blocks or bytes as your limits allow \(max_blocks_per_uid, max_bytes_per_uid, and max_blocks_unprivileged without CAP_SYS_ADMIN' \
+	$U2 $V alloc 1
+echo "$unpriv" >"$PARAMS/max_blocks_unprivileged"
+
+# A user's defragmentation: the kernel moves at most 4 MiB a call for
+# them, and vmmctl calls again until the arena is compact.
+reload 16M
+chgrp 1005 /dev/vmm
+$V alloc 4K >/dev/null
+for i in 1 2 3 4 5 6 7 8; do $U1 $V alloc 1M >/dev/null; done
+$V free 1
+check "a user's defrag moves all 8 MiB, in calls of at most 4 MiB" 0 \
+	$'8388608\n' '' $U1 $V defrag
+run $V stats
+expect "and leaves the arena compact" \
+	"$RC $(awk '/^free /{f=$2} /^largest_free /{l=$2} END{print f, (f == l)}' "$T/out")" \
+	"0 8388608 1"
+# A user's compacting allocation moves at most 4 MiB too.
+reload 16M
+chgrp 1005 /dev/vmm
+for i in $(seq 15); do $U1 $V alloc 1M >/dev/null; done
+$U1 $V free 1
+check "a user's alloc --compact that needs more than 4 MiB moved exits 4" 4 '' \
+	"^vmmctl: alloc: no room for 2097152 bytes after defragmenting \(2097152 free, largest range 1048576\): without root it moves at most 4 MiB, so run 'vmmctl defrag'" \
+	$U1 $V alloc 2M --compact
+check "then the user's defrag moves the other 10 MiB" 0 $'10485760\n' '' \
+	$U1 $V defrag
+check "and the allocation fits" 0 $'16\n' '' $U1 $V alloc 2M
+reload 16M
+chgrp 1005 /dev/vmm
+$V alloc 4K >/dev/null
+$V alloc 5M >/dev/null
+$V free 1
+check "a user's defrag stuck at root's 5 MiB block exits 6 and says so" 6 \
+	$'0\n' '^vmmctl: defrag: not compact after moving 0 bytes: .*another user.s block that is over 4 MiB or mapped' \
+	$U1 $V defrag
+printf 'defrag\n' >"$T/batch"
+STDIN=$T/batch own check "batch: the stuck defrag is one error line" 6 \
+	"error 6 defrag: not compact after moving 0 bytes: a block in the way is in use by another task's copy, or is another user's block that is over 4 MiB or mapped, which only its owner or root moves; run 'vmmctl defrag' again later"$'\n' \
+	'' $U1 $V batch
 
 # --- mappable blocks: alloc --mappable, cat and fill through a mapping --------
 
@@ -1290,6 +1357,14 @@ if all_checks; then
 	expect "batch --help says blank lines and # comments are skipped" "$?" 0
 	check "help of an unknown command exits 1" 1 '' "unknown command 'nope'" \
 		$V help nope
+fi
+if all_checks; then
+	for a in --help --version; do
+		$V $a >/dev/full 2>"$T/err"
+		expect "$a to a full standard output exits 6 and says so" \
+			"$? $(cat "$T/err")" \
+			"6 vmmctl: error writing to standard output: No space left on device"
+	done
 fi
 
 echo "1..$n"

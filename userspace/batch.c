@@ -125,10 +125,31 @@ static const char *split(char *line, char **argv, int *argc)
 	return NULL;
 }
 
-/* The line of a failure of class @ret, as recorded in @c. */
+/*
+ * The line of a failure of class @ret, as recorded in @c.  The message may
+ * quote a word of the input, which may hold any byte but NUL: control
+ * characters and the backslash are written as the escapes the input
+ * takes, so that the failure stays one line and reads back unambiguously.
+ */
 static void print_error(const struct ctx *c, int ret)
 {
-	printf("error %d %s", ret, c->msg);
+	const unsigned char *p;
+
+	printf("error %d ", ret);
+	for (p = (const unsigned char *)c->msg; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\r')
+			fputs("\\r", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p == '\\')
+			fputs("\\\\", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+	}
 	if (c->usage && c->cmd)
 		printf("; usage: %s", c->cmd->synopsis);
 	putchar('\n');

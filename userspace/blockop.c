@@ -95,7 +95,7 @@ static int finish_alloc(struct ctx *c, int fd, const struct op *o, int ret)
 	if (ret == -EDQUOT)
 		return fail(
 			c, EXIT_NOSPC,
-			"you already hold as many blocks or bytes as max_blocks_per_uid and max_bytes_per_uid allow; free some of your blocks ('vmmctl list' shows owners)");
+			"you already hold as many blocks or bytes as your limits allow (max_blocks_per_uid, max_bytes_per_uid, and max_blocks_unprivileged without CAP_SYS_ADMIN, in /sys/module/vmm/parameters); free some of your blocks ('vmmctl list' shows owners)");
 	if (ret == -EINTR)
 		return fail(
 			c, EXIT_FAIL,
@@ -137,6 +137,17 @@ static int finish_alloc(struct ctx *c, int fd, const struct op *o, int ret)
 	if (need != size)
 		snprintf(whole, sizeof(whole),
 			 ", %" PRId64 " rounded up to whole pages", size);
+	/*
+	 * Without privilege the defragmentation moved at most 4 MiB; a
+	 * defrag that goes on until compact may make the room.
+	 */
+	if ((o->flags & VMM_ALLOC_COMPACT) && st.free >= (__u64)need &&
+	    geteuid() && need_align <= 1)
+		return fail(
+			c, EXIT_NOSPC,
+			"no room for %" PRId64
+			" %s%s after defragmenting (%llu free, largest range %llu): without root it moves at most 4 MiB, so run 'vmmctl defrag', which goes on until the arena is compact, and try again, or free some blocks ('vmmctl list' shows them)",
+			need, byte_word(need), whole, st.free, st.largest_free);
 	if ((o->flags & VMM_ALLOC_COMPACT) && st.free >= (__u64)need)
 		return fail(
 			c, EXIT_NOSPC,
@@ -200,16 +211,46 @@ static int finish_free(struct ctx *c, const struct op *o, int ret)
 	return EXIT_OK;
 }
 
-/* Read all of standard input into a malloc()ed buffer. */
-static int slurp_stdin(struct ctx *c, char **data, size_t *len)
+/*
+ * The arena's size, asked once: no block is larger, so no read or write
+ * longer than it can succeed.  It does not change while the device is
+ * open.
+ */
+static int arena_size(struct ctx *c, int fd, const char *what)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
+	struct vmm_stats_args st;
 
+	if (!c->arena_size) {
+		int ret = vmm_stats(fd, &st);
+
+		if (ret)
+			return fail_errno(c, -ret, what);
+		c->arena_size = st.size;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Read standard input into a malloc()ed buffer, up to one byte more than
+ * the arena holds: a write that long fails (ERANGE) however long the
+ * input, so reading the rest of it (of /dev/zero, say) would only use up
+ * memory.
+ */
+static int slurp_stdin(struct ctx *c, int fd, char **data, size_t *len)
+{
+	size_t cap = 4096, n = 0, max;
+	char *buf;
+	int ret;
+
+	ret = arena_size(c, fd, "cannot write");
+	if (ret)
+		return ret;
+	max = c->arena_size < SIZE_MAX ? (size_t)c->arena_size + 1 : SIZE_MAX;
+	buf = malloc(cap);
 	if (!buf)
 		return fail(c, EXIT_FAIL,
 			    "out of memory reading standard input");
-	for (;;) {
+	while (n < max) {
 		ssize_t r;
 
 		if (n == cap) {
@@ -225,7 +266,8 @@ static int slurp_stdin(struct ctx *c, char **data, size_t *len)
 			buf = nb;
 			cap *= 2;
 		}
-		r = read(STDIN_FILENO, buf + n, cap - n);
+		r = read(STDIN_FILENO, buf + n,
+			 cap - n < max - n ? cap - n : max - n);
 		if (r == 0)
 			break;
 		if (r < 0) {
@@ -237,6 +279,13 @@ static int slurp_stdin(struct ctx *c, char **data, size_t *len)
 				    strerror(errno));
 		}
 		n += (size_t)r;
+	}
+	if (n > c->arena_size) {
+		free(buf);
+		return fail(
+			c, EXIT_INVAL,
+			"standard input holds more than %llu bytes, the arena's size, so it fits in no block; write less",
+			(unsigned long long)c->arena_size);
 	}
 	*data = buf;
 	*len = n;
@@ -328,21 +377,16 @@ static int parse_read(struct ctx *c, int argc, char **argv, struct op *o)
 
 static int prepare_read(struct ctx *c, int fd, struct op *o)
 {
-	struct vmm_stats_args st;
+	int ret;
 
 	/*
-	 * No block is larger than the arena, so a longer read cannot
-	 * succeed: rather than allocating a buffer for it, let the kernel
-	 * refuse it with ERANGE (it checks bounds before copying).  The
-	 * arena's size does not change while the device is open.
+	 * A read longer than the arena cannot succeed: rather than
+	 * allocating a buffer for it, let the kernel refuse it with ERANGE
+	 * (it checks bounds before copying).
 	 */
-	if (!c->arena_size) {
-		int ret = vmm_stats(fd, &st);
-
-		if (ret)
-			return fail_errno(c, -ret, "cannot read");
-		c->arena_size = st.size;
-	}
+	ret = arena_size(c, fd, "cannot read");
+	if (ret)
+		return ret;
 	if ((__u64)o->len <= c->arena_size) {
 		o->owned = malloc((size_t)o->len);
 		if (!o->owned)
@@ -486,7 +530,7 @@ int op_prepare(struct ctx *c, int fd, struct op *o)
 	if (o->kind == VMM_BATCH_READ)
 		return prepare_read(c, fd, o);
 	if (o->kind == VMM_BATCH_WRITE && o->from_stdin) {
-		int ret = slurp_stdin(c, &o->owned, &o->dlen);
+		int ret = slurp_stdin(c, fd, &o->owned, &o->dlen);
 
 		o->data = o->owned;
 		return ret;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libvmm.h"
@@ -78,16 +79,31 @@ static void draw_progress(__u64 done, __u64 total, int final)
 }
 
 /*
- * Budgeted steps until the arena is compact; a bar on a terminal.  Returns
- * DEFRAG_STUCK if a step moved nothing and the arena is still not compact.
+ * Steps of @budget bytes (0: as much as the kernel lets one call move)
+ * until the arena is compact, with a bar on standard error if @bar and it
+ * is a terminal.  Returns DEFRAG_STUCK if DEFRAG_TRIES steps in a row,
+ * DEFRAG_PAUSE_MS apart, moved nothing (a copy that pins a block briefly
+ * does not end it), and DEFRAG_CHURN once it has moved more than the
+ * blocks held when it started: others keep opening gaps, and the kernel's
+ * bound on one call would mean nothing if vmmctl called without end.
  */
 #define DEFRAG_STUCK 1000
+#define DEFRAG_CHURN 1001
+#define DEFRAG_TRIES 3
+#define DEFRAG_PAUSE_MS 20
 
-static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
+static int defrag_until_compact(struct ctx *c, int fd, __u64 budget, int bar,
+				__u64 *moved)
 {
-	int bar = isatty(STDERR_FILENO), compact = 0, ret;
+	const struct timespec pause = { 0, DEFRAG_PAUSE_MS * 1000000L };
+	int compact = 0, idle = 0, ret;
 	__u64 total = 0, bytes, blocks;
+	struct vmm_stats_args st;
 
+	ret = vmm_stats(fd, &st);
+	if (ret)
+		return fail_errno(c, -ret, "cannot read the counters");
+	bar = bar && isatty(STDERR_FILENO);
 	if (bar) {
 		ret = bytes_to_move(fd, &total);
 		if (ret)
@@ -102,11 +118,19 @@ static int defrag_progress(struct ctx *c, int fd, __u64 budget, __u64 *moved)
 			return ret;
 		}
 		*moved += bytes;
+		idle = blocks ? 0 : idle + 1;
 		if (bar)
-			draw_progress(*moved, total, compact || !blocks);
+			draw_progress(*moved, total,
+				      compact || idle == DEFRAG_TRIES);
+		if (compact)
+			break;
 		/* What is left in the way does not move for us now. */
-		if (!compact && !blocks)
+		if (idle == DEFRAG_TRIES)
 			return DEFRAG_STUCK;
+		if (*moved > st.used)
+			return DEFRAG_CHURN;
+		if (idle)
+			nanosleep(&pause, NULL);
 	}
 	return 0;
 }
@@ -136,21 +160,35 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
+	/*
+	 * Without a budget, call until compact: a caller without
+	 * CAP_SYS_ADMIN moves at most VMM_DEFRAG_USER_BUDGET a call.
+	 */
 	if (vals[1])
-		ret = defrag_progress(
-			c, fd, budget ? (__u64)budget : DEFRAG_STEP_DEFAULT,
+		ret = defrag_until_compact(
+			c, fd, budget ? (__u64)budget : DEFRAG_STEP_DEFAULT, 1,
 			&bytes);
+	else if (!budget)
+		ret = defrag_until_compact(c, fd, 0, 0, &bytes);
 	else
 		ret = vmm_defrag_step(fd, (__u64)budget, 0, &bytes, NULL, NULL);
 	if (ret == -EINTR)
 		return fail(
 			c, EXIT_FAIL,
 			"interrupted by a signal; the blocks moved so far stay in place: run 'vmmctl defrag' again to finish");
-	if (ret == DEFRAG_STUCK) {
-		printf("%llu\n", (unsigned long long)bytes);
+	if (ret == DEFRAG_STUCK || ret == DEFRAG_CHURN) {
+		/* Batch mode: the one line is the failure, saying what moved. */
+		if (!c->batch)
+			printf("%llu\n", (unsigned long long)bytes);
+		if (ret == DEFRAG_CHURN)
+			return fail(
+				c, EXIT_FAIL,
+				"not compact after moving %llu bytes, more than the blocks held when it started: other programs keep freeing below their blocks; run 'vmmctl defrag' again later",
+				(unsigned long long)bytes);
 		return fail(
 			c, EXIT_FAIL,
-			"not compact: a block in the way is in use by another task's copy, or is another user's block over 4 MiB, which only its owner or root moves; run 'vmmctl defrag --progress' again later");
+			"not compact after moving %llu bytes: a block in the way is in use by another task's copy, or is another user's block that is over 4 MiB or mapped, which only its owner or root moves; run 'vmmctl defrag' again later",
+			(unsigned long long)bytes);
 	}
 	if (ret > 0)
 		return ret;
@@ -302,7 +340,7 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 	if (vals[4])
 		return print_users(c, fd);
 	if (vals[1] || vals[2])
-		return stats_watch(c, fd, interval, (long)count, !!vals[0]);
+		return stats_watch(c, fd, interval, count, !!vals[0]);
 	ret = vmm_stats(fd, &st);
 	if (ret)
 		return fail_errno(c, -ret, "cannot read the counters");
@@ -378,6 +416,10 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 	if (vals[5] && !*vals[5])
 		return fail_usage(
 			c, "--svg wants a file name ('-' for standard output)");
+	if (vals[5] && c->batch && !strcmp(vals[5], "-"))
+		return fail_usage(
+			c,
+			"--svg - writes many lines, and batch mode prints one per command; give a file name");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -394,6 +436,8 @@ int cmd_map(struct ctx *c, int argc, char **argv)
 	if (vals[5]) {
 		ret = map_svg(c, vals[5], v, n, &st);
 		free(v);
+		if (!ret && c->batch)
+			printf("ok\n");
 		return ret;
 	}
 

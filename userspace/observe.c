@@ -8,6 +8,7 @@
  * an unsigned decimal integer except the rates, which are decimals.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,16 +142,15 @@ static void human(char *buf, size_t len, double n)
 }
 
 static void print_watch_block(const struct vmm_stats_args *st,
-			      const struct stats_rates *r, unsigned long nr,
-			      int tty)
+			      const struct stats_rates *r, uint64_t nr, int tty)
 {
 	const char *eol = tty ? "\033[K\n" : "\n";
 	__u64 v[NR_STATS];
 	size_t i;
 
 	stats_values(st, v);
-	printf("vmm arena: every %.1fs, refresh %lu%s%s", r->interval, nr,
-	       tty ? " (Ctrl-C to quit)" : "", eol);
+	printf("vmm arena: every %.1fs, refresh %" PRIu64 "%s%s", r->interval,
+	       nr, tty ? " (Ctrl-C to quit)" : "", eol);
 	for (i = 0; i < NR_STATS; i++)
 		printf("%-16s %llu%s", stat_names[i], v[i], eol);
 	printf("%-16s %s%s", "policy", stats_policy(st), eol);
@@ -174,13 +174,13 @@ static double rate(__u64 now, __u64 before, double secs)
 	return now >= before ? (double)(now - before) / secs : 0;
 }
 
-int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
+int stats_watch(struct ctx *c, int fd, double interval, int64_t count, int json)
 {
 	struct vmm_stats_args st, prev;
 	struct stats_rates r = { .interval = interval };
 	struct sigaction sa;
 	int tty = !json && isatty(STDOUT_FILENO);
-	unsigned long nr = 0;
+	uint64_t nr = 0;
 	double t_prev = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -224,7 +224,7 @@ int stats_watch(struct ctx *c, int fd, double interval, long count, int json)
 			break;
 		prev = st;
 		t_prev = t;
-		if ((count > 0 && nr >= (unsigned long)count) || nap(interval))
+		if ((count > 0 && nr >= (uint64_t)count) || nap(interval))
 			break;
 	}
 	if (tty)

@@ -164,7 +164,7 @@ int print_users(struct ctx *c, int fd)
 		if (ret == -EPERM)
 			return fail(
 				c, EXIT_PERM,
-				"this vmm module (before 0.4) lets only root see what each user holds; run 'vmmctl stats --users' as root, or load vmm 0.4 or later");
+				"the kernel shows the per-user table outside user namespaces only (its uids would name ids a namespace cannot see), and vmm before 0.4 to root only; run 'vmmctl stats --users' outside the namespace, or as root with an older vmm");
 		if (ret)
 			return fail_errno(c, -ret,
 					  "cannot read the per-user usage");

@@ -79,8 +79,9 @@ static const struct command commands[] = {
 	  "\n"
 	  "DATA is the literal bytes of the argument, without a newline.\n"
 	  "A DATA of '-' means: read all of standard input and store that\n"
-	  "(binary-safe; not available inside 'vmmctl batch').  Put '--'\n"
-	  "before a DATA that starts with '--'.\n"
+	  "(binary-safe; not available inside 'vmmctl batch'; exit 2 if it\n"
+	  "holds more than the arena, without reading the rest).  Put '--'\n"
+	  "before a DATA that starts with '--'; a DATA of '-h' is data.\n"
 	  "\n"
 	  "Nothing is written unless all of DATA fits.  Exit 3 if OFFSET is\n"
 	  "negative or not inside the block; exit 2 if DATA is longer than\n"
@@ -122,8 +123,9 @@ static const struct command commands[] = {
 	  "              suffixes allowed)\n"
 	  "  --length N  fill N bytes (default: up to the end of the block)\n"
 	  "\n"
-	  "PATTERN is the literal bytes of the argument, '-' included, at\n"
-	  "least one; put '--' before a PATTERN that starts with '--'.\n"
+	  "PATTERN is the literal bytes of the argument, '-' and '-h'\n"
+	  "included, at least one; put '--' before a PATTERN that starts\n"
+	  "with '--'.\n"
 	  "The block must have been allocated with 'vmmctl alloc --mappable';\n"
 	  "for any block, 'vmmctl write ID OFFSET DATA' stores bytes without a\n"
 	  "mapping.  A writable mapping needs both r and w on the block.  The\n"
@@ -139,18 +141,24 @@ static const struct command commands[] = {
 	{ "defrag", cmd_defrag, "defrag [--budget BYTES] [--progress]",
 	  "Slide every block toward offset 0, keeping their order, IDs and\n"
 	  "data, so that all free space becomes one range at the end of the\n"
-	  "arena.  Prints the number of bytes moved.\n"
+	  "arena.  Prints the number of bytes moved.  Without root, the\n"
+	  "kernel moves at most 4 MiB a call; vmmctl calls again until the\n"
+	  "arena is compact.\n"
 	  "\n"
-	  "  --budget BYTES  move at most BYTES in this call (one block more\n"
+	  "  --budget BYTES  move at most BYTES, in one call (one block more\n"
 	  "                  if even the first is larger), then stop; run it\n"
 	  "                  again to go on (K, M and G suffixes allowed)\n"
 	  "  --progress      defragment completely in steps of --budget\n"
 	  "                  (default 1M), drawing a progress bar on standard\n"
 	  "                  error when it is a terminal\n"
 	  "\n"
-	  "Blocks other programs are reading or writing are not moved under\n"
-	  "them; the call waits for them.  Exit 6 if a signal interrupts it\n"
-	  "(the blocks moved so far stay moved, with their data).\n" },
+	  "A block another program is reading or writing at that moment stays\n"
+	  "where it is, and so does, without root, another user's block that\n"
+	  "is over 4 MiB or mapped: if that leaves the arena not compact (or\n"
+	  "others keep freeing below their blocks), it prints what moved and\n"
+	  "exits 6; with --budget, one call never exits 6 for that.  Exit 6\n"
+	  "also if a signal interrupts it (the blocks moved so far stay moved,\n"
+	  "with their data).\n" },
 	{ "info", cmd_op, "info ID [--json]",
 	  "Show the current offset, the size, the owner and group (numeric),\n"
 	  "the mode (octal) of block ID, whether it is scoped, whether it is\n"
@@ -186,7 +194,7 @@ static const struct command commands[] = {
 	  "\n"
 	  "  --users            instead, show a table of what each uid holds\n"
 	  "                     (UID, BLOCKS, BYTES), as the per-uid limits\n"
-	  "                     count it; root only (exit 5 otherwise)\n"
+	  "                     count it; exit 5 in a user namespace\n"
 	  "  --json             one JSON object with those keys (numbers,\n"
 	  "                     policy a string) and max_lock_hold_ns\n"
 	  "  --watch [SECONDS]  refresh every SECONDS (default 2, 0.1 to\n"
@@ -221,7 +229,8 @@ static const struct command commands[] = {
 	  "              to see summed per pixel column, a legend and the\n"
 	  "              counters below\n"
 	  "\n"
-	  "In batch mode the map is always one plain line.\n" },
+	  "In batch mode the map is always one plain line, and --svg wants\n"
+	  "a file name and prints ok.\n" },
 	{ "batch", cmd_batch, "batch",
 	  "Run commands read from standard input, one per line, written as\n"
 	  "on the command line without 'vmmctl' (e.g. 'alloc 10').\n"
@@ -231,14 +240,16 @@ static const struct command commands[] = {
 	  "  free, write     ok (also chmod, chown, fill)\n"
 	  "  read, cat       the bytes read (as they are, then a newline)\n"
 	  "  defrag          the number of bytes moved\n"
-	  "  map             the map line\n"
+	  "  map             the map line (--svg FILE: ok)\n"
 	  "  info, stats     name=value pairs separated by spaces\n"
 	  "  list            blocks=N, then id=I,offset=O,size=S,...,mapped=M\n"
 	  "                  per block\n"
 	  "  list/stats/info --json  the JSON object on one line\n"
 	  "  COMMAND --help  the command's usage line\n"
 	  "  (any failure)   error CLASS MESSAGE, CLASS being the exit status\n"
-	  "                  the command would have had on its own\n"
+	  "                  the command would have had on its own (control\n"
+	  "                  characters and backslashes in MESSAGE written\n"
+	  "                  as \\n, \\t, \\r, \\xHH and \\\\)\n"
 	  "\n"
 	  "Blank lines and lines whose first non-blank character is '#' are\n"
 	  "skipped and print nothing.  Words are split at blanks; 'single'\n"
@@ -500,12 +511,41 @@ void print_command_help(const struct ctx *c, const struct command *cmd)
 	printf("Usage: vmmctl [-d DEVICE] %s\n\n%s", cmd->synopsis, cmd->help);
 }
 
+/*
+ * Whether argv[@i] stands where write takes its DATA or fill its PATTERN
+ * (the last argument that is not an option), which may be any bytes.
+ */
+static int is_data_word(char **argv, int i)
+{
+	int want, j, n = 0;
+
+	if (!strcmp(argv[0], "write"))
+		want = 3;
+	else if (!strcmp(argv[0], "fill"))
+		want = 2;
+	else
+		return 0;
+	for (j = 1; j < i; j++) {
+		if (!strcmp(argv[j], "--offset") ||
+		    !strcmp(argv[j], "--length"))
+			j++; /* and its value */
+		else if (strncmp(argv[j], "--", 2))
+			n++;
+	}
+	return j == i && n + 1 == want;
+}
+
+/*
+ * --help or -h anywhere before "--", except a -h that is the DATA of write
+ * or the PATTERN of fill: "write 1 0 -h" writes "-h".
+ */
 int wants_help(int argc, char **argv)
 {
 	int i;
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+		if (!strcmp(argv[i], "--help") ||
+		    (!strcmp(argv[i], "-h") && !is_data_word(argv, i)))
 			return 1;
 	return 0;
 }
@@ -650,6 +690,19 @@ static int show_version(void)
 	return EXIT_OK;
 }
 
+/* @ret, or EXIT_FAIL with a message if standard output took an error. */
+static int flush_stdout(int ret)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr,
+			"vmmctl: error writing to standard output: %s\n",
+			strerror(errno));
+		if (!ret)
+			ret = EXIT_FAIL;
+	}
+	return ret;
+}
+
 static int main_usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -677,10 +730,9 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("Usage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n\n%s",
 			       main_help);
-			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+			return flush_stdout(EXIT_OK);
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			show_version();
-			return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+			return flush_stdout(show_version());
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--device")) {
 			if (++i >= argc)
 				return main_usage(
@@ -714,13 +766,7 @@ int main(int argc, char **argv)
 				"Usage: vmmctl [-d DEVICE] %s\nTry 'vmmctl %s --help' for more.\n",
 				c.cmd->synopsis, c.cmd->name);
 	}
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr,
-			"vmmctl: error writing to standard output: %s\n",
-			strerror(errno));
-		if (!ret)
-			ret = EXIT_FAIL;
-	}
+	ret = flush_stdout(ret);
 	if (c.fd >= 0)
 		vmm_close(c.fd);
 	return ret;

@@ -35,8 +35,8 @@ struct command;
  * @cmd: the command being run, for messages; NULL before dispatch
  * @usage: the last failure was a usage error (print the synopsis)
  * @msg: the last failure's message, one line, without "vmmctl: "
- * @arena_size: the arena's size once a read asked for it, else 0; it does
- *	not change while @fd is open
+ * @arena_size: the arena's size once a read or a write of standard input
+ *	asked for it, else 0; it does not change while @fd is open
  */
 struct ctx {
 	const char *device;
@@ -215,7 +215,8 @@ void print_block_json(const struct vmm_block_info *b);
 /* {"count": N, "blocks": [{"id":, "offset":, "size":}, ...]} */
 void print_list_json(const struct vmm_block_info *v, size_t n, int oneline);
 /* Refresh the counters every @interval s, @count times (0: until SIGINT). */
-int stats_watch(struct ctx *c, int fd, double interval, long count, int json);
+int stats_watch(struct ctx *c, int fd, double interval, int64_t count,
+		int json);
 /* Colour or not: --no-color (@never), --color (@force), NO_COLOR, a tty. */
 int want_color(const char *force, const char *never);
 /* The map line of blocks @v (sorted by offset), @unit bytes a character. */

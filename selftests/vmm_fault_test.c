@@ -1157,6 +1157,7 @@ struct kmsg_scan {
 	int reports;
 	bool arena_failed;	/* vmm: cannot allocate a ...-byte arena */
 	bool register_failed;	/* vmm: cannot register /dev/vmm */
+	bool mapping_failed;	/* vmm: cannot create the address space */
 	bool cache_failed;	/* kmem_cache_create(vmm_...) failed */
 	char first_report[200];
 };
@@ -1199,6 +1200,8 @@ static void kmsg_scan(int fd, struct kmsg_scan *s)
 			s->arena_failed = true;
 		if (strstr(msg, "vmm: cannot register /dev/vmm"))
 			s->register_failed = true;
+		if (strstr(msg, "vmm: cannot create the address space"))
+			s->mapping_failed = true;
 		/*
 		 * The slab allocator dumps the stack after a failed cache
 		 * creation, by design; scripts/vm passes the dump after
@@ -1431,6 +1434,7 @@ struct sweep_stats {
 	int failed;
 	int arena_failed;
 	int register_failed;
+	int mapping_failed;
 	int injected;
 };
 
@@ -1480,6 +1484,7 @@ static void load_once(struct __test_metadata *_metadata,
 		ss->failed++;
 		ss->arena_failed += ks.arena_failed;
 		ss->register_failed += ks.register_failed;
+		ss->mapping_failed += ks.mapping_failed;
 		/* An arena size of 0 is refused (count_before_caches()). */
 		ASSERT_EQ(strcmp(size, "0") ? ENOMEM : EINVAL, res->err)
 			TH_LOG("%s: init_module: %s", what, strerror(res->err));
@@ -1731,7 +1736,8 @@ TEST_F_TIMEOUT(load, load_module_survives_page_alloc_failures, 300)
 	log_sweep(_metadata, "fail_page_alloc space=B interval=1", &ss, t0);
 	/* The arena's vmalloc failed; every load that failed did in vmm_init(). */
 	EXPECT_LT(0, ss.arena_failed);
-	EXPECT_EQ(ss.failed, ss.arena_failed + ss.register_failed);
+	EXPECT_EQ(ss.failed,
+		  ss.arena_failed + ss.mapping_failed + ss.register_failed);
 	/* The last budget lies past the load: nothing failed. */
 	EXPECT_EQ(0, self->res->ret)
 		TH_LOG("space=%lu, past %ld: %s", pos[npos - 1], c_all,

@@ -626,7 +626,9 @@ error 1 map: --svg - writes many lines, and batch mode prints one per command; g
 error 1 alloc: SIZE '1\\n0' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]
 error 1 alloc: SIZE '1\\\\n0' is not a decimal number (K, M and G suffixes allowed); usage: alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]
 " '' $V batch
-own expect "batch: map --svg wrote the file" "$(head -c 5 "$T/batch.svg")" "<?xml"
+if all_checks; then
+	expect "batch: map --svg wrote the file" "$(head -c 5 "$T/batch.svg")" "<?xml"
+fi
 
 # --- batch through VMM_IOC_BATCH ---------------------------------------------
 
@@ -851,7 +853,7 @@ chgrp 1005 /dev/vmm
 $V alloc 4K >/dev/null
 for i in 1 2 3 4 5 6 7 8; do $U1 $V alloc 1M >/dev/null; done
 $V free 1
-check "a user's defrag moves all 8 MiB, in calls of at most 4 MiB" 0 \
+check "a user's defrag goes on past its first 4 MiB call and moves all 8 MiB" 0 \
 	$'8388608\n' '' $U1 $V defrag
 run $V stats
 expect "and leaves the arena compact" \
@@ -863,7 +865,7 @@ chgrp 1005 /dev/vmm
 for i in $(seq 15); do $U1 $V alloc 1M >/dev/null; done
 $U1 $V free 1
 check "a user's alloc --compact that needs more than 4 MiB moved exits 4" 4 '' \
-	"^vmmctl: alloc: no room for 2097152 bytes after defragmenting \(2097152 free, largest range 1048576\): without root it moves at most 4 MiB, so run 'vmmctl defrag'" \
+	"^vmmctl: alloc: no room for 2097152 bytes after defragmenting \(2097152 free, largest range 1048576\): without CAP_SYS_ADMIN it moves at most 4 MiB, so run 'vmmctl defrag'" \
 	$U1 $V alloc 2M --compact
 check "then the user's defrag moves the other 10 MiB" 0 $'10485760\n' '' \
 	$U1 $V defrag

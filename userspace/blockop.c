@@ -139,14 +139,15 @@ static int finish_alloc(struct ctx *c, int fd, const struct op *o, int ret)
 			 ", %" PRId64 " rounded up to whole pages", size);
 	/*
 	 * Without privilege the defragmentation moved at most 4 MiB; a
-	 * defrag that goes on until compact may make the room.
+	 * defrag that goes on until compact may make the room (unless
+	 * alignment padding is what does not fit).
 	 */
 	if ((o->flags & VMM_ALLOC_COMPACT) && st.free >= (__u64)need &&
-	    geteuid() && need_align <= 1)
+	    geteuid() && o->align <= 1)
 		return fail(
 			c, EXIT_NOSPC,
 			"no room for %" PRId64
-			" %s%s after defragmenting (%llu free, largest range %llu): without root it moves at most 4 MiB, so run 'vmmctl defrag', which goes on until the arena is compact, and try again, or free some blocks ('vmmctl list' shows them)",
+			" %s%s after defragmenting (%llu free, largest range %llu): without CAP_SYS_ADMIN it moves at most 4 MiB, so run 'vmmctl defrag', which goes on until the arena is compact, and try again, or free some blocks ('vmmctl list' shows them)",
 			need, byte_word(need), whole, st.free, st.largest_free);
 	if ((o->flags & VMM_ALLOC_COMPACT) && st.free >= (__u64)need)
 		return fail(

@@ -83,9 +83,11 @@ static void draw_progress(__u64 done, __u64 total, int final)
  * until the arena is compact, with a bar on standard error if @bar and it
  * is a terminal.  Returns DEFRAG_STUCK if DEFRAG_TRIES steps in a row,
  * DEFRAG_PAUSE_MS apart, moved nothing (a copy that pins a block briefly
- * does not end it), and DEFRAG_CHURN once it has moved more than the
- * blocks held when it started: others keep opening gaps, and the kernel's
- * bound on one call would mean nothing if vmmctl called without end.
+ * does not end it), and DEFRAG_CHURN once it has moved more than twice
+ * the bytes in blocks when it started (a block a copy pinned for a moment
+ * may have the blocks above it move twice; more than that, and others keep
+ * opening gaps): the kernel's bound on one call would mean nothing if
+ * vmmctl called without end.
  */
 #define DEFRAG_STUCK 1000
 #define DEFRAG_CHURN 1001
@@ -127,8 +129,11 @@ static int defrag_until_compact(struct ctx *c, int fd, __u64 budget, int bar,
 		/* What is left in the way does not move for us now. */
 		if (idle == DEFRAG_TRIES)
 			return DEFRAG_STUCK;
-		if (*moved > st.used)
+		if (*moved / 2 > st.used) {
+			if (bar)
+				fputc('\n', stderr);
 			return DEFRAG_CHURN;
+		}
 		if (idle)
 			nanosleep(&pause, NULL);
 	}
@@ -183,7 +188,7 @@ int cmd_defrag(struct ctx *c, int argc, char **argv)
 		if (ret == DEFRAG_CHURN)
 			return fail(
 				c, EXIT_FAIL,
-				"not compact after moving %llu bytes, more than the blocks held when it started: other programs keep freeing below their blocks; run 'vmmctl defrag' again later",
+				"not compact after moving %llu bytes, more than twice what the blocks held when it started: other programs keep freeing below their blocks; run 'vmmctl defrag' again later",
 				(unsigned long long)bytes);
 		return fail(
 			c, EXIT_FAIL,

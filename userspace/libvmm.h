@@ -113,10 +113,16 @@ int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags, __u32 mode,
 int vmm_free(int fd, __u64 id);
 
 /**
- * vmm_defrag() - slide every block toward offset 0 (VMM_IOC_DEFRAG)
+ * vmm_defrag() - slide blocks toward offset 0 (one VMM_IOC_DEFRAG call)
  * @fd: the device
  * @bytes_moved: out, may be NULL: bytes copied by this call
  * @blocks_moved: out, may be NULL: blocks whose offset changed
+ *
+ * One call with no budget: for a caller with CAP_SYS_ADMIN every block
+ * that is not in use moves; without it the kernel moves at most
+ * VMM_DEFRAG_USER_BUDGET bytes, and never another user's block over that
+ * size or mapped.  vmm_defrag_step() says whether the arena ended compact;
+ * call it until it does.
  *
  * Return: 0, or -EINTR if a signal ended a wait (the blocks moved so far
  * stay where they are; calling again finishes the job).
@@ -127,13 +133,16 @@ int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved);
  * vmm_defrag_step() - one budgeted step of defragmentation
  * @fd: the device
  * @budget: the most bytes to move, 0 for no limit (a step that has moved
- *	nothing moves one block even if it is larger)
+ *	nothing moves one block even if it is larger); without CAP_SYS_ADMIN,
+ *	0 and anything larger mean VMM_DEFRAG_USER_BUDGET
  * @flags: 0 or VMM_DEFRAG_NOWAIT (fail with -EBUSY instead of waiting for
  *	another defragmentation)
  * @bytes_moved: out, may be NULL: bytes copied by this call
  * @blocks_moved: out, may be NULL: blocks whose offset changed
  * @compact: out, may be NULL: 1 if all free space is now one range at the
- *	end, 0 if the budget ran out first
+ *	end, 0 if the budget ran out first or a block stayed (in use by a
+ *	copy, or, without CAP_SYS_ADMIN, another user's block over
+ *	VMM_DEFRAG_USER_BUDGET or mapped)
  *
  * Return: 0, -EBUSY, or -EINTR.
  */

@@ -156,7 +156,7 @@ static const struct command commands[] = {
 	  "where it is, and so does, without root, another user's block that\n"
 	  "is over 4 MiB or mapped: if that leaves the arena not compact (or\n"
 	  "others keep freeing below their blocks), it prints what moved and\n"
-	  "exits 6; with --budget, one call never exits 6 for that.  Exit 6\n"
+	  "exits 6 (never with --budget alone, which makes one call).  Exit 6\n"
 	  "also if a signal interrupts it (the blocks moved so far stay moved,\n"
 	  "with their data).\n" },
 	{ "info", cmd_op, "info ID [--json]",

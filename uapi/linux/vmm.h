@@ -78,8 +78,8 @@
  *   ENODEV  the block was not allocated with VMM_ALLOC_MAPPABLE
  *   EINVAL  offset or length outside the block
  * Before vmm is asked, mmap(2) itself refuses a length of 0 and an offset
- * that is not a multiple of the page size (EINVAL), an offset so large
- * that offset + length passes the largest file offset (EOVERFLOW),
+ * that is not a multiple of the page size (EINVAL), an offset (a negative
+ * off_t) whose sum with the length wraps around (EOVERFLOW),
  * PROT_EXEC when /dev is mounted noexec (EPERM), a file opened O_WRONLY,
  * or PROT_WRITE with MAP_SHARED on one opened O_RDONLY (EACCES), and
  * unknown flags with MAP_SHARED_VALIDATE (EOPNOTSUPP).

@@ -417,7 +417,12 @@ static void __attribute__((destructor)) vmm_restore_at_exit(void)
 		vmm_load(vmm_initial_size);
 }
 
-/* ---- ioctl wrappers: return ioctl()'s result, errno as the kernel set it */
+/*
+ * ---- ioctl wrappers: return ioctl()'s result, errno as the kernel set it.
+ * vmm_lib_test defines VMM_UTIL_NO_WRAPPERS: it tests libvmm's functions
+ * of the same names.
+ */
+#ifndef VMM_UTIL_NO_WRAPPERS
 
 static inline int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id,
 			    __u64 *offset)
@@ -525,6 +530,8 @@ static inline int vmm_list(int fd, __u64 start_id, struct vmm_block_info *buf,
 	}
 	return ret;
 }
+
+#endif /* VMM_UTIL_NO_WRAPPERS */
 
 /* ---- sysfs */
 

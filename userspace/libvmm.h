@@ -374,7 +374,10 @@ int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
  * batch promises nothing more than the single commands in a row (it is
  * not atomic), so the emulation loses nothing but speed, and callers
  * need no fallback of their own.  The library keeps no state, so every
- * call on an old kernel costs one refused ioctl first.
+ * call on an old kernel costs one refused ioctl first.  The emulation
+ * reads and writes @entries itself, so there an unreadable @entries is a
+ * fault (SIGSEGV), as for any library function given a bad pointer, not
+ * -EFAULT.
  *
  * Return: 0 once entries have run (check @failed); -EINVAL for a @count
  * of 0 or above VMM_BATCH_MAX, or an unknown flag; -EFAULT if @entries

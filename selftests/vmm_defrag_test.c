@@ -4,6 +4,7 @@
  * feeds, and its rejections.
  */
 #include <pthread.h>
+#include <signal.h>
 
 #include "vmm_util.h"
 
@@ -555,6 +556,331 @@ TEST_F(defrag, auto_compact_makes_every_alloc_compact)
 	EXPECT_ERR(ENOSPC, vmm_alloc(fd, 7, 0, &id, NULL));
 	EXPECT_EQ(1ULL, vmm_sysfs("alloc_failures"));
 	close(fd);
+}
+
+/*
+ * A signal to a call waiting for another task's defragmentation.  A
+ * thread ("the holder") defragments a 64 MiB arena whose lowest 4 MiB
+ * block was just freed, holding the defragmentation mutex while it
+ * copies up to 56 MiB; once a VMM_DEFRAG_NOWAIT probe fails with EBUSY,
+ * a second thread ("the waiter") makes the call under test, and the
+ * signal goes only once the kernel shows the waiter asleep
+ * (interruptibly) in that ioctl.  The first 4 MiB block the holder
+ * moved is then past the point where the waiter could have found the
+ * mutex free.  An attempt where the holder finished first is not
+ * counted; the next frees the next block.
+ */
+#define WAIT_ARENA_STR	"64M"
+#define WAIT_BLOCKS	15		/* of 4 MiB, so 4 MiB free at the top */
+#define WAIT_ATTEMPTS	12
+/* A failure of the setup, reported where it happened. */
+#define WAIT_FAIL(fmt, ...) do { \
+	EXPECT_TRUE(false) TH_LOG(fmt, ##__VA_ARGS__); \
+} while (0)
+
+static volatile sig_atomic_t wait_signals;
+
+static void count_signal(int sig)
+{
+	(void)sig;
+	wait_signals++;
+}
+
+struct waiter {
+	int fd;
+	unsigned long cmd;
+	void *arg;
+	pid_t tid;
+	int ret;
+	int err;
+	volatile int done;
+	__u64 blocks;		/* live blocks when the call began */
+};
+
+/* Free every block from ID @start on: 0, or -1 and errno. */
+static int free_ids_from(int fd, __u64 start)
+{
+	struct vmm_block_info e[8];
+	__u32 n, i;
+
+	do {
+		if (vmm_list(fd, start, e, 8, &n, &start))
+			return -1;
+		for (i = 0; i < n; i++)
+			if (vmm_free(fd, e[i].id))
+				return -1;
+	} while (start);
+	return 0;
+}
+
+static void *run_waiter(void *p)
+{
+	struct waiter *w = p;
+
+	w->tid = syscall(SYS_gettid);
+	w->ret = ioctl(w->fd, w->cmd, w->arg);
+	w->err = errno;
+	w->done = 1;
+	return NULL;
+}
+
+/* Whether thread @tid sleeps interruptibly inside ioctl(fd, @cmd). */
+static bool asleep_in_ioctl(pid_t tid, unsigned long cmd)
+{
+	char path[64], buf[256], *p;
+	unsigned long long nr, fd, req;
+	bool sleeping = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	/* The state follows the command name's closing parenthesis. */
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		sleeping = p && p[1] == ' ' && p[2] == 'S';
+	}
+	fclose(f);
+	if (!sleeping)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	sleeping = fscanf(f, "%llu %llx %llx", &nr, &fd, &req) == 3 &&
+		   nr == __NR_ioctl && (unsigned int)req == (unsigned int)cmd;
+	fclose(f);
+	return sleeping;
+}
+
+/*
+ * Run @w's call while another defragmentation holds the mutex, and send
+ * its thread SIGUSR1 (with @restart, under SA_RESTART) while it waits.
+ * Returns true once the signal went to a waiting call, leaving @w's
+ * outcome in @w (with @restart, after the holder finished); false if
+ * no attempt overlapped.  *@fd is reloaded with a 64 MiB arena.
+ */
+static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
+				struct waiter *w, bool restart,
+				void (*before)(struct waiter *w, int fd,
+					       int attempt))
+{
+	struct sigaction sa = { .sa_handler = count_signal };
+	__u64 ids[WAIT_BLOCKS];
+	int attempt, i;
+
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	vmm_unload_for_reload();
+	if (vmm_load(WAIT_ARENA_STR)) {
+		WAIT_FAIL("loading vmm size=%s: %s", WAIT_ARENA_STR,
+				     strerror(errno));
+		return false;
+	}
+	*fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	if (*fd < 0) {
+		WAIT_FAIL("open: %s", strerror(errno));
+		return false;
+	}
+	for (i = 0; i < WAIT_BLOCKS; i++)
+		if (vmm_alloc(*fd, 4 * MiB, 0, &ids[i], NULL)) {
+			WAIT_FAIL("alloc: %s", strerror(errno));
+			return false;
+		}
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL)) {
+		WAIT_FAIL("sigaction: %s", strerror(errno));
+		return false;
+	}
+	for (attempt = 0; attempt < WAIT_ATTEMPTS; attempt++) {
+		struct long_defrag holder = { .fd = *fd };
+		struct vmm_defrag_args a;
+		pthread_t th, tw;
+		bool busy = false, sent = false;
+
+		if (vmm_free(*fd, ids[attempt])) {
+			WAIT_FAIL("free: %s", strerror(errno));
+			return false;
+		}
+		if (pthread_create(&th, NULL, run_long_defrag, &holder)) {
+			WAIT_FAIL("pthread_create");
+			return false;
+		}
+		/* Let it take the mutex, or the probe does its job. */
+		usleep(2000 << attempt % 4);
+		while (!busy) {
+			if (defrag_step(*fd, 0, VMM_DEFRAG_NOWAIT, &a) == 0) {
+				if (a.compact)
+					break;	/* too late: it is done */
+				continue;
+			}
+			if (errno != EBUSY) {
+				WAIT_FAIL("probe: %s",
+						     strerror(errno));
+				break;
+			}
+			busy = true;
+		}
+		if (busy) {
+			before(w, *fd, attempt);
+			wait_signals = 0;
+			w->fd = *fd;
+			w->tid = 0;
+			w->done = 0;
+			w->blocks = vmm_sysfs("blocks");
+			if (pthread_create(&tw, NULL, run_waiter, w)) {
+				WAIT_FAIL("pthread_create");
+				busy = false;
+			}
+		}
+		if (busy) {
+			/* Until it waits, or finds the mutex free. */
+			while (!w->done &&
+			       !(w->tid && asleep_in_ioctl(w->tid, w->cmd)))
+				usleep(200);
+			if (!w->done) {
+				sent = true;
+				pthread_kill(tw, SIGUSR1);
+			}
+			pthread_join(tw, NULL);
+		}
+		pthread_join(th, NULL);
+		if (holder.ret)
+			WAIT_FAIL("holder: %s",
+					     strerror(holder.err));
+		if (sent) {
+			EXPECT_EQ(1, wait_signals);
+			TH_LOG("signalled a waiting call in attempt %d",
+			       attempt + 1);
+			return true;
+		}
+		/* What the waiter allocated without waiting goes again. */
+		if (busy && free_ids_from(*fd, ids[WAIT_BLOCKS - 1] + 1)) {
+			WAIT_FAIL("freeing the waiter's block: %s",
+				  strerror(errno));
+			return false;
+		}
+	}
+	return false;
+}
+
+static void no_setup(struct waiter *w, int fd, int attempt)
+{
+	(void)w, (void)fd, (void)attempt;
+}
+
+/*
+ * A compacting ALLOC that must wait for the holder: one byte more than
+ * the larger of the two free ranges while the holder runs (the 4 MiB
+ * it slides up and the free space at the top), no more than both.
+ */
+static void compacting_alloc(struct waiter *w, int fd, int attempt)
+{
+	struct vmm_alloc_args *a = w->arg;
+	__u64 top = (__u64)(attempt + 1) * 4 * MiB;
+
+	(void)fd;
+	memset(a, 0, sizeof(*a));
+	a->size = (top > 4 * MiB ? top : 4 * MiB) + 1;
+	a->flags = VMM_ALLOC_COMPACT;
+}
+
+TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_fails_eintr_on_a_signal,
+	       300)
+{
+	struct vmm_defrag_args a = { 0 };
+	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
+					no_setup))
+		TH_LOG("never overlapped a running defrag");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(0ULL, a.bytes_moved);
+	EXPECT_EQ(0ULL, a.blocks_moved);
+}
+
+TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_restarts_after_sa_restart,
+	       300)
+{
+	struct vmm_defrag_args a = { 0 };
+	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
+					no_setup))
+		TH_LOG("never overlapped a running defrag");
+	/* Restarted, it waited out the holder, and found nothing to move. */
+	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(1ULL, a.compact);
+	EXPECT_EQ(0ULL, a.bytes_moved);
+}
+
+TEST_F_TIMEOUT(defrag, alloc_compact_waiting_fails_eintr_and_allocates_nothing,
+	       300)
+{
+	struct vmm_alloc_args a;
+	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
+					compacting_alloc))
+		TH_LOG("never overlapped a running defrag");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(w.blocks, vmm_sysfs("blocks"));
+	/* Asked again, it fits in the space the holder closed up. */
+	a.id = 0;
+	EXPECT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &a));
+	EXPECT_NE(0ULL, a.id);
+}
+
+TEST_F_TIMEOUT(defrag, alloc_compact_waiting_restarts_after_sa_restart, 300)
+{
+	struct vmm_alloc_args a;
+	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
+					compacting_alloc))
+		TH_LOG("never overlapped a running defrag");
+	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(w.blocks + 1, vmm_sysfs("blocks"));
+	EXPECT_OK(vmm_info(self->fd, a.id, NULL, NULL));
+}
+
+static struct vmm_batch_entry wait_entry;
+
+static void batched_compacting_alloc(struct waiter *w, int fd, int attempt)
+{
+	struct vmm_batch_args *b = w->arg;
+	struct vmm_alloc_args a;
+
+	compacting_alloc(&(struct waiter){ .arg = &a }, fd, attempt);
+	memset(&wait_entry, 0, sizeof(wait_entry));
+	wait_entry.op = VMM_BATCH_ALLOC;
+	wait_entry.alloc = a;
+	wait_entry.result = 1;
+	memset(b, 0, sizeof(*b));
+	b->entries = (__u64)(uintptr_t)&wait_entry;
+	b->count = 1;
+}
+
+TEST_F_TIMEOUT(defrag, batch_alloc_waiting_fails_eintr_even_with_sa_restart,
+	       300)
+{
+	struct vmm_batch_args b;
+	struct waiter w = { .cmd = VMM_IOC_BATCH, .arg = &b };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
+					batched_compacting_alloc))
+		TH_LOG("never overlapped a running defrag");
+	/* One entry cannot be restarted: it fails, the call does not. */
+	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(1U, b.done);
+	EXPECT_EQ(1U, b.failed);
+	EXPECT_EQ(-EINTR, wait_entry.result);
+	EXPECT_EQ(w.blocks, vmm_sysfs("blocks"));
 }
 
 TEST_HARNESS_MAIN

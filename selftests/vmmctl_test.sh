@@ -829,6 +829,19 @@ check "stats --users as a user shows the same table" 0 \
 	"$(printf '%10s %10s %14s %10s\n' UID BLOCKS BYTES NS-BLOCKS \
 		1000 1 20 0 1002 1 10 0)"$'\n' \
 	'' $U2 $V stats --users
+check "stats --users --json: one uid a line" 0 \
+	'{"users": [
+  {"uid": 1000, "blocks": 1, "bytes": 20, "ns_blocks": 0},
+  {"uid": 1002, "blocks": 1, "bytes": 10, "ns_blocks": 0}
+]}
+' '' $V stats --users --json
+printf 'stats --json --users\n' >"$T/batch"
+STDIN=$T/batch own check "batch: stats --users --json on one line" 0 \
+	'{"users": [{"uid": 1000, "blocks": 1, "bytes": 20, "ns_blocks": 0},{"uid": 1002, "blocks": 1, "bytes": 10, "ns_blocks": 0}]}
+' '' $V batch
+own check "stats --users --watch is a usage error" 1 '' \
+	'--users shows a table of its own, once; run it without --watch or --count' \
+	$V stats --users --watch
 echo 1 >"$PARAMS/max_blocks_per_uid"
 check "alloc past max_blocks_per_uid exits 4" 4 '' \
 	'^vmmctl: alloc: you already hold as many blocks or bytes as your limits allow \(max_blocks_per_uid' \
@@ -1122,6 +1135,11 @@ if all_checks; then
 ]}
 ' '' $V list --json
 	cp "$T/out" "$OBS/list.json"
+	run $V stats --users --json
+	cp "$T/out" "$OBS/users.json"
+	expect "stats --users --json: root's 15 bytes in 2 blocks" \
+		"$RC $(grep -c '{"uid": 0, "blocks": 2, "bytes": 15, "ns_blocks": 0}' "$T/out")" \
+		"0 1"
 	run $V stats --json
 	sed 's/"max_lock_hold_ns": [0-9]*,/"max_lock_hold_ns": N,/' "$T/out" >"$T/stats"
 	cp "$T/out" "$OBS/stats.json"

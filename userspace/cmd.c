@@ -335,15 +335,15 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		return fail_usage(
 			c,
 			"--watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly");
-	if (vals[4] && (vals[0] || vals[1] || vals[2] || vals[3]))
+	if (vals[4] && (vals[1] || vals[2] || vals[3]))
 		return fail_usage(
 			c,
-			"--users shows a table of its own; run it without --json, --watch or --count");
+			"--users shows a table of its own, once; run it without --watch or --count");
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
 	if (vals[4])
-		return print_users(c, fd);
+		return print_users(c, fd, !!vals[0]);
 	if (vals[1] || vals[2])
 		return stats_watch(c, fd, interval, count, !!vals[0]);
 	ret = vmm_stats(fd, &st);

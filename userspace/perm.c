@@ -152,41 +152,86 @@ int cmd_chown(struct ctx *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int print_users(struct ctx *c, int fd)
+/*
+ * Every page of VMM_IOC_USAGE, before anything is printed, so that a
+ * failure on a later page leaves no partial table.  0 and a malloc()ed
+ * array of *@n entries in *@out, or the exit status.
+ */
+static int read_users(struct ctx *c, int fd, struct vmm_user_usage **out,
+		      size_t *n)
 {
-	struct vmm_user_usage u[64];
-	__u32 start = 0, next, count, i;
-	int first = 1;
+	struct vmm_user_usage *v = NULL, *nv;
+	size_t cap = 0;
+	__u32 start = 0, next, count;
 
+	*out = NULL;
+	*n = 0;
 	do {
-		int ret = vmm_usage(fd, start, u, 64, &count, &next);
+		int ret;
 
-		if (ret == -EPERM)
+		if (*n + 64 > cap) {
+			cap = cap ? 2 * cap : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return fail(c, EXIT_FAIL, "out of memory");
+			}
+			v = nv;
+		}
+		ret = vmm_usage(fd, start, v + *n, 64, &count, &next);
+		if (ret == -EPERM) {
+			free(v);
 			return fail(
 				c, EXIT_PERM,
 				"the kernel shows the per-user table outside user namespaces only (its uids would name ids a namespace cannot see), and vmm before 0.4 to root only; run 'vmmctl stats --users' outside the namespace, or as root with an older vmm");
-		if (ret)
+		}
+		if (ret) {
+			free(v);
 			return fail_errno(c, -ret,
 					  "cannot read the per-user usage");
-		/* The heading once the first page is in, not before an error. */
-		if (!start && c->batch)
-			printf("users");
-		else if (!start)
-			printf("%10s %10s %14s %10s\n", "UID", "BLOCKS",
-			       "BYTES", "NS-BLOCKS");
-		for (i = 0; i < count; i++) {
-			if (c->batch)
-				printf("%suid=%u,blocks=%llu,bytes=%llu,ns_blocks=%llu",
-				       first ? "=" : " ", u[i].uid, u[i].blocks,
-				       u[i].bytes, u[i].ns_blocks);
-			else
-				printf("%10u %10llu %14llu %10llu\n", u[i].uid,
-				       u[i].blocks, u[i].bytes, u[i].ns_blocks);
-			first = 0;
 		}
+		*n += count;
 		start = next;
 	} while (next);
-	if (c->batch)
-		printf("%s\n", first ? "=" : "");
+	*out = v;
+	return EXIT_OK;
+}
+
+int print_users(struct ctx *c, int fd, int json)
+{
+	/* One uid a line, as list --json, unless in batch mode. */
+	const char *nl = c->batch ? "" : "\n  ";
+	struct vmm_user_usage *u = NULL;
+	size_t n, i;
+	int ret;
+
+	ret = read_users(c, fd, &u, &n);
+	if (ret)
+		return ret;
+	if (json)
+		printf("{\"users\": [");
+	else if (c->batch)
+		printf("users=");
+	else
+		printf("%10s %10s %14s %10s\n", "UID", "BLOCKS", "BYTES",
+		       "NS-BLOCKS");
+	for (i = 0; i < n; i++) {
+		if (json)
+			printf("%s%s{\"uid\": %u, \"blocks\": %llu, \"bytes\": %llu, \"ns_blocks\": %llu}",
+			       i ? "," : "", nl, u[i].uid, u[i].blocks,
+			       u[i].bytes, u[i].ns_blocks);
+		else if (c->batch)
+			printf("%suid=%u,blocks=%llu,bytes=%llu,ns_blocks=%llu",
+			       i ? " " : "", u[i].uid, u[i].blocks, u[i].bytes,
+			       u[i].ns_blocks);
+		else
+			printf("%10u %10llu %14llu %10llu\n", u[i].uid,
+			       u[i].blocks, u[i].bytes, u[i].ns_blocks);
+	}
+	if (json)
+		printf("%s]}\n", n && !c->batch ? "\n" : "");
+	else if (c->batch)
+		printf("\n");
+	free(u);
 	return EXIT_OK;
 }

@@ -181,8 +181,11 @@ int cmd_chmod(struct ctx *c, int argc, char **argv);
 int cmd_chown(struct ctx *c, int argc, char **argv);
 /* Parse an octal mode of at most 0777; returns 0, or -1 for garbage. */
 int parse_mode(const char *s, __u32 *mode);
-/* Print the per-uid usage table of "stats --users"; returns an exit class. */
-int print_users(struct ctx *c, int fd);
+/*
+ * Print the per-uid usage of "stats --users", a table or (@json) one JSON
+ * object; returns an exit class.
+ */
+int print_users(struct ctx *c, int fd, int json);
 
 /**
  * struct stats_rates - what "stats --watch" computes between two refreshes

@@ -67,6 +67,33 @@ run_one() {
 	fi
 }
 
+# Processes still running program $1 (a harness's test children, which
+# it puts in process groups of their own, outlive a program killed by
+# timeout, whose signal reaches its own group only): their pids.  From
+# /proc, as the guest's busybox has no pgrep; by the executable's
+# identity (-ef), which costs no process per entry.
+leftovers() {
+	for d in /proc/[0-9]*; do
+		[ "$d/exe" -ef "$1" ] && echo "${d#/proc/}"
+	done
+}
+
+# Kill what program $1 left running, and wait (up to 10 s) until it is
+# gone, so that the next program finds vmm free to reload.
+reap() {
+	left=$(leftovers "$1")
+	[ -n "$left" ] || return 0
+	echo "# run_all: $(basename "$1"): killing what it left running:" $left
+	kill -KILL $left 2>/dev/null
+	n=0
+	while [ -n "$(leftovers "$1")" ] && [ "$n" -lt 10 ]; do
+		sleep 1
+		n=$((n + 1))
+	done
+	[ -z "$(leftovers "$1")" ] ||
+		echo "# run_all: $(basename "$1"): still running:" $(leftovers "$1")
+}
+
 total=0
 failed=0
 failed_names=
@@ -82,6 +109,7 @@ for prog in $progs; do
 	else
 		run_one "$prog"
 		rc=$?
+		reap "$prog"
 	fi
 	took="$(($(date +%s) - t0)) s"
 	# 0 is a pass, 4 (KSFT_SKIP) a skipped program.

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vmm_lib_test: libvmm, the C library vmmctl is built on, through its
- * own API.  Every function's success and documented -errno returns, its
- * out parameters (and that NULL ones are allowed), the list iterator
- * across pages, and vmm_batch()'s emulation for a module without
- * VMM_IOC_BATCH, which must give the kernel's results entry for entry.
+ * own API.  Every function's success, the documented -errno returns a
+ * root caller meets on its own (those that need another user, a quota,
+ * a fault or a signal are the kernel's, tested by the other programs
+ * through the same ioctls), its out parameters (and that NULL ones are
+ * allowed), the list iterator across pages, counts from the kernel that
+ * would overrun the caller's array (-EIO), and vmm_batch()'s emulation
+ * for a module without VMM_IOC_BATCH, which must give the kernel's
+ * results entry for entry.
  *
  * The library is compiled into this program from userspace/libvmm.c.
  * The program defines ioctl() itself, passing every call on to the
  * system call: a test that sets refuse_batch makes VMM_IOC_BATCH fail
  * with ENOTTY, as a vmm older than 0.6 does, and so drives the
  * emulation on any kernel (seccomp could do it too, but the debug
- * kernel has none).
+ * kernel has none); one that sets lie_count has LIST, USAGE and BATCH
+ * report that many entries, as a broken kernel might.
  *
  * The cases share one load of a 1 MiB arena (VMM_SETUP_SHARED), so IDs
  * are counted from vmm_last_id().
@@ -28,13 +33,20 @@
 #define ARENA_STR	"1M"
 #define UNTOUCHED	0x5a5a5a5a	/* a result the kernel never writes */
 
+/* A 64-bit time_t build renames glibc's ioctl(); this one would not. */
+#ifdef __USE_TIME_BITS64
+#error "vmm_lib_test's ioctl() stands in for glibc's 32-bit-time ioctl()"
+#endif
+
 static volatile int refuse_batch;
+static volatile __u32 lie_count;
 static volatile unsigned long batch_calls, vmm_calls;
 
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
 	void *arg;
+	long ret;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
@@ -48,7 +60,21 @@ int ioctl(int fd, unsigned long request, ...)
 			return -1;
 		}
 	}
-	return syscall(SYS_ioctl, fd, request, arg);
+	ret = syscall(SYS_ioctl, fd, request, arg);
+	if (ret || !lie_count)
+		return ret;
+	switch ((unsigned int)request) {
+	case VMM_IOC_LIST:
+		((struct vmm_list_args *)arg)->count = lie_count;
+		break;
+	case VMM_IOC_USAGE:
+		((struct vmm_usage_args *)arg)->count = lie_count;
+		break;
+	case VMM_IOC_BATCH:
+		((struct vmm_batch_args *)arg)->done = lie_count;
+		break;
+	}
+	return ret;
 }
 
 FIXTURE(lib) {
@@ -65,6 +91,7 @@ FIXTURE_SETUP(lib)
 	err = vmm_last_id(self->fd, &self->last);
 	ASSERT_EQ(0, err);
 	refuse_batch = 0;
+	lie_count = 0;
 	batch_calls = 0;
 }
 
@@ -207,10 +234,12 @@ TEST_F(lib, defrag_step_reports_progress_until_compact)
 	__u64 ids[8], bytes = 0, blocks = 0, total = 0;
 	int compact = -1, i, steps = 0;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(0, vmm_alloc(self->fd, 4096, 0, &ids[i], NULL));
-	for (i = 0; i < 8; i += 2)
+	}
+	for (i = 0; i < 8; i += 2) {
 		ASSERT_EQ(0, vmm_free(self->fd, ids[i]));
+	}
 	/* Four blocks of 4 KiB to move; a budget of one moves one a step. */
 	do {
 		ASSERT_EQ(0, vmm_defrag_step(self->fd, 4096, 0, &bytes,
@@ -230,8 +259,9 @@ TEST_F(lib, defrag_step_reports_progress_until_compact)
 	EXPECT_EQ(0ULL, blocks);
 	EXPECT_EQ(-EINVAL, vmm_defrag_step(self->fd, 0, 0x80000000U, NULL,
 					   NULL, NULL));
-	for (i = 1; i < 8; i += 2)
+	for (i = 1; i < 8; i += 2) {
 		EXPECT_EQ(0, vmm_free(self->fd, ids[i]));
+	}
 }
 
 TEST_F(lib, stats_and_usage_count_the_blocks)
@@ -323,9 +353,10 @@ TEST_F(lib, list_iter_and_list_all_see_each_block_once_in_order)
 	EXPECT_EQ(0, vmm_list_all(self->fd, &all, &n));
 	EXPECT_EQ(NULL, all);
 	EXPECT_EQ(0U, n);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < N; i++) {
 		ASSERT_EQ(0, vmm_alloc(self->fd, i + 1, 0, i ? NULL : &first,
 				       NULL));
+	}
 	ASSERT_EQ(0, vmm_list(self->fd, first + 3, page, 8, &count, &next));
 	ASSERT_EQ(8U, count);
 	EXPECT_EQ(first + 3, page[0].id);
@@ -349,8 +380,9 @@ TEST_F(lib, list_iter_and_list_all_see_each_block_once_in_order)
 	free(it);
 	ASSERT_EQ(0, vmm_list_all(self->fd, &all, &n));
 	ASSERT_EQ((size_t)N, n);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < N; i++) {
 		ASSERT_EQ(first + i, all[i].id);
+	}
 	free(all);
 	/* A failure leaves nothing allocated and says so. */
 	all = (void *)1;
@@ -363,17 +395,49 @@ TEST_F(lib, list_iter_and_list_all_see_each_block_once_in_order)
 	EXPECT_EQ(0U, n);
 }
 
+TEST_F(lib, counts_past_the_callers_array_are_refused)
+{
+	struct vmm_block_info page[4];
+	struct vmm_user_usage u[4];
+	struct vmm_batch_entry e[2];
+	unsigned int done = 77, failed = 77;
+	__u32 count = 77;
+	__u64 id;
+
+	ASSERT_EQ(0, vmm_alloc(self->fd, 10, 0, &id, NULL));
+	vmm_batch_info(&e[0], id);
+	vmm_batch_info(&e[1], id);
+	/* As many as asked for is fine... */
+	lie_count = 4;
+	EXPECT_EQ(0, vmm_list(self->fd, 1, page, 4, &count, NULL));
+	EXPECT_EQ(4U, count);
+	EXPECT_EQ(0, vmm_usage(self->fd, 0, u, 4, &count, NULL));
+	EXPECT_EQ(4U, count);
+	/* ...one more is not, and nothing is stored. */
+	lie_count = 5;
+	count = 77;
+	EXPECT_EQ(-EIO, vmm_list(self->fd, 1, page, 4, &count, NULL));
+	EXPECT_EQ(-EIO, vmm_usage(self->fd, 0, u, 4, &count, NULL));
+	EXPECT_EQ(77U, count);
+	lie_count = 3;
+	EXPECT_EQ(-EIO, vmm_batch(self->fd, e, 2, 0, &done, &failed));
+	EXPECT_EQ(77U, done);
+	EXPECT_EQ(77U, failed);
+	lie_count = 0;
+	EXPECT_EQ(0, vmm_free(self->fd, id));
+}
+
 TEST_F(lib, module_version_matches_sysfs)
 {
 	char want[64], got[64];
-	__u64 n;
+	ssize_t n;
 	int fd;
 
 	fd = open(VMM_SYSFS_VERSION, O_RDONLY);
 	ASSERT_LE(0, fd);
 	n = read(fd, want, sizeof(want) - 1);
 	close(fd);
-	ASSERT_LT(1ULL, n);
+	ASSERT_LT(1, n);
 	want[n] = '\0';
 	want[strcspn(want, "\n")] = '\0';
 	ASSERT_EQ(0, vmm_module_version(got, sizeof(got)));
@@ -441,9 +505,10 @@ static void run_seq(struct __test_metadata *_metadata, int fd, __u64 base,
 	EXPECT_EQ(emulate ? 1UL + n - (n == SEQ ? 2 : 0) : 1UL, vmm_calls);
 	EXPECT_EQ(n, done);
 	EXPECT_EQ(n == SEQ ? 5U : 1U, failed);
-	for (i = 0; i < SEQ; i++)
+	for (i = 0; i < SEQ; i++) {
 		EXPECT_EQ(i < n ? seq_results[i] : UNTOUCHED, e[i].result)
 			TH_LOG("entry %u (emulated: %d)", i, emulate);
+	}
 	EXPECT_EQ(base + 1, e[0].alloc.id);
 	EXPECT_EQ(0ULL, e[0].alloc.offset);
 	EXPECT_EQ(100ULL, e[3].info.size);

@@ -829,7 +829,7 @@ check "stats --users as a user shows the same table" 0 \
 	"$(printf '%10s %10s %14s %10s\n' UID BLOCKS BYTES NS-BLOCKS \
 		1000 1 20 0 1002 1 10 0)"$'\n' \
 	'' $U2 $V stats --users
-check "stats --users --json: one uid a line" 0 \
+own check "stats --users --json: one uid a line" 0 \
 	'{"users": [
   {"uid": 1000, "blocks": 1, "bytes": 20, "ns_blocks": 0},
   {"uid": 1002, "blocks": 1, "bytes": 10, "ns_blocks": 0}

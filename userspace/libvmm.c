@@ -177,6 +177,9 @@ int vmm_usage(int fd, __u32 start_uid, struct vmm_user_usage *entries,
 	ret = vmm_ioctl(fd, VMM_IOC_USAGE, &a);
 	if (ret)
 		return ret;
+	/* Never trust a count that would overrun the caller's array. */
+	if (a.count > capacity)
+		return -EIO;
 	*count = a.count;
 	if (next_uid)
 		*next_uid = a.next_uid;

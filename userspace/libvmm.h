@@ -208,7 +208,8 @@ int vmm_chown(int fd, __u64 id, __u32 uid, __u32 gid);
  *
  * Return: 0; -EPERM in a user namespace other than the initial one (and,
  * with vmm before 0.4, without CAP_SYS_ADMIN); -EINVAL for a bad
- * @capacity; -ENOMEM.
+ * @capacity; -ENOMEM; -EIO if the kernel reports more entries than
+ * @capacity.
  */
 int vmm_usage(int fd, __u32 start_uid, struct vmm_user_usage *entries,
 	      __u32 capacity, __u32 *count, __u32 *next_uid);
@@ -368,16 +369,19 @@ int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
  * ->result, not in the return value.
  *
  * On a kernel without VMM_IOC_BATCH (a vmm module older than the ioctl,
- * which fails it with ENOTTY) the entries are run by their single ioctls instead, one after
- * another, with the same results, @done and @failed: a program written
- * against vmm_batch() works on every vmm, only slower on an old one.  The
- * batch promises nothing more than the single commands in a row (it is
- * not atomic), so the emulation loses nothing but speed, and callers
- * need no fallback of their own.  The library keeps no state, so every
- * call on an old kernel costs one refused ioctl first.  The emulation
- * reads and writes @entries itself, so there an unreadable @entries is a
- * fault (SIGSEGV), as for any library function given a bad pointer, not
- * -EFAULT.
+ * which fails it with ENOTTY) the entries are run by their single
+ * ioctls instead, one after another, with the same results, @done and
+ * @failed: a program written against vmm_batch() works on every vmm,
+ * only slower on an old one.  The batch promises nothing more than the
+ * single commands in a row (it is not atomic), so the emulation loses
+ * nothing but speed, and callers need no fallback of their own.  The
+ * library keeps no state, so every call on an old kernel costs one
+ * refused ioctl first.  Where the emulation differs: it reads and writes
+ * @entries itself, so an unreadable @entries is a fault (SIGSEGV), as
+ * for any library function given a bad pointer, not -EFAULT; and signals
+ * act on each single ioctl, so a pending signal does not end the call
+ * early, and an entry whose wait a signal interrupts is restarted under
+ * SA_RESTART (the kernel's batch fails it with -EINTR).
  *
  * Return: 0 once entries have run (check @failed); -EINVAL for a @count
  * of 0 or above VMM_BATCH_MAX, or an unknown flag; -EFAULT if @entries
@@ -462,7 +466,8 @@ void vmm_batch_info(struct vmm_batch_entry *e, __u64 id);
  * @count: out: entries stored
  * @next_id: out, may be NULL: @start_id for the next page, 0 at the end
  *
- * Return: 0, or -EINVAL for a bad @capacity.
+ * Return: 0, -EINVAL for a bad @capacity, or -EIO if the kernel reports
+ * more entries than @capacity.
  */
 int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
 	     __u32 capacity, __u32 *count, __u64 *next_id);

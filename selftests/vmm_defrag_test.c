@@ -680,11 +680,36 @@ static bool saw_restart(struct waiter *w)
  * the holder finished); false if no attempt did.  *@fd is reloaded with
  * a 64 MiB arena.
  */
+enum wait_for {
+	WAIT_MUTEX,	/* 15 blocks of 4 MiB, the lowest freed each time */
+	WAIT_MOVE,	/* one 56 MiB block over a 4 MiB hole: one copy */
+};
+
+/* The block WAIT_MOVE's holder moves in the attempt under way. */
+static __u64 moving_id;
+
+/*
+ * From an arena of 64 MiB: a 56 MiB block (moving_id) holding "head"
+ * and "tail" at its ends, over a free 4 MiB at 0.  0, or -1 and errno.
+ */
+static int make_big_move(int fd)
+{
+	__u64 low;
+
+	if (free_ids_from(fd, 1) || vmm_alloc(fd, 4 * MiB, 0, &low, NULL) ||
+	    vmm_alloc(fd, 56 * MiB, 0, &moving_id, NULL) ||
+	    vmm_write(fd, moving_id, 0, "head", 4) ||
+	    vmm_write(fd, moving_id, 56 * MiB - 4, "tail", 4))
+		return -1;
+	return vmm_free(fd, low);
+}
+
 static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 				struct waiter *w, bool restart,
 				void (*before)(struct waiter *w, int fd,
 					       int attempt),
-				bool (*missed)(const struct waiter *w))
+				bool (*missed)(const struct waiter *w),
+				enum wait_for wait)
 {
 	struct sigaction sa = { .sa_handler = count_signal };
 	__u64 ids[WAIT_BLOCKS];
@@ -704,7 +729,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		WAIT_FAIL("open: %s", strerror(errno));
 		return false;
 	}
-	for (i = 0; i < WAIT_BLOCKS; i++)
+	for (i = 0; wait == WAIT_MUTEX && i < WAIT_BLOCKS; i++)
 		if (vmm_alloc(*fd, 4 * MiB, 0, &ids[i], NULL)) {
 			WAIT_FAIL("alloc: %s", strerror(errno));
 			return false;
@@ -721,8 +746,9 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		pthread_t th, tw;
 		bool busy = false, hit = false;
 
-		if (vmm_free(*fd, ids[attempt])) {
-			WAIT_FAIL("free: %s", strerror(errno));
+		if (wait == WAIT_MOVE ? make_big_move(*fd) :
+					vmm_free(*fd, ids[attempt])) {
+			WAIT_FAIL("layout: %s", strerror(errno));
 			return false;
 		}
 		if (pthread_create(&th, NULL, run_long_defrag, &holder)) {
@@ -778,7 +804,8 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			return true;
 		}
 		/* What the waiter allocated without waiting goes again. */
-		if (busy && free_ids_from(*fd, ids[WAIT_BLOCKS - 1] + 1)) {
+		if (busy && wait == WAIT_MUTEX &&
+		    free_ids_from(*fd, ids[WAIT_BLOCKS - 1] + 1)) {
 			WAIT_FAIL("freeing the waiter's block: %s",
 				  strerror(errno));
 			return false;
@@ -821,7 +848,7 @@ TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_fails_eintr_on_a_signal,
 	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
-					no_setup, call_succeeded))
+					no_setup, call_succeeded, WAIT_MUTEX))
 		TH_LOG("no signal reached a waiting DEFRAG");
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
@@ -834,7 +861,7 @@ TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_restarts_after_sa_restart,
 	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					no_setup, NULL))
+					no_setup, NULL, WAIT_MUTEX))
 		TH_LOG("no signal reached a waiting DEFRAG");
 	/* Restarted, it waited out the holder, and found nothing to move. */
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
@@ -849,7 +876,8 @@ TEST_F_TIMEOUT(defrag, alloc_compact_waiting_fails_eintr_and_allocates_nothing,
 	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
-					compacting_alloc, call_succeeded))
+					compacting_alloc, call_succeeded,
+					WAIT_MUTEX))
 		TH_LOG("no signal reached a waiting ALLOC");
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
@@ -866,7 +894,7 @@ TEST_F_TIMEOUT(defrag, alloc_compact_waiting_restarts_after_sa_restart, 300)
 	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					compacting_alloc, NULL))
+					compacting_alloc, NULL, WAIT_MUTEX))
 		TH_LOG("no signal reached a waiting ALLOC");
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
 	EXPECT_EQ(w.blocks + 1, vmm_sysfs("blocks"));
@@ -904,7 +932,7 @@ TEST_F_TIMEOUT(defrag, batch_alloc_waiting_fails_eintr_even_with_sa_restart,
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
 					batched_compacting_alloc,
-					entry_succeeded))
+					entry_succeeded, WAIT_MUTEX))
 		TH_LOG("no signal reached a waiting batch entry");
 	/* One entry cannot be restarted: it fails, the call does not. */
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
@@ -912,6 +940,72 @@ TEST_F_TIMEOUT(defrag, batch_alloc_waiting_fails_eintr_even_with_sa_restart,
 	EXPECT_EQ(1U, b.failed);
 	EXPECT_EQ(-EINTR, wait_entry.result);
 	EXPECT_EQ(w.blocks, vmm_sysfs("blocks"));
+}
+
+/* A READ or WRITE of @len bytes at @off of the block being moved. */
+static unsigned char move_buf[4096];
+
+static void rw_moving(struct waiter *w, __u64 off, __u64 len)
+{
+	struct vmm_rw_args *a = w->arg;
+
+	*a = (struct vmm_rw_args){
+		.id = moving_id, .offset = off, .length = len,
+		.buffer = (__u64)(uintptr_t)move_buf,
+	};
+}
+
+static void read_moving(struct waiter *w, int fd, int attempt)
+{
+	(void)fd, (void)attempt;
+	memset(move_buf, 0, sizeof(move_buf));
+	rw_moving(w, 0, sizeof(move_buf));
+}
+
+static void write_moving(struct waiter *w, int fd, int attempt)
+{
+	(void)fd, (void)attempt;
+	memcpy(move_buf, "new!", 4);
+	rw_moving(w, 100, 4);
+}
+
+/* The block moved to 0 with its bytes, and "new!" at 100 if @written. */
+#define ASSERT_MOVED_INTACT(fd, written) do { \
+	unsigned char __b[4]; \
+	ASSERT_BLOCK(fd, moving_id, 0, 56 * MiB); \
+	ASSERT_OK(vmm_read(fd, moving_id, 0, __b, 4)); \
+	ASSERT_EQ(0, memcmp(__b, "head", 4)); \
+	ASSERT_OK(vmm_read(fd, moving_id, 56 * MiB - 4, __b, 4)); \
+	ASSERT_EQ(0, memcmp(__b, "tail", 4)); \
+	ASSERT_OK(vmm_read(fd, moving_id, 100, __b, 4)); \
+	ASSERT_EQ(0, memcmp(__b, (written) ? "new!" : "\0\0\0\0", 4)); \
+} while (0)
+
+TEST_F_TIMEOUT(defrag, read_of_a_moving_block_fails_eintr_on_a_signal, 300)
+{
+	struct vmm_rw_args a;
+	struct waiter w = { .cmd = VMM_IOC_READ, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
+					read_moving, call_succeeded,
+					WAIT_MOVE))
+		TH_LOG("no signal reached a READ waiting for a move");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+TEST_F_TIMEOUT(defrag, write_to_a_moving_block_restarts_after_sa_restart,
+	       300)
+{
+	struct vmm_rw_args a;
+	struct waiter w = { .cmd = VMM_IOC_WRITE, .arg = &a };
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
+					write_moving, NULL, WAIT_MOVE))
+		TH_LOG("no signal reached a WRITE waiting for a move");
+	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	ASSERT_MOVED_INTACT(self->fd, true);
 }
 
 TEST_HARNESS_MAIN

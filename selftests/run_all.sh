@@ -71,27 +71,50 @@ run_one() {
 # it puts in process groups of their own, outlive a program killed by
 # timeout, whose signal reaches its own group only): their pids.  From
 # /proc, as the guest's busybox has no pgrep; by the executable's
-# identity (-ef), which costs no process per entry.
+# identity (-ef), which costs no process per entry.  A script's children
+# (vmmctl_test.sh's) run other executables and are not found.
 leftovers() {
 	for d in /proc/[0-9]*; do
 		[ "$d/exe" -ef "$1" ] && echo "${d#/proc/}"
 	done
 }
 
+# Of pids $1, those not yet gone.  A process whose leader has exited has
+# no exe link but may have threads still in a call; one that is a
+# zombie with no thread left holds nothing.
+still() {
+	for p in $1; do
+		s=$(cat "/proc/$p/status" 2>/dev/null) || continue
+		case $s in
+		"" | *"State:	Z"*"Threads:	1"*) ;;
+		*) echo "$p" ;;
+		esac
+	done
+}
+
 # Kill what program $1 left running, and wait (up to 10 s) until it is
-# gone, so that the next program finds vmm free to reload.
+# gone, so that the next program finds vmm free to reload; what appears
+# meanwhile (a child forked before the kill) is killed too.
 reap() {
 	left=$(leftovers "$1")
 	[ -n "$left" ] || return 0
 	echo "# run_all: $(basename "$1"): killing what it left running:" $left
-	kill -KILL $left 2>/dev/null
 	n=0
-	while [ -n "$(leftovers "$1")" ] && [ "$n" -lt 10 ]; do
+	while :; do
+		kill -KILL $left 2>/dev/null
+		for p in $(leftovers "$1"); do
+			case " $left " in
+			*" $p "*) ;;
+			*) left="$left $p" ;;
+			esac
+		done
+		left=$(still "$left")
+		[ -n "$left" ] || return 0
+		[ "$n" -lt 10 ] || break
 		sleep 1
 		n=$((n + 1))
 	done
-	[ -z "$(leftovers "$1")" ] ||
-		echo "# run_all: $(basename "$1"): still running:" $(leftovers "$1")
+	echo "# run_all: $(basename "$1"): still running:" $left
 }
 
 total=0

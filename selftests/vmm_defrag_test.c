@@ -565,11 +565,12 @@ TEST_F(defrag, auto_compact_makes_every_alloc_compact)
  * copies up to 56 MiB; once a VMM_DEFRAG_NOWAIT probe fails with EBUSY,
  * a second thread ("the waiter") makes the call under test, and the
  * signal goes only once the kernel shows the waiter asleep
- * (interruptibly) in that ioctl, which only the wait for the mutex does.
- * The holder may still let the mutex go between that look and the
- * signal, and the waiter then runs its call to the end: an attempt where
- * the waiter finished before the signal could be shown to reach its
- * wait is not counted, and the next frees the next block.
+ * (interruptibly) in that ioctl, which only the wait for the mutex does
+ * (or, in the WAIT_MOVE layout below, the wait for a block's move).
+ * The holder may still let go between that look and the signal, and
+ * the waiter then runs its call to the end: an attempt where the waiter
+ * finished before the signal could be shown to reach its wait is not
+ * counted, and the next attempt makes a new hole.
  */
 #define WAIT_ARENA_STR	"64M"
 #define WAIT_BLOCKS	15		/* of 4 MiB, so 4 MiB free at the top */
@@ -671,15 +672,6 @@ static bool saw_restart(struct waiter *w)
 	return w->ret != 0;
 }
 
-/*
- * Run @w's call while another defragmentation holds the mutex, and send
- * its thread SIGUSR1 (with @restart, under SA_RESTART) while it waits.
- * @missed says whether the call ran to the end before the signal came
- * (NULL: the call must restart; see saw_restart()).  Returns true once
- * the signal reached a waiting call, leaving @w's outcome in @w (after
- * the holder finished); false if no attempt did.  *@fd is reloaded with
- * a 64 MiB arena.
- */
 enum wait_for {
 	WAIT_MUTEX,	/* 15 blocks of 4 MiB, the lowest freed each time */
 	WAIT_MOVE,	/* one 56 MiB block over a 4 MiB hole: one copy */
@@ -704,6 +696,15 @@ static int make_big_move(int fd)
 	return vmm_free(fd, low);
 }
 
+/*
+ * Run @w's call while another defragmentation holds the mutex, and send
+ * its thread SIGUSR1 (with @restart, under SA_RESTART) while it waits.
+ * @missed says whether the call ran to the end before the signal came
+ * (NULL: the call must restart; see saw_restart()).  Returns true once
+ * the signal reached a waiting call, leaving @w's outcome in @w (after
+ * the holder finished); false if no attempt did.  *@fd is reloaded with
+ * a 64 MiB arena, laid out as @wait says.
+ */
 static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 				struct waiter *w, bool restart,
 				void (*before)(struct waiter *w, int fd,
@@ -788,7 +789,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 				usleep(200);
 			if (!w->done) {
 				pthread_kill(tw, SIGUSR1);
-				hit = missed || saw_restart(w);
+				hit = missed != NULL || saw_restart(w);
 			}
 			pthread_join(tw, NULL);
 			if (hit && missed && missed(w))
@@ -971,14 +972,14 @@ static void write_moving(struct waiter *w, int fd, int attempt)
 
 /* The block moved to 0 with its bytes, and "new!" at 100 if @written. */
 #define ASSERT_MOVED_INTACT(fd, written) do { \
-	unsigned char __b[4]; \
+	unsigned char mi_b[4]; \
 	ASSERT_BLOCK(fd, moving_id, 0, 56 * MiB); \
-	ASSERT_OK(vmm_read(fd, moving_id, 0, __b, 4)); \
-	ASSERT_EQ(0, memcmp(__b, "head", 4)); \
-	ASSERT_OK(vmm_read(fd, moving_id, 56 * MiB - 4, __b, 4)); \
-	ASSERT_EQ(0, memcmp(__b, "tail", 4)); \
-	ASSERT_OK(vmm_read(fd, moving_id, 100, __b, 4)); \
-	ASSERT_EQ(0, memcmp(__b, (written) ? "new!" : "\0\0\0\0", 4)); \
+	ASSERT_OK(vmm_read(fd, moving_id, 0, mi_b, 4)); \
+	ASSERT_EQ(0, memcmp(mi_b, "head", 4)); \
+	ASSERT_OK(vmm_read(fd, moving_id, 56 * MiB - 4, mi_b, 4)); \
+	ASSERT_EQ(0, memcmp(mi_b, "tail", 4)); \
+	ASSERT_OK(vmm_read(fd, moving_id, 100, mi_b, 4)); \
+	ASSERT_EQ(0, memcmp(mi_b, (written) ? "new!" : "\0\0\0\0", 4)); \
 } while (0)
 
 TEST_F_TIMEOUT(defrag, read_of_a_moving_block_fails_eintr_on_a_signal, 300)

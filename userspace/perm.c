@@ -191,6 +191,12 @@ static int read_users(struct ctx *c, int fd, struct vmm_user_usage **out,
 					  "cannot read the per-user usage");
 		}
 		*n += count;
+		/* A kernel that does not advance would loop forever. */
+		if (next && next <= start) {
+			free(v);
+			return fail_errno(c, EIO,
+					  "cannot read the per-user usage");
+		}
 		start = next;
 	} while (next);
 	*out = v;

@@ -171,7 +171,7 @@ static int read_users(struct ctx *c, int fd, struct vmm_user_usage **out,
 
 		if (*n + 64 > cap) {
 			cap = cap ? 2 * cap : 64;
-			nv = realloc(v, cap * sizeof(*v));
+			nv = reallocarray(v, cap, sizeof(*v));
 			if (!nv) {
 				free(v);
 				return fail(c, EXIT_FAIL, "out of memory");

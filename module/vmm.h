@@ -22,6 +22,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/static_key.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -645,9 +646,8 @@ static inline pgoff_t vmm_map_base(const struct vmm_arena *arena,
 	return (pgoff_t)blk->map_slot * vmm_map_window(arena);
 }
 
+extern const struct file_operations vmm_fops;
 long vmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
-		    u64 offset, void __user *ubuf, size_t len, bool to_block);
 
 /**
  * struct vmm_file - per-open-file state
@@ -669,9 +669,23 @@ struct vmm_file {
 	struct list_head scoped;
 };
 
+/*
+ * Unknown flags, padding and reserved fields must be zero so they can gain
+ * a meaning.
+ */
+static inline bool vmm_args_clean(u32 flags, u32 known, u32 pad,
+				  const void *reserved, size_t len)
+{
+	return !(flags & ~known) && !pad && !memchr_inv(reserved, 0, len);
+}
+
+/* vmm_cmd.c: what the ioctls, the batch and read(2)/write(2) share. */
 void vmm_cred_current(struct vmm_cred *cred);
 bool vmm_cred_escalate(struct vmm_cred *cred, int err);
+void vmm_cred_limits(struct vmm_cred *cred);
 struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may);
+long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
+		    u64 offset, void __user *ubuf, size_t len, bool to_block);
 
 /**
  * struct vmm_caller - who makes one ioctl call, and through which file

@@ -8,7 +8,7 @@
  * operation, which is most of the cost of a small one.  A batch copies its
  * entries in once, takes the caller's credentials once, and runs each
  * entry through the same checks and actions as the single command
- * (vmm_ioctl.c), so that an entry's result is what the command would have
+ * (vmm_cmd.c), so that an entry's result is what the command would have
  * returned.
  *
  * What a batch must not do is let one call keep the arena, or the CPU, for

@@ -2,27 +2,21 @@
 /*
  * vmm: a kernel-owned arena of variable-size blocks behind /dev/vmm.
  *
- * This file holds the module's life cycle and the file operations that act
- * on the block an open file has selected.  The ioctls are in vmm_ioctl.c,
- * the allocator in the arena's files (vmm_arena.h lists them), mmap(2) of
- * blocks in vmm_mmap.c, the sysfs counters in vmm_sysfs.c, the debugfs
- * views in vmm_debugfs.c, the tracepoints in vmm_trace.h.
- *
- * Locking: see vmm_arena.c.  File operations take the arena lock only to
- * look up and pin a block; the copy itself runs unlocked.
+ * This file holds the module's life cycle and its parameters.  The file
+ * operations are in vmm_file.c, the ioctls in vmm_ioctl.c and vmm_batch.c,
+ * the commands both share in vmm_cmd.c, the allocator in the arena's files
+ * (vmm_arena.h lists them), mmap(2) of blocks in vmm_mmap.c, the sysfs
+ * counters in vmm_sysfs.c, the debugfs views in vmm_debugfs.c, the
+ * tracepoints in vmm_trace.h.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/err.h>
-#include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include "vmm.h"
 
@@ -195,181 +189,6 @@ module_param_cb(max_blocks_unprivileged, &vmm_quota_ops,
 MODULE_PARM_DESC(max_blocks_unprivileged, "Most blocks one uid may own through allocations by callers without CAP_SYS_ADMIN; more fail with EDQUOT (default 16384, about 3.3 MiB of kernel memory; 0: no limit)");
 
 MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
-
-/**
- * vmm_copy_block() - copy between a pinned block and user memory
- * @arena: the arena
- * @blk: a block pinned by the caller
- * @offset: byte offset in the block; @offset + @len must lie inside it
- * @ubuf: user buffer
- * @len: bytes to copy
- * @to_block: true to copy from @ubuf into the block
- *
- * copy_from_user() would zero the rest of a piece that faults, wiping block
- * bytes the caller never meant to touch, so writes check the whole range
- * with access_ok() once and use __copy_from_user(), which stores only what
- * it copied.
- *
- * Return: bytes copied, which is less than @len only if @ubuf faulted or a
- * fatal signal arrived.
- */
-long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
-		    u64 offset, void __user *ubuf, size_t len, bool to_block)
-{
-	u8 *kbuf = arena->base + blk->start + offset;
-	size_t done = 0;
-
-	if (to_block && !access_ok(ubuf, len))
-		return 0;
-	while (done < len) {
-		size_t n = min_t(size_t, len - done, VMM_CHUNK);
-		unsigned long left;
-
-		if (to_block)
-			left = __copy_from_user(kbuf + done, ubuf + done, n);
-		else
-			left = copy_to_user(ubuf + done, kbuf + done, n);
-		done += n - left;
-		if (left || fatal_signal_pending(current))
-			break;
-		cond_resched();
-	}
-	return done;
-}
-
-/*
- * Pin the block this file has selected, if both the task that selected it
- * (then) and the caller (now, who may be another task) have any of the
- * @may permissions on it.
- */
-static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
-{
-	struct vmm_arena *arena = &vf->vmm->arena;
-	u64 id;
-
-	vmm_lock(arena);
-	id = vf->selected;
-	may &= vf->selected_may;
-	vmm_unlock(arena);
-	if (!id)
-		return ERR_PTR(-ENXIO);
-	if (!may)
-		return ERR_PTR(-EACCES);
-	return vmm_pin_caller(arena, id, may);
-}
-
-static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
-			loff_t *ppos)
-{
-	struct vmm_file *vf = file->private_data;
-	struct vmm_arena *arena = &vf->vmm->arena;
-	struct vmm_block *blk;
-	u64 pos = *ppos;
-	long done;
-
-	blk = vmm_file_pin(vf, VMM_MAY_READ);
-	if (IS_ERR(blk))
-		return PTR_ERR(blk);
-	if (pos >= blk->size) {
-		vmm_arena_unpin(arena, blk);
-		return 0;
-	}
-	count = min_t(u64, count, blk->size - pos);
-	done = vmm_copy_block(arena, blk, pos, buf, count, false);
-	vmm_arena_unpin(arena, blk);
-	if (!done && count)
-		return -EFAULT;
-	*ppos = pos + done;
-	return done;
-}
-
-static ssize_t vmm_write(struct file *file, const char __user *buf,
-			 size_t count, loff_t *ppos)
-{
-	struct vmm_file *vf = file->private_data;
-	struct vmm_arena *arena = &vf->vmm->arena;
-	struct vmm_block *blk;
-	u64 pos = *ppos, end;
-	long done;
-
-	blk = vmm_file_pin(vf, VMM_MAY_WRITE);
-	if (IS_ERR(blk))
-		return PTR_ERR(blk);
-	if (!count) {
-		vmm_arena_unpin(arena, blk);
-		return 0;
-	}
-	/* All or nothing: a write that does not fit stores no byte. */
-	if (pos >= blk->size) {
-		vmm_arena_unpin(arena, blk);
-		return -ERANGE;
-	}
-	if (check_add_overflow(pos, (u64)count, &end) || end > blk->size) {
-		vmm_arena_unpin(arena, blk);
-		return -EFBIG;
-	}
-	done = vmm_copy_block(arena, blk, pos, (void __user *)buf, count, true);
-	vmm_arena_unpin(arena, blk);
-	if (!done)
-		return -EFAULT;
-	*ppos = pos + done;
-	return done;
-}
-
-static loff_t vmm_llseek(struct file *file, loff_t offset, int whence)
-{
-	struct vmm_file *vf = file->private_data;
-	struct vmm_block *blk;
-	u64 size;
-
-	blk = vmm_file_pin(vf, VMM_MAY_READ | VMM_MAY_WRITE);
-	if (IS_ERR(blk))
-		return PTR_ERR(blk);
-	size = blk->size;
-	vmm_arena_unpin(&vf->vmm->arena, blk);
-	/* Positions past the end are allowed; reads there return 0. */
-	return generic_file_llseek_size(file, offset, whence,
-					MAX_LFS_FILESIZE, size);
-}
-
-static int vmm_open(struct inode *inode, struct file *file)
-{
-	struct vmm_device *vmm = container_of(file->private_data,
-					      struct vmm_device, misc);
-	struct vmm_file *vf;
-
-	vf = kzalloc_obj(*vf, GFP_KERNEL_ACCOUNT);
-	if (!vf)
-		return -ENOMEM;
-	vf->vmm = vmm;
-	INIT_LIST_HEAD(&vf->scoped);
-	file->private_data = vf;
-	/* Every file's mappings in one place, whatever node was opened. */
-	file->f_mapping = vmm->inode->i_mapping;
-	return 0;
-}
-
-/* The last reference is gone (close, exit, kill): free the scoped blocks. */
-static int vmm_release(struct inode *inode, struct file *file)
-{
-	struct vmm_file *vf = file->private_data;
-
-	vmm_arena_free_scope(&vf->vmm->arena, &vf->scoped);
-	kfree(vf);
-	return 0;
-}
-
-static const struct file_operations vmm_fops = {
-	.owner = THIS_MODULE,
-	.open = vmm_open,
-	.release = vmm_release,
-	.read = vmm_read,
-	.write = vmm_write,
-	.llseek = vmm_llseek,
-	.mmap = vmm_mmap,
-	.unlocked_ioctl = vmm_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-};
 
 static int __init vmm_init(void)
 {

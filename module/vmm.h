@@ -343,10 +343,12 @@ struct vmm_idc_new {
  * @bytes_moved: bytes copied by defragmentation
  * @users: top-level &struct vmm_usage records by uid
  * @nr_users: &struct vmm_usage records at every level
- * @max_blocks_per_uid: quota, 0 for none; written without the lock
- * @max_bytes_per_uid: quota, 0 for none; written without the lock
+ * @max_blocks_per_uid: quota, 0 for none; written and read without the
+ *	lock, hence an unsigned long, which no 32-bit kernel stores in two
+ *	halves (a larger parameter is clamped: no count or size reaches it)
+ * @max_bytes_per_uid: quota, 0 for none; as @max_blocks_per_uid
  * @max_blocks_unprivileged: quota for blocks allocated by callers without
- *	CAP_SYS_ADMIN, 0 for none; written without the lock
+ *	CAP_SYS_ADMIN, 0 for none; as @max_blocks_per_uid
  * @fit_visits: extents the last placement search looked at, for the
  *	KUnit bound on the search
  * @move_wq: woken when a move ends, for pinners waiting on @move_seq
@@ -396,9 +398,9 @@ struct vmm_arena {
 	u64 bytes_moved;
 	struct rb_root users;
 	u64 nr_users;
-	u64 max_blocks_per_uid;
-	u64 max_bytes_per_uid;
-	u64 max_blocks_unprivileged;
+	unsigned long max_blocks_per_uid;
+	unsigned long max_bytes_per_uid;
+	unsigned long max_blocks_unprivileged;
 	u64 fit_visits;
 	wait_queue_head_t move_wq;
 	/* one defragmentation at a time */

@@ -146,7 +146,9 @@ module_param_cb(auto_compact, &vmm_switch_ops, &vmm_auto_compact, 0644);
 MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free range although enough bytes are free defragments and retries, as with VMM_ALLOC_COMPACT (default 0: fail with ENOSPC, like the simulator's MemoryError)");
 /*
  * Per-uid quotas.  The arena reads them with READ_ONCE() at each
- * allocation and chown; a new limit does not take blocks away.
+ * allocation and chown; a new limit does not take blocks away.  Its
+ * copies are unsigned longs, which a 32-bit kernel writes in one store:
+ * beyond ULONG_MAX blocks or bytes there, a limit cannot bind anyway.
  */
 static u64 vmm_max_blocks_per_uid;
 static u64 vmm_max_bytes_per_uid;
@@ -158,10 +160,14 @@ static u64 vmm_max_blocks_unprivileged = 16384;
 
 static void vmm_arena_quotas(void)
 {
-	WRITE_ONCE(vmm_dev->arena.max_blocks_per_uid, vmm_max_blocks_per_uid);
-	WRITE_ONCE(vmm_dev->arena.max_bytes_per_uid, vmm_max_bytes_per_uid);
-	WRITE_ONCE(vmm_dev->arena.max_blocks_unprivileged,
-		   vmm_max_blocks_unprivileged);
+	struct vmm_arena *arena = &vmm_dev->arena;
+
+	WRITE_ONCE(arena->max_blocks_per_uid,
+		   min_t(u64, vmm_max_blocks_per_uid, ULONG_MAX));
+	WRITE_ONCE(arena->max_bytes_per_uid,
+		   min_t(u64, vmm_max_bytes_per_uid, ULONG_MAX));
+	WRITE_ONCE(arena->max_blocks_unprivileged,
+		   min_t(u64, vmm_max_blocks_unprivileged, ULONG_MAX));
 }
 
 static int vmm_quota_set(const char *val, const struct kernel_param *kp)

@@ -588,12 +588,31 @@ static void count_signal(int sig)
 	wait_signals++;
 }
 
+enum wait_for {
+	WAIT_MUTEX,	/* 15 blocks of 4 MiB, the lowest freed each time */
+	WAIT_MOVE,	/* one 56 MiB block over a 4 MiB hole: one copy */
+};
+
+/*
+ * One case: the call a thread makes, and what counts as a miss.  @cmd and
+ * @arg make an ioctl; with @io set, that call is made instead, and is seen
+ * waiting as system call @nr with @key for its second argument.
+ */
 struct waiter {
 	int fd;
 	unsigned long cmd;
 	void *arg;
+	ssize_t (*io)(struct waiter *w);
+	long nr;
+	unsigned long key;
+	bool restart;		/* SA_RESTART */
+	/* Sets the call up, once the holder runs (NULL: nothing to do). */
+	void (*before)(struct waiter *w, int fd, int attempt);
+	/* Whether the call ended before the signal (NULL: see saw_restart()). */
+	bool (*missed)(const struct waiter *w);
+	enum wait_for wait;
 	volatile pid_t tid;
-	int ret;
+	ssize_t ret;
 	int err;
 	volatile int done;
 	__u64 blocks;		/* live blocks when the call began */
@@ -620,21 +639,23 @@ static void *run_waiter(void *p)
 	struct waiter *w = p;
 
 	w->tid = syscall(SYS_gettid);
-	w->ret = ioctl(w->fd, w->cmd, w->arg);
+	w->ret = w->io ? w->io(w) : ioctl(w->fd, w->cmd, w->arg);
 	w->err = errno;
 	w->done = 1;
 	return NULL;
 }
 
-/* Whether thread @tid sleeps interruptibly inside ioctl(fd, @cmd). */
-static bool asleep_in_ioctl(pid_t tid, unsigned long cmd)
+/* Whether @w's thread sleeps interruptibly inside its call. */
+static bool asleep_in_call(const struct waiter *w)
 {
+	long want_nr = w->io ? w->nr : __NR_ioctl;
+	unsigned long key = w->io ? w->key : w->cmd;
 	char path[64], buf[256], *p;
-	unsigned long long nr, fd, req;
+	unsigned long long nr, fd, arg;
 	bool sleeping = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", w->tid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -646,14 +667,22 @@ static bool asleep_in_ioctl(pid_t tid, unsigned long cmd)
 	fclose(f);
 	if (!sleeping)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", w->tid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
-	sleeping = fscanf(f, "%llu %llx %llx", &nr, &fd, &req) == 3 &&
-		   nr == __NR_ioctl && (unsigned int)req == (unsigned int)cmd;
+	/* A 32-bit task's arguments are 32 bits: compare that much. */
+	sleeping = fscanf(f, "%llu %llx %llx", &nr, &fd, &arg) == 3 &&
+		   nr == (unsigned long long)want_nr && fd == (unsigned int)w->fd &&
+		   (unsigned long)arg == key;
 	fclose(f);
 	return sleeping;
+}
+
+/* Whether @w's call succeeded (an ioctl returns 0, read(2) a count). */
+static bool call_ok(const struct waiter *w)
+{
+	return w->io ? w->ret >= 0 : w->ret == 0;
 }
 
 /*
@@ -665,17 +694,12 @@ static bool asleep_in_ioctl(pid_t tid, unsigned long cmd)
 static bool saw_restart(struct waiter *w)
 {
 	while (!w->done) {
-		if (wait_signals && asleep_in_ioctl(w->tid, w->cmd))
+		if (wait_signals && asleep_in_call(w))
 			return true;
 		usleep(200);
 	}
-	return w->ret != 0;
+	return !call_ok(w);
 }
-
-enum wait_for {
-	WAIT_MUTEX,	/* 15 blocks of 4 MiB, the lowest freed each time */
-	WAIT_MOVE,	/* one 56 MiB block over a 4 MiB hole: one copy */
-};
 
 /* The block WAIT_MOVE's holder moves in the attempt under way. */
 static __u64 moving_id;
@@ -698,20 +722,15 @@ static int make_big_move(int fd)
 
 /*
  * Run @w's call while another defragmentation holds the mutex, and send
- * its thread SIGUSR1 (with @restart, under SA_RESTART) while it waits.
- * @missed says whether the call ran to the end before the signal came
- * (NULL: the call must restart; see saw_restart()).  Returns true once
- * the signal reached a waiting call, leaving @w's outcome in @w (after
- * the holder finished); false if no attempt did.  *@fd is reloaded with
- * a 64 MiB arena, laid out as @wait says.
+ * its thread SIGUSR1 (with @w->restart, under SA_RESTART) while it waits.
+ * Returns true once the signal reached a waiting call, leaving the outcome
+ * in @w (after the holder finished); false if no attempt did.  *@fd is
+ * reloaded with a 64 MiB arena, laid out as @w->wait says.
  */
 static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
-				struct waiter *w, bool restart,
-				void (*before)(struct waiter *w, int fd,
-					       int attempt),
-				bool (*missed)(const struct waiter *w),
-				enum wait_for wait)
+				struct waiter *w)
 {
+	enum wait_for wait = w->wait;
 	struct sigaction sa = { .sa_handler = count_signal };
 	__u64 ids[WAIT_BLOCKS];
 	int attempt, i;
@@ -735,7 +754,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			WAIT_FAIL("alloc: %s", strerror(errno));
 			return false;
 		}
-	sa.sa_flags = restart ? SA_RESTART : 0;
+	sa.sa_flags = w->restart ? SA_RESTART : 0;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL)) {
 		WAIT_FAIL("sigaction: %s", strerror(errno));
@@ -771,7 +790,8 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			busy = true;
 		}
 		if (busy) {
-			before(w, *fd, attempt);
+			if (w->before)
+				w->before(w, *fd, attempt);
 			wait_signals = 0;
 			w->fd = *fd;
 			w->tid = 0;
@@ -785,14 +805,14 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		if (busy) {
 			/* Until it waits, or finds the mutex free. */
 			while (!w->done &&
-			       !(w->tid && asleep_in_ioctl(w->tid, w->cmd)))
+			       !(w->tid && asleep_in_call(w)))
 				usleep(200);
 			if (!w->done) {
 				pthread_kill(tw, SIGUSR1);
-				hit = missed != NULL || saw_restart(w);
+				hit = w->missed || saw_restart(w);
 			}
 			pthread_join(tw, NULL);
-			if (hit && missed && missed(w))
+			if (hit && w->missed && w->missed(w))
 				hit = false;
 		}
 		pthread_join(th, NULL);
@@ -815,15 +835,10 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 	return false;
 }
 
-static void no_setup(struct waiter *w, int fd, int attempt)
-{
-	(void)w, (void)fd, (void)attempt;
-}
-
 /* The call succeeded: it found the mutex free before the signal. */
 static bool call_succeeded(const struct waiter *w)
 {
-	return w->ret == 0;
+	return call_ok(w);
 }
 
 /*
@@ -846,10 +861,13 @@ TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_fails_eintr_on_a_signal,
 	       300)
 {
 	struct vmm_defrag_args a = { 0 };
-	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_DEFRAG, .arg = &a,
+		.missed = call_succeeded,
+		.wait = WAIT_MUTEX,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
-					no_setup, call_succeeded, WAIT_MUTEX))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a waiting DEFRAG");
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
@@ -859,10 +877,13 @@ TEST_F_TIMEOUT(defrag, defrag_waiting_for_another_restarts_after_sa_restart,
 	       300)
 {
 	struct vmm_defrag_args a = { 0 };
-	struct waiter w = { .cmd = VMM_IOC_DEFRAG, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_DEFRAG, .arg = &a,
+		.restart = true,
+		.wait = WAIT_MUTEX,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					no_setup, NULL, WAIT_MUTEX))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a waiting DEFRAG");
 	/* Restarted, it waited out the holder, and found nothing to move. */
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
@@ -874,11 +895,14 @@ TEST_F_TIMEOUT(defrag, alloc_compact_waiting_fails_eintr_and_allocates_nothing,
 	       300)
 {
 	struct vmm_alloc_args a;
-	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_ALLOC, .arg = &a,
+		.before = compacting_alloc,
+		.missed = call_succeeded,
+		.wait = WAIT_MUTEX,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
-					compacting_alloc, call_succeeded,
-					WAIT_MUTEX))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a waiting ALLOC");
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
@@ -892,10 +916,14 @@ TEST_F_TIMEOUT(defrag, alloc_compact_waiting_fails_eintr_and_allocates_nothing,
 TEST_F_TIMEOUT(defrag, alloc_compact_waiting_restarts_after_sa_restart, 300)
 {
 	struct vmm_alloc_args a;
-	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_ALLOC, .arg = &a,
+		.restart = true,
+		.before = compacting_alloc,
+		.wait = WAIT_MUTEX,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					compacting_alloc, NULL, WAIT_MUTEX))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a waiting ALLOC");
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
 	EXPECT_EQ(w.blocks + 1, vmm_sysfs("blocks"));
@@ -929,11 +957,15 @@ TEST_F_TIMEOUT(defrag, batch_alloc_waiting_fails_eintr_even_with_sa_restart,
 	       300)
 {
 	struct vmm_batch_args b;
-	struct waiter w = { .cmd = VMM_IOC_BATCH, .arg = &b };
+	struct waiter w = {
+		.cmd = VMM_IOC_BATCH, .arg = &b,
+		.restart = true,
+		.before = batched_compacting_alloc,
+		.missed = entry_succeeded,
+		.wait = WAIT_MUTEX,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					batched_compacting_alloc,
-					entry_succeeded, WAIT_MUTEX))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a waiting batch entry");
 	/* One entry cannot be restarted: it fails, the call does not. */
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
@@ -985,11 +1017,14 @@ static void write_moving(struct waiter *w, int fd, int attempt)
 TEST_F_TIMEOUT(defrag, read_of_a_moving_block_fails_eintr_on_a_signal, 300)
 {
 	struct vmm_rw_args a;
-	struct waiter w = { .cmd = VMM_IOC_READ, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_READ, .arg = &a,
+		.before = read_moving,
+		.missed = call_succeeded,
+		.wait = WAIT_MOVE,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, false,
-					read_moving, call_succeeded,
-					WAIT_MOVE))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a READ waiting for a move");
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
@@ -1000,12 +1035,122 @@ TEST_F_TIMEOUT(defrag, write_to_a_moving_block_restarts_after_sa_restart,
 	       300)
 {
 	struct vmm_rw_args a;
-	struct waiter w = { .cmd = VMM_IOC_WRITE, .arg = &a };
+	struct waiter w = {
+		.cmd = VMM_IOC_WRITE, .arg = &a,
+		.restart = true,
+		.before = write_moving,
+		.wait = WAIT_MOVE,
+	};
 
-	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w, true,
-					write_moving, NULL, WAIT_MOVE))
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
 		TH_LOG("no signal reached a WRITE waiting for a move");
 	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	ASSERT_MOVED_INTACT(self->fd, true);
+}
+
+/*
+ * read(2) and pwrite(2) on a descriptor that selected the moving block
+ * wait for its move as VMM_IOC_READ and VMM_IOC_WRITE do, and a signal
+ * ends or restarts them the same way.  (pwrite(2): an lseek(2) to the
+ * offset would itself wait for the move.)
+ */
+static ssize_t read_selected(struct waiter *w)
+{
+	return read(w->fd, move_buf, sizeof(move_buf));
+}
+
+static ssize_t pwrite_selected(struct waiter *w)
+{
+	return pwrite(w->fd, move_buf, 4, 100);
+}
+
+/*
+ * Select the moving block; the file position goes to 0.  (A failure
+ * would fail the call with ENXIO before it waits: no attempt counts.)
+ */
+static void select_moving(struct waiter *w, int fd, int attempt)
+{
+	(void)attempt;
+	memset(move_buf, 0, sizeof(move_buf));
+	w->key = (unsigned long)move_buf;
+	vmm_select(fd, moving_id);
+}
+
+static void select_moving_to_write(struct waiter *w, int fd, int attempt)
+{
+	select_moving(w, fd, attempt);
+	memcpy(move_buf, "new!", 4);
+}
+
+TEST_F_TIMEOUT(defrag, read_2_of_a_moving_block_fails_eintr_on_a_signal, 300)
+{
+	struct waiter w = {
+		.io = read_selected, .nr = __NR_read,
+		.before = select_moving,
+		.missed = call_succeeded,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a read(2) waiting for a move");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	/* Nothing read, the position where it was. */
+	EXPECT_EQ(0, move_buf[0]);
+	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+TEST_F_TIMEOUT(defrag, read_2_of_a_moving_block_restarts_after_sa_restart,
+	       300)
+{
+	struct waiter w = {
+		.io = read_selected, .nr = __NR_read,
+		.restart = true,
+		.before = select_moving,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a read(2) waiting for a move");
+	EXPECT_EQ((ssize_t)sizeof(move_buf), w.ret)
+		TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(0, memcmp(move_buf, "head", 4));
+	EXPECT_EQ((off_t)sizeof(move_buf), lseek(self->fd, 0, SEEK_CUR));
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_fails_eintr_on_a_signal, 300)
+{
+	struct waiter w = {
+		.io = pwrite_selected, .nr = __NR_pwrite64,
+		.before = select_moving_to_write,
+		.missed = call_succeeded,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a pwrite(2) waiting for a move");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_restarts_after_sa_restart,
+	       300)
+{
+	struct waiter w = {
+		.io = pwrite_selected, .nr = __NR_pwrite64,
+		.restart = true,
+		.before = select_moving_to_write,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a pwrite(2) waiting for a move");
+	EXPECT_EQ(4, w.ret) TH_LOG("%s", strerror(w.err));
+	/* pwrite(2) leaves the position alone. */
+	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
 	ASSERT_MOVED_INTACT(self->fd, true);
 }
 

@@ -43,11 +43,15 @@ done
 # Stale builds would test old code: say so (the run goes on).
 for f in $progs "$bin32/vmmctl"; do
 	name=$(basename "$f")
-	if [ "$name" = vmmctl ]; then
-		srcs="$repo/userspace/*.c $repo/userspace/*.h"
-	else
-		srcs="$here/$name.c $here/vmm_util.h"
-	fi
+	case $name in
+	vmmctl)
+		srcs="$repo/userspace/*.c $repo/userspace/*.h" ;;
+	vmm_lib_test)
+		# It compiles the library in (see the Makefile).
+		srcs="$here/$name.c $here/vmm_util.h $repo/userspace/libvmm.c $repo/userspace/libvmm.h" ;;
+	*)
+		srcs="$here/$name.c $here/vmm_util.h" ;;
+	esac
 	for s in $srcs "$repo/uapi/linux/vmm.h"; do
 		if [ -n "$(find "$s" -newer "$f" 2>/dev/null)" ]; then
 			echo "# run_compat: warning: $f is older than $s (run 'make m32')"

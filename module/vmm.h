@@ -681,7 +681,7 @@ static inline bool vmm_args_clean(u32 flags, u32 known, u32 pad,
 	return !(flags & ~known) && !pad && !memchr_inv(reserved, 0, len);
 }
 
-/* vmm_cmd.c: what the ioctls, the batch and read(2)/write(2) share. */
+/* vmm_cmd.c: what the ioctls, the batch, read(2) and mmap(2) share. */
 void vmm_cred_current(struct vmm_cred *cred);
 bool vmm_cred_escalate(struct vmm_cred *cred, int err);
 void vmm_cred_limits(struct vmm_cred *cred);
@@ -724,6 +724,7 @@ int vmm_do_info(struct vmm_caller *c, struct vmm_info_args *args);
 int vmm_rw_check_args(const struct vmm_rw_args *args, bool write);
 int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
 	      bool write);
+/* vmm_batch.c: VMM_IOC_BATCH. */
 int vmm_ioctl_batch(struct file *file, void __user *argp);
 
 extern const struct attribute_group *vmm_groups[];

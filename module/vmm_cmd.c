@@ -1,20 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The commands, as the single ioctls (vmm_ioctl.c), VMM_IOC_BATCH
- * (vmm_batch.c) and read(2)/write(2) (vmm_file.c) share them: the checks
- * of an argument, the caller's credentials, and the actions.  Nothing here
- * copies an argument in or out: the callers do, so that a batch copies its
- * entries once.  No function here holds the arena lock across a user copy;
- * the caller's credentials are taken once per call, before any lock, and
- * the arena checks them against the block under its lock.
+ * The commands, as the single ioctls (vmm_ioctl.c) and VMM_IOC_BATCH
+ * (vmm_batch.c) share them: the checks of an argument, the caller's
+ * credentials, and the actions; and what read(2), write(2), lseek(2)
+ * (vmm_file.c) and mmap(2) (vmm_mmap.c) need of them: the credentials, a
+ * pin for the caller, the copy to or from a pinned block.  Nothing here
+ * copies an argument in or its result out: the callers do, so that a
+ * batch copies its entries once.  No function here holds the arena lock
+ * across a user copy; the caller's credentials are taken once per call,
+ * before any lock, and the arena checks them against the block under its
+ * lock.
  */
 
+#include <linux/bug.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
-#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
@@ -112,7 +119,8 @@ bool vmm_cred_escalate(struct vmm_cred *cred, int err)
 
 /**
  * vmm_cred_limits() - whether the limits of unprivileged callers bind @cred
- * @cred: the caller, as vmm_cred_current() filled it; @cred->privileged set
+ * @cred: the caller, as vmm_cred_current() filled it; this sets
+ *	@cred->privileged
  *
  * Not a permission check, so a caller without the capability is not
  * audited as denied.

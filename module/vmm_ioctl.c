@@ -3,15 +3,19 @@
  * vmm ioctls.  Each handler copies its argument in, validates every field
  * before touching any state, calls into the arena (through vmm_cmd.c for
  * the commands VMM_IOC_BATCH also runs), and copies the result out.  No
- * handler holds the arena lock across a user copy.
+ * handler holds the arena lock across a user copy.  The caller's
+ * credentials are taken once per call, before any lock, and the arena
+ * checks them against the block under its lock.
  */
 
-#include <linux/err.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/kernel.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
-#include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 
 #include "vmm.h"
 

@@ -4,7 +4,7 @@
  *
  * This file holds the module's life cycle and its parameters.  The file
  * operations are in vmm_file.c, the ioctls in vmm_ioctl.c and vmm_batch.c,
- * the commands both share in vmm_cmd.c, the allocator in the arena's files
+ * what they, read(2) and mmap(2) share in vmm_cmd.c, the allocator in the arena's files
  * (vmm_arena.h lists them), mmap(2) of blocks in vmm_mmap.c, the sysfs
  * counters in vmm_sysfs.c, the debugfs views in vmm_debugfs.c, the
  * tracepoints in vmm_trace.h.
@@ -158,16 +158,22 @@ static u64 vmm_max_bytes_per_uid;
  */
 static u64 vmm_max_blocks_unprivileged = 16384;
 
+/* Beyond ULONG_MAX, a limit cannot bind on this kernel anyway. */
+static unsigned long vmm_quota_clamp(u64 limit)
+{
+	return min_t(u64, limit, ULONG_MAX);
+}
+
 static void vmm_arena_quotas(void)
 {
 	struct vmm_arena *arena = &vmm_dev->arena;
 
 	WRITE_ONCE(arena->max_blocks_per_uid,
-		   min_t(u64, vmm_max_blocks_per_uid, ULONG_MAX));
+		   vmm_quota_clamp(vmm_max_blocks_per_uid));
 	WRITE_ONCE(arena->max_bytes_per_uid,
-		   min_t(u64, vmm_max_bytes_per_uid, ULONG_MAX));
+		   vmm_quota_clamp(vmm_max_bytes_per_uid));
 	WRITE_ONCE(arena->max_blocks_unprivileged,
-		   min_t(u64, vmm_max_blocks_unprivileged, ULONG_MAX));
+		   vmm_quota_clamp(vmm_max_blocks_unprivileged));
 }
 
 static int vmm_quota_set(const char *val, const struct kernel_param *kp)

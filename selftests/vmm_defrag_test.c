@@ -565,7 +565,7 @@ TEST_F(defrag, auto_compact_makes_every_alloc_compact)
  * copies up to 56 MiB; once a VMM_DEFRAG_NOWAIT probe fails with EBUSY,
  * a second thread ("the waiter") makes the call under test, and the
  * signal goes only once the kernel shows the waiter asleep
- * (interruptibly) in that ioctl, which only the wait for the mutex does
+ * (interruptibly) in that call, which only the wait for the mutex does
  * (or, in the WAIT_MOVE layout below, the wait for a block's move).
  * The holder may still let go between that look and the signal, and
  * the waiter then runs its call to the end: an attempt where the waiter
@@ -595,14 +595,16 @@ enum wait_for {
 
 /*
  * One case: the call a thread makes, and what counts as a miss.  @cmd and
- * @arg make an ioctl; with @io set, that call is made instead, and is seen
- * waiting as system call @nr with @key for its second argument.
+ * @arg make an ioctl; with @io set, that call is made instead, of @len
+ * bytes, and is seen waiting as system call @nr with @key for its second
+ * argument.
  */
 struct waiter {
 	int fd;
 	unsigned long cmd;
 	void *arg;
 	ssize_t (*io)(struct waiter *w);
+	size_t len;
 	long nr;
 	unsigned long key;
 	bool restart;		/* SA_RESTART */
@@ -649,7 +651,6 @@ static void *run_waiter(void *p)
 static bool asleep_in_call(const struct waiter *w)
 {
 	long want_nr = w->io ? w->nr : __NR_ioctl;
-	unsigned long key = w->io ? w->key : w->cmd;
 	char path[64], buf[256], *p;
 	unsigned long long nr, fd, arg;
 	bool sleeping = false;
@@ -671,25 +672,34 @@ static bool asleep_in_call(const struct waiter *w)
 	f = fopen(path, "r");
 	if (!f)
 		return false;
-	/* A 32-bit task's arguments are 32 bits: compare that much. */
+	/*
+	 * The kernel takes an fd and an ioctl command as 32 bits (a 32-bit
+	 * task's registers may hold more); a pointer whole.
+	 */
 	sleeping = fscanf(f, "%llu %llx %llx", &nr, &fd, &arg) == 3 &&
-		   nr == (unsigned long long)want_nr && fd == (unsigned int)w->fd &&
-		   (unsigned long)arg == key;
+		   nr == (unsigned long long)want_nr &&
+		   (__u32)fd == (__u32)w->fd &&
+		   (w->io ? (unsigned long)arg == w->key :
+			    (__u32)arg == (__u32)w->cmd);
 	fclose(f);
 	return sleeping;
 }
 
-/* Whether @w's call succeeded (an ioctl returns 0, read(2) a count). */
+/*
+ * Whether @w's call did all it was asked: an ioctl returns 0, read(2)
+ * and pwrite(2) all @len bytes (a short count is no miss: it is wrong).
+ */
 static bool call_ok(const struct waiter *w)
 {
-	return w->io ? w->ret >= 0 : w->ret == 0;
+	return w->io ? w->ret == (ssize_t)w->len : w->ret == 0;
 }
 
 /*
- * Under SA_RESTART: whether the call went back to sleep in the ioctl
- * after the handler ran (the restarted call waiting again), or ended in
- * an error (not restarted).  False if it succeeded without being seen
- * again: then it may have found the mutex free before the signal.
+ * Under SA_RESTART: whether the call went back to sleep in its wait after
+ * the handler ran (the restarted call waiting again), or ended otherwise
+ * than in full (not restarted).  False if it succeeded without being
+ * seen again: then it may have found the mutex free, or the move over,
+ * before the signal.
  */
 static bool saw_restart(struct waiter *w)
 {
@@ -835,7 +845,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 	return false;
 }
 
-/* The call succeeded: it found the mutex free before the signal. */
+/* The call succeeded: it found the mutex free or the move over first. */
 static bool call_succeeded(const struct waiter *w)
 {
 	return call_ok(w);
@@ -1056,30 +1066,35 @@ TEST_F_TIMEOUT(defrag, write_to_a_moving_block_restarts_after_sa_restart,
  */
 static ssize_t read_selected(struct waiter *w)
 {
-	return read(w->fd, move_buf, sizeof(move_buf));
+	return read(w->fd, move_buf, w->len);
 }
 
 static ssize_t pwrite_selected(struct waiter *w)
 {
-	return pwrite(w->fd, move_buf, 4, 100);
+	return pwrite(w->fd, move_buf, w->len, 100);
 }
 
 /*
- * Select the moving block; the file position goes to 0.  (A failure
- * would fail the call with ENXIO before it waits: no attempt counts.)
+ * The errno of the last attempt's VMM_IOC_SELECT, 0 if it worked (if not,
+ * the call fails before it waits, and no attempt counts).
  */
+static int select_err;
+
+/* Select the moving block; the file position goes to 0. */
 static void select_moving(struct waiter *w, int fd, int attempt)
 {
 	(void)attempt;
 	memset(move_buf, 0, sizeof(move_buf));
 	w->key = (unsigned long)move_buf;
-	vmm_select(fd, moving_id);
+	w->len = sizeof(move_buf);
+	select_err = vmm_select(fd, moving_id) ? errno : 0;
 }
 
 static void select_moving_to_write(struct waiter *w, int fd, int attempt)
 {
 	select_moving(w, fd, attempt);
 	memcpy(move_buf, "new!", 4);
+	w->len = 4;
 }
 
 TEST_F_TIMEOUT(defrag, read_2_of_a_moving_block_fails_eintr_on_a_signal, 300)
@@ -1092,7 +1107,8 @@ TEST_F_TIMEOUT(defrag, read_2_of_a_moving_block_fails_eintr_on_a_signal, 300)
 	};
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
-		TH_LOG("no signal reached a read(2) waiting for a move");
+		TH_LOG("no signal reached a read(2) waiting for a move (select: %s)",
+		       strerror(select_err));
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
 	/* Nothing read, the position where it was. */
@@ -1112,7 +1128,8 @@ TEST_F_TIMEOUT(defrag, read_2_of_a_moving_block_restarts_after_sa_restart,
 	};
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
-		TH_LOG("no signal reached a read(2) waiting for a move");
+		TH_LOG("no signal reached a read(2) waiting for a move (select: %s)",
+		       strerror(select_err));
 	EXPECT_EQ((ssize_t)sizeof(move_buf), w.ret)
 		TH_LOG("%s", strerror(w.err));
 	EXPECT_EQ(0, memcmp(move_buf, "head", 4));
@@ -1130,7 +1147,8 @@ TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_fails_eintr_on_a_signal, 300)
 	};
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
-		TH_LOG("no signal reached a pwrite(2) waiting for a move");
+		TH_LOG("no signal reached a pwrite(2) waiting for a move (select: %s)",
+		       strerror(select_err));
 	EXPECT_EQ(-1, w.ret);
 	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
 	ASSERT_MOVED_INTACT(self->fd, false);
@@ -1147,7 +1165,8 @@ TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_restarts_after_sa_restart,
 	};
 
 	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
-		TH_LOG("no signal reached a pwrite(2) waiting for a move");
+		TH_LOG("no signal reached a pwrite(2) waiting for a move (select: %s)",
+		       strerror(select_err));
 	EXPECT_EQ(4, w.ret) TH_LOG("%s", strerror(w.err));
 	/* pwrite(2) leaves the position alone. */
 	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));

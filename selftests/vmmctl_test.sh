@@ -473,6 +473,44 @@ if all_checks; then
 		"$(printf '%10s %12s %12s %10s %10s %4s %6s\n' \
 			ID OFFSET SIZE OWNER GROUP MODE MAPPED 2 10 10 0 0 0600 - \
 			3 0 1 0 0 0600 -)"$'\n' '' $V list
+	check "list --raw: one space between columns, no padding" 0 \
+		$'ID OFFSET SIZE OWNER GROUP MODE MAPPED\n2 10 10 0 0 0600 -\n3 0 1 0 0 0600 -\n' \
+		'' $V list --raw
+	check "list --noheadings: the aligned rows only" 0 \
+		"$(printf '%10s %12s %12s %10s %10s %4s %6s\n' \
+			2 10 10 0 0 0600 - 3 0 1 0 0 0600 -)"$'\n' '' \
+		$V list --noheadings
+	check "list --raw --noheadings: bare rows" 0 \
+		$'2 10 10 0 0 0600 -\n3 0 1 0 0 0600 -\n' '' \
+		$V list --noheadings --raw
+	check "list --json --raw is a usage error" 1 '' \
+		"^vmmctl: list: --raw formats the table, and --json prints JSON instead; give one of them" \
+		$V list --json --raw
+	check "list --json --noheadings is a usage error" 1 '' \
+		"^vmmctl: list: --noheadings formats the table, and --json prints JSON instead" \
+		$V list --noheadings --json
+	printf 'list\nlist --raw --noheadings\nstats --users --raw\n' >"$T/batch"
+	STDIN=$T/batch run $V batch
+	expect "batch: list --raw --noheadings prints the batch line of list" \
+		"$RC $(sed -n 2p "$T/out")" \
+		"0 blocks=2 id=2,offset=10,size=10,owner=0,group=0,mode=0600,mapped=- id=3,offset=0,size=1,owner=0,group=0,mode=0600,mapped=-"
+	expect "batch: and the same as list, and stats --users --raw as --users" \
+		"$(sed -n 1p "$T/out") $(sed -n 3p "$T/out")" \
+		"$(sed -n 2p "$T/out") users=uid=0,blocks=2,bytes=11,ns_blocks=0"
+	check "stats --users --raw: root's 11 bytes in 2 blocks" 0 \
+		$'UID BLOCKS BYTES NS-BLOCKS\n0 2 11 0\n' '' $V stats --users --raw
+	check "stats --users --noheadings: the aligned row only" 0 \
+		"$(printf '%10s %10s %14s %10s' 0 2 11 0)"$'\n' '' \
+		$V stats --users --noheadings
+	check "stats --raw without --users is a usage error" 1 '' \
+		"^vmmctl: stats: --raw formats the table of --users; add --users, or leave it out" \
+		$V stats --raw
+	check "stats --noheadings without --users is a usage error" 1 '' \
+		"^vmmctl: stats: --noheadings formats the table of --users" \
+		$V stats --noheadings
+	check "stats --users --json --raw is a usage error" 1 '' \
+		"^vmmctl: stats: --raw formats the table, and --json prints JSON instead" \
+		$V stats --users --json --raw
 	run $V stats
 	ok=1
 	for f in size used free largest_free blocks fragmentation allocs frees \
@@ -1251,7 +1289,7 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 		$V stats --watch --count 0
 	printf 'stats --watch 1\n' >"$T/batch"
 	STDIN=$T/batch check "batch: stats --watch is refused" 1 \
-		"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--users] [--json] [--watch [SECONDS]] [--count N]"$'\n' \
+		"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--users [--raw] [--noheadings]] [--json] [--watch [SECONDS]] [--count N]"$'\n' \
 		'' $V batch
 
 	# Rates: 4 allocs and 2 frees between the first and second refresh, 3 s

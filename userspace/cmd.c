@@ -213,17 +213,39 @@ static const char *mapped_col(const struct vmm_block_info *b, char *buf,
 	return buf;
 }
 
+/*
+ * --raw and --noheadings, checked against --json: 0 with *@style set, or
+ * the exit status.
+ */
+int table_options(struct ctx *c, const char *json, const char *raw,
+		  const char *noheadings, int *style)
+{
+	*style = 0;
+	if (json && (raw || noheadings))
+		return fail_usage(
+			c,
+			"--%s formats the table, and --json prints JSON instead; give one of them",
+			raw ? "raw" : "noheadings");
+	*style = (raw ? TABLE_RAW : 0) | (noheadings ? TABLE_NOHEADINGS : 0);
+	return EXIT_OK;
+}
+
 int cmd_list(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "json", NULL };
-	const char *vals[1];
+	static const char *const opts[] = { "json", "raw", "noheadings", NULL };
+	const char *vals[3];
 	struct vmm_block_info *v;
 	size_t n, i;
-	int fd, ret;
+	int fd, ret, style, w;
 
 	ret = parse_args(c, argc, argv, opts, vals, NULL, 0);
 	if (ret)
 		return ret < 0 ? EXIT_USAGE : EXIT_OK;
+	ret = table_options(c, vals[0], vals[1], vals[2], &style);
+	if (ret)
+		return ret;
+	/* The columns' widths, or none: printf pads to 0 characters. */
+	w = style & TABLE_RAW ? 0 : 1;
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
@@ -237,9 +259,10 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 	}
 	if (c->batch)
 		printf("blocks=%zu", n);
-	else
-		printf("%10s %12s %12s %10s %10s %4s %6s\n", "ID", "OFFSET",
-		       "SIZE", "OWNER", "GROUP", "MODE", "MAPPED");
+	else if (!(style & TABLE_NOHEADINGS))
+		printf("%*s %*s %*s %*s %*s %*s %*s\n", 10 * w, "ID", 12 * w,
+		       "OFFSET", 12 * w, "SIZE", 10 * w, "OWNER", 10 * w,
+		       "GROUP", 4 * w, "MODE", 6 * w, "MAPPED");
 	for (i = 0; i < n; i++) {
 		char m[24];
 
@@ -249,10 +272,10 @@ int cmd_list(struct ctx *c, int argc, char **argv)
 			       v[i].gid, v[i].mode,
 			       mapped_col(&v[i], m, sizeof(m)));
 		else
-			printf("%10llu %12llu %12llu %10u %10u %04o %6s\n",
-			       v[i].id, v[i].offset, v[i].size, v[i].uid,
-			       v[i].gid, v[i].mode,
-			       mapped_col(&v[i], m, sizeof(m)));
+			printf("%*llu %*llu %*llu %*u %*u %04o %*s\n", 10 * w,
+			       v[i].id, 12 * w, v[i].offset, 12 * w, v[i].size,
+			       10 * w, v[i].uid, 10 * w, v[i].gid, v[i].mode,
+			       6 * w, mapped_col(&v[i], m, sizeof(m)));
 	}
 	if (c->batch)
 		putchar('\n');
@@ -293,15 +316,16 @@ static int join_watch(int argc, char **argv, char **out, char *buf, size_t len)
 
 int cmd_stats(struct ctx *c, int argc, char **argv)
 {
-	static const char *const opts[] = { "json",   "watch", "watch=",
-					    "count=", "users", NULL };
-	const char *vals[5];
+	static const char *const opts[] = { "json",	  "watch", "watch=",
+					    "count=",	  "users", "raw",
+					    "noheadings", NULL };
+	const char *vals[7];
 	struct vmm_stats_args st;
 	__u64 values[NR_STATS];
 	double interval = WATCH_DEFAULT_S;
 	int64_t count = 0;
 	char **args, buf[64], *end;
-	int fd, ret;
+	int fd, ret, style;
 	size_t i;
 
 	args = calloc((size_t)argc + 1, sizeof(*args));
@@ -339,11 +363,19 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		return fail_usage(
 			c,
 			"--users shows a table of its own, once; run it without --watch or --count");
+	if (!vals[4] && (vals[5] || vals[6]))
+		return fail_usage(
+			c,
+			"--%s formats the table of --users; add --users, or leave it out",
+			vals[5] ? "raw" : "noheadings");
+	ret = table_options(c, vals[0], vals[5], vals[6], &style);
+	if (ret)
+		return ret;
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;
 	if (vals[4])
-		return print_users(c, fd, !!vals[0]);
+		return print_users(c, fd, !!vals[0], style);
 	if (vals[1] || vals[2])
 		return stats_watch(c, fd, interval, count, !!vals[0]);
 	ret = vmm_stats(fd, &st);

@@ -203,8 +203,9 @@ static int read_users(struct ctx *c, int fd, struct vmm_user_usage **out,
 	return EXIT_OK;
 }
 
-int print_users(struct ctx *c, int fd, int json)
+int print_users(struct ctx *c, int fd, int json, int style)
 {
+	int w = style & TABLE_RAW ? 0 : 1;
 	/* One uid a line, as list --json, unless in batch mode. */
 	const char *nl = c->batch ? "" : "\n  ";
 	struct vmm_user_usage *u = NULL;
@@ -218,9 +219,9 @@ int print_users(struct ctx *c, int fd, int json)
 		printf("{\"users\": [");
 	else if (c->batch)
 		printf("users=");
-	else
-		printf("%10s %10s %14s %10s\n", "UID", "BLOCKS", "BYTES",
-		       "NS-BLOCKS");
+	else if (!(style & TABLE_NOHEADINGS))
+		printf("%*s %*s %*s %*s\n", 10 * w, "UID", 10 * w, "BLOCKS",
+		       14 * w, "BYTES", 10 * w, "NS-BLOCKS");
 	for (i = 0; i < n; i++) {
 		if (json)
 			printf("%s%s{\"uid\": %u, \"blocks\": %llu, \"bytes\": %llu, \"ns_blocks\": %llu}",
@@ -231,8 +232,9 @@ int print_users(struct ctx *c, int fd, int json)
 			       i ? " " : "", u[i].uid, u[i].blocks, u[i].bytes,
 			       u[i].ns_blocks);
 		else
-			printf("%10u %10llu %14llu %10llu\n", u[i].uid,
-			       u[i].blocks, u[i].bytes, u[i].ns_blocks);
+			printf("%*u %*llu %*llu %*llu\n", 10 * w, u[i].uid,
+			       10 * w, u[i].blocks, 14 * w, u[i].bytes, 10 * w,
+			       u[i].ns_blocks);
 	}
 	if (json)
 		printf("%s]}\n", n && !c->batch ? "\n" : "");

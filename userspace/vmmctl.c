@@ -170,20 +170,25 @@ static const struct command commands[] = {
 	  "\n"
 	  "Exit 2 if the ID is unknown; exit 5 if you may neither read nor\n"
 	  "write the block.\n" },
-	{ "list", cmd_list, "list [--json]",
+	{ "list", cmd_list, "list [--json | --raw] [--noheadings]",
 	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
 	  "(offsets and sizes in bytes), OWNER, GROUP (numeric), MODE\n"
 	  "(octal) and MAPPED (the mappings of the block that exist now, or\n"
 	  "'-' for a block not allocated with --mappable).  Every user sees\n"
 	  "every block, never its data.\n"
 	  "\n"
-	  "  --json   one JSON object instead: {\"count\": N, \"blocks\":\n"
-	  "           [{\"id\": I, \"offset\": O, \"size\": S, \"owner\": U,\n"
-	  "           \"group\": G, \"mode\": \"0600\", \"scoped\": false,\n"
-	  "           \"mappable\": false, \"mapped\": 0}, ...]}, one block a\n"
-	  "           line (one line in all in batch mode)\n" },
+	  "  --json        one JSON object instead: {\"count\": N, \"blocks\":\n"
+	  "                [{\"id\": I, \"offset\": O, \"size\": S, \"owner\": U,\n"
+	  "                \"group\": G, \"mode\": \"0600\", \"scoped\": false,\n"
+	  "                \"mappable\": false, \"mapped\": 0}, ...]}, one block\n"
+	  "                a line (one line in all in batch mode)\n"
+	  "  --raw         columns separated by one space, not aligned\n"
+	  "  --noheadings  no header line\n"
+	  "\n"
+	  "In batch mode --raw and --noheadings change nothing: the line has\n"
+	  "neither padding nor a header.\n" },
 	{ "stats", cmd_stats,
-	  "stats [--users] [--json] [--watch [SECONDS]] [--count N]",
+	  "stats [--users [--raw] [--noheadings]] [--json] [--watch [SECONDS]] [--count N]",
 	  "Show the arena counters, one 'name value' per line, with the\n"
 	  "names of the files in /sys/class/misc/vmm/: size, used, free,\n"
 	  "largest_free, blocks, fragmentation (permille), allocs, frees,\n"
@@ -197,6 +202,9 @@ static const struct command commands[] = {
 	  "                     count it, and NS-BLOCKS, the part of BLOCKS\n"
 	  "                     held through the uid's user namespaces; exit\n"
 	  "                     5 in a user namespace\n"
+	  "  --raw              with --users: columns separated by one space,\n"
+	  "                     not aligned\n"
+	  "  --noheadings       with --users: no header line\n"
 	  "  --json             one JSON object with those keys (numbers,\n"
 	  "                     policy a string) and max_lock_hold_ns; with\n"
 	  "                     --users {\"users\": [{\"uid\": U, \"blocks\": B,\n"
@@ -296,7 +304,7 @@ static const char main_help[] =
 "  fill ID PATTERN         repeat PATTERN over a mappable block, through mmap\n"
 "  defrag                  compact the arena; print the bytes moved\n"
 "  info ID                 show a block's offset, size, owner, mode, mappings\n"
-"  list [--json]           table of the live blocks, in ID order\n"
+"  list [--json|--raw]     table of the live blocks, in ID order\n"
 "  stats [--users] [--json] [--watch [SECONDS]]\n"
 "                          the arena counters, once or refreshed, with rates\n"
 "  map [--width N] [--svg FILE]\n"

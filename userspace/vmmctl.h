@@ -182,10 +182,21 @@ int cmd_chown(struct ctx *c, int argc, char **argv);
 /* Parse an octal mode of at most 0777; returns 0, or -1 for garbage. */
 int parse_mode(const char *s, __u32 *mode);
 /*
- * Print the per-uid usage of "stats --users", a table or (@json) one JSON
- * object; returns an exit class.
+ * Print the per-uid usage of "stats --users", a table in @style (see
+ * table_options()) or (@json) one JSON object; returns an exit class.
  */
-int print_users(struct ctx *c, int fd, int json);
+/*
+ * How a table prints: --raw separates the columns by one space, without
+ * padding; --noheadings leaves out the header line.
+ */
+enum table_style {
+	TABLE_RAW = 1,
+	TABLE_NOHEADINGS = 2,
+};
+
+int table_options(struct ctx *c, const char *json, const char *raw,
+		  const char *noheadings, int *style);
+int print_users(struct ctx *c, int fd, int json, int style);
 
 /**
  * struct stats_rates - what "stats --watch" computes between two refreshes

@@ -591,6 +591,7 @@ static void count_signal(int sig)
 enum wait_for {
 	WAIT_MUTEX,	/* 15 blocks of 4 MiB, the lowest freed each time */
 	WAIT_MOVE,	/* one 56 MiB block over a 4 MiB hole: one copy */
+	WAIT_MOVE_MAPPED,	/* the same block mappable, and mapped */
 };
 
 /*
@@ -605,8 +606,10 @@ struct waiter {
 	void *arg;
 	ssize_t (*io)(struct waiter *w);
 	size_t len;
-	long nr;
+	long nr;		/* -1: a fault, not a system call */
 	unsigned long key;
+	char state;		/* the waiting thread's, if not 'S' */
+	bool went_on;		/* WAIT_MOVE_MAPPED: moving after the signal */
 	bool restart;		/* SA_RESTART */
 	/* Sets the call up, once the holder runs (NULL: nothing to do). */
 	void (*before)(struct waiter *w, int fd, int attempt);
@@ -656,31 +659,35 @@ static bool asleep_in_call(const struct waiter *w)
 	bool sleeping = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", w->tid);
+	/* /proc/TID: a thread of this process, or another process. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", w->tid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
 	/* The state follows the command name's closing parenthesis. */
 	if (fgets(buf, sizeof(buf), f)) {
 		p = strrchr(buf, ')');
-		sleeping = p && p[1] == ' ' && p[2] == 'S';
+		sleeping = p && p[1] == ' ' &&
+			   p[2] == (w->state ? w->state : 'S');
 	}
 	fclose(f);
 	if (!sleeping)
 		return false;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", w->tid);
+	snprintf(path, sizeof(path), "/proc/%d/syscall", w->tid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
 	/*
 	 * The kernel takes an fd and an ioctl command as 32 bits (a 32-bit
-	 * task's registers may hold more); a pointer whole.
+	 * task's registers may hold more); a pointer whole.  Outside a
+	 * system call (in a fault) the line is "-1 SP PC".
 	 */
 	sleeping = fscanf(f, "%llu %llx %llx", &nr, &fd, &arg) == 3 &&
 		   nr == (unsigned long long)want_nr &&
-		   (__u32)fd == (__u32)w->fd &&
-		   (w->io ? (unsigned long)arg == w->key :
-			    (__u32)arg == (__u32)w->cmd);
+		   (want_nr < 0 ||
+		    ((__u32)fd == (__u32)w->fd &&
+		     (w->io ? (unsigned long)arg == w->key :
+			      (__u32)arg == (__u32)w->cmd)));
 	fclose(f);
 	return sleeping;
 }
@@ -713,6 +720,8 @@ static bool saw_restart(struct waiter *w)
 
 /* The block WAIT_MOVE's holder moves in the attempt under way. */
 static __u64 moving_id;
+/* WAIT_MOVE_MAPPED: a read-only mapping of all of it, never touched. */
+static const volatile char *moving_map;
 
 /*
  * From an arena of 64 MiB: a 56 MiB block (moving_id) holding "head"
@@ -728,6 +737,54 @@ static int make_big_move(int fd)
 	    vmm_write(fd, moving_id, 56 * MiB - 4, "tail", 4))
 		return -1;
 	return vmm_free(fd, low);
+}
+
+static void unmap_moving(void)
+{
+	if (moving_map)
+		munmap((void *)moving_map, 56 * MiB);
+	moving_map = NULL;
+}
+
+/*
+ * make_big_move() with the 56 MiB block mappable, and moving_map a
+ * mapping of it that no access has faulted in yet.  0, or -1 and errno.
+ */
+static int make_big_mapped_move(int fd)
+{
+	struct vmm_alloc_args a = {
+		.size = 56 * MiB, .flags = VMM_ALLOC_MAPPABLE,
+	};
+	__u64 low;
+	void *p;
+	int mfd;
+
+	unmap_moving();
+	if (free_ids_from(fd, 1) || vmm_alloc(fd, 4 * MiB, 0, &low, NULL) ||
+	    ioctl(fd, VMM_IOC_ALLOC, &a))
+		return -1;
+	moving_id = a.id;
+	if (vmm_write(fd, moving_id, 0, "head", 4) ||
+	    vmm_write(fd, moving_id, 56 * MiB - 4, "tail", 4))
+		return -1;
+	mfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	if (mfd < 0)
+		return -1;
+	p = vmm_select(mfd, moving_id) ? MAP_FAILED :
+		mmap(NULL, 56 * MiB, PROT_READ, MAP_SHARED, mfd, 0);
+	close(mfd);	/* the mapping keeps the file */
+	if (p == MAP_FAILED)
+		return -1;
+	moving_map = p;
+	return vmm_free(fd, low);
+}
+
+/* Whether a defragmentation still runs: a NOWAIT one fails with EBUSY. */
+static bool still_moving(int fd)
+{
+	struct vmm_defrag_args a = { .flags = VMM_DEFRAG_NOWAIT };
+
+	return ioctl(fd, VMM_IOC_DEFRAG, &a) && errno == EBUSY;
 }
 
 /*
@@ -776,8 +833,9 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		pthread_t th, tw;
 		bool busy = false, hit = false;
 
-		if (wait == WAIT_MOVE ? make_big_move(*fd) :
-					vmm_free(*fd, ids[attempt])) {
+		if (wait == WAIT_MOVE	     ? make_big_move(*fd) :
+		    wait == WAIT_MOVE_MAPPED ? make_big_mapped_move(*fd) :
+					       vmm_free(*fd, ids[attempt])) {
 			WAIT_FAIL("layout: %s", strerror(errno));
 			return false;
 		}
@@ -819,6 +877,8 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 				usleep(200);
 			if (!w->done) {
 				pthread_kill(tw, SIGUSR1);
+				if (wait == WAIT_MOVE_MAPPED)
+					w->went_on = still_moving(*fd);
 				hit = w->missed || saw_restart(w);
 			}
 			pthread_join(tw, NULL);
@@ -1171,6 +1231,54 @@ TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_restarts_after_sa_restart,
 	/* pwrite(2) leaves the position alone. */
 	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
 	ASSERT_MOVED_INTACT(self->fd, true);
+}
+
+/*
+ * A fault on a mapping of the moving block waits for the move, killably
+ * (vmm_fault_wait()): a signal that is not fatal does not end the access,
+ * which completes with the moved bytes once the move is over, its handler
+ * having run once (the core retries the fault after delivering it).
+ */
+static ssize_t fault_read(struct waiter *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->len; i++)
+		move_buf[i] = moving_map[i];
+	return w->len;
+}
+
+static void fault_setup(struct waiter *w, int fd, int attempt)
+{
+	(void)fd, (void)attempt;
+	memset(move_buf, 0, sizeof(move_buf));
+	w->len = 4;
+}
+
+/* The move was over when the signal came: nothing shows it reached it. */
+static bool move_was_over(const struct waiter *w)
+{
+	return !w->went_on;
+}
+
+TEST_F_TIMEOUT(defrag, fault_waiting_for_a_move_completes_after_a_signal, 300)
+{
+	struct waiter w = {
+		.io = fault_read, .nr = -1, .state = 'D',
+		.before = fault_setup,
+		.missed = move_was_over,
+		.wait = WAIT_MOVE_MAPPED,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a fault waiting for a move");
+	/* No SIGBUS (that would have ended this test), the moved bytes. */
+	EXPECT_EQ(4, w.ret);
+	EXPECT_EQ(0, memcmp(move_buf, "head", 4));
+	EXPECT_EQ(0, memcmp((const void *)(moving_map + 56 * MiB - 4),
+			    "tail", 4));
+	ASSERT_MOVED_INTACT(self->fd, false);
+	unmap_moving();
 }
 
 TEST_HARNESS_MAIN

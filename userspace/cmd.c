@@ -363,14 +363,15 @@ int cmd_stats(struct ctx *c, int argc, char **argv)
 		return fail_usage(
 			c,
 			"--users shows a table of its own, once; run it without --watch or --count");
+	/* --json first: adding --users would not mend that one. */
+	ret = table_options(c, vals[0], vals[5], vals[6], &style);
+	if (ret)
+		return ret;
 	if (!vals[4] && (vals[5] || vals[6]))
 		return fail_usage(
 			c,
 			"--%s formats the table of --users; add --users, or leave it out",
 			vals[5] ? "raw" : "noheadings");
-	ret = table_options(c, vals[0], vals[5], vals[6], &style);
-	if (ret)
-		return ret;
 	fd = dev_fd(c);
 	if (fd < 0)
 		return -fd;

@@ -170,7 +170,7 @@ static const struct command commands[] = {
 	  "\n"
 	  "Exit 2 if the ID is unknown; exit 5 if you may neither read nor\n"
 	  "write the block.\n" },
-	{ "list", cmd_list, "list [--json | --raw] [--noheadings]",
+	{ "list", cmd_list, "list [--json | [--raw] [--noheadings]]",
 	  "Show a table of the live blocks in ID order: ID, OFFSET, SIZE\n"
 	  "(offsets and sizes in bytes), OWNER, GROUP (numeric), MODE\n"
 	  "(octal) and MAPPED (the mappings of the block that exist now, or\n"
@@ -304,8 +304,9 @@ static const char main_help[] =
 "  fill ID PATTERN         repeat PATTERN over a mappable block, through mmap\n"
 "  defrag                  compact the arena; print the bytes moved\n"
 "  info ID                 show a block's offset, size, owner, mode, mappings\n"
-"  list [--json|--raw]     table of the live blocks, in ID order\n"
-"  stats [--users] [--json] [--watch [SECONDS]]\n"
+"  list [--json | [--raw] [--noheadings]]\n"
+"                          table of the live blocks, in ID order\n"
+"  stats [--users [--raw] [--noheadings]] [--json] [--watch [SECONDS]]\n"
 "                          the arena counters, once or refreshed, with rates\n"
 "  map [--width N] [--svg FILE]\n"
 "                          the arena on one line (colour on a terminal), or\n"

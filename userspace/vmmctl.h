@@ -182,10 +182,6 @@ int cmd_chown(struct ctx *c, int argc, char **argv);
 /* Parse an octal mode of at most 0777; returns 0, or -1 for garbage. */
 int parse_mode(const char *s, __u32 *mode);
 /*
- * Print the per-uid usage of "stats --users", a table in @style (see
- * table_options()) or (@json) one JSON object; returns an exit class.
- */
-/*
  * How a table prints: --raw separates the columns by one space, without
  * padding; --noheadings leaves out the header line.
  */
@@ -196,6 +192,10 @@ enum table_style {
 
 int table_options(struct ctx *c, const char *json, const char *raw,
 		  const char *noheadings, int *style);
+/*
+ * Print the per-uid usage of "stats --users", a table in @style (see
+ * table_options()) or (@json) one JSON object; returns an exit class.
+ */
 int print_users(struct ctx *c, int fd, int json, int style);
 
 /**

@@ -720,20 +720,24 @@ static bool saw_restart(struct waiter *w)
 
 /* The block WAIT_MOVE's holder moves in the attempt under way. */
 static __u64 moving_id;
-/* WAIT_MOVE_MAPPED: a read-only mapping of all of it, never touched. */
+/* WAIT_MOVE_MAPPED: a read-only mapping of all of it. */
 static const volatile char *moving_map;
 
 /*
- * From an arena of 64 MiB: a 56 MiB block (moving_id) holding "head"
- * and "tail" at its ends, over a free 4 MiB at 0.  0, or -1 and errno.
+ * From an arena of 64 MiB: a 56 MiB block (moving_id), allocated with
+ * @flags, holding "head" and "tail" at its ends, over a free 4 MiB at 0.
+ * 0, or -1 and errno.
  */
-static int make_big_move(int fd)
+static int make_big_move(int fd, __u32 flags)
 {
+	struct vmm_alloc_args a = { .size = 56 * MiB, .flags = flags };
 	__u64 low;
 
 	if (free_ids_from(fd, 1) || vmm_alloc(fd, 4 * MiB, 0, &low, NULL) ||
-	    vmm_alloc(fd, 56 * MiB, 0, &moving_id, NULL) ||
-	    vmm_write(fd, moving_id, 0, "head", 4) ||
+	    ioctl(fd, VMM_IOC_ALLOC, &a))
+		return -1;
+	moving_id = a.id;
+	if (vmm_write(fd, moving_id, 0, "head", 4) ||
 	    vmm_write(fd, moving_id, 56 * MiB - 4, "tail", 4))
 		return -1;
 	return vmm_free(fd, low);
@@ -753,20 +757,12 @@ static void unmap_moving(void)
  */
 static int make_big_mapped_move(int fd)
 {
-	struct vmm_alloc_args a = {
-		.size = 56 * MiB, .flags = VMM_ALLOC_MAPPABLE,
-	};
-	__u64 low;
 	void *p;
 	int mfd;
 
+	/* A freed block keeps its range while mapped: unmap it first. */
 	unmap_moving();
-	if (free_ids_from(fd, 1) || vmm_alloc(fd, 4 * MiB, 0, &low, NULL) ||
-	    ioctl(fd, VMM_IOC_ALLOC, &a))
-		return -1;
-	moving_id = a.id;
-	if (vmm_write(fd, moving_id, 0, "head", 4) ||
-	    vmm_write(fd, moving_id, 56 * MiB - 4, "tail", 4))
+	if (make_big_move(fd, VMM_ALLOC_MAPPABLE))
 		return -1;
 	mfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 	if (mfd < 0)
@@ -781,7 +777,7 @@ static int make_big_mapped_move(int fd)
 		errno = EIO;	/* the mapping does not show the block */
 		return -1;
 	}
-	return vmm_free(fd, low);
+	return 0;
 }
 
 /*
@@ -830,7 +826,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		pthread_t th, tw;
 		bool busy = false, hit = false;
 
-		if (wait == WAIT_MOVE	     ? make_big_move(*fd) :
+		if (wait == WAIT_MOVE	     ? make_big_move(*fd, 0) :
 		    wait == WAIT_MOVE_MAPPED ? make_big_mapped_move(*fd) :
 					       vmm_free(*fd, ids[attempt])) {
 			WAIT_FAIL("layout: %s", strerror(errno));

@@ -611,6 +611,8 @@ struct waiter {
 	char state;		/* the waiting thread's, if not 'S' */
 	bool went_on;		/* WAIT_MOVE_MAPPED: still waiting after it */
 	bool restart;		/* SA_RESTART */
+	/* In a child process, killed with SIGKILL, not a thread. */
+	bool process;
 	/* Sets the call up, once the holder runs (NULL: nothing to do). */
 	void (*before)(struct waiter *w, int fd, int attempt);
 	/* Whether the call ended before the signal (NULL: see saw_restart()). */
@@ -621,6 +623,8 @@ struct waiter {
 	int err;
 	volatile int done;
 	__u64 blocks;		/* live blocks when the call began */
+	int status;		/* @process: as waitpid(2) reported it */
+	__u64 moved;		/* @process: bytes_moved before the holder */
 };
 
 /* Free every block from ID @start on: 0, or -1 and errno. */
@@ -648,6 +652,48 @@ static void *run_waiter(void *p)
 	w->err = errno;
 	w->done = 1;
 	return NULL;
+}
+
+/*
+ * Start @w's call in a thread, or with @w->process in a child process
+ * (which only reads memory and exits, as a fork of a threaded process
+ * may).  0, or -1.
+ */
+static int start_waiter(struct waiter *w, pthread_t *tw)
+{
+	pid_t pid;
+
+	if (!w->process)
+		return pthread_create(tw, NULL, run_waiter, w) ? -1 : 0;
+	pid = fork();
+	if (pid == 0) {
+		w->io(w);
+		_exit(0);
+	}
+	w->tid = pid;
+	return pid < 0 ? -1 : 0;
+}
+
+/* Whether @w's call has ended; a child process is reaped. */
+static bool waiter_done(struct waiter *w)
+{
+	if (w->process && !w->done &&
+	    waitpid(w->tid, &w->status, WNOHANG) == w->tid)
+		w->done = 1;
+	return w->done;
+}
+
+/*
+ * SIGKILL @w's child, reap it, and note whether the move it waited for
+ * was still under way once it was gone (the bytes are counted when the
+ * copy ends, under the lock that ends the move).
+ */
+static void kill_waiter(struct waiter *w)
+{
+	kill(w->tid, SIGKILL);
+	waitpid(w->tid, &w->status, 0);
+	w->done = 1;
+	w->went_on = vmm_sysfs("bytes_moved") == w->moved;
 }
 
 /* Whether @w's thread sleeps interruptibly inside its call. */
@@ -832,6 +878,7 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			WAIT_FAIL("layout: %s", strerror(errno));
 			return false;
 		}
+		w->moved = vmm_sysfs("bytes_moved");
 		if (pthread_create(&th, NULL, run_long_defrag, &holder)) {
 			WAIT_FAIL("pthread_create");
 			return false;
@@ -858,17 +905,21 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			w->tid = 0;
 			w->done = 0;
 			w->blocks = vmm_sysfs("blocks");
-			if (pthread_create(&tw, NULL, run_waiter, w)) {
-				WAIT_FAIL("pthread_create");
+			if (start_waiter(w, &tw)) {
+				WAIT_FAIL("starting the waiter: %s",
+					  strerror(errno));
 				busy = false;
 			}
 		}
 		if (busy) {
 			/* Until it waits, or finds the mutex free. */
-			while (!w->done &&
+			while (!waiter_done(w) &&
 			       !(w->tid && asleep_in_call(w)))
 				usleep(200);
-			if (!w->done) {
+			if (!w->done && w->process) {
+				kill_waiter(w);
+				hit = true;
+			} else if (!w->done) {
 				pthread_kill(tw, SIGUSR1);
 				/*
 				 * SIGUSR1 does not wake a killable wait:
@@ -879,7 +930,8 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 					w->went_on = asleep_in_call(w);
 				hit = w->missed || saw_restart(w);
 			}
-			pthread_join(tw, NULL);
+			if (!w->process)
+				pthread_join(tw, NULL);
 			if (hit && w->missed && w->missed(w))
 				hit = false;
 		}
@@ -887,8 +939,9 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 		if (holder.ret)
 			WAIT_FAIL("holder: %s", strerror(holder.err));
 		if (hit) {
-			EXPECT_EQ(1, wait_signals);
-			TH_LOG("signalled a waiting call in attempt %d",
+			EXPECT_EQ(w->process ? 0 : 1, wait_signals);
+			TH_LOG("%s a waiting call in attempt %d",
+			       w->process ? "killed" : "signalled",
 			       attempt + 1);
 			return true;
 		}
@@ -1282,6 +1335,33 @@ TEST_F_TIMEOUT(defrag, fault_waiting_for_a_move_completes_after_a_signal, 300)
 	EXPECT_EQ(0, memcmp((const void *)(moving_map + 56 * MiB - 4),
 			    "TAIL", 4));
 	unmap_moving();
+}
+
+/*
+ * The wait is killable: SIGKILL to a process whose fault waits for the
+ * block's move ends it before the move does, and the move completes for
+ * the mapping that stays.  A child process, since SIGKILL ends them all.
+ */
+TEST_F_TIMEOUT(defrag, fault_waiting_for_a_move_ends_on_sigkill, 300)
+{
+	struct waiter w = {
+		.io = fault_read, .nr = -1, .state = 'D',
+		.process = true,
+		.before = fault_setup,
+		.missed = move_was_over,
+		.wait = WAIT_MOVE_MAPPED,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no child was killed waiting in a fault for a move");
+	EXPECT_TRUE(WIFSIGNALED(w.status)) TH_LOG("status %#x", w.status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(w.status));
+	ASSERT_MOVED_INTACT(self->fd, false);
+	/* The child's mapping went with it; this process's still works. */
+	EXPECT_EQ(1ULL, vmm_sysfs("mapped_blocks"));
+	EXPECT_EQ(0, memcmp((const void *)moving_map, "head", 4));
+	unmap_moving();
+	EXPECT_EQ(0ULL, vmm_sysfs("mapped_blocks"));
 }
 
 TEST_HARNESS_MAIN

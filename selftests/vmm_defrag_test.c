@@ -613,7 +613,10 @@ struct waiter {
 	bool restart;		/* SA_RESTART */
 	/* In a child process, killed with SIGKILL, not a thread. */
 	bool process;
-	/* Sets the call up, once the holder runs (NULL: nothing to do). */
+	/*
+	 * Sets the call up, once the holder runs (NULL: nothing to do);
+	 * may set @fd, the descriptor the call is seen waiting on.
+	 */
 	void (*before)(struct waiter *w, int fd, int attempt);
 	/* Whether the call ended before the signal (NULL: see saw_restart()). */
 	bool (*missed)(const struct waiter *w);
@@ -898,10 +901,11 @@ static bool signal_waiting_call(struct __test_metadata *_metadata, int *fd,
 			busy = true;
 		}
 		if (busy) {
+			/* @before may call on another descriptor. */
+			w->fd = *fd;
 			if (w->before)
 				w->before(w, *fd, attempt);
 			wait_signals = 0;
-			w->fd = *fd;
 			w->tid = 0;
 			w->done = 0;
 			w->blocks = vmm_sysfs("blocks");
@@ -1362,6 +1366,65 @@ TEST_F_TIMEOUT(defrag, fault_waiting_for_a_move_ends_on_sigkill, 300)
 	EXPECT_EQ(0, memcmp((const void *)moving_map, "head", 4));
 	unmap_moving();
 	EXPECT_EQ(0ULL, vmm_sysfs("mapped_blocks"));
+}
+
+/*
+ * ptrace(2) and /proc/PID/mem reach a mapping through its ->access, which
+ * waits for a move as a fault does: killably.  A read of /proc/self/mem
+ * at the mapping's first page, seen in state D in pread(2) on that file.
+ */
+static int mem_fd = -1;
+
+static ssize_t mem_read(struct waiter *w)
+{
+	return pread(w->fd, move_buf, w->len, (off_t)(uintptr_t)moving_map);
+}
+
+static void mem_setup(struct waiter *w, int fd, int attempt)
+{
+	fault_setup(w, fd, attempt);
+	if (mem_fd < 0)
+		mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	w->fd = mem_fd;
+	w->key = (unsigned long)move_buf;
+}
+
+TEST_F_TIMEOUT(defrag, mem_read_of_a_moving_mapping_completes_after_a_signal,
+	       300)
+{
+	struct waiter w = {
+		.io = mem_read, .nr = __NR_pread64, .state = 'D',
+		.before = mem_setup,
+		.missed = move_was_over,
+		.wait = WAIT_MOVE_MAPPED,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a /proc/self/mem read waiting for a move");
+	EXPECT_EQ(4, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(0, memcmp(move_buf, "head", 4));
+	ASSERT_MOVED_INTACT(self->fd, false);
+	unmap_moving();
+}
+
+/* A child reading this process's memory, as a debugger would. */
+TEST_F_TIMEOUT(defrag, mem_read_of_a_moving_mapping_ends_on_sigkill, 300)
+{
+	struct waiter w = {
+		.io = mem_read, .nr = __NR_pread64, .state = 'D',
+		.process = true,
+		.before = mem_setup,
+		.missed = move_was_over,
+		.wait = WAIT_MOVE_MAPPED,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no child was killed reading /proc/PID/mem for a move");
+	EXPECT_TRUE(WIFSIGNALED(w.status)) TH_LOG("status %#x", w.status);
+	EXPECT_EQ(SIGKILL, WTERMSIG(w.status));
+	ASSERT_MOVED_INTACT(self->fd, false);
+	EXPECT_EQ(0, memcmp((const void *)moving_map, "head", 4));
+	unmap_moving();
 }
 
 TEST_HARNESS_MAIN

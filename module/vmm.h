@@ -513,9 +513,9 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
  * @mappable: whole pages, page-aligned, for mmap (%VMM_ALLOC_MAPPABLE)
  * @ask_limits: the caller has yet to learn whether @cred is privileged,
  *	which sets a compaction's budget and lifts the unprivileged block
- *	limit: rather than compact, or fail over that limit, the arena
- *	returns -EAGAIN (never seen by users), and the caller asks and calls
- *	again, so that privilege is asked for only when it decides
+ *	limit: rather than compact, or fail where that limit alone refuses,
+ *	the arena returns -EAGAIN (never seen by users), and the caller asks
+ *	and calls again, so that privilege is asked for only when it decides
  */
 struct vmm_alloc_req {
 	const struct vmm_cred *cred;

@@ -426,6 +426,9 @@ retry:
 	}
 	if (ret) {
 		vmm_unlock(arena);
+		/* Over a limit privilege lifts: the caller finds out first. */
+		if (ret == -EDQUOT && ch.liftable && req && req->ask_limits)
+			ret = -EAGAIN;
 		goto err_free;
 	}
 	*id = blk->id;
@@ -501,9 +504,9 @@ static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
  * would exceed a quota, -ENOSPC when no free range fits, -ENOMEM when
  * metadata cannot be allocated (or the caller's memory cgroup is full),
  * -ERESTARTSYS when a signal came while waiting for another
- * defragmentation to finish, -EAGAIN instead of a compaction or of
- * -EDQUOT when @req->ask_limits is set.  The defragmentation never waits
- * for copies in flight.
+ * defragmentation to finish, -EAGAIN instead of a compaction or of an
+ * -EDQUOT privilege would lift when @req->ask_limits is set.  The
+ * defragmentation never waits for copies in flight.
  */
 int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 			  bool compact, const struct vmm_alloc_req *req,
@@ -520,10 +523,9 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 		balign = max_t(u64, align, PAGE_SIZE);
 	}
 	ret = __vmm_arena_alloc(arena, size, align, true, req, id, start);
-	/* Over a limit privilege lifts: the caller finds out first. */
-	if (ret == -EDQUOT && req && req->ask_limits &&
-	    READ_ONCE(arena->max_blocks_unprivileged))
-		return -EAGAIN;
+	/* Over the unprivileged block limit alone (see @req). */
+	if (ret == -EAGAIN)
+		return ret;
 	if (ret == -ENOSPC && (compact || READ_ONCE(arena->auto_compact)) &&
 	    vmm_fits_when_packed(arena, bsize, balign)) {
 		/* No more than the caller could move with VMM_IOC_DEFRAG. */

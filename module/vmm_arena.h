@@ -71,6 +71,8 @@ static inline u64 vmm_subtree_max(struct rb_node *n)
  * @spares: zeroed records allocated without the lock, to fill them,
  *	linked through &vmm_usage.parent
  * @nr_spares: records in @spares
+ * @liftable: the check failed, but would pass with the per-uid block
+ *	limit in place of the unprivileged one: privilege would lift it
  */
 struct vmm_charge {
 	const kuid_t *chain;
@@ -79,6 +81,7 @@ struct vmm_charge {
 	unsigned int missing;
 	struct vmm_usage *spares;
 	unsigned int nr_spares;
+	bool liftable;
 };
 
 /* Whether anything still holds @blk's range: a copy, a mapping or a move. */

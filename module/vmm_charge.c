@@ -100,12 +100,9 @@ static u64 vmm_block_limit(struct vmm_arena *arena,
 	return max;
 }
 
-/*
- * Look the chain up and check every level's quota.  O(levels * log n)
- * under the lock.  Return: 0, or -EDQUOT if any level would exceed one.
- */
-static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
-			    u64 size, u64 max_blocks)
+/* Look the chain up and check every level's quota; see below. */
+static int vmm_charge_walk(struct vmm_arena *arena, struct vmm_charge *ch,
+			   u64 size, u64 max_blocks)
 {
 	struct rb_root *root = &arena->users;
 	struct vmm_usage *u = NULL;
@@ -137,6 +134,25 @@ static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
 		root = u ? &u->children : NULL;
 	}
 	return 0;
+}
+
+/*
+ * Look the chain up and check every level's quota, @max_blocks being the
+ * caller's block limit (vmm_block_limit()).  On a refusal, note whether
+ * privilege would lift it, so that a caller not yet asked for it is
+ * asked only then.  O(levels * log n) under the lock.  Return: 0, or
+ * -EDQUOT if any level would exceed one.
+ */
+static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
+			    u64 size, u64 max_blocks)
+{
+	u64 max = READ_ONCE(arena->max_blocks_per_uid);
+	int ret;
+
+	ret = vmm_charge_walk(arena, ch, size, max_blocks);
+	ch->liftable = ret && max_blocks != max &&
+		       !vmm_charge_walk(arena, ch, size, max);
+	return ret;
 }
 
 /* Allocate, without the lock, the records vmm_charge_check() found missing. */

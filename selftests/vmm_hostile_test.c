@@ -1898,4 +1898,75 @@ TEST_F(hostile, compaction_asks_for_capability_only_when_it_runs)
 	EXPECT_TRUE(superpriv) TH_LOG("%s did not use CAP_SYS_ADMIN", step[2]);
 }
 
+/*
+ * As root, freshly forked, with max_bytes_per_uid at QUOTA_CAP_BYTES and
+ * max_blocks_unprivileged at 1: an ALLOC of all the bytes, one more byte
+ * (over both limits, and privilege lifts only the block limit), then,
+ * max_bytes_per_uid lifted, one more byte again (over the block limit
+ * alone).  v[i] is the task's flags after step i, v[8 + i] the step's
+ * errno and v[16 + i] its return value.
+ */
+#define QUOTA_CAP_BYTES	4096
+
+static void do_quota_cap_steps(int fd, void *arg, struct report *r)
+{
+	int i, ret;
+
+	(void)arg;
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		if (i == 2 && write_param("max_bytes_per_uid", 0))
+			ret = -2;	/* errno tells */
+		else
+			ret = vmm_alloc(fd, i ? 1 : QUOTA_CAP_BYTES, 0, NULL,
+					NULL);
+		r->v[16 + i] = (__u64)(__s64)ret;
+		r->v[8 + i] = ret ? errno : 0;
+		r->v[i] = task_flags();
+	}
+	r->ret = 0;
+}
+
+TEST_F(hostile, quota_asks_for_capability_only_when_privilege_lifts_it)
+{
+	static const char *const step[] = {
+		"an ALLOC within the quotas",
+		"an ALLOC over the bytes quota and the unprivileged block limit",
+		"an ALLOC over the unprivileged block limit alone",
+	};
+	struct report r;
+	bool superpriv;
+	__u64 limit;
+	int i;
+
+	RELOAD("16M");
+	limit = read_param("max_blocks_unprivileged");
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", QUOTA_CAP_BYTES));
+	ASSERT_EQ(0, write_param("max_blocks_unprivileged", 1));
+	AS(0, do_quota_cap_steps, NULL, &r, 10);
+	EXPECT_EQ(0, write_param("max_bytes_per_uid", 0));
+	EXPECT_EQ(0, write_param("max_blocks_unprivileged", limit));
+	for (i = 0; i < 3; i++) {
+		ksft_print_msg("root, after %s: ret %lld, errno %llu, PF_SUPERPRIV %s\n",
+			       step[i], (long long)r.v[16 + i], r.v[8 + i],
+			       r.v[i] & PF_SUPERPRIV ? "set" : "clear");
+		EXPECT_NE((__u64)UINT_MAX, r.v[i])
+			TH_LOG("cannot read the flags in /proc/self/stat");
+	}
+	EXPECT_EQ(0ULL, r.v[16]);
+	EXPECT_EQ(0ULL, r.v[8]);
+	EXPECT_EQ((__u64)-1, r.v[17]);
+	EXPECT_EQ((__u64)EDQUOT, r.v[9]);
+	EXPECT_EQ(0ULL, r.v[18]) TH_LOG("%s", strerror((int)r.v[10]));
+	EXPECT_EQ(0ULL, r.v[10]);
+	for (i = 0; i < 2; i++) {
+		superpriv = r.v[i] & PF_SUPERPRIV;
+		EXPECT_FALSE(superpriv) TH_LOG("%s used CAP_SYS_ADMIN",
+					       step[i]);
+	}
+	/* Lifting the unprivileged block limit is a use of the capability. */
+	superpriv = r.v[2] & PF_SUPERPRIV;
+	EXPECT_TRUE(superpriv) TH_LOG("%s did not use CAP_SYS_ADMIN", step[2]);
+}
+
 TEST_HARNESS_MAIN

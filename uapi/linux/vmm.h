@@ -34,9 +34,10 @@
  * CAP_SYS_ADMIN in the initial user namespace passes every check; root in
  * another user namespace does not.  The capability is asked for only when
  * the owner, group and mode deny (or, without auditing, when a limit of
- * unprivileged callers is reached, for DEFRAG's budget, and for an ALLOC
- * once it must compact), so allocating and using one's own blocks neither
- * audits nor marks the task as having used privilege.  VMM_IOC_LIST,
+ * unprivileged callers alone refuses, for DEFRAG's budget, for an ALLOC
+ * once it must compact, and for a SELECT the mode grants only one of r
+ * and w), so allocating and using one's own blocks neither audits nor
+ * marks the task as having used privilege.  VMM_IOC_LIST,
  * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
  * they show every block's extent and owner, never its data.  Uids and
  * gids are reported, and taken, in the caller's user namespace; an id with

@@ -1969,4 +1969,68 @@ TEST_F(hostile, quota_asks_for_capability_only_when_privilege_lifts_it)
 	EXPECT_TRUE(superpriv) TH_LOG("%s did not use CAP_SYS_ADMIN", step[2]);
 }
 
+/*
+ * As root, freshly forked: SELECT of a block of its own of mode 0600,
+ * then of one of mode 0400, and a write(2) through the second selection.
+ * v[i] is the task's flags after step i, v[8 + i] the step's errno and
+ * v[16 + i] its return value.
+ */
+static void do_select_cap_steps(int fd, void *arg, struct report *r)
+{
+	static const __u32 mode[] = { 0600, 0400 };
+	struct vmm_alloc_args a;
+	int i, sfd = -1;
+	long ret;
+
+	(void)arg;
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		if (i == 2) {
+			ret = write(sfd, "root", 4);
+		} else {
+			a = (struct vmm_alloc_args){
+				.size = 64, .flags = VMM_ALLOC_MODE,
+				.mode = mode[i],
+			};
+			sfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+			ret = sfd < 0 ? -2 : ioctl(fd, VMM_IOC_ALLOC, &a);
+			if (!ret)
+				ret = vmm_select(sfd, a.id);
+		}
+		r->v[16 + i] = (__u64)(__s64)ret;
+		r->v[8 + i] = ret < 0 ? errno : 0;
+		r->v[i] = task_flags();
+	}
+	r->ret = 0;
+}
+
+TEST_F(hostile, select_asks_for_capability_for_rights_the_mode_withholds)
+{
+	static const char *const step[] = {
+		"a SELECT of its own 0600 block",
+		"a SELECT of its own 0400 block",
+		"a write(2) through that selection",
+	};
+	struct report r;
+	bool superpriv;
+	int i;
+
+	RELOAD("16M");
+	AS(0, do_select_cap_steps, NULL, &r, 10);
+	for (i = 0; i < 3; i++) {
+		EXPECT_NE((__u64)UINT_MAX, r.v[i])
+			TH_LOG("cannot read the flags in /proc/self/stat");
+		EXPECT_EQ(0ULL, r.v[8 + i]) TH_LOG("%s: %s", step[i],
+						   strerror((int)r.v[8 + i]));
+	}
+	EXPECT_EQ(0ULL, r.v[16]);
+	EXPECT_EQ(0ULL, r.v[17]);
+	/* The administrator's descriptor was given w, which the mode withholds. */
+	EXPECT_EQ(4ULL, r.v[18]);
+	superpriv = r.v[0] & PF_SUPERPRIV;
+	EXPECT_FALSE(superpriv) TH_LOG("%s used CAP_SYS_ADMIN", step[0]);
+	superpriv = r.v[1] & PF_SUPERPRIV;
+	EXPECT_TRUE(superpriv) TH_LOG("%s did not use CAP_SYS_ADMIN", step[1]);
+}
+
 TEST_HARNESS_MAIN

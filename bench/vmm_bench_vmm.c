@@ -5,9 +5,11 @@
  * allocator without vmm.ko exporting it.  This also reaches the static
  * __vmm_arena_alloc(), which places a block without zeroing its bytes: the
  * other allocators hand out address ranges, not memory, so zeroing would
- * time memset() rather than the allocator.
+ * time memset() rather than the allocator.  vmm_arena_kernel.c adds the
+ * calls for the kernel itself (a free and an info with no credentials).
  */
 #include "../module/vmm_arena_unit.c"
+#include "../module/vmm_arena_kernel.c"
 
 #include <linux/mm.h>
 

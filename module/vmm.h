@@ -498,11 +498,6 @@ struct vmm_range {
 
 int vmm_arena_init(struct vmm_arena *arena, u64 size, enum vmm_policy policy);
 void vmm_arena_destroy(struct vmm_arena *arena);
-int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
-		    u64 *id, u64 *start);
-int vmm_arena_free(struct vmm_arena *arena, u64 id);
-int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size);
-struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id);
 
 /**
  * struct vmm_alloc_req - who allocates, and how the block is owned
@@ -594,8 +589,6 @@ void vmm_arena_unpin(struct vmm_arena *arena, struct vmm_block *blk);
 int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
 		     bool *compact);
-int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
-			    bool compact, u64 *id, u64 *start);
 void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st);
 void vmm_arena_reset_lock_hold(struct vmm_arena *arena);
 void vmm_arena_time_holds(bool on);

@@ -100,28 +100,6 @@ int vmm_arena_select(struct vmm_arena *arena, u64 id,
 }
 
 /**
- * vmm_arena_info() - a block's offset and size
- * @arena: the arena
- * @id: the block
- * @start: its current offset
- * @size: its size
- *
- * Return: 0 or -ENOENT.
- */
-int vmm_arena_info(struct vmm_arena *arena, u64 id, u64 *start, u64 *size)
-{
-	struct vmm_block_attrs attrs;
-	int ret;
-
-	ret = vmm_arena_attrs(arena, id, NULL, 0, &attrs);
-	if (!ret) {
-		*start = attrs.start;
-		*size = attrs.size;
-	}
-	return ret;
-}
-
-/**
  * vmm_arena_pin_perm() - hold a block in place for a caller's copy
  * @arena: the arena
  * @id: the block
@@ -170,21 +148,7 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 }
 
 /**
- * vmm_arena_pin() - hold a block in place for a copy outside the lock
- * @arena: the arena
- * @id: the block
- *
- * vmm_arena_pin_perm() for the kernel: no permission check.
- *
- * Return: as vmm_arena_pin_perm().
- */
-struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
-{
-	return vmm_arena_pin_perm(arena, id, NULL, 0);
-}
-
-/**
- * vmm_arena_unpin() - end a copy started with vmm_arena_pin()
+ * vmm_arena_unpin() - end a copy started with vmm_arena_pin_perm()
  * @arena: the arena
  * @blk: the pinned block; may be freed by this call
  */

@@ -555,44 +555,6 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 	return ret;
 }
 
-/**
- * vmm_arena_alloc_compact() - allocate a zeroed block, compacting if needed
- * @arena: the arena
- * @size: bytes, 1 to the arena size
- * @align: 0 or 1 for none, else a power of two up to the arena size
- * @compact: as for vmm_arena_alloc_owned()
- * @id: the new block's ID
- * @start: its offset
- *
- * The block belongs to root, with mode 0600, and lives until freed.
- *
- * Return: as vmm_arena_alloc_owned().
- */
-int vmm_arena_alloc_compact(struct vmm_arena *arena, u64 size, u64 align,
-			    bool compact, u64 *id, u64 *start)
-{
-	return vmm_arena_alloc_owned(arena, size, align, compact, NULL, id,
-				     start);
-}
-
-/**
- * vmm_arena_alloc() - allocate a zeroed block where the policy says
- * @arena: the arena
- * @size: bytes, 1 to the arena size
- * @align: 0 or 1 for none, else a power of two up to the arena size
- * @id: the new block's ID
- * @start: its offset
- *
- * Compacts first only if &vmm_arena.auto_compact is set.
- *
- * Return: as vmm_arena_alloc_compact().
- */
-int vmm_arena_alloc(struct vmm_arena *arena, u64 size, u64 align,
-		    u64 *id, u64 *start)
-{
-	return vmm_arena_alloc_compact(arena, size, align, false, id, start);
-}
-
 /*
  * Free a live block: it leaves its file's scope and the ID lookups at
  * once; with copies in flight, its range is released when the last one
@@ -656,18 +618,6 @@ int vmm_arena_free_perm(struct vmm_arena *arena, u64 id,
 	if (!ret)
 		trace_vmm_free(id, start, size);
 	return ret;
-}
-
-/**
- * vmm_arena_free() - free a block
- * @arena: the arena
- * @id: the block
- *
- * Return: as vmm_arena_free_perm() for the kernel: 0 or -ENOENT.
- */
-int vmm_arena_free(struct vmm_arena *arena, u64 id)
-{
-	return vmm_arena_free_perm(arena, id, NULL);
 }
 
 /**

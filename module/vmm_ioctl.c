@@ -40,10 +40,12 @@ static int vmm_ioctl_alloc(struct file *file, void __user *argp)
 		return ret;
 	if (copy_to_user(argp, &args, sizeof(args))) {
 		/*
-		 * Unmapped since the check; nobody learnt the ID: undo.
-		 * Cannot fail: freeing allocates nothing.
+		 * Unmapped since the check: undo, as the owner, as a batch
+		 * does (vmm_batch_undo()).  An administrator who learnt the
+		 * ID from VMM_IOC_LIST and gave the block away meanwhile
+		 * made it the new owner's (-EACCES); it stays.
 		 */
-		vmm_arena_free(c.arena, args.id);
+		vmm_arena_free_perm(c.arena, args.id, &c.cred);
 		return -EFAULT;
 	}
 	return 0;

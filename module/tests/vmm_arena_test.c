@@ -24,7 +24,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 
-#include "../vmm.h"
+#include "../vmm_arena_kernel.h"
 #include "vmm_kunit.h"
 
 static const enum vmm_policy vmm_policies[] = {

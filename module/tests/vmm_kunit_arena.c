@@ -3,9 +3,11 @@
  * The arena code under test, compiled into vmm_kunit.ko as well, so that
  * the suite exercises exactly vmm.ko's allocator without vmm.ko having to
  * export it.  Including the arena's unit here also lets the suite reach
- * its static functions.
+ * its static functions; vmm_arena_kernel.c adds the calls it makes as
+ * the kernel, with no caller's credentials.
  */
 #include "../vmm_arena_unit.c"
+#include "../vmm_arena_kernel.c"
 #include "vmm_kunit.h"
 
 /* A placement search alone, changing nothing: for the scaling test. */

@@ -5,6 +5,7 @@
  * Every test has block 1 (B1 bytes at 0) and block 2 (B2 bytes right after
  * it), each filled with its own pattern, and a file with nothing selected.
  */
+#define _GNU_SOURCE		/* SEEK_DATA, SEEK_HOLE */
 #include "vmm_util.h"
 
 #define ARENA_STR	"64K"
@@ -368,6 +369,58 @@ TEST_F(file, lseek_rejects_negative_result)
 	ASSERT_POS(self->fd, 100);
 	EXPECT_ERR(EINVAL, (int)lseek(self->fd, -(B1 + 1), SEEK_END));
 	ASSERT_POS(self->fd, 100);
+}
+
+/* A block is all data: one hole, at its end; ENXIO from the end on. */
+TEST_F(file, lseek_data_and_hole_see_the_block_as_data)
+{
+	ASSERT_OK(vmm_select(self->fd, 1));
+	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_DATA));
+	EXPECT_EQ(100, lseek(self->fd, 100, SEEK_DATA));
+	EXPECT_EQ(B1 - 1, lseek(self->fd, B1 - 1, SEEK_DATA));
+	EXPECT_EQ(B1, lseek(self->fd, 0, SEEK_HOLE));
+	EXPECT_EQ(B1, lseek(self->fd, B1 - 1, SEEK_HOLE));
+	ASSERT_EQ(100, lseek(self->fd, 100, SEEK_SET));
+	EXPECT_ERR(ENXIO, (int)lseek(self->fd, B1, SEEK_DATA));
+	EXPECT_ERR(ENXIO, (int)lseek(self->fd, B1, SEEK_HOLE));
+	EXPECT_ERR(ENXIO, (int)lseek(self->fd, B1 + 10, SEEK_DATA));
+	EXPECT_ERR(ENXIO, (int)lseek(self->fd, -1, SEEK_DATA));
+	ASSERT_POS(self->fd, 100);
+	ASSERT_OK(vmm_select(self->fd, 2));
+	EXPECT_EQ(B2, lseek(self->fd, 10, SEEK_HOLE));
+	EXPECT_ERR(ENXIO, (int)lseek(self->fd, B2, SEEK_DATA));
+}
+
+/*
+ * Positions may go past the block's end up to the largest file offset
+ * (MAX_LFS_FILESIZE, LLONG_MAX on 64-bit kernels), not beyond.
+ */
+TEST_F(file, lseek_rejects_result_past_largest_offset)
+{
+	ASSERT_OK(vmm_select(self->fd, 1));
+	EXPECT_EQ(INT64_MAX, lseek(self->fd, INT64_MAX, SEEK_SET));
+	EXPECT_ERR(EINVAL, (int)lseek(self->fd, 1, SEEK_CUR));
+	ASSERT_POS(self->fd, INT64_MAX);
+	EXPECT_ERR(EINVAL, (int)lseek(self->fd, INT64_MAX - B1 + 1, SEEK_END));
+	ASSERT_POS(self->fd, INT64_MAX);
+	EXPECT_EQ(INT64_MAX, lseek(self->fd, INT64_MAX - B1, SEEK_END));
+	/* Nothing to read there, and no write lands. */
+	EXPECT_EQ(0, read(self->fd, self->buf, 0));
+}
+
+/*
+ * The kernel refuses a negative position, or one whose end would pass the
+ * largest offset, before vmm sees the call; nothing changes.
+ */
+TEST_F(file, pread_pwrite_reject_negative_and_overflowing_offsets)
+{
+	ASSERT_OK(vmm_select(self->fd, 1));
+	EXPECT_ERR(EINVAL, (int)pread(self->fd, self->buf, 1, -1));
+	EXPECT_ERR(EINVAL, (int)pwrite(self->fd, "x", 1, -1));
+	EXPECT_ERR(EINVAL, (int)pread(self->fd, self->buf, 2, INT64_MAX));
+	EXPECT_ERR(EINVAL, (int)pwrite(self->fd, "xy", 2, INT64_MAX));
+	ASSERT_POS(self->fd, 0);
+	ASSERT_UNCHANGED();
 }
 
 TEST_F(file, select_resets_position_to_zero)

@@ -110,10 +110,13 @@ static int as_user(enum who w, int fd, child_fn fn, void *arg,
 	return 0;
 }
 
-/* Record the errno of a failed call (ret -1), or 0. */
+/*
+ * The errno of a failed call (ret -1), 0 for success, or -1 for any other
+ * return value, which no expected errno matches.
+ */
 static int err_of(int ret)
 {
-	return ret ? errno : 0;
+	return ret == -1 ? errno : ret ? -1 : 0;
 }
 
 static void do_alloc_mode(int fd, void *arg, struct result *res)
@@ -191,6 +194,25 @@ static void do_pwrite(int fd, void *arg, struct result *res)
 	n = pwrite(fd, "child-wrote-this", 16, 0);
 	res->err = n < 0 ? errno : 0;
 	res->val = (__u64)n;
+}
+
+/* lseek(2) to 5 on the shared file, whose block root selected. */
+static void do_lseek(int fd, void *arg, struct result *res)
+{
+	off_t o;
+
+	(void)arg;
+	o = lseek(fd, 5, SEEK_SET);
+	res->err = o < 0 ? errno : 0;
+	res->val = (__u64)o;
+}
+
+/* Take every permission away, as the owner. */
+static void do_chmod_0(int fd, void *arg, struct result *res)
+{
+	struct vmm_chmod_args a = { .id = *(__u64 *)arg, .mode = 0 };
+
+	res->err = err_of(ioctl(fd, VMM_IOC_CHMOD, &a));
 }
 
 static void do_chmod(int fd, void *arg, struct result *res)
@@ -294,7 +316,7 @@ static int write_param(const char *name, unsigned long long v)
 
 enum op {
 	OP_READ, OP_WRITE, OP_FREE, OP_CHMOD, OP_CHOWN, OP_INFO, OP_SELECT,
-	OP_PREAD, OP_PWRITE,
+	OP_PREAD, OP_PWRITE, OP_LSEEK,
 };
 
 FIXTURE(matrix) {
@@ -324,6 +346,7 @@ CELL(owner_info, OWNER, OP_INFO, 0640, 0);
 CELL(owner_select, OWNER, OP_SELECT, 0640, 0);
 CELL(owner_pread, OWNER, OP_PREAD, 0640, 0);
 CELL(owner_pwrite, OWNER, OP_PWRITE, 0640, 0);
+CELL(owner_lseek, OWNER, OP_LSEEK, 0640, 0);
 CELL(group_read, GROUP, OP_READ, 0640, 0);
 CELL(group_write, GROUP, OP_WRITE, 0640, EACCES);
 CELL(group_free, GROUP, OP_FREE, 0640, EACCES);
@@ -333,6 +356,7 @@ CELL(group_info, GROUP, OP_INFO, 0640, 0);
 CELL(group_select, GROUP, OP_SELECT, 0640, 0);
 CELL(group_pread, GROUP, OP_PREAD, 0640, 0);
 CELL(group_pwrite, GROUP, OP_PWRITE, 0640, EACCES);
+CELL(group_lseek, GROUP, OP_LSEEK, 0640, 0);
 CELL(other_read, OTHER, OP_READ, 0640, EACCES);
 CELL(other_write, OTHER, OP_WRITE, 0640, EACCES);
 CELL(other_free, OTHER, OP_FREE, 0640, EACCES);
@@ -342,6 +366,7 @@ CELL(other_info, OTHER, OP_INFO, 0640, EACCES);
 CELL(other_select, OTHER, OP_SELECT, 0640, EACCES);
 CELL(other_pread, OTHER, OP_PREAD, 0640, EACCES);
 CELL(other_pwrite, OTHER, OP_PWRITE, 0640, EACCES);
+CELL(other_lseek, OTHER, OP_LSEEK, 0640, EACCES);
 CELL(root_read, ROOT, OP_READ, 0000, 0);
 CELL(root_write, ROOT, OP_WRITE, 0000, 0);
 CELL(root_free, ROOT, OP_FREE, 0000, 0);
@@ -350,12 +375,14 @@ CELL(root_chown, ROOT, OP_CHOWN, 0000, 0);
 CELL(root_info, ROOT, OP_INFO, 0000, 0);
 CELL(root_pread, ROOT, OP_PREAD, 0000, 0);
 CELL(root_pwrite, ROOT, OP_PWRITE, 0000, 0);
+CELL(root_lseek, ROOT, OP_LSEEK, 0000, 0);
 /* One class only, as for files: the group bits bind a member. */
 CELL(group_read_denied_though_other_may, GROUP, OP_READ, 0604, EACCES);
 CELL(other_read_with_other_r, OTHER, OP_READ, 0604, 0);
 CELL(other_write_with_other_w, OTHER, OP_WRITE, 0602, 0);
 CELL(other_read_denied_with_other_w_only, OTHER, OP_READ, 0602, EACCES);
 CELL(other_info_with_other_w_only, OTHER, OP_INFO, 0602, 0);
+CELL(other_lseek_with_other_w_only, OTHER, OP_LSEEK, 0602, 0);
 CELL(owner_read_denied_by_owner_bits, OWNER, OP_READ, 0066, EACCES);
 CELL(owner_pwrite_denied_by_owner_bits, OWNER, OP_PWRITE, 0466, EACCES);
 /* Freeing and chmod need ownership, not bits. */
@@ -390,7 +417,7 @@ static const child_fn op_fns[] = {
 	[OP_READ] = do_read, [OP_WRITE] = do_write, [OP_FREE] = do_free,
 	[OP_CHMOD] = do_chmod, [OP_CHOWN] = do_chgrp, [OP_INFO] = do_info,
 	[OP_SELECT] = do_select, [OP_PREAD] = do_pread,
-	[OP_PWRITE] = do_pwrite,
+	[OP_PWRITE] = do_pwrite, [OP_LSEEK] = do_lseek,
 };
 
 TEST_F(matrix, check_access)
@@ -436,6 +463,9 @@ TEST_F(matrix, check_access)
 			EXPECT_EQ(1000ULL, res.val);
 			EXPECT_EQ(1000ULL, res.val2);
 		}
+		break;
+	case OP_LSEEK:
+		EXPECT_EQ(err ? (__u64)-1 : 5ULL, res.val);
 		break;
 	case OP_SELECT:
 		break;
@@ -1250,6 +1280,58 @@ TEST_F(perm, passed_descriptor_grants_no_more_than_its_selector_had)
 	/* Selected by root itself, the same file writes. */
 	ASSERT_OK(vmm_select(self->fd, id));
 	EXPECT_EQ(4, pwrite(self->fd, "root", 4, 0));
+}
+
+/*
+ * A selection whose selector lacked w: once the block is freed, a write
+ * through it fails with EACCES, checked first, and a read or lseek(2),
+ * which the selector could do, with ENOENT.
+ */
+TEST_F(perm, freed_selection_fails_eacces_before_enoent)
+{
+	__u32 mode = 0644;
+	struct result res;
+	char buf[4];
+	__u64 id;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+	id = res.val;
+	ASSERT_EQ(0, AS(OTHER, do_select, &id, &res));
+	ASSERT_OK(vmm_free(self->fd, id));
+	EXPECT_ERR(EACCES, (int)pwrite(self->fd, "evil", 4, 0));
+	EXPECT_ERR(EACCES, (int)write(self->fd, "evil", 4));
+	EXPECT_ERR(ENOENT, (int)pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_ERR(ENOENT, (int)read(self->fd, buf, sizeof(buf)));
+	EXPECT_ERR(ENOENT, (int)lseek(self->fd, 0, SEEK_SET));
+}
+
+/*
+ * A CHMOD binds each caller of read(2), write(2) and lseek(2) on a
+ * selection made before it, not the selection: the selector's rights are
+ * those it held when it selected, as for a file opened before a chmod(2).
+ */
+TEST_F(perm, chmod_binds_an_earlier_selection)
+{
+	__u32 mode = 0600;
+	struct result res;
+	char buf[4];
+	__u64 id;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+	id = res.val;
+	ASSERT_EQ(0, AS(OWNER, do_select, &id, &res));
+	ASSERT_EQ(0, AS(OWNER, do_pwrite, &id, &res));
+	ASSERT_EQ(0, AS(OWNER, do_chmod_0, &id, &res));
+	EXPECT_EQ(EACCES, AS(OWNER, do_pread, &id, &res));
+	EXPECT_EQ((__u64)-1, res.val);
+	EXPECT_EQ(EACCES, AS(OWNER, do_pwrite, &id, &res));
+	EXPECT_EQ(EACCES, AS(OWNER, do_lseek, &id, &res));
+	/* Root passes the mode; the selector held both bits. */
+	EXPECT_EQ(4, pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "chil", 4));
+	EXPECT_EQ(4, pwrite(self->fd, "root", 4, 0));
+	ASSERT_OK(vmm_read(self->fd, id, 0, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "root", 4));
 }
 
 /* VMM_ALLOC_COMPACT moves no more for a user than VMM_IOC_DEFRAG would. */

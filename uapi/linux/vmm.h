@@ -406,8 +406,10 @@ struct vmm_stats_args {
  * @reserved: must be 0
  *
  * Needs r or w permission on the block (EACCES); read(2) and write(2)
- * check r and w again on every call, as the mode may have changed, for
- * both the caller and the task that selected the block (EACCES); lseek(2)
+ * check the caller's r and w again on every call, as the mode may have
+ * changed, and need the bit to have been held by the task that selected
+ * the block when it selected it (EACCES: a later CHMOD binds each caller,
+ * not the selection, as with a file opened before a chmod(2)); lseek(2)
  * needs r or w likewise.
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.

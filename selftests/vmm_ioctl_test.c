@@ -59,6 +59,7 @@ static const unsigned long vmm_cmds[] = {
 	VMM_IOC_ALLOC, VMM_IOC_FREE, VMM_IOC_DEFRAG, VMM_IOC_INFO,
 	VMM_IOC_STATS, VMM_IOC_SELECT, VMM_IOC_READ, VMM_IOC_WRITE,
 	VMM_IOC_LIST, VMM_IOC_CHMOD, VMM_IOC_CHOWN, VMM_IOC_USAGE,
+	VMM_IOC_BATCH,
 };
 
 #define NCMDS ARRAY_SIZE(vmm_cmds)
@@ -73,7 +74,7 @@ TEST_F(ioctl, ioctl_commands_have_expected_numbers)
 {
 	unsigned int i;
 
-	/* The ABI: magic 0xBA, numbers 0..11 in this order. */
+	/* The ABI: magic 0xBA, numbers 0..12 in this order. */
 	for (i = 0; i < NCMDS; i++) {
 		EXPECT_EQ(0xBAU, _IOC_TYPE(vmm_cmds[i]));
 		EXPECT_EQ(i, _IOC_NR(vmm_cmds[i]));
@@ -87,7 +88,13 @@ TEST_F(ioctl, ioctl_commands_have_expected_numbers)
 	EXPECT_EQ(56U, _IOC_SIZE(VMM_IOC_READ));
 	EXPECT_EQ(56U, _IOC_SIZE(VMM_IOC_WRITE));
 	EXPECT_EQ(56U, _IOC_SIZE(VMM_IOC_LIST));
+	EXPECT_EQ(32U, _IOC_SIZE(VMM_IOC_CHMOD));
+	EXPECT_EQ(40U, _IOC_SIZE(VMM_IOC_CHOWN));
+	EXPECT_EQ(48U, _IOC_SIZE(VMM_IOC_USAGE));
+	EXPECT_EQ(40U, _IOC_SIZE(VMM_IOC_BATCH));
 	EXPECT_EQ(64U, sizeof(struct vmm_block_info));
+	EXPECT_EQ(32U, sizeof(struct vmm_user_usage));
+	EXPECT_EQ(80U, sizeof(struct vmm_batch_entry));
 }
 
 TEST_F(ioctl, ioctl_rejects_unknown_command_number)
@@ -165,7 +172,9 @@ TEST_F(ioctl, ioctl_fails_efault_when_result_cannot_be_stored)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct vmm_block_info e[2];
-	__u64 size = 0;
+	struct vmm_user_usage u[2];
+	struct vmm_batch_entry b = { 0 };
+	__u64 size = 0, allocs;
 	void *p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -195,6 +204,25 @@ TEST_F(ioctl, ioctl_fails_efault_when_result_cannot_be_stored)
 	ASSERT_EQ(0, mprotect(p, pg, PROT_READ));
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_STATS, p));
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_DEFRAG, p));
+
+	ASSERT_EQ(0, mprotect(p, pg, PROT_READ | PROT_WRITE));
+	memset(p, 0, pg);
+	((struct vmm_usage_args *)p)->buffer = (__u64)(uintptr_t)u;
+	((struct vmm_usage_args *)p)->capacity = 2;
+	ASSERT_EQ(0, mprotect(p, pg, PROT_READ));
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_USAGE, p));
+
+	/* A batch whose header cannot be stored runs no entry. */
+	ASSERT_EQ(0, mprotect(p, pg, PROT_READ | PROT_WRITE));
+	memset(p, 0, pg);
+	b.op = VMM_BATCH_ALLOC;
+	b.alloc.size = 100;
+	((struct vmm_batch_args *)p)->entries = (__u64)(uintptr_t)&b;
+	((struct vmm_batch_args *)p)->count = 1;
+	ASSERT_EQ(0, mprotect(p, pg, PROT_READ));
+	allocs = vmm_sysfs("allocs");
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_BATCH, p));
+	EXPECT_EQ(allocs, vmm_sysfs("allocs"));
 	munmap(p, pg);
 	/* Whether that DEFRAG moved block 2 first is not specified. */
 	EXPECT_EQ(1ULL, vmm_sysfs("blocks"));

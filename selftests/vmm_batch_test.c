@@ -1062,8 +1062,12 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
+		static char mark[] = "MARK";
+
 		memset(buf, 0, sizeof(buf));
-		for (i = 0; i < VMM_BATCH_MAX; i++)
+		/* The first entry shows that the call began before the kill. */
+		self->e[0] = e_rw(true, id, 0, mark, 4);
+		for (i = 1; i < VMM_BATCH_MAX; i++)
 			self->e[i] = e_rw(false, id, 0, buf, ARENA);
 		batch(self->fd, self->e, VMM_BATCH_MAX, 0, &self->a);
 		_exit(0);
@@ -1080,7 +1084,9 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 	EXPECT_EQ((__u64)ARENA, st.used);
 	memset(buf, 0, sizeof(buf));
 	ASSERT_OK(vmm_read(self->fd, id, 0, buf, ARENA));
-	EXPECT_TRUE(vmm_all(buf, ARENA, 0x3c));
+	EXPECT_EQ(0, memcmp(buf, "MARK", 4))
+		TH_LOG("the kill came before the batch began");
+	EXPECT_TRUE(vmm_all(buf + 4, ARENA - 4, 0x3c));
 	ASSERT_OK(vmm_free(self->fd, id));
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	EXPECT_EQ(0ULL, st.used);

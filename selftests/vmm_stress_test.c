@@ -1371,6 +1371,7 @@ static void opener_run(struct shared *sh, unsigned int index)
 TEST_F_TIMEOUT(stress, unload_races_open_safely, 180)
 {
 	struct shared *sh = shared_map(1);
+	unsigned long long opens = 0;
 	pid_t pids[OPENERS];
 	int i, cycle, status;
 	long long deadline;
@@ -1415,7 +1416,10 @@ TEST_F_TIMEOUT(stress, unload_races_open_safely, 180)
 		TH_LOG("opener %d: %llu opens, %llu refused", i,
 		       (unsigned long long)sh->w[i].t.reopens,
 		       (unsigned long long)sh->w[i].t.busy);
+		opens += sh->w[i].t.reopens;
 	}
+	/* Else the race was never run: a device that refuses every open. */
+	EXPECT_LT(0ULL, opens);
 	TH_LOG("%d unloads in %llu attempts", CYCLES,
 	       (unsigned long long)attempts);
 	self->fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);

@@ -332,7 +332,8 @@ static int vmm_place_locked(struct vmm_arena *arena, struct vmm_block *blk,
 	int ret;
 
 	lockdep_assert_held(&arena->lock);
-	ret = vmm_charge_check(arena, ch, size, max_blocks);
+	ret = vmm_charge_check(arena, ch, size, max_blocks,
+			       req && req->ask_limits);
 	if (ret)
 		return ret;
 	if (ch->missing > ch->nr_spares)

@@ -152,7 +152,7 @@ static const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
 static u64 vmm_block_limit(struct vmm_arena *arena,
 			   const struct vmm_cred *cred);
 static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
-			    u64 size, u64 max_blocks);
+			    u64 size, u64 max_blocks, bool ask);
 static int vmm_charge_prealloc(struct vmm_charge *ch);
 static void vmm_charge_release(struct vmm_charge *ch);
 static void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,

@@ -93,4 +93,3 @@ struct vmm_block *vmm_arena_pin(struct vmm_arena *arena, u64 id)
 {
 	return vmm_arena_pin_perm(arena, id, NULL, 0);
 }
-

@@ -138,19 +138,21 @@ static int vmm_charge_walk(struct vmm_arena *arena, struct vmm_charge *ch,
 
 /*
  * Look the chain up and check every level's quota, @max_blocks being the
- * caller's block limit (vmm_block_limit()).  On a refusal, note whether
- * privilege would lift it, so that a caller not yet asked for it is
- * asked only then.  O(levels * log n) under the lock.  Return: 0, or
- * -EDQUOT if any level would exceed one.
+ * caller's block limit (vmm_block_limit()).  With @ask (a caller not yet
+ * asked for privilege), note on a refusal whether privilege would lift
+ * it, so that the caller is asked only then: a second walk, on that
+ * failure only.  O(levels * log n) under the lock.  Return: 0, or
+ * -EDQUOT if any level would exceed one; after a refusal, @ch's found
+ * records and missing count mean nothing.
  */
 static int vmm_charge_check(struct vmm_arena *arena, struct vmm_charge *ch,
-			    u64 size, u64 max_blocks)
+			    u64 size, u64 max_blocks, bool ask)
 {
 	u64 max = READ_ONCE(arena->max_blocks_per_uid);
 	int ret;
 
 	ret = vmm_charge_walk(arena, ch, size, max_blocks);
-	ch->liftable = ret && max_blocks != max &&
+	ch->liftable = ret && ask && max_blocks != max &&
 		       !vmm_charge_walk(arena, ch, size, max);
 	return ret;
 }
@@ -308,7 +310,8 @@ retry:
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid)) {
 		/* Only an admin gives a block away: no unprivileged limit. */
 		ret = vmm_charge_check(arena, &ch, blk->size,
-				       READ_ONCE(arena->max_blocks_per_uid));
+				       READ_ONCE(arena->max_blocks_per_uid),
+				       false);
 		if (ret)
 			goto out;
 		if (ch.missing > ch.nr_spares) {

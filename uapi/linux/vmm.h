@@ -36,8 +36,9 @@
  * the owner, group and mode deny (or, without auditing, when a limit of
  * unprivileged callers alone refuses, for DEFRAG's budget, for an ALLOC
  * once it must compact, and for a SELECT the mode grants only one of r
- * and w), so allocating and using one's own blocks neither audits nor
- * marks the task as having used privilege.  VMM_IOC_LIST,
+ * and w), so allocating and using one's own blocks, within the
+ * unprivileged limits and with a mode that grants the owner what it
+ * uses, neither audits nor marks the task as having used privilege.  VMM_IOC_LIST,
  * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
  * they show every block's extent and owner, never its data.  Uids and
  * gids are reported, and taken, in the caller's user namespace; an id with
@@ -408,9 +409,10 @@ struct vmm_stats_args {
  * Needs r or w permission on the block (EACCES); read(2) and write(2)
  * check the caller's r and w again on every call, as the mode may have
  * changed, and need the bit to have been held by the task that selected
- * the block when it selected it (EACCES: a later CHMOD binds each caller,
- * not the selection, as with a file opened before a chmod(2)); lseek(2)
- * needs r or w likewise.
+ * the block when it selected it (EACCES): the selection keeps its
+ * selector's rights, like a file opened before a chmod(2), while each
+ * caller is checked against the current mode; lseek(2) needs r or w
+ * likewise.
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.
  * On a file with no block selected they fail with ENXIO; once the selected

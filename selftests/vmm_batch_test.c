@@ -1052,6 +1052,8 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 {
 	static char buf[ARENA];
 	struct vmm_stats_args st;
+	char mark_seen[4];
+	time_t deadline;
 	int status, i;
 	__u64 id;
 	pid_t pid;
@@ -1064,7 +1066,6 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 	if (!pid) {
 		static char mark[] = "MARK";
 
-		memset(buf, 0, sizeof(buf));
 		/* The first entry shows that the call began before the kill. */
 		self->e[0] = e_rw(true, id, 0, mark, 4);
 		for (i = 1; i < VMM_BATCH_MAX; i++)
@@ -1072,7 +1073,12 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 		batch(self->fd, self->e, VMM_BATCH_MAX, 0, &self->a);
 		_exit(0);
 	}
-	usleep(200 * 1000);
+	/* Killed once the call has begun: its first entry wrote "MARK". */
+	deadline = time(NULL) + 60;
+	do {
+		usleep(1000);
+		ASSERT_OK(vmm_read(self->fd, id, 0, mark_seen, 4));
+	} while (memcmp(mark_seen, "MARK", 4) && time(NULL) < deadline);
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)

@@ -404,8 +404,11 @@ TEST_F(file, lseek_rejects_result_past_largest_offset)
 	EXPECT_ERR(EINVAL, (int)lseek(self->fd, INT64_MAX - B1 + 1, SEEK_END));
 	ASSERT_POS(self->fd, INT64_MAX);
 	EXPECT_EQ(INT64_MAX, lseek(self->fd, INT64_MAX - B1, SEEK_END));
-	/* Nothing to read there, and no write lands. */
-	EXPECT_EQ(0, read(self->fd, self->buf, 0));
+	/* A byte there would end past the largest offset: refused. */
+	EXPECT_ERR(EINVAL, (int)read(self->fd, self->buf, 1));
+	EXPECT_ERR(EINVAL, (int)write(self->fd, "x", 1));
+	ASSERT_POS(self->fd, INT64_MAX);
+	ASSERT_UNCHANGED();
 }
 
 /*

@@ -1120,8 +1120,7 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 	/* No per-uid limit: the cgroup alone must stop the allocations. */
 	ASSERT_EQ(0, write_param("max_blocks_per_uid", 0));
 	ASSERT_EQ(0, write_param("max_bytes_per_uid", 0));
-	if (vmm_path_exists(PARAM_DIR "max_blocks_unprivileged"))
-		ASSERT_EQ(0, write_param("max_blocks_unprivileged", 0));
+	ASSERT_EQ(0, write_param("max_blocks_unprivileged", 0));
 
 	if (!is_cgroup2(root)) {
 		strcpy(self->cg_mnt, "/tmp/vmm_hostile_cg.XXXXXX");
@@ -1990,6 +1989,8 @@ static void do_select_cap_steps(int fd, void *arg, struct report *r)
 				.size = 64, .flags = VMM_ALLOC_MODE,
 				.mode = mode[i],
 			};
+			if (sfd >= 0)
+				close(sfd);
 			sfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 			ret = sfd < 0 ? -2 : ioctl(fd, VMM_IOC_ALLOC, &a);
 			if (!ret)

@@ -466,6 +466,8 @@ TEST_F(matrix, check_access)
 		break;
 	case OP_LSEEK:
 		EXPECT_EQ(err ? (__u64)-1 : 5ULL, res.val);
+		/* The shared file's position, as root sees it. */
+		EXPECT_EQ(err ? 0 : 5, lseek(self->fd, 0, SEEK_CUR));
 		break;
 	case OP_SELECT:
 		break;
@@ -1307,10 +1309,11 @@ TEST_F(perm, freed_selection_fails_eacces_before_enoent)
 
 /*
  * A CHMOD binds each caller of read(2), write(2) and lseek(2) on a
- * selection made before it, not the selection: the selector's rights are
- * those it held when it selected, as for a file opened before a chmod(2).
+ * selection made before it, not the selection, which keeps the rights
+ * its selector held when it selected, like a file opened before a
+ * chmod(2).
  */
-TEST_F(perm, chmod_binds_an_earlier_selection)
+TEST_F(perm, chmod_binds_callers_not_an_earlier_selection)
 {
 	__u32 mode = 0600;
 	struct result res;

@@ -6,10 +6,10 @@
  * against result), stopping at the first failure or going on with
  * VMM_BATCH_CONTINUE, a block allocated and used in one call, permissions
  * and quotas through one credential lookup, 256 entries, a batch giving
- * what the same operations one by one give, SIGKILL in the middle, the
- * results that cannot be written back, and a hostile user's batches of
- * 256 ALLOCs or of 256 arena-sized READs, which must hold the arena's
- * lock no longer than single commands do.
+ * what the same operations one by one give, SIGKILL or a handled signal
+ * in the middle, the results that cannot be written back, and a hostile
+ * user's batches of 256 ALLOCs or of 256 arena-sized READs, which must
+ * hold the arena's lock no longer than single commands do.
  *
  * The cases share one load of a 1 MiB arena (VMM_SETUP_SHARED), so IDs
  * are counted from vmm_last_id().  Permission cases fork children that
@@ -1097,6 +1097,98 @@ TEST_F_TIMEOUT(batch, sigkill_mid_batch_leaves_device_consistent, 120)
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	EXPECT_EQ(0ULL, st.used);
 	EXPECT_EQ((__u64)ARENA, st.largest_free);
+}
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+struct batch_call {
+	int fd;
+	struct vmm_batch_entry *e;
+	struct vmm_batch_args a;
+	int ret, err;
+};
+
+static void *batch_call(void *arg)
+{
+	struct batch_call *c = arg;
+
+	c->ret = batch(c->fd, c->e, VMM_BATCH_MAX, 0, &c->a);
+	c->err = errno;
+	return NULL;
+}
+
+/*
+ * A handled signal stops the call between entries: it returns 0 (it does
+ * not fail with EINTR, nor, under SA_RESTART, start over) with @done short
+ * of @count and nothing failed, and the entries after @done, sent again,
+ * run.  A thread runs a WRITE of a mark and then 255 READs of the arena;
+ * once the mark is there, it is sent SIGUSR1.  Both with SA_RESTART and
+ * without.
+ */
+TEST_F_TIMEOUT(batch, handled_signal_stops_between_entries, 240)
+{
+	static const int restart[] = { 0, SA_RESTART };
+	static char buf[ARENA];
+	static char mark[] = "MARK";
+	struct batch_call c = { .fd = self->fd, .e = self->e };
+	struct vmm_batch_args rest;
+	char mark_seen[4];
+	time_t deadline;
+	unsigned int r;
+	pthread_t t;
+	__u64 id;
+	__u32 i;
+
+	ASSERT_OK(vmm_alloc(self->fd, ARENA, 0, &id, NULL));
+	for (r = 0; r < ARRAY_SIZE(restart); r++) {
+		struct sigaction sa = { .sa_handler = on_usr1,
+					.sa_flags = restart[r] };
+
+		ASSERT_OK(sigaction(SIGUSR1, &sa, NULL));
+		usr1_seen = 0;
+		memset(buf, 0x3c, sizeof(buf));
+		ASSERT_OK(vmm_write(self->fd, id, 0, buf, ARENA));
+		self->e[0] = e_rw(true, id, 0, mark, 4);
+		for (i = 1; i < VMM_BATCH_MAX; i++)
+			self->e[i] = e_rw(false, id, 0, buf, ARENA);
+		ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
+		/* Signalled once the call has begun: the mark is written. */
+		deadline = time(NULL) + 60;
+		do {
+			usleep(1000);
+			ASSERT_OK(vmm_read(self->fd, id, 0, mark_seen, 4));
+		} while (memcmp(mark_seen, mark, 4) && time(NULL) < deadline);
+		ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		EXPECT_EQ(1, usr1_seen);
+		ASSERT_EQ(0, c.ret) TH_LOG("sa_flags %#x: %s", restart[r],
+					   strerror(c.err));
+		EXPECT_EQ(0U, c.a.failed);
+		ASSERT_LE(1U, c.a.done);
+		ASSERT_GT((__u32)VMM_BATCH_MAX, c.a.done)
+			TH_LOG("sa_flags %#x: 256 entries ran before the signal",
+			       restart[r]);
+		for (i = 0; i < c.a.done; i++)
+			EXPECT_EQ(0, self->e[i].result) TH_LOG("entry %u", i);
+		for (; i < VMM_BATCH_MAX; i++)
+			EXPECT_EQ(UNTOUCHED, self->e[i].result)
+				TH_LOG("entry %u", i);
+		/* The rest, sent again, runs; the arena is as the entries left it. */
+		ASSERT_EQ(0, batch(self->fd, self->e + c.a.done,
+				   VMM_BATCH_MAX - c.a.done, 0, &rest));
+		EXPECT_EQ(VMM_BATCH_MAX - c.a.done, rest.done);
+		EXPECT_EQ(0U, rest.failed);
+		EXPECT_EQ(0, self->e[VMM_BATCH_MAX - 1].result);
+		EXPECT_EQ(0, memcmp(buf, mark, 4));
+		EXPECT_TRUE(vmm_all(buf + 4, ARENA - 4, 0x3c));
+	}
+	ASSERT_OK(vmm_free(self->fd, id));
 }
 
 struct protect_later {

@@ -1020,6 +1020,9 @@ struct ns_result {
 	__u32 root_uid_inside;		/* root's block, seen inside */
 	__u32 list_count;
 	int read_root, free_root, chown_root, usage, list;
+	/* CHOWN of the own block to ids the namespace maps, and does not */
+	int chown_mapped, chown_unmapped_uid, chown_unmapped_gid;
+	int chown_unmapped_root;
 	__u64 id;
 };
 
@@ -1099,6 +1102,20 @@ static void in_userns(int fd, __u64 root_id, struct ns_result *r)
 	r->read_root = err_of(vmm_read(fd, root_id, 0, buf, sizeof(buf)));
 	r->free_root = err_of(vmm_free(fd, root_id));
 	r->chown_root = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
+	/*
+	 * Only 0 is mapped here: 5 names nobody, which is EINVAL before any
+	 * permission check, as chown(2) does, even on root's block.
+	 */
+	c = (struct vmm_chown_args){ .id = a.id, .uid = 0, .gid = 0 };
+	r->chown_mapped = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
+	c = (struct vmm_chown_args){ .id = a.id, .uid = 5,
+				     .gid = VMM_ID_UNCHANGED };
+	r->chown_unmapped_uid = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
+	c = (struct vmm_chown_args){ .id = a.id, .uid = VMM_ID_UNCHANGED,
+				     .gid = 5 };
+	r->chown_unmapped_gid = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
+	c = (struct vmm_chown_args){ .id = root_id, .uid = 5, .gid = 0 };
+	r->chown_unmapped_root = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
 	ua.buffer = (__u64)(uintptr_t)&u;
 	r->usage = err_of(ioctl(fd, VMM_IOC_USAGE, &ua));
 }
@@ -1149,6 +1166,10 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	EXPECT_EQ(EACCES, r.read_root);
 	EXPECT_EQ(EACCES, r.free_root);
 	EXPECT_EQ(EPERM, r.chown_root);
+	EXPECT_EQ(0, r.chown_mapped);
+	EXPECT_EQ(EINVAL, r.chown_unmapped_uid);
+	EXPECT_EQ(EINVAL, r.chown_unmapped_gid);
+	EXPECT_EQ(EINVAL, r.chown_unmapped_root);
 	/* Paged by kernel uid, which the namespace must not learn. */
 	EXPECT_EQ(EPERM, r.usage);
 	/* Outside: the kuid behind it, 1000. */

@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -751,6 +752,70 @@ TEST_F(mmap, mmap_errors_have_their_errno)
 	/* None of the failures left a mapping behind. */
 	ASSERT_MAPPED(self->fd, 2, 0);
 	ASSERT_MAPPED_BLOCKS(self->fd, 0);
+	ASSERT_EQ(0, vmm_vmas());
+}
+
+/*
+ * What mmap(2) itself refuses before vmm is asked, as the uapi header
+ * lists it, and the READ_IMPLIES_EXEC personality, under which every
+ * mapping asks for PROT_EXEC.  A failure here means the header is wrong,
+ * or the module took a flag (FMODE_UNSIGNED_OFFSET, mmap_supported_flags)
+ * that lets such a request through to it.
+ */
+TEST_F(mmap, kernel_refusals_and_read_implies_exec_have_their_errno)
+{
+	int prot = PROT_READ | PROT_WRITE, wfd, status;
+	struct statvfs sv;
+	pid_t pid;
+	void *p;
+
+	ALLOC_MAPPABLE_AT(self->fd, 2 * pg, 1, 0);
+	ASSERT_OK(vmm_select(self->fd, 1));
+	/* MAP_SHARED_VALIDATE maps as MAP_SHARED; with MAP_SYNC, EOPNOTSUPP. */
+	p = mmap(NULL, pg, prot, MAP_SHARED_VALIDATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("MAP_SHARED_VALIDATE: %s",
+					strerror(errno));
+	ASSERT_OK(munmap(p, pg));
+	EXPECT_MAP_ERR(EOPNOTSUPP, self->fd, pg, prot,
+		       MAP_SHARED_VALIDATE | MAP_SYNC, 0);
+	/*
+	 * An offset that wraps with the length: EOVERFLOW from x86-64's
+	 * syscall; i386's C library refuses it (EINVAL) before mmap2.
+	 */
+	EXPECT_MAP_ERR(sizeof(long) == 8 ? EOVERFLOW : EINVAL, self->fd, pg,
+		       prot, MAP_SHARED, -(off_t)pg);
+	/* A file opened O_WRONLY cannot be mapped, even writable: EACCES. */
+	wfd = open(VMM_DEV, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wfd);
+	ASSERT_OK(vmm_select(wfd, 1));
+	EXPECT_MAP_ERR(EACCES, wfd, pg, prot, MAP_SHARED, 0);
+	EXPECT_MAP_ERR(EACCES, wfd, pg, PROT_WRITE, MAP_SHARED, 0);
+	EXPECT_MAP_ERR(EACCES, wfd, pg, PROT_READ, MAP_SHARED, 0);
+	close(wfd);
+	/*
+	 * READ_IMPLIES_EXEC: a PROT_READ mapping asks for PROT_EXEC too, so
+	 * vmm refuses it (EACCES), unless /dev is noexec and the kernel
+	 * leaves PROT_EXEC off.  In a child: the personality stays.
+	 */
+	ASSERT_OK(statvfs(VMM_DEV, &sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (personality(READ_IMPLIES_EXEC) < 0)
+			_exit(100);
+		p = mmap(NULL, pg, PROT_READ, MAP_SHARED, self->fd, 0);
+		_exit(p == MAP_FAILED ? errno : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_NE(100, WEXITSTATUS(status)) TH_LOG("personality() failed");
+	EXPECT_EQ((sv.f_flag & ST_NOEXEC) ? 0 : EACCES, WEXITSTATUS(status))
+		TH_LOG("PROT_READ under READ_IMPLIES_EXEC: %s",
+		       strerror(WEXITSTATUS(status)));
+	/* Without it, the same mapping works. */
+	MAP_OK(p, self->fd, pg, PROT_READ, 0);
+	ASSERT_OK(munmap(p, pg));
+	ASSERT_MAPPED(self->fd, 1, 0);
 	ASSERT_EQ(0, vmm_vmas());
 }
 

@@ -1238,6 +1238,84 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
 						    &id, &start), 0);
 }
 
+/*
+ * When a caller not yet asked for privilege is refused over a quota, the
+ * arena says -EAGAIN (ask, then try again) only if privilege would lift
+ * the refusal: the unprivileged block limit refused and the per-uid
+ * limits alone would pass.  Otherwise the caller would be marked as
+ * having used privilege (PF_SUPERPRIV) for a call that fails anyway.
+ */
+struct vmm_liftable_case {
+	const char *desc;
+	unsigned long unpriv, per_uid, bytes_blocks;	/* bytes, in blocks */
+	bool ask, privileged, in_ns, root;
+	u64 blocks;	/* allocated before the refusal */
+	int err;	/* the refusal */
+};
+
+static const struct vmm_liftable_case vmm_liftable_cases[] = {
+	{ "unprivileged limit alone", 3, 0, 0, true, false, false, false,
+	  3, -EAGAIN },
+	{ "already asked", 3, 0, 0, false, false, false, false, 3, -EDQUOT },
+	{ "per-uid limit above it", 3, 5, 0, true, false, false, false,
+	  3, -EAGAIN },
+	{ "equal limits", 3, 3, 0, true, false, false, false, 3, -EDQUOT },
+	{ "bytes quota first", 3, 0, 2, true, false, false, false,
+	  2, -EDQUOT },
+	{ "bytes quota at the same block", 3, 0, 3, true, false, false, false,
+	  3, -EDQUOT },
+	{ "unprivileged limit off", 0, 3, 0, true, false, false, false,
+	  3, -EDQUOT },
+	{ "privileged caller", 3, 5, 0, true, true, false, false,
+	  5, -EDQUOT },
+	{ "namespace id", 3, 0, 0, true, false, true, false, 3, -EAGAIN },
+	{ "namespace id, equal limits", 3, 3, 0, true, false, true, false,
+	  3, -EDQUOT },
+	{ "root without the capability", 3, 0, 0, true, false, false, true,
+	  3, -EAGAIN },
+	{ "root, equal limits", 3, 3, 0, true, false, false, true,
+	  3, -EDQUOT },
+};
+
+static void vmm_liftable_desc(const struct vmm_liftable_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(vmm_liftable, vmm_liftable_cases, vmm_liftable_desc);
+
+static void vmm_quota_refusal_asks_only_when_liftable(struct kunit *test)
+{
+	const struct vmm_liftable_case *c = test->param_value;
+	struct vmm_arena *arena = vmm_test_arena_policy(test, 1 << 16,
+							VMM_POLICY_FIRST);
+	struct vmm_cred cred = { .gid = KGIDT_INIT(1000),
+				 .privileged = c->privileged };
+	struct vmm_alloc_req req = { .cred = &cred, .mode = 0600,
+				     .ask_limits = c->ask };
+	u64 id, start, n = 0;
+	int ret;
+
+	arena->max_blocks_unprivileged = c->unpriv;
+	arena->max_blocks_per_uid = c->per_uid;
+	arena->max_bytes_per_uid = c->bytes_blocks * 64;
+	cred.uid = c->root ? GLOBAL_ROOT_UID : KUIDT_INIT(1000);
+	cred.charge[cred.nr_charge++] = cred.uid;
+	if (c->in_ns) {
+		/* An id of a namespace uid 1000 owns: both levels count it. */
+		cred.uid = KUIDT_INIT(100000);
+		cred.charge[cred.nr_charge++] = cred.uid;
+	}
+	do {
+		ret = vmm_arena_alloc_owned(arena, 64, 0, false, &req, &id,
+					    &start);
+	} while (!ret && ++n < 16);
+	KUNIT_EXPECT_EQ(test, n, c->blocks);
+	KUNIT_EXPECT_EQ(test, ret, c->err);
+	/* Refused or not, nothing was charged for the refused call. */
+	KUNIT_EXPECT_EQ(test, arena->nr_blocks, n);
+}
+
 static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_empty_arena_has_one_hole),
 	KUNIT_CASE(vmm_full_arena_has_no_hole),
@@ -1257,6 +1335,8 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
+	KUNIT_CASE_PARAM(vmm_quota_refusal_asks_only_when_liftable,
+			 vmm_liftable_gen_params),
 	KUNIT_CASE(vmm_self_check_catches_corruption),
 	KUNIT_CASE(vmm_id_cache_follows_blocks),
 	KUNIT_CASE(vmm_id_cache_claim_is_one_tasks),

@@ -427,8 +427,11 @@ retry:
 	}
 	if (ret) {
 		vmm_unlock(arena);
-		/* Over a limit privilege lifts: the caller finds out first. */
-		if (ret == -EDQUOT && ch.liftable && req && req->ask_limits)
+		/*
+		 * Over a limit privilege lifts (noted only for a caller not
+		 * yet asked): the caller finds out first.
+		 */
+		if (ret == -EDQUOT && ch.liftable)
 			ret = -EAGAIN;
 		goto err_free;
 	}

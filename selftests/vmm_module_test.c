@@ -4,6 +4,8 @@
  * arenas, unloading with live blocks, and the reference an open file
  * holds.  Each test loads the module itself.
  */
+#include <time.h>
+
 #include "vmm_util.h"
 
 FIXTURE(module) {
@@ -391,6 +393,7 @@ TEST_F_TIMEOUT(module, module_lock_hold_timing_can_be_toggled_at_runtime, 300)
 	const char *param = VMM_PARAM_TIMING;
 	const char *max = VMM_SYSFS_DIR "max_lock_hold_ns";
 	struct vmm_stats_args st;
+	time_t deadline;
 	__u64 id;
 	int i;
 
@@ -414,6 +417,21 @@ TEST_F_TIMEOUT(module, module_lock_hold_timing_can_be_toggled_at_runtime, 300)
 	EXPECT_STREQ("N\n", read_text(param));
 	ASSERT_OK(write_text(param, "1"));
 	EXPECT_STREQ("Y\n", read_text(param));
+	/*
+	 * On again, holds are timed: the same calls until one reads above
+	 * 0, at once with a fine clock, within some ticks with jiffies.
+	 */
+	deadline = time(NULL) + 120;
+	do {
+		for (i = 0; i < 1000; i++) {
+			ASSERT_OK(vmm_alloc(self->fd, 1, 0, &id, NULL));
+			ASSERT_OK(vmm_stats(self->fd, &st));
+			ASSERT_OK(vmm_free(self->fd, id));
+		}
+	} while (!st.max_lock_hold_ns && time(NULL) < deadline);
+	EXPECT_LT(0ULL, st.max_lock_hold_ns)
+		TH_LOG("no hold was timed in 120 s with the timing on");
+	EXPECT_STRNE("0\n", read_text(max));
 }
 
 /* Whether /proc/slabinfo has a cache named @name. */

@@ -359,7 +359,9 @@ int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
  *	(run every entry whatever fails)
  * @done: out, may be NULL: entries that ran, from the first; each of them
  *	has its ->result set: 0, or the -errno its single command returns
- *	(vmm_alloc() and the others document them)
+ *	(vmm_alloc() and the others document them).  Short of @count with
+ *	no failure when a signal stopped the call between entries: send
+ *	the rest again
  * @failed: out, may be NULL: entries among @done whose ->result is not 0
  *
  * The entries run in order, as the single commands would one after

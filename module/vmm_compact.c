@@ -101,13 +101,14 @@ struct vmm_gather {
  * struct vmm_pass - one defragmentation call's limits and progress
  * @cred: the caller, or NULL for the kernel
  * @budget: the most bytes to move; for a call without one, the bytes in
- *	blocks when it started, which a compaction from scratch moves at
- *	most once, so that churn by others cannot keep any call going
+ *	blocks when it took the compaction mutex, which a compaction from
+ *	scratch moves at most once, so that churn by others cannot keep any
+ *	call going
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
  * @walk_limit: the most blocks to look at over all passes: two walks over
- *	the blocks there were when the call started (and one batch), which
+ *	the blocks there were when it took the mutex (and one batch), which
  *	is what packing them takes, so that churn by others that leaves
  *	each pass a little to move cannot keep any call going either
  * @walked: blocks looked at so far by this call
@@ -599,9 +600,10 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  * @arena: the arena
  * @cred: the caller, or NULL for the kernel; an unprivileged caller never
  *	moves another user's block larger than %VMM_DEFRAG_USER_BUDGET
- * @budget: the most bytes to move, 0 for no limit; a call that has moved
- *	nothing yet moves one block even if it is larger, so that callers
- *	looping until *@compact always progress
+ * @budget: the most bytes to move, 0 for no limit (the bytes in blocks
+ *	once the call's turn comes); a call that has moved nothing yet moves
+ *	one block even if it is larger, so that callers looping until
+ *	*@compact always progress
  * @nowait: return -EBUSY instead of waiting for another defragmentation
  * @bytes: incremented by the bytes copied
  * @blocks: incremented by the blocks moved
@@ -609,8 +611,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  *
  * Never waits for a copy in flight: a pinned block stays where it is, and
  * the blocks above it close up to it.  Passes repeat while they move
- * something, until they have looked at twice the blocks there were at the
- * start; the call then returns with *@compact false if a pinned or
+ * something, until they have looked at twice the blocks there were when
+ * the call's turn came (after any wait for another defragmentation); the
+ * call then returns with *@compact false if a pinned or
  * too-large block, the budget, that limit or a signal stopped it.  Calling
  * again later continues.
  *
@@ -635,11 +638,6 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 
 	*compact = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
-	vmm_lock(arena);
-	if (!pass.budget)
-		pass.budget = max(arena->used, 1ULL);
-	pass.walk_limit = 2 * arena->nr_blocks + VMM_PASS_BATCH;
-	vmm_unlock(arena);
 	if (nowait) {
 		if (!mutex_trylock(&arena->compact_lock)) {
 			ret = -EBUSY;
@@ -650,6 +648,12 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 		ret = -ERESTARTSYS;
 		goto out;
 	}
+	/* Sized by the arena as the call finds it once its turn comes. */
+	vmm_lock(arena);
+	if (!pass.budget)
+		pass.budget = max(arena->used, 1ULL);
+	pass.walk_limit = 2 * arena->nr_blocks + VMM_PASS_BATCH;
+	vmm_unlock(arena);
 	do {
 		progress = vmm_compact_pass(arena, &pass);
 		vmm_lock(arena);

@@ -15,12 +15,14 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
 #include <linux/rbtree_augmented.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 
@@ -1145,6 +1147,18 @@ struct vmm_holder {
 	struct completion release;
 };
 
+/* A test's kthread, its work done: until kthread_stop(). */
+static int vmm_test_park(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
 static int vmm_test_hold_compact_lock(void *data)
 {
 	struct vmm_holder *h = data;
@@ -1153,14 +1167,8 @@ static int vmm_test_hold_compact_lock(void *data)
 	complete(&h->locked);
 	wait_for_completion(&h->release);
 	mutex_unlock(&h->arena->compact_lock);
-	/* Until kthread_stop(): the arena outlives every use of the mutex. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
-	return 0;
+	/* The arena outlives every use of the mutex. */
+	return vmm_test_park();
 }
 
 static void vmm_defrag_waiting_for_another_restarts(struct kunit *test)
@@ -1190,6 +1198,76 @@ static void vmm_defrag_waiting_for_another_restarts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+}
+
+struct vmm_waiting_defrag {
+	struct vmm_arena *arena;
+	struct completion started;
+	struct completion done;
+	u64 bytes;
+	u64 moved;
+	bool compact;
+	int ret;
+};
+
+static int vmm_test_defrag_thread(void *data)
+{
+	struct vmm_waiting_defrag *w = data;
+
+	complete(&w->started);
+	w->ret = vmm_arena_defrag(w->arena, NULL, 0, false, &w->bytes,
+				  &w->moved, &w->compact);
+	complete(&w->done);
+	return vmm_test_park();
+}
+
+/*
+ * A defragmentation that waited for another sizes its work (the bytes it
+ * may move, the blocks it may look at) by the arena it finds when its
+ * turn comes, not by the arena when it was called: here, empty then, so
+ * it would move one block and stop.  The test holds the mutex while the
+ * call waits for it, and meanwhile leaves four blocks above four holes.
+ * No assertion may end the case before the mutex is released.
+ */
+static void vmm_defrag_after_a_wait_sizes_work_then(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	struct vmm_waiting_defrag w = { .arena = arena };
+	u64 ids[8], start;
+	struct task_struct *t;
+	int i, polls, fails = 0;
+
+	init_completion(&w.started);
+	init_completion(&w.done);
+	mutex_lock(&arena->compact_lock);
+	t = kthread_run(vmm_test_defrag_thread, &w, "vmm-kunit-defrag");
+	if (IS_ERR(t)) {
+		mutex_unlock(&arena->compact_lock);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(t));
+		return;
+	}
+	wait_for_completion(&w.started);
+	/* Until it sleeps on the mutex: nothing else puts it to sleep. */
+	for (polls = 0; polls < 10000 &&
+	     READ_ONCE(t->__state) != TASK_INTERRUPTIBLE; polls++)
+		usleep_range(1000, 2000);
+	for (i = 0; i < 8; i++)
+		fails += !!vmm_arena_alloc(arena, 16, 0, &ids[i], &start);
+	for (i = 0; !fails && i < 8; i += 2)
+		fails += !!vmm_arena_free(arena, ids[i]);
+	mutex_unlock(&arena->compact_lock);
+	wait_for_completion(&w.done);
+	kthread_stop(t);
+	KUNIT_EXPECT_LT_MSG(test, polls, 10000,
+			    "the call never slept on the mutex");
+	KUNIT_ASSERT_EQ(test, fails, 0);
+	KUNIT_EXPECT_EQ(test, w.ret, 0);
+	KUNIT_EXPECT_TRUE(test, w.compact);
+	KUNIT_EXPECT_EQ(test, w.moved, 4ULL);
+	KUNIT_EXPECT_EQ(test, w.bytes, 64ULL);
+	for (i = 1; i < 8; i += 2)
+		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
+				16ULL * (i / 2));
 }
 
 /*
@@ -1334,6 +1412,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_goes_around_pinned_block),
 	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
+	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
 	KUNIT_CASE_PARAM(vmm_quota_refusal_asks_only_when_liftable,
 			 vmm_liftable_gen_params),

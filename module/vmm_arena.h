@@ -72,7 +72,9 @@ static inline u64 vmm_subtree_max(struct rb_node *n)
  *	linked through &vmm_usage.parent
  * @nr_spares: records in @spares
  * @liftable: the check failed, but would pass with the per-uid block
- *	limit in place of the unprivileged one: privilege would lift it
+ *	limit in place of the unprivileged one: privilege would lift it.
+ *	Worked out only for a caller not yet asked for privilege (the @ask
+ *	of vmm_charge_check()); false otherwise
  */
 struct vmm_charge {
 	const kuid_t *chain;

@@ -1022,7 +1022,7 @@ struct ns_result {
 	int read_root, free_root, chown_root, usage, list;
 	/* CHOWN of the own block to ids the namespace maps, and does not */
 	int chown_mapped, chown_unmapped_uid, chown_unmapped_gid;
-	int chown_unmapped_root;
+	int chown_unmapped_root, chown_unmapped_unknown;
 	__u64 id;
 };
 
@@ -1103,8 +1103,9 @@ static void in_userns(int fd, __u64 root_id, struct ns_result *r)
 	r->free_root = err_of(vmm_free(fd, root_id));
 	r->chown_root = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
 	/*
-	 * Only 0 is mapped here: 5 names nobody, which is EINVAL before any
-	 * permission check, as chown(2) does, even on root's block.
+	 * Only 0 is mapped here: 5 names nobody, which is EINVAL before the
+	 * block is looked up or any permission checked: on root's block, and
+	 * on an ID nobody holds.
 	 */
 	c = (struct vmm_chown_args){ .id = a.id, .uid = 0, .gid = 0 };
 	r->chown_mapped = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
@@ -1116,6 +1117,8 @@ static void in_userns(int fd, __u64 root_id, struct ns_result *r)
 	r->chown_unmapped_gid = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
 	c = (struct vmm_chown_args){ .id = root_id, .uid = 5, .gid = 0 };
 	r->chown_unmapped_root = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
+	c = (struct vmm_chown_args){ .id = a.id + 1000, .uid = 5, .gid = 0 };
+	r->chown_unmapped_unknown = err_of(ioctl(fd, VMM_IOC_CHOWN, &c));
 	ua.buffer = (__u64)(uintptr_t)&u;
 	r->usage = err_of(ioctl(fd, VMM_IOC_USAGE, &ua));
 }
@@ -1170,6 +1173,7 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	EXPECT_EQ(EINVAL, r.chown_unmapped_uid);
 	EXPECT_EQ(EINVAL, r.chown_unmapped_gid);
 	EXPECT_EQ(EINVAL, r.chown_unmapped_root);
+	EXPECT_EQ(EINVAL, r.chown_unmapped_unknown);
 	/* Paged by kernel uid, which the namespace must not learn. */
 	EXPECT_EQ(EPERM, r.usage);
 	/* Outside: the kuid behind it, 1000. */

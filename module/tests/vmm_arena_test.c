@@ -1325,34 +1325,45 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
  */
 struct vmm_liftable_case {
 	const char *desc;
-	unsigned long unpriv, per_uid, bytes_blocks;	/* bytes, in blocks */
-	bool ask, privileged, in_ns, root;
-	u64 blocks;	/* allocated before the refusal */
-	int err;	/* the refusal */
+	unsigned long unpriv;		/* max_blocks_unprivileged */
+	unsigned long per_uid;		/* max_blocks_per_uid */
+	unsigned long bytes_blocks;	/* max_bytes_per_uid, in blocks */
+	bool ask;		/* not yet asked for privilege */
+	bool privileged;
+	bool in_ns;		/* an id of a namespace uid 1000 owns */
+	bool root;
+	u64 blocks;		/* allocated before the refusal */
+	int err;		/* the refusal */
 };
 
 static const struct vmm_liftable_case vmm_liftable_cases[] = {
-	{ "unprivileged limit alone", 3, 0, 0, true, false, false, false,
-	  3, -EAGAIN },
-	{ "already asked", 3, 0, 0, false, false, false, false, 3, -EDQUOT },
-	{ "per-uid limit above it", 3, 5, 0, true, false, false, false,
-	  3, -EAGAIN },
-	{ "equal limits", 3, 3, 0, true, false, false, false, 3, -EDQUOT },
-	{ "bytes quota first", 3, 0, 2, true, false, false, false,
-	  2, -EDQUOT },
-	{ "bytes quota at the same block", 3, 0, 3, true, false, false, false,
-	  3, -EDQUOT },
-	{ "unprivileged limit off", 0, 3, 0, true, false, false, false,
-	  3, -EDQUOT },
-	{ "privileged caller", 3, 5, 0, true, true, false, false,
-	  5, -EDQUOT },
-	{ "namespace id", 3, 0, 0, true, false, true, false, 3, -EAGAIN },
-	{ "namespace id, equal limits", 3, 3, 0, true, false, true, false,
-	  3, -EDQUOT },
-	{ "root without the capability", 3, 0, 0, true, false, false, true,
-	  3, -EAGAIN },
-	{ "root, equal limits", 3, 3, 0, true, false, false, true,
-	  3, -EDQUOT },
+	{ .desc = "unprivileged limit alone", .unpriv = 3, .ask = true,
+	  .blocks = 3, .err = -EAGAIN },
+	{ .desc = "already asked", .unpriv = 3, .blocks = 3, .err = -EDQUOT },
+	{ .desc = "per-uid limit above it", .unpriv = 3, .per_uid = 5,
+	  .ask = true, .blocks = 3, .err = -EAGAIN },
+	{ .desc = "equal limits", .unpriv = 3, .per_uid = 3, .ask = true,
+	  .blocks = 3, .err = -EDQUOT },
+	{ .desc = "per-uid limit below it", .unpriv = 5, .per_uid = 3,
+	  .ask = true, .blocks = 3, .err = -EDQUOT },
+	{ .desc = "bytes quota first", .unpriv = 3, .bytes_blocks = 2,
+	  .ask = true, .blocks = 2, .err = -EDQUOT },
+	{ .desc = "bytes quota at the same block", .unpriv = 3,
+	  .bytes_blocks = 3, .ask = true, .blocks = 3, .err = -EDQUOT },
+	{ .desc = "unprivileged limit off", .per_uid = 3, .ask = true,
+	  .blocks = 3, .err = -EDQUOT },
+	{ .desc = "privileged caller", .unpriv = 3, .per_uid = 5,
+	  .privileged = true, .blocks = 5, .err = -EDQUOT },
+	{ .desc = "privileged, asking anyway", .unpriv = 3, .per_uid = 5,
+	  .ask = true, .privileged = true, .blocks = 5, .err = -EDQUOT },
+	{ .desc = "namespace id", .unpriv = 3, .ask = true, .in_ns = true,
+	  .blocks = 3, .err = -EAGAIN },
+	{ .desc = "namespace id, equal limits", .unpriv = 3, .per_uid = 3,
+	  .ask = true, .in_ns = true, .blocks = 3, .err = -EDQUOT },
+	{ .desc = "root without the capability", .unpriv = 3, .ask = true,
+	  .root = true, .blocks = 3, .err = -EAGAIN },
+	{ .desc = "root, equal limits", .unpriv = 3, .per_uid = 3,
+	  .ask = true, .root = true, .blocks = 3, .err = -EDQUOT },
 };
 
 static void vmm_liftable_desc(const struct vmm_liftable_case *c, char *desc)
@@ -1390,7 +1401,7 @@ static void vmm_quota_refusal_asks_only_when_liftable(struct kunit *test)
 	} while (!ret && ++n < 16);
 	KUNIT_EXPECT_EQ(test, n, c->blocks);
 	KUNIT_EXPECT_EQ(test, ret, c->err);
-	/* Refused or not, nothing was charged for the refused call. */
+	/* The refused call left no block (the self-check covers usage). */
 	KUNIT_EXPECT_EQ(test, arena->nr_blocks, n);
 }
 

@@ -561,7 +561,9 @@ struct vmm_chmod_args {
  * owner may change the group to one of its own groups (its effective gid
  * or a supplementary group); anything else is EPERM, and so is any call
  * by a task that is neither the owner nor CAP_SYS_ADMIN.  EINVAL if @uid
- * or @gid has no mapping in the caller's user namespace.  The block's
+ * or @gid has no mapping in the caller's user namespace, before the block
+ * is looked up or any permission checked (as for a non-zero reserved
+ * field).  The block's
  * usage moves to the new owner: EDQUOT if that would take the new owner
  * past max_blocks_per_uid or max_bytes_per_uid, ENOMEM if the kernel
  * cannot allocate the new owner's usage record.  It is then charged to

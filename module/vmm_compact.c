@@ -613,9 +613,9 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  * the blocks above it close up to it.  Passes repeat while they move
  * something, until they have looked at twice the blocks there were when
  * the call's turn came (after any wait for another defragmentation); the
- * call then returns with *@compact false if a pinned or
- * too-large block, the budget, that limit or a signal stopped it.  Calling
- * again later continues.
+ * call then returns with *@compact false if a pinned or too-large block,
+ * the budget, that limit or a signal stopped it.  Calling again later
+ * continues.
  *
  * Return: 0 (blocks moved before a signal stay moved and are counted),
  * -EBUSY (only with @nowait), -ENOMEM if nothing moved because the

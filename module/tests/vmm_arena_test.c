@@ -1227,7 +1227,10 @@ static int vmm_test_defrag_thread(void *data)
  * turn comes, not by the arena when it was called: here, empty then, so
  * it would move one block and stop.  The test holds the mutex while the
  * call waits for it, and meanwhile leaves four blocks above four holes.
- * No assertion may end the case before the mutex is released.
+ * No assertion may end the case before the mutex is released.  Only the
+ * budget's timing shows here: one pass packs four blocks, within even
+ * the old walk limit; that limit matters only when others' churn leaves
+ * later passes something to move (vmm_hostile_test's churn case).
  */
 static void vmm_defrag_after_a_wait_sizes_work_then(struct kunit *test)
 {

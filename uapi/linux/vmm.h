@@ -255,9 +255,9 @@ struct vmm_free_args {
  * allocated with %VMM_ALLOC_MAPPABLE moves only to a page boundary, so a
  * gap of less than a page may stay below each such block (and @compact
  * then means that no free range other than the last one is a page or
- * larger) (a call moves at most the bytes that were in blocks when it
- * began, after any wait for another defragmentation, and looks at no more
- * blocks than two walks over those there were then, so others' churn
+ * larger) (a call moves at most the bytes that were in blocks when its
+ * turn came, after any wait for another defragmentation, and looks at no
+ * more blocks than two walks over those there were then, so others' churn
  * cannot keep it going).  With one, the call stops before the block that
  * would take it past @budget; but a call that has moved nothing yet moves
  * that one block anyway, so a caller looping until @compact is 1 always

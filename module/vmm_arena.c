@@ -49,6 +49,7 @@
 #include <linux/overflow.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uidgid.h>
@@ -508,7 +509,8 @@ static bool vmm_fits_when_packed(struct vmm_arena *arena, u64 size, u64 align)
  * would exceed a quota, -ENOSPC when no free range fits, -ENOMEM when
  * metadata cannot be allocated (or the caller's memory cgroup is full),
  * -ERESTARTSYS when a signal came while waiting for another
- * defragmentation to finish, -EAGAIN instead of a compaction or of an
+ * defragmentation to finish, or stopped the compaction before the block
+ * fit, -EAGAIN instead of a compaction or of an
  * -EDQUOT privilege would lift when @req->ask_limits is set.  The
  * defragmentation never waits for copies in flight.
  */
@@ -545,6 +547,13 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 		if (!ret)
 			ret = __vmm_arena_alloc(arena, size, align, true, req,
 						id, start);
+		/*
+		 * A signal cut the compaction short: nothing is allocated,
+		 * so the call can restart (or fail with -EINTR) rather than
+		 * report as missing the space the rest would have made.
+		 */
+		if (ret == -ENOSPC && !done && signal_pending(current))
+			ret = -ERESTARTSYS;
 	}
 	if (ret == -ENOSPC) {
 		vmm_lock(arena);

@@ -1141,6 +1141,39 @@ static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
 				10ULL * i);
 }
 
+/*
+ * A compacting allocation whose compaction a signal stops short fails
+ * with -ERESTARTSYS, not -ENOSPC: nothing is allocated, and the restarted
+ * call finishes the compaction and fits.
+ */
+static void vmm_alloc_compact_stopped_by_a_signal_restarts(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 holes[VMM_TEST_RUNS], id, start, size;
+	struct vmm_stats_args st;
+	int ret, i;
+
+	/* As above; then a block that fits only once all of them move. */
+	for (i = 0; i < VMM_TEST_RUNS; i++) {
+		holes[i] = vmm_test_alloc(test, arena, 10, 0);
+		vmm_test_alloc(test, arena, 10, 0);
+	}
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
+	size = 4096 - 10 * VMM_TEST_RUNS;
+	vmm_test_fake_signal(true);
+	ret = vmm_arena_alloc_owned(arena, size, 0, true, NULL, &id, &start);
+	vmm_test_fake_signal(false);
+	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.blocks, (u64)VMM_TEST_RUNS);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 0ULL);
+	KUNIT_EXPECT_LT(test, st.largest_free, st.free);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc_owned(arena, size, 0, true, NULL,
+						    &id, &start), 0);
+	KUNIT_EXPECT_EQ(test, start, 10ULL * VMM_TEST_RUNS);
+}
+
 struct vmm_holder {
 	struct vmm_arena *arena;
 	struct completion locked;
@@ -1425,6 +1458,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE_PARAM(vmm_aligned_exact_fit_is_found, vmm_policy_gen_params),
 	KUNIT_CASE(vmm_defrag_goes_around_pinned_block),
 	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
+	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_signal_restarts),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),

@@ -52,7 +52,8 @@
  *
  * A signal that interrupts a wait fails the call with EINTR, or restarts
  * it when the handler has SA_RESTART; only waits for another task's
- * defragmentation, or for one block's move to end, can be interrupted.
+ * defragmentation, or for one block's move to end, and the compaction
+ * of a compacting VMM_IOC_ALLOC, can be interrupted.
  *
  * Mapping a block.  mmap(2) of a /dev/vmm file maps the block selected on
  * it (VMM_IOC_SELECT), which must have been allocated with
@@ -180,14 +181,16 @@
  * although enough bytes are free defragments the arena (as VMM_IOC_DEFRAG
  * with no budget) and tries once more.  It then fails with ENOSPC only if
  * fewer bytes are free than requested (counting the padding @align needs
- * after the packed blocks), if a block being copied by another task was in
- * the way (the defragmentation never waits for such copies), or if other
- * tasks took the space meanwhile; EINTR if a signal came while waiting for
- * another task's defragmentation to end (restarted instead under
- * SA_RESTART).  For a caller without CAP_SYS_ADMIN that defragmentation
- * moves what VMM_IOC_DEFRAG would for it, so it may still fail with
- * ENOSPC: call VMM_IOC_DEFRAG until its @compact is 1, then allocate
- * again.
+ * after the packed blocks, and the gaps mappable blocks, which stay on
+ * page boundaries, leave below them), if a block being copied by another
+ * task was in the way (the defragmentation never waits for such copies),
+ * or if other tasks took the space meanwhile; with EINTR if a signal came
+ * while waiting for another task's defragmentation to end, or stopped the
+ * defragmentation before the block fit (what it moved stays moved; under
+ * SA_RESTART the call is restarted instead).  For a caller without
+ * CAP_SYS_ADMIN that defragmentation moves what VMM_IOC_DEFRAG would for
+ * it, so it may still fail with ENOSPC: call VMM_IOC_DEFRAG until its
+ * @compact is 1, then allocate again.
  */
 struct vmm_alloc_args {
 	__u64 size;

@@ -1424,7 +1424,7 @@ static void judge_holds(struct __test_metadata *_metadata, const char *what,
 		       what, (unsigned long long)single,
 		       (unsigned long long)many);
 	if (!single || !many)
-		SKIP(return, "the clock did not advance inside any hold: nothing to judge");
+		VMM_SKIP(return, "the clock did not advance inside any hold: nothing to judge");
 	/*
 	 * A clock that moves by whole ticks only (a debug guest on jiffies):
 	 * a reading tells whether a hold spanned a tick, not how long it was.
@@ -1434,10 +1434,10 @@ static void judge_holds(struct __test_metadata *_metadata, const char *what,
 	 * newest kernel's 32-bit run read a real 713 ns.)
 	 */
 	if (single % VMM_TICK_GRID_NS == 0 && many % VMM_TICK_GRID_NS == 0)
-		SKIP(return, "the clock did not advance inside some hold but by whole ticks (%llu ns one command each, %llu ns one batch): too coarse to judge",
+		VMM_SKIP(return, "the clock did not advance inside some hold but by whole ticks (%llu ns one command each, %llu ns one batch): too coarse to judge",
 		     (unsigned long long)single, (unsigned long long)many);
 	if (many > single && (many - single) % 1000000 == 0)
-		SKIP(return, "the clock did not advance inside any hold but by whole ticks (%llu ns against %llu): too coarse to judge",
+		VMM_SKIP(return, "the clock did not advance inside any hold but by whole ticks (%llu ns against %llu): too coarse to judge",
 		     (unsigned long long)many, (unsigned long long)single);
 	EXPECT_LE(many, HOLD_FACTOR * single > HOLD_FLOOR_NS ?
 			HOLD_FACTOR * single : HOLD_FLOOR_NS)

@@ -437,7 +437,7 @@ TEST_F_TIMEOUT(defrag, defrag_nowait_fails_ebusy_while_another_runs, 300)
 	__u64 ids[16];
 
 	if (why)
-		SKIP(return, "%s", why);
+		VMM_SKIP(return, "%s", why);
 	/* The fixture's file would keep the module loaded. */
 	close(self->fd);
 	self->fd = -1;
@@ -534,7 +534,7 @@ TEST_F(defrag, auto_compact_makes_every_alloc_compact)
 	int fd;
 
 	if (why)
-		SKIP(return, "%s", why);
+		VMM_SKIP(return, "%s", why);
 	close(self->fd);
 	self->fd = -1;
 	vmm_unload_for_reload();

@@ -1151,7 +1151,7 @@ TEST_F(fault, alloc_undo_leaves_no_block_under_failslab)
 	TH_LOG("%d attempts: %d too early, %d too late, %d in the window (%.1fs)",
 	       attempt, early, late, hits, now_s() - t0);
 	if (!hits)
-		SKIP(return, "the window between ALLOC's check and its copy-out was never hit");
+		VMM_SKIP(return, "the window between ALLOC's check and its copy-out was never hit");
 }
 
 /* ---- the sweep: a cycle of calls with the N-th allocation failing */

@@ -593,7 +593,7 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 		       hold[2], hold[0] / (hold[2] ?: 1),
 		       hold[0] * 100 / (hold[2] ?: 1) % 100);
 	if (!hold[1] || !hold[2])
-		SKIP(return,
+		VMM_SKIP(return,
 		     "the clock did not advance inside any hold of any round: nothing to judge");
 	/*
 	 * All three on the tick clock's grid (VMM_TICK_GRID_NS): aligned
@@ -604,7 +604,7 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 	    hold[2] % VMM_TICK_GRID_NS == 0) {
 		ksft_print_msg("every figure is a multiple of 250 ns: a tick clock\n");
 		memset(hold, 0, 3 * sizeof(*hold));
-		SKIP(return,
+		VMM_SKIP(return,
 		     "the clock did not advance inside any hold but by whole ticks: too coarse to judge");
 	}
 }
@@ -791,7 +791,7 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 
 	/* A WRITE to P from a missing page: P stays pinned meanwhile. */
 	if (!stall_start(_metadata, &st, self->fd, p))
-		SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 
 	/* (a) Uid 1001 defragments: C slides down to P, P stays. */
 	AS(UID_B, do_defrag_timed, NULL, &r, STALL_DEADLINE);
@@ -928,7 +928,7 @@ TEST_F_TIMEOUT(hostile, defrag_ends_under_churn, 120)
 		ASSERT_OK(vmm_alloc(self->fd, 64, 0, NULL, NULL));
 	ASSERT_OK(vmm_free(self->fd, x));
 	if (!stall_start(_metadata, &st, self->fd, p))
-		SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 
 	c.fd = self->fd;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, churner, &c));
@@ -1130,7 +1130,7 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 			rmdir(self->cg_mnt);
 			self->cg_mnt[0] = '\0';
 			if (err == ENODEV)
-				SKIP(return, "no cgroup2 in this kernel");
+				VMM_SKIP(return, "no cgroup2 in this kernel");
 			ASSERT_EQ(0, err) TH_LOG("mount cgroup2: %s",
 						 strerror(err));
 		}
@@ -1146,7 +1146,7 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 			ctl[0] = '\0';
 		fclose(f);
 		if (!strstr(ctl, "memory"))
-			SKIP(return, "no memory controller in %s: %s", path,
+			VMM_SKIP(return, "no memory controller in %s: %s", path,
 			     ctl);
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
@@ -1372,7 +1372,7 @@ TEST_F(hostile, unprivileged_limit_binds_root_without_cap)
 	pid = ns_child_start(_metadata, self->fd, ns_root_child, &limit,
 			     NS_ROOT_BASE, 1, false, &res, &err);
 	if (!pid)
-		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
+		VMM_SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
 		     strerror(err));
 	ASSERT_EQ(0, read_within(res, &ns_blocks, sizeof(ns_blocks), 10000));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -1496,7 +1496,7 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	pid = ns_child_start(_metadata, self->fd, ns_owner_child, NULL,
 			     NS_BASE, NS_IDS, true, &res, &err);
 	if (!pid)
-		SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
+		VMM_SKIP(return, "user namespaces unavailable: unshare(CLONE_NEWUSER): %s",
 		     strerror(err));
 	ASSERT_EQ(0, read_within(res, &r, sizeof(r), LOOP_DEADLINE * 1000))
 		TH_LOG("no report from the namespace's owner in %d s",

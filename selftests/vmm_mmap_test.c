@@ -1470,7 +1470,7 @@ TEST_F(mmap, process_vm_readv_cannot_reach_another_process_mapping)
 	errno = 0;
 	n = process_vm_readv(a.pid, &local, 1, &remote, 1, 0);
 	if (n == -1 && errno == ENOSYS)
-		SKIP(return, "no process_vm_readv: CONFIG_CROSS_MEMORY_ATTACH is not set");
+		VMM_SKIP(return, "no process_vm_readv: CONFIG_CROSS_MEMORY_ATTACH is not set");
 	ASSERT_EQ((ssize_t)sizeof(probe_bytes), n)
 		TH_LOG("process_vm_readv of ordinary memory: %s", strerror(errno));
 	ASSERT_EQ(0, memcmp(buf, probe_bytes, sizeof(probe_bytes)));

@@ -1151,7 +1151,7 @@ TEST_F(perm, userns_alloc_shows_mapped_owner_and_gets_no_privilege)
 	ASSERT_LE(0, r.ns_step);
 	ASSERT_GE(NS_GID_MAP, r.ns_step);
 	if (userns_unavailable(&r))
-		SKIP(return, "unprivileged user namespaces unavailable: %s: %s",
+		VMM_SKIP(return, "unprivileged user namespaces unavailable: %s: %s",
 		     ns_step_names[r.ns_step], strerror(r.ns_err));
 	ASSERT_EQ(NS_ENTERED, r.ns_step)
 		TH_LOG("%s: %s", ns_step_names[r.ns_step], strerror(r.ns_err));

@@ -17,11 +17,14 @@
  */
 #define _GNU_SOURCE
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+
+#include <linux/userfaultfd.h>
 
 #include "vmm_util.h"
 
@@ -1217,58 +1220,70 @@ TEST_F_TIMEOUT(batch, handled_signal_stops_between_entries, 300)
 	ASSERT_OK(vmm_free(self->fd, id));
 }
 
-struct protect_later {
-	void *p;
-	size_t len;
-	useconds_t after;
-};
-
-static void *protect_later(void *arg)
-{
-	struct protect_later *pl = arg;
-
-	usleep(pl->after);
-	mprotect(pl->p, pl->len, PROT_READ);
-	return NULL;
-}
-
 /*
  * The entries become read-only while the call runs: the results cannot
  * be stored, so the call fails with EFAULT and frees the block its ALLOC
- * made, whose ID nobody learnt.  A thread protects the entries while
- * READs of the whole arena keep the call busy.
+ * made, whose ID nobody learnt.  The call's second entry READs into a
+ * page that is missing on a userfaultfd, which holds the call there
+ * (after the ALLOC, and after the check that the entries are writable)
+ * until the test has protected the entries and supplied the page.
  */
 TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 {
-	static char buf[ARENA / 2];
 	size_t len = VMM_BATCH_MAX * sizeof(struct vmm_batch_entry);
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zero = { 0 };
+	struct pollfd pfd = { .events = POLLIN };
 	struct vmm_batch_entry *e;
-	struct protect_later pl;
+	static char buf[16];
+	struct batch_call c;
+	struct uffd_msg msg;
 	__u64 id, allocs;
+	void *area;
 	pthread_t t;
-	int i, ret, err;
+	int i;
 
-	ASSERT_OK(vmm_alloc(self->fd, ARENA / 2, 0, &id, NULL));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	allocs = stat_allocs(self->fd);
+	pfd.fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (pfd.fd < 0 && errno == ENOSYS)
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_OK(ioctl(pfd.fd, UFFDIO_API, &api));
+	area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	reg.range = (struct uffdio_range){ (uintptr_t)area, pg };
+	ASSERT_OK(ioctl(pfd.fd, UFFDIO_REGISTER, &reg));
 	e = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, e);
 	e[0] = e_alloc(100, 0, 0, 0);
-	for (i = 1; i < VMM_BATCH_MAX; i++)
-		e[i] = e_rw(false, id, 0, buf, ARENA / 2);
-	pl = (struct protect_later){ e, len, 100 * 1000 };
-	ASSERT_EQ(0, pthread_create(&t, NULL, protect_later, &pl));
-	errno = 0;
-	ret = batch(self->fd, e, VMM_BATCH_MAX, 0, &self->a);
-	err = errno;
+	e[1] = e_rw(false, id, 0, area, pg);
+	for (i = 2; i < VMM_BATCH_MAX; i++)
+		e[i] = e_rw(false, id, 0, buf, sizeof(buf));
+	c = (struct batch_call){ .fd = self->fd, .e = e };
+	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
+	ASSERT_EQ(1, poll(&pfd, 1, 10000))
+		TH_LOG("no page fault on the userfaultfd in 10 s");
+	ASSERT_EQ((ssize_t)sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_OK(mprotect(e, len, PROT_READ));
+	zero.range = reg.range;
+	ASSERT_OK(ioctl(pfd.fd, UFFDIO_ZEROPAGE, &zero));
 	pthread_join(t, NULL);
-	EXPECT_EQ(-1, ret) TH_LOG("the call ended before the entries were protected");
-	EXPECT_EQ(EFAULT, err);
+	EXPECT_EQ(-1, c.ret);
+	EXPECT_EQ(EFAULT, c.err);
 	/* The ALLOC ran (allocs counts it) and was undone. */
 	EXPECT_EQ(allocs + 1, stat_allocs(self->fd));
 	EXPECT_EQ(1ULL, stat_blocks(self->fd));
 	EXPECT_ERR(ENOENT, vmm_info(self->fd, id + 1, NULL, NULL));
 	munmap(e, len);
+	munmap(area, pg);
+	close(pfd.fd);
+	ASSERT_OK(vmm_free(self->fd, id));
 }
 
 /* ---- a hostile user's batches hold the lock no longer than singles */

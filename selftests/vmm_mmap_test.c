@@ -2116,6 +2116,33 @@ TEST_F(mmap, compacting_alloc_moves_mapped_block)
 
 /* ---- 15: the rounding counts against max_bytes_per_uid */
 
+/*
+ * A mappable block is whole pages: a size that fits the arena but whose
+ * rounding does not is EINVAL, as a size past the arena is, not ENOSPC
+ * (no defragmentation could make room).  Here the arena is 6000 bytes.
+ */
+TEST_F(mmap, mappable_size_rounded_past_the_arena_fails_einval)
+{
+	struct vmm_stats_args st;
+	__u64 id;
+
+	ASSERT_EQ(4096U, pg) TH_LOG("the arena below is sized for 4 KiB pages");
+	close(self->fd);
+	self->fd = -1;
+	VMM_SETUP_RELOAD("6000", &self->fd);
+	EXPECT_ERR(EINVAL, alloc_ex(self->fd, 5000, VMM_ALLOC_MAPPABLE, 0,
+				    NULL, NULL));
+	EXPECT_ERR(EINVAL, alloc_ex(self->fd, 4097, VMM_ALLOC_MAPPABLE |
+				    VMM_ALLOC_COMPACT, 0, NULL, NULL));
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	EXPECT_EQ(0ULL, st.blocks);
+	EXPECT_EQ(0ULL, st.alloc_failures);
+	/* One page fits; so do the 5000 bytes, not mappable. */
+	ASSERT_OK(alloc_ex(self->fd, 4096, VMM_ALLOC_MAPPABLE, 0, &id, NULL));
+	ASSERT_OK(vmm_free(self->fd, id));
+	EXPECT_OK(vmm_alloc(self->fd, 5000, 0, NULL, NULL));
+}
+
 TEST_F(mmap, mappable_rounding_counts_against_byte_quota)
 {
 	__u64 blocks, bytes;

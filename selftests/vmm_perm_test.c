@@ -424,7 +424,9 @@ TEST_F(matrix, check_access)
 {
 	struct vmm_info_args after;
 	unsigned char buf[16];
+	bool selector_r_only;
 	struct result res;
+	ssize_t n;
 	int err;
 
 	err = AS(variant->who, op_fns[variant->op], &self->id, &res);
@@ -470,6 +472,17 @@ TEST_F(matrix, check_access)
 		EXPECT_EQ(err ? 0 : 5, lseek(self->fd, 0, SEEK_CUR));
 		break;
 	case OP_SELECT:
+		/*
+		 * The file's selection is the child's if it succeeded: a
+		 * group member's (mode 0640: r, not w) then limits even
+		 * root's write(2) through the file; the owner's does not,
+		 * and a refused SELECT leaves root's in place.
+		 */
+		selector_r_only = !err && variant->who == GROUP;
+		errno = 0;
+		n = pwrite(self->fd, "x", 1, 20);
+		EXPECT_EQ(selector_r_only ? -1 : 1, n);
+		EXPECT_EQ(selector_r_only ? EACCES : 0, n < 0 ? errno : 0);
 		break;
 	}
 	if (variant->op != OP_FREE || err) {
@@ -804,6 +817,40 @@ TEST_F(perm, chown_moves_usage_and_fails_edquot_past_new_owner_quota)
 	ASSERT_EQ(0, usage_of(self->fd, 4242, &blocks, &bytes));
 	EXPECT_EQ(1ULL, blocks);
 	EXPECT_EQ(100ULL, bytes);
+}
+
+/*
+ * The byte quota binds a CHOWN as the block quota does: the new owner
+ * may not be taken past max_bytes_per_uid, counting what it holds, and
+ * a refused CHOWN moves nothing.
+ */
+TEST_F(perm, chown_fails_edquot_past_new_owner_byte_quota)
+{
+	__u64 size = 3000, blocks, bytes;
+	struct vmm_chown_args a = { .uid = 1002, .gid = VMM_ID_UNCHANGED };
+	struct result res;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
+	a.id = res.val;
+	size = 1096;
+	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", 4095));
+	EXPECT_ERR(EDQUOT, ioctl(self->fd, VMM_IOC_CHOWN, &a));
+	EXPECT_EQ(1000U, info_of(self->fd, a.id).uid);
+	ASSERT_EQ(0, usage_of(self->fd, 1002, &blocks, &bytes));
+	EXPECT_EQ(1ULL, blocks);
+	EXPECT_EQ(1096ULL, bytes);
+	ASSERT_EQ(0, usage_of(self->fd, 1000, &blocks, &bytes));
+	EXPECT_EQ(1ULL, blocks);
+	EXPECT_EQ(3000ULL, bytes);
+	/* Exactly at the quota is within it. */
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", 4096));
+	EXPECT_OK(ioctl(self->fd, VMM_IOC_CHOWN, &a));
+	EXPECT_EQ(1002U, info_of(self->fd, a.id).uid);
+	ASSERT_EQ(0, usage_of(self->fd, 1002, &blocks, &bytes));
+	EXPECT_EQ(2ULL, blocks);
+	EXPECT_EQ(4096ULL, bytes);
+	ASSERT_EQ(0, write_param("max_bytes_per_uid", 0));
 }
 
 TEST_F(perm, usage_lists_uids_in_order_and_pages)

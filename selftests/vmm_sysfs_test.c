@@ -364,7 +364,7 @@ TEST_F(sysfs, metadata_bytes_grow_with_blocks_and_shrink_back)
 	ASSERT_STATS_MATCH_SYSFS();
 }
 
-TEST_F(sysfs, max_lock_hold_ns_records_the_longest_hold)
+TEST_F(sysfs, max_lock_hold_ns_only_grows_and_stays_short)
 {
 	struct vmm_stats_args st;
 	__u64 before;

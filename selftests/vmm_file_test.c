@@ -371,6 +371,37 @@ TEST_F(file, lseek_rejects_negative_result)
 	ASSERT_POS(self->fd, 100);
 }
 
+/*
+ * The open mode binds read(2) and write(2) (EBADF, from the VFS), not the
+ * ioctls, which check the caller against the block: an O_RDONLY file
+ * writes with VMM_IOC_WRITE, and an O_WRONLY one reads with VMM_IOC_READ.
+ */
+TEST_F(file, open_mode_binds_read_and_write_not_ioctls)
+{
+	unsigned char b[16];
+	int ro, wo;
+	__u64 id;
+
+	ro = open(VMM_DEV, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, ro) TH_LOG("open O_RDONLY: %s", strerror(errno));
+	wo = open(VMM_DEV, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, wo) TH_LOG("open O_WRONLY: %s", strerror(errno));
+	ASSERT_OK(vmm_select(ro, 1));
+	ASSERT_OK(vmm_select(wo, 1));
+	EXPECT_ERR(EBADF, (int)write(ro, "x", 1));
+	EXPECT_ERR(EBADF, (int)read(wo, b, sizeof(b)));
+	ASSERT_UNCHANGED();
+	EXPECT_OK(vmm_write(ro, 1, 0, "written-via-ro", 14));
+	EXPECT_OK(vmm_read(wo, 1, 0, b, 14));
+	EXPECT_EQ(0, memcmp(b, "written-via-ro", 14));
+	EXPECT_EQ(14, read(ro, b, 14));
+	EXPECT_EQ(0, memcmp(b, "written-via-ro", 14));
+	ASSERT_OK(vmm_alloc(wo, 10, 0, &id, NULL));
+	EXPECT_OK(vmm_free(ro, id));
+	close(ro);
+	close(wo);
+}
+
 /* A block is all data: one hole, at its end; ENXIO from the end on. */
 TEST_F(file, lseek_data_and_hole_see_the_block_as_data)
 {

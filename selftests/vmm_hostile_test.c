@@ -1896,6 +1896,43 @@ TEST_F(hostile, compaction_asks_for_capability_only_when_it_runs)
 }
 
 /*
+ * As root, freshly forked: a DEFRAG with a budget no limit binds.  v[0] is
+ * the task's flags before it, v[1] after, v[8] its errno.
+ */
+static void do_defrag_cap(int fd, void *arg, struct report *r)
+{
+	struct vmm_defrag_args a = { .budget = 4096 };
+
+	(void)arg;
+	r->v[0] = task_flags();
+	r->v[8] = ioctl(fd, VMM_IOC_DEFRAG, &a) ? errno : 0;
+	r->v[1] = task_flags();
+	r->ret = 0;
+}
+
+/*
+ * Which blocks a DEFRAG may move (other users' large or mapped ones) is
+ * known only under the arena lock, where vmm asks nothing of the
+ * security modules, so every DEFRAG asks, without auditing: root's task
+ * is marked even when nothing needed the capability.
+ */
+TEST_F(hostile, defrag_asks_for_capability_on_every_call)
+{
+	struct report r;
+	bool before, after;
+
+	RELOAD("16M");
+	AS(0, do_defrag_cap, NULL, &r, 10);
+	EXPECT_EQ(0ULL, r.v[8]) TH_LOG("DEFRAG: %s", strerror((int)r.v[8]));
+	EXPECT_NE((__u64)UINT_MAX, r.v[0]);
+	EXPECT_NE((__u64)UINT_MAX, r.v[1]);
+	before = r.v[0] & PF_SUPERPRIV;
+	after = r.v[1] & PF_SUPERPRIV;
+	EXPECT_FALSE(before) TH_LOG("set before the call");
+	EXPECT_TRUE(after) TH_LOG("DEFRAG did not ask for CAP_SYS_ADMIN");
+}
+
+/*
  * As root, freshly forked, with max_bytes_per_uid at QUOTA_CAP_BYTES and
  * max_blocks_unprivileged at 1: an ALLOC of all the bytes, one more byte
  * (over both limits, and privilege lifts only the block limit), then,

@@ -21,7 +21,9 @@
  * owner and a group (the allocating task's effective uid and gid) and a
  * mode (permission bits 0777, default 0600).  The caller's effective uid
  * and groups, at the time of each call (not those of the task that opened
- * the device), pick the owner, group or other bits as for files:
+ * the device, and whatever mode it was opened with: that binds only
+ * read(2), write(2) and mmap(2)), pick the owner, group or other bits as
+ * for files:
  *   read (VMM_IOC_READ, read(2))		needs r
  *   write (VMM_IOC_WRITE, write(2))		needs w
  * read(2) and write(2) also need the bit to have been held by the task
@@ -34,11 +36,13 @@
  * CAP_SYS_ADMIN in the initial user namespace passes every check; root in
  * another user namespace does not.  The capability is asked for only when
  * the owner, group and mode deny (or, without auditing, when a limit of
- * unprivileged callers alone refuses, for DEFRAG's budget, for an ALLOC
- * once it must compact, and for a SELECT the mode grants only one of r
- * and w), so allocating and using one's own blocks, within the
- * unprivileged limits and with a mode that grants the owner what it
- * uses, neither audits nor marks the task as having used privilege.  VMM_IOC_LIST,
+ * unprivileged callers alone refuses an ALLOC, for an ALLOC once it must
+ * compact, for a SELECT the mode grants only one of r and w, and for
+ * every VMM_IOC_DEFRAG, whose budget and whether it may move other
+ * users' large or mapped blocks depend on it), so allocating and using
+ * one's own blocks, within the unprivileged limits and with a mode that
+ * grants the owner what it uses, neither audits nor marks the task as
+ * having used privilege.  VMM_IOC_LIST,
  * VMM_IOC_USAGE, VMM_IOC_STATS and VMM_IOC_DEFRAG need no permission:
  * they show every block's extent and owner, never its data.  Uids and
  * gids are reported, and taken, in the caller's user namespace; an id with
@@ -360,7 +364,9 @@ struct vmm_info_args {
  * @allocs: successful allocations since load
  * @frees: successful frees since load
  * @alloc_failures: allocations refused for lack of contiguous space (ENOSPC)
- * @defrags: completed VMM_IOC_DEFRAG calls
+ * @defrags: defragmentations (VMM_IOC_DEFRAG calls and the compactions of
+ *	compacting ALLOCs) that ended with the arena packed, as @compact of
+ *	struct vmm_defrag_args reports it
  * @bytes_moved: bytes copied by all defragmentations
  * @metadata_bytes: kernel memory spent on the arena's bookkeeping: block
  *	and free-extent records (those kept for future frees included), at

@@ -1302,6 +1302,10 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 	check "stats --watch --count 0 is a usage error" 1 '' \
 		"--count wants a number of refreshes of at least 1, got '0'" \
 		$V stats --watch --count 0
+	# A value too long to join as --watch=VALUE is quoted whole, not cut.
+	long=$(repeat 0 70)2
+	check "stats --watch with a 71-digit value quotes all of it" 1 '' \
+		"unexpected argument '$long'" $V stats --watch "$long"
 	printf 'stats --watch 1\n' >"$T/batch"
 	STDIN=$T/batch check "batch: stats --watch is refused" 1 \
 		"error 1 stats: --watch does not end on its own, so it is not available in batch mode; run 'vmmctl stats --watch' directly; usage: stats [--users [--raw] [--noheadings]] [--json] [--watch [SECONDS]] [--count N]"$'\n' \

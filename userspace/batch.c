@@ -239,8 +239,10 @@ static void input_fill(struct input *in)
 static char *input_line(struct input *in, size_t *len)
 {
 	for (;;) {
-		char *p = in->buf + in->start;
-		char *nl = memchr(p, '\n', in->len - in->start);
+		/* Nothing read yet: no buffer, and no pointer into it. */
+		char *p = in->buf ? in->buf + in->start : NULL;
+		char *nl = p && in->len > in->start ?
+			   memchr(p, '\n', in->len - in->start) : NULL;
 
 		if (nl || (in->eof && in->len > in->start)) {
 			if (!nl)
@@ -264,8 +266,9 @@ static int line_ready(struct input *in)
 	for (;;) {
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
-		if (in->eof ||
-		    memchr(in->buf + in->start, '\n', in->len - in->start))
+		if (in->eof || (in->buf &&
+				memchr(in->buf + in->start, '\n',
+				       in->len - in->start)))
 			return 1;
 		if (poll(&p, 1, 0) != 1)
 			return 0;

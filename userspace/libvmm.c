@@ -205,7 +205,7 @@ int vmm_map_selected(int fd, __u64 offset, size_t length, int prot, void **addr)
 {
 	void *p;
 
-	/* off_t is 64 bits in our builds; a wider offset cannot be passed. */
+	/* off_t is 64 bits (the Makefile asks for it); no more can be passed. */
 	if (offset > (__u64)INT64_MAX || (__u64)(off_t)offset != offset)
 		return -EOVERFLOW;
 	p = mmap(NULL, length, prot, MAP_SHARED, fd, (off_t)offset);

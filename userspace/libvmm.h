@@ -58,7 +58,9 @@ int vmm_close(int fd);
  * @offset: out, may be NULL: its offset in the arena
  *
  * Return: 0; -EINVAL for a bad size or alignment; -ENOSPC when no free
- * range is large enough (vmm_defrag() may help); -ENOMEM.
+ * range is large enough (vmm_defrag() may help); -EDQUOT when the owner
+ * would exceed a per-uid quota; -ENOMEM; -EINTR as vmm_alloc_flags()
+ * says, when the module was loaded with auto_compact=1.
  */
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
 
@@ -125,7 +127,9 @@ int vmm_free(int fd, __u64 id);
  * call it until it does.
  *
  * Return: 0, or -EINTR if a signal ended a wait (the blocks moved so far
- * stay where they are; calling again finishes the job).
+ * stay where they are; calling again finishes the job), or -ENOMEM if
+ * nothing moved because the kernel could not allocate a record for the
+ * space a mappable block leaves below it.
  */
 int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved);
 
@@ -144,7 +148,8 @@ int vmm_defrag(int fd, __u64 *bytes_moved, __u64 *blocks_moved);
  *	copy, or, without CAP_SYS_ADMIN, another user's block over
  *	VMM_DEFRAG_USER_BUDGET or mapped)
  *
- * Return: 0, -EBUSY, or -EINTR.
+ * Return: 0, -EBUSY, -EINTR, -ENOMEM (as vmm_defrag()), or -EINVAL for
+ * an unknown flag.
  */
 int vmm_defrag_step(int fd, __u64 budget, __u32 flags, __u64 *bytes_moved,
 		    __u64 *blocks_moved, int *compact);
@@ -231,7 +236,8 @@ int vmm_stats(int fd, struct vmm_stats_args *st);
  * Afterwards plain read(2), write(2), pread(2), pwrite(2) and lseek(2) on
  * @fd act on the block's bytes, starting at position 0.
  *
- * Return: 0, or -ENOENT for an unknown or freed @id.
+ * Return: 0, -ENOENT for an unknown or freed @id, or -EACCES without r
+ * or w permission on it.
  */
 int vmm_select(int fd, __u64 id);
 
@@ -277,13 +283,14 @@ int vmm_select(int fd, __u64 id);
  *
  * Return: 0; -ENOENT for an unknown or freed @id; -ENODEV if the block
  * was not allocated with VMM_ALLOC_MAPPABLE; -EACCES without r on the
- * block, or without w for PROT_WRITE, or for PROT_EXEC; -EINVAL if
- * @offset is not a multiple of the page size, @length is 0 or the range
- * passes the block's end; -EOVERFLOW if @offset does not fit in off_t,
- * or the block's ID is too large to map (see <linux/vmm.h>); -EBADF if
- * @fd is not open; -ENOSYS when /proc is not mounted, so that @fd cannot
- * be reopened (use vmm_map_selected()); -ENOMEM, -EMFILE, -ENFILE; other
- * -errno from open(2) of the device.
+ * block, or without w for PROT_WRITE, or for PROT_EXEC (-EPERM for
+ * PROT_EXEC when /dev is mounted noexec); -EINVAL if @offset is not a
+ * multiple of the page size, @length is 0 or the range passes the
+ * block's end; -EOVERFLOW if @offset is above INT64_MAX (no file offset
+ * can carry it); -EBADF if @fd is not open; -ENOSYS when /proc is not
+ * mounted, so that @fd cannot be reopened (use vmm_map_selected());
+ * -ENOMEM, -EMFILE, -ENFILE; other -errno from open(2) of the device
+ * (-EACCES from the device node's permissions among them).
  */
 int vmm_map(int fd, __u64 id, __u64 offset, size_t length, int prot,
 	    void **addr);
@@ -330,8 +337,10 @@ int vmm_unmap(void *addr, size_t length);
  *
  * All or nothing: either every byte is copied or none is.
  *
- * Return: 0; -ENOENT for an unknown @id; -EINVAL if @length is 0; -ERANGE
- * if @offset + @length runs past the end of the block.
+ * Return: 0; -ENOENT for an unknown @id; -EACCES without r on it; -EINVAL
+ * if @length is 0; -ERANGE if @offset + @length runs past the end of the
+ * block; -EFAULT if @buf cannot hold @length bytes; -EINTR if a signal
+ * came while the block was being moved.
  */
 int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length);
 
@@ -343,9 +352,10 @@ int vmm_read(int fd, __u64 id, __u64 offset, void *buf, __u64 length);
  * @buf: @length bytes to store
  * @length: bytes to copy; 0 stores nothing
  *
- * Return: 0; -ENOENT for an unknown @id; -ERANGE if @offset is at or past
- * the end of the block; -EFBIG if the data would run past the end (then
- * nothing is written).
+ * Return: 0; -ENOENT for an unknown @id; -EACCES without w on it; -ERANGE
+ * if @offset is at or past the end of the block; -EFBIG if the data would
+ * run past the end (then nothing is written); -EFAULT if @buf cannot be
+ * read; -EINTR if a signal came while the block was being moved.
  */
 int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
 

@@ -170,7 +170,7 @@ static int map_failed(struct ctx *c, const struct range *r, int err)
 		return fail(
 			c, EXIT_FAIL,
 			"cannot map block %" PRId64
-			": its ID is too large for the file offsets the kernel gives each block; copy its data to a new block with 'vmmctl read' and 'vmmctl write'",
+			": the offset is beyond any file offset mmap(2) can take; map a part of the block inside it",
 			r->id);
 	return fail_errno(c, err, "cannot map the block");
 }

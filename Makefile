@@ -178,26 +178,43 @@ MODDIR ?= /lib/modules/$(KVER)/extra
 UAPI_INCLUDEDIR ?= /usr/include
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 UDEV_RULE := $(wildcard udev/60-vmm.rules)
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+SYSUSERS := $(wildcard udev/vmm.sysusers)
 INSTALL ?= install
 USERSPACE_INSTALL = $(MAKE) -C userspace OUT=$(BUILD)/bin PREFIX=$(PREFIX) \
 	DESTDIR=$(DESTDIR) UAPI_INCLUDEDIR=$(UAPI_INCLUDEDIR)
 
+# The group the udev rule names must exist before udev reads the rule (it
+# resolves names when it loads rules), so install makes it first, then has
+# udev reload its rules and apply them to a loaded vmm.
 install: module userspace
 	$(INSTALL) -d $(DESTDIR)$(MODDIR)
 	$(INSTALL) -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko
+ifneq ($(SYSUSERS),)
+	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0644 $(SYSUSERS) $(DESTDIR)$(SYSUSERSDIR)/vmm.conf
+endif
 ifneq ($(UDEV_RULE),)
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
 	$(INSTALL) -m 0644 $(UDEV_RULE) $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules
 endif
 	$(USERSPACE_INSTALL) install
 ifeq ($(DESTDIR),)
+	getent group vmm >/dev/null || \
+		systemd-sysusers $(SYSUSERSDIR)/vmm.conf 2>/dev/null || \
+		groupadd --system vmm
+	-if [ -d /run/udev ] && command -v udevadm >/dev/null; then \
+		udevadm control --reload && \
+		udevadm trigger --subsystem-match=misc --sysname-match=vmm; fi
 	depmod -a $(KVER)
 else
 	@echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"
+	@echo "install: DESTDIR is set: not creating group vmm; systemd-sysusers does at the target's next boot"
 endif
 
 uninstall:
-	rm -f $(DESTDIR)$(MODDIR)/vmm.ko $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules
+	rm -f $(DESTDIR)$(MODDIR)/vmm.ko $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules \
+		$(DESTDIR)$(SYSUSERSDIR)/vmm.conf
 	$(USERSPACE_INSTALL) uninstall
 ifeq ($(DESTDIR),)
 	depmod -a $(KVER)
@@ -209,15 +226,20 @@ DKMS_SRC = /usr/src/vmm-$(VERSION)
 
 # dkms-src stages the sources DKMS builds from in DKMS_SRC; the DKMS
 # tests of make check stage them where they like (DKMS_SRC=DIR).
+# Root builds them at every kernel upgrade, so they are root's whoever
+# owns the clone: copies, not the clone's owner and group.
 dkms-src:
 	@test -n "$(VERSION)" || { echo "no VMM_VERSION in module/vmm.h" >&2; exit 1; }
 	rm -rf $(DKMS_SRC) && $(INSTALL) -d $(DKMS_SRC)
-	cp -a --parents dkms.conf $(KSOURCES) $(DKMS_SRC)/
+	cp -r --parents --preserve=mode,timestamps dkms.conf $(KSOURCES) $(DKMS_SRC)/
 
+# Again after a pull that kept the version, or for another KVER: add only
+# what DKMS does not know yet, and rebuild from the sources just staged.
 dkms-install: dkms-src
-	dkms add -m vmm -v $(VERSION)
-	dkms build -m vmm -v $(VERSION) -k $(KVER)
-	dkms install -m vmm -v $(VERSION) -k $(KVER)
+	dkms status -m vmm -v $(VERSION) | grep -q . || \
+		dkms add -m vmm -v $(VERSION)
+	dkms build --force -m vmm -v $(VERSION) -k $(KVER)
+	dkms install --force -m vmm -v $(VERSION) -k $(KVER)
 
 dkms-uninstall:
 	-dkms remove -m vmm -v $(VERSION) --all

@@ -242,7 +242,8 @@ static char *input_line(struct input *in, size_t *len)
 		/* Nothing read yet: no buffer, and no pointer into it. */
 		char *p = in->buf ? in->buf + in->start : NULL;
 		char *nl = p && in->len > in->start ?
-			   memchr(p, '\n', in->len - in->start) : NULL;
+				   memchr(p, '\n', in->len - in->start) :
+				   NULL;
 
 		if (nl || (in->eof && in->len > in->start)) {
 			if (!nl)
@@ -266,9 +267,8 @@ static int line_ready(struct input *in)
 	for (;;) {
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 
-		if (in->eof || (in->buf &&
-				memchr(in->buf + in->start, '\n',
-				       in->len - in->start)))
+		if (in->eof || (in->buf && memchr(in->buf + in->start, '\n',
+						  in->len - in->start)))
 			return 1;
 		if (poll(&p, 1, 0) != 1)
 			return 0;

@@ -391,10 +391,11 @@ static int prepare_read(struct ctx *c, int fd, struct op *o)
 	if ((__u64)o->len <= c->arena_size) {
 		/* A 32-bit tool cannot hold more than SIZE_MAX bytes. */
 		if ((__u64)o->len > SIZE_MAX)
-			return fail(c, EXIT_FAIL,
-				    "cannot read %" PRId64
-				    " bytes at once in a 32-bit vmmctl; read less at a time",
-				    o->len);
+			return fail(
+				c, EXIT_FAIL,
+				"cannot read %" PRId64
+				" bytes at once in a 32-bit vmmctl; read less at a time",
+				o->len);
 		o->owned = malloc((size_t)o->len);
 		if (!o->owned)
 			return fail(c, EXIT_FAIL,

@@ -300,7 +300,8 @@ static int join_watch(int argc, char **argv, char **out, char *buf, size_t len)
 		if (!strcmp(argv[i], "--watch") && i + 1 < argc &&
 		    strspn(argv[i + 1], "0123456789.") == strlen(argv[i + 1]) &&
 		    argv[i + 1][0] &&
-		    (size_t)snprintf(buf, len, "--watch=%s", argv[i + 1]) < len) {
+		    (size_t)snprintf(buf, len, "--watch=%s", argv[i + 1]) <
+			    len) {
 			out[n++] = buf;
 			i++;
 			continue;

@@ -791,18 +791,39 @@ TEST_F(perm, alloc_fails_edquot_past_byte_quota_and_recovers_after_free)
 	EXPECT_ERR(EDQUOT, vmm_alloc(self->fd, 4097, 0, NULL, NULL));
 }
 
-TEST_F(perm, chown_moves_usage_and_fails_edquot_past_new_owner_quota)
+/*
+ * For the CHOWN quota cases: a block of @mine bytes for uid 1000 (the
+ * owner), whose ID this returns, and one of @theirs for uid 1002 (other);
+ * with the quota @param at @limit, a CHOWN of the first to uid 1002 is
+ * refused with EDQUOT and leaves it the owner's.
+ */
+static __u64 chown_refused(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(perm) *self, __u64 mine, __u64 theirs,
+			   const char *param, __u64 limit)
 {
-	__u64 size = 100, blocks, bytes;
 	struct vmm_chown_args a = { .uid = 1002, .gid = VMM_ID_UNCHANGED };
 	struct result res;
 
-	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
+	if (AS(OWNER, do_alloc_size, &mine, &res))
+		return 0;
 	a.id = res.val;
-	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
-	ASSERT_EQ(0, write_param("max_blocks_per_uid", 1));
+	if (AS(OTHER, do_alloc_size, &theirs, &res))
+		return 0;
+	if (write_param(param, limit))
+		return 0;
 	EXPECT_ERR(EDQUOT, ioctl(self->fd, VMM_IOC_CHOWN, &a));
 	EXPECT_EQ(1000U, info_of(self->fd, a.id).uid);
+	return a.id;
+}
+
+TEST_F(perm, chown_moves_usage_and_fails_edquot_past_new_owner_quota)
+{
+	__u64 blocks, bytes;
+	struct vmm_chown_args a = { .uid = 1002, .gid = VMM_ID_UNCHANGED };
+
+	a.id = chown_refused(_metadata, self, 100, 100, "max_blocks_per_uid",
+			     1);
+	ASSERT_NE(0ULL, a.id);
 	ASSERT_EQ(0, write_param("max_blocks_per_uid", 0));
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_CHOWN, &a));
 	ASSERT_EQ(0, usage_of(self->fd, 1002, &blocks, &bytes));
@@ -826,17 +847,12 @@ TEST_F(perm, chown_moves_usage_and_fails_edquot_past_new_owner_quota)
  */
 TEST_F(perm, chown_fails_edquot_past_new_owner_byte_quota)
 {
-	__u64 size = 3000, blocks, bytes;
+	__u64 blocks, bytes;
 	struct vmm_chown_args a = { .uid = 1002, .gid = VMM_ID_UNCHANGED };
-	struct result res;
 
-	ASSERT_EQ(0, AS(OWNER, do_alloc_size, &size, &res));
-	a.id = res.val;
-	size = 1096;
-	ASSERT_EQ(0, AS(OTHER, do_alloc_size, &size, &res));
-	ASSERT_EQ(0, write_param("max_bytes_per_uid", 4095));
-	EXPECT_ERR(EDQUOT, ioctl(self->fd, VMM_IOC_CHOWN, &a));
-	EXPECT_EQ(1000U, info_of(self->fd, a.id).uid);
+	a.id = chown_refused(_metadata, self, 3000, 1096, "max_bytes_per_uid",
+			     4095);
+	ASSERT_NE(0ULL, a.id);
 	ASSERT_EQ(0, usage_of(self->fd, 1002, &blocks, &bytes));
 	EXPECT_EQ(1ULL, blocks);
 	EXPECT_EQ(1096ULL, bytes);

@@ -297,11 +297,12 @@ static int join_watch(int argc, char **argv, char **out, char *buf, size_t len)
 				out[n++] = argv[i++];
 			break;
 		}
+		/* Only what fits: buf may hold an earlier join. */
 		if (!strcmp(argv[i], "--watch") && i + 1 < argc &&
 		    strspn(argv[i + 1], "0123456789.") == strlen(argv[i + 1]) &&
 		    argv[i + 1][0] &&
-		    (size_t)snprintf(buf, len, "--watch=%s", argv[i + 1]) <
-			    len) {
+		    strlen(argv[i + 1]) < len - strlen("--watch=")) {
+			snprintf(buf, len, "--watch=%s", argv[i + 1]);
 			out[n++] = buf;
 			i++;
 			continue;

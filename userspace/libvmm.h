@@ -60,7 +60,7 @@ int vmm_close(int fd);
  * Return: 0; -EINVAL for a bad size or alignment; -ENOSPC when no free
  * range is large enough (vmm_defrag() may help); -EDQUOT when the owner
  * would exceed a per-uid quota; -ENOMEM; -EINTR as vmm_alloc_flags()
- * says, when the module was loaded with auto_compact=1.
+ * says, while the module parameter auto_compact is 1.
  */
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
 

@@ -49,7 +49,6 @@
 #include <linux/overflow.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uidgid.h>
@@ -520,7 +519,7 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 {
 	u64 t0 = vmm_trace_start(trace_vmm_alloc_enabled());
 	u64 bytes = 0, blocks = 0, bsize = size, balign = align;
-	bool done;
+	bool done, interrupted;
 	int ret;
 
 	/* What a mappable block takes (a bad size fails before it counts). */
@@ -542,17 +541,20 @@ int vmm_arena_alloc_owned(struct vmm_arena *arena, u64 size, u64 align,
 		if (req && req->ask_limits)
 			return -EAGAIN;
 		budget = cred && !cred->privileged ? VMM_DEFRAG_USER_BUDGET : 0;
-		ret = vmm_arena_defrag(arena, cred, budget, false, &bytes,
-				       &blocks, &done);
+		ret = vmm_defrag(arena, cred, budget, false, &bytes, &blocks,
+				 &done, &interrupted);
 		if (!ret)
 			ret = __vmm_arena_alloc(arena, size, align, true, req,
 						id, start);
 		/*
 		 * A signal cut the compaction short: nothing is allocated,
 		 * so the call can restart (or fail with -EINTR) rather than
-		 * report as missing the space the rest would have made.
+		 * report as missing the space the rest would have made.  Only
+		 * then: a compaction stopped by anything else would stop
+		 * there again, and a restart make no progress.  An
+		 * interrupted one has moved something, so restarts end.
 		 */
-		if (ret == -ENOSPC && !done && signal_pending(current))
+		if (ret == -ENOSPC && interrupted)
 			ret = -ERESTARTSYS;
 	}
 	if (ret == -ENOSPC) {

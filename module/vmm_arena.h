@@ -167,6 +167,11 @@ static int vmm_attrs_locked(struct vmm_arena *arena, u64 id,
 			    const struct vmm_cred *cred, int may,
 			    struct vmm_block_attrs *out);
 
+/* vmm_compact.c */
+static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
+		      u64 budget, bool nowait, u64 *bytes, u64 *blocks,
+		      bool *compact, bool *interrupted);
+
 /* vmm_check.c */
 static void vmm_self_check_run(struct vmm_arena *arena);
 

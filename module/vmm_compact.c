@@ -628,6 +628,20 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
 		     bool *compact)
 {
+	bool interrupted;
+
+	return vmm_defrag(arena, cred, budget, nowait, bytes, blocks, compact,
+			  &interrupted);
+}
+
+/*
+ * vmm_arena_defrag(), also telling (*@interrupted) whether a pending signal
+ * stopped it, after it had moved something.
+ */
+static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
+		      u64 budget, bool nowait, u64 *bytes, u64 *blocks,
+		      bool *compact, bool *interrupted)
+{
 	u64 t0 = vmm_trace_start(trace_vmm_defrag_end_enabled());
 	struct vmm_pass pass = {
 		.cred = cred, .budget = budget, .bytes = bytes, .blocks = blocks,
@@ -637,6 +651,7 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	int ret = 0;
 
 	*compact = false;
+	*interrupted = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
 	if (nowait) {
 		if (!mutex_trylock(&arena->compact_lock)) {
@@ -668,6 +683,7 @@ int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	vmm_ext_free(pass.spare);
 	if (pass.nomem && !pass.moved)
 		ret = -ENOMEM;
+	*interrupted = pass.interrupted && !*compact;
 out:
 	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
 			     vmm_trace_since(t0), *compact, ret);

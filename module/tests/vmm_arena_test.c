@@ -1174,6 +1174,38 @@ static void vmm_alloc_compact_stopped_by_a_signal_restarts(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, start, 10ULL * VMM_TEST_RUNS);
 }
 
+/*
+ * But a compacting allocation that a pinned block keeps from fitting
+ * fails with -ENOSPC, even with a signal pending: the compaction stopped
+ * for the pin, not the signal, and a restart would stop there again.
+ */
+static void vmm_alloc_compact_stopped_by_a_pin_fails_enospc(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 a, b, id, start;
+	struct vmm_stats_args st;
+	struct vmm_block *blk;
+	int ret;
+
+	/* A hole of 100, a pinned block, another; then the rest is free. */
+	a = vmm_test_alloc(test, arena, 100, 0);
+	b = vmm_test_alloc(test, arena, 100, 0);
+	vmm_test_alloc(test, arena, 100, 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a), 0);
+	blk = vmm_arena_pin(arena, b);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(blk));
+	vmm_test_fake_signal(true);
+	ret = vmm_arena_alloc_owned(arena, 4096 - 250, 0, true, NULL, &id,
+				    &start);
+	vmm_test_fake_signal(false);
+	vmm_arena_unpin(arena, blk);
+	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1ULL);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc_owned(arena, 4096 - 250, 0, true,
+						    NULL, &id, &start), 0);
+}
+
 struct vmm_holder {
 	struct vmm_arena *arena;
 	struct completion locked;
@@ -1459,6 +1491,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_goes_around_pinned_block),
 	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
 	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_signal_restarts),
+	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_pin_fails_enospc),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),

@@ -227,11 +227,13 @@ DKMS_SRC = /usr/src/vmm-$(VERSION)
 # dkms-src stages the sources DKMS builds from in DKMS_SRC; the DKMS
 # tests of make check stage them where they like (DKMS_SRC=DIR).
 # Root builds them at every kernel upgrade, so they are root's and
-# writable by root alone, whoever owns the clone and whatever its modes.
+# writable by root alone, whoever owns the clone and whatever its modes,
+# from the moment they exist (umask 022: no window for another writer).
 dkms-src:
 	@test -n "$(VERSION)" || { echo "no VMM_VERSION in module/vmm.h" >&2; exit 1; }
 	rm -rf $(DKMS_SRC) && $(INSTALL) -d $(DKMS_SRC)
-	cp -r --parents --preserve=timestamps dkms.conf $(KSOURCES) $(DKMS_SRC)/
+	umask 022 && cp -r --parents --preserve=timestamps dkms.conf \
+		$(KSOURCES) $(DKMS_SRC)/
 	chmod -R u=rwX,go=rX $(DKMS_SRC)
 
 # Again after a pull that kept the version, or for another KVER: add only

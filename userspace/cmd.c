@@ -297,7 +297,7 @@ static int join_watch(int argc, char **argv, char **out, char *buf, size_t len)
 				out[n++] = argv[i++];
 			break;
 		}
-		/* Only what fits: buf may hold an earlier join. */
+		/* Only a value that fits, never cut (a later join wins). */
 		if (!strcmp(argv[i], "--watch") && i + 1 < argc &&
 		    strspn(argv[i + 1], "0123456789.") == strlen(argv[i + 1]) &&
 		    argv[i + 1][0] &&

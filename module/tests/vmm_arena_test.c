@@ -1176,34 +1176,37 @@ static void vmm_alloc_compact_stopped_by_a_signal_restarts(struct kunit *test)
 
 /*
  * But a compacting allocation that a pinned block keeps from fitting
- * fails with -ENOSPC, even with a signal pending: the compaction stopped
- * for the pin, not the signal, and a restart would stop there again.
+ * fails with -ENOSPC, even with a signal pending: the compaction moved
+ * what it could (the block below the pin) and stopped for the pin, not
+ * the signal, and a restart would stop there again.
  */
 static void vmm_alloc_compact_stopped_by_a_pin_fails_enospc(struct kunit *test)
 {
 	struct vmm_arena *arena = vmm_test_arena(test, 4096);
-	u64 a, b, id, start;
+	u64 hole, x, b, id, start;
 	struct vmm_stats_args st;
 	struct vmm_block *blk;
 	int ret;
 
-	/* A hole of 100, a pinned block, another; then the rest is free. */
-	a = vmm_test_alloc(test, arena, 100, 0);
+	/* A hole, a movable block, a pinned one, another; the rest free. */
+	hole = vmm_test_alloc(test, arena, 100, 0);
+	x = vmm_test_alloc(test, arena, 100, 0);
 	b = vmm_test_alloc(test, arena, 100, 0);
 	vmm_test_alloc(test, arena, 100, 0);
-	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, a), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, hole), 0);
 	blk = vmm_arena_pin(arena, b);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(blk));
+	/* Fits once all is packed (3796 free), not with a hole left. */
 	vmm_test_fake_signal(true);
-	ret = vmm_arena_alloc_owned(arena, 4096 - 250, 0, true, NULL, &id,
-				    &start);
+	ret = vmm_arena_alloc_owned(arena, 3750, 0, true, NULL, &id, &start);
 	vmm_test_fake_signal(false);
 	vmm_arena_unpin(arena, blk);
 	KUNIT_EXPECT_EQ(test, ret, -ENOSPC);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, x), 0ULL);
 	vmm_arena_stats(arena, &st);
 	KUNIT_EXPECT_EQ(test, st.alloc_failures, 1ULL);
-	KUNIT_EXPECT_EQ(test, vmm_arena_alloc_owned(arena, 4096 - 250, 0, true,
-						    NULL, &id, &start), 0);
+	KUNIT_EXPECT_EQ(test, vmm_arena_alloc_owned(arena, 3750, 0, true, NULL,
+						    &id, &start), 0);
 }
 
 struct vmm_holder {

@@ -720,9 +720,10 @@ struct vmm_batch_entry {
  * that way); its other effects stay.  A pending signal stops the
  * call between entries (never before the first, so every call makes
  * progress), with @done short of @count and no failure: send the rest
- * again.  An entry whose wait (for another task's defragmentation, or for
- * a block's move), or a compacting ALLOC entry whose compaction, a signal
- * interrupts fails with EINTR: one entry of a batch cannot be restarted.
+ * again.  An entry fails with EINTR when a signal interrupts its wait (for
+ * another task's defragmentation, or for a block's move) or, for a
+ * compacting ALLOC, its compaction: one entry of a batch cannot be
+ * restarted.
  *
  * Consecutive ALLOC, FREE and INFO entries share holds of the arena's
  * lock, a bounded number per hold; READ and WRITE copy without it, as the

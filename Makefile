@@ -25,10 +25,12 @@
 #   make format    apply the kernel's .clang-format to userspace/
 #   make install   module (for KVER, default the running kernel) + depmod,
 #                  vmmctl, man page, libvmm, headers, udev rule; honours
-#                  DESTDIR and PREFIX (default /usr/local); see README.md
+#                  DESTDIR and PREFIX (default /usr/local); see README.md.
+#                  Refuses while DKMS has vmm installed for KVER
 #   make uninstall remove exactly what make install installed
 #   make dkms-install    register, build and install the module with DKMS
-#                        (sources copied to /usr/src/vmm-VERSION)
+#                        (sources copied to /usr/src/vmm-VERSION); refuses
+#                        while make install's vmm.ko is there
 #   make dkms-uninstall  dkms remove vmm/VERSION --all, and the sources
 
 SHELL := /bin/bash
@@ -66,6 +68,7 @@ VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h
 	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
 	bench-smoke lint format install uninstall dkms-src dkms-install dkms-uninstall \
+	install-guard dkms-guard \
 	clean help
 
 all: module userspace selftests
@@ -184,10 +187,32 @@ INSTALL ?= install
 USERSPACE_INSTALL = $(MAKE) -C userspace OUT=$(BUILD)/bin PREFIX=$(PREFIX) \
 	DESTDIR=$(DESTDIR) UAPI_INCLUDEDIR=$(UAPI_INCLUDEDIR)
 
+# One vmm.ko per kernel: DKMS's (updates/dkms/) is found ahead of make
+# install's (extra/), so a second one would go unused and, after the next
+# pull, be silently stale.  Each way in refuses while the other's module
+# is there for KVER; DESTDIR installs elsewhere and is not checked.
+install-guard:
+ifeq ($(DESTDIR),)
+	@if command -v dkms >/dev/null && \
+		dkms status -m vmm -k $(KVER) 2>/dev/null | grep -q ': installed'; then \
+		echo "make install: DKMS already installs vmm for $(KVER):" >&2; \
+		dkms status -m vmm -k $(KVER) | sed 's/^/  /' >&2; \
+		echo "  its vmm.ko would be loaded instead of this one; update it with" >&2; \
+		echo "  'sudo make dkms-install', or run 'sudo make dkms-uninstall' first" >&2; \
+		exit 1; fi
+endif
+
+dkms-guard:
+	@if [ -e $(MODDIR)/vmm.ko ]; then \
+		echo "make dkms-install: $(MODDIR)/vmm.ko is there (make install put it" >&2; \
+		echo "  there); DKMS's would be loaded instead and that one left stale:" >&2; \
+		echo "  run 'sudo make uninstall' first" >&2; \
+		exit 1; fi
+
 # The group the udev rule names must exist before udev reads the rule (it
 # resolves names when it loads rules), so install makes it first, then has
 # udev reload its rules and apply them to a loaded vmm.
-install: module userspace
+install: install-guard module userspace
 	$(INSTALL) -d $(DESTDIR)$(MODDIR)
 	$(INSTALL) -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko
 ifneq ($(SYSUSERS),)
@@ -238,7 +263,7 @@ dkms-src:
 
 # Again after a pull that kept the version, or for another KVER: add only
 # what DKMS does not know yet, and rebuild from the sources just staged.
-dkms-install: dkms-src
+dkms-install: dkms-guard dkms-src
 	dkms status -m vmm -v $(VERSION) | grep -q . || \
 		dkms add -m vmm -v $(VERSION)
 	dkms build --force -m vmm -v $(VERSION) -k $(KVER)

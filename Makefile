@@ -68,7 +68,7 @@ VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h
 	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
 	bench-smoke lint format install uninstall dkms-src dkms-install dkms-uninstall \
-	install-guard dkms-guard \
+	install-guard dkms-guard install-built \
 	clean help
 
 all: module userspace selftests
@@ -209,10 +209,35 @@ dkms-guard:
 		echo "  run 'sudo make uninstall' first" >&2; \
 		exit 1; fi
 
+# `sudo make install` in a tree another user owns does not build there:
+# root's objects would make that user's next make fail.  It installs what
+# they built, once it is checked current: vmm.ko for KVER, newer than
+# every module source, and vmmctl and libvmm up to date.
+TREE_OWNER := $(shell stat -c %U $(TOP) 2>/dev/null)
+ifeq ($(shell id -u)$(filter root,$(TREE_OWNER)),0)
+INSTALL_BUILD := install-built
+else
+INSTALL_BUILD := module userspace
+endif
+
+install-built:
+	@ko=module/vmm.ko; \
+	next="run 'make module userspace KVER=$(KVER)' as $(TREE_OWNER) first (root does not build in $(TREE_OWNER)'s tree)"; \
+	if [ ! -e $$ko ]; then \
+		echo "make install: $$ko is not built; $$next" >&2; exit 1; fi; \
+	v=$$(modinfo -F vermagic $$ko | cut -d' ' -f1); \
+	if [ "$$v" != "$(KVER)" ]; then \
+		echo "make install: $$ko is built for $$v, not $(KVER); $$next" >&2; exit 1; fi; \
+	new=$$(find $(KSOURCES) -newer $$ko | head -n 1); \
+	if [ -n "$$new" ]; then \
+		echo "make install: $$new changed after $$ko was built; $$next" >&2; exit 1; fi; \
+	if ! $(MAKE) -s -q -C userspace OUT=$(BUILD)/bin all; then \
+		echo "make install: vmmctl or libvmm is out of date; $$next" >&2; exit 1; fi
+
 # The group the udev rule names must exist before udev reads the rule (it
 # resolves names when it loads rules), so install makes it first, then has
 # udev reload its rules and apply them to a loaded vmm.
-install: install-guard module userspace
+install: install-guard $(INSTALL_BUILD)
 	$(INSTALL) -d $(DESTDIR)$(MODDIR)
 	$(INSTALL) -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko
 ifneq ($(SYSUSERS),)

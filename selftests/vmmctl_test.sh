@@ -1349,6 +1349,33 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 	expect "stats --watch exits 0 on SIGINT after a whole block" \
 		"$? $(tail -n 1 "$T/watch" | cut -c1-13)" "0 bytes_moved/s"
 
+	# SIGINT while the reader holds the output back (a full pipe): the
+	# watch ends at once, exit 0, and does not wait to write the rest.
+	mkfifo "$T/full"
+	exec 3<>"$T/full"
+	head -c 65536 /dev/zero >&3	# a pipe's default capacity
+	$V stats --watch 0.1 >&3 2>"$T/watch.err" &
+	wpid=$!
+	blocked=no
+	for i in $(seq 200); do
+		[ "$(cat /proc/$wpid/wchan 2>/dev/null)" = pipe_write ] &&
+			blocked=yes && break
+		sleep 0.05
+	done
+	kill -INT $wpid
+	ended=no
+	for i in $(seq 100); do
+		kill -0 $wpid 2>/dev/null || { ended=yes; break; }
+		sleep 0.05
+	done
+	[ $ended = yes ] || kill -INT $wpid
+	wait $wpid
+	RC=$?
+	exec 3<&-
+	expect "stats --watch blocked on a full pipe ends at once with 0 on SIGINT" \
+		"blocked $blocked, ended $ended, $RC, '$(cat "$T/watch.err")'" \
+		"blocked yes, ended yes, 0, ''"
+
 fi
 
 # A 1 GiB arena of many blocks, fragmented, in one batch: the module's

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -220,8 +221,17 @@ int stats_watch(struct ctx *c, int fd, double interval, int64_t count, int json)
 				putchar('\n');
 			print_watch_block(&st, &r, nr, tty);
 		}
-		if (fflush(stdout))
+		if (fflush(stdout)) {
+			/*
+			 * A stop signal cut a write the reader was holding
+			 * back: drop the rest rather than wait to write it.
+			 */
+			if (errno == EINTR && watch_stop) {
+				__fpurge(stdout);
+				clearerr(stdout);
+			}
 			break;
+		}
 		prev = st;
 		t_prev = t;
 		if ((count > 0 && nr >= (uint64_t)count) || nap(interval))

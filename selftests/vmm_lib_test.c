@@ -545,6 +545,7 @@ TEST_F(lib, batch_refuses_bad_calls_in_both_paths)
 	ASSERT_LE(0, fd);
 	for (emulate = 0; emulate < 2; emulate++) {
 		refuse_batch = emulate;
+		done = failed = 77;
 		vmm_batch_info(&e[0], self->last);
 		EXPECT_EQ(-EINVAL, vmm_batch(self->fd, e, 0, 0, &done,
 					     &failed));
@@ -556,6 +557,14 @@ TEST_F(lib, batch_refuses_bad_calls_in_both_paths)
 		EXPECT_EQ(-ENOTTY, vmm_batch(fd, e, 1, 0, &done, &failed));
 		EXPECT_EQ(77U, done);
 		EXPECT_EQ(77U, failed);
+		/* Also when the first entry is refused before any command. */
+		vmm_batch_info(&e[1], self->last);
+		e[0].op = 0xdead;
+		EXPECT_EQ(-ENOTTY, vmm_batch(fd, e, 2, VMM_BATCH_CONTINUE,
+					     &done, &failed));
+		EXPECT_EQ(77U, done);
+		EXPECT_EQ(77U, failed);
+		vmm_batch_info(&e[0], self->last);
 		/* NULL counts are allowed. */
 		EXPECT_EQ(0, vmm_batch(self->fd, e, 1, 0, NULL, NULL));
 		EXPECT_EQ(-ENOENT, e[0].result);

@@ -333,8 +333,11 @@ static int vmm_batch_emulate(int fd, struct vmm_batch_entry *entries,
 		struct vmm_batch_entry *e = &entries[i];
 
 		e->result = vmm_batch_one(fd, e);
-		/* Not a vmm device at all: it knows no single command either. */
-		if (!i && e->result == -ENOTTY)
+		/*
+		 * Not a vmm device at all: it knows no single command either
+		 * (vmm knows them all, and an entry refused here reached none).
+		 */
+		if (e->result == -ENOTTY)
 			return -ENOTTY;
 		if (e->result) {
 			nfailed++;

@@ -16,7 +16,8 @@
  * with ENOTTY, as a vmm older than 0.6 does, and so drives the
  * emulation on any kernel (seccomp could do it too, but the debug
  * kernel has none); one that sets lie_count has LIST, USAGE and BATCH
- * report that many entries, as a broken kernel might.
+ * report that many entries, and one that sets lie_next_id has LIST name
+ * that next start ID, as a broken kernel might.
  *
  * The cases share one load of a 1 MiB arena (VMM_SETUP_SHARED), so IDs
  * are counted from vmm_last_id().
@@ -40,6 +41,7 @@
 
 static volatile int refuse_batch;
 static volatile __u32 lie_count;
+static volatile __u64 lie_next_id;
 static volatile unsigned long batch_calls, vmm_calls;
 
 int ioctl(int fd, unsigned long request, ...)
@@ -61,6 +63,8 @@ int ioctl(int fd, unsigned long request, ...)
 		}
 	}
 	ret = syscall(SYS_ioctl, fd, request, arg);
+	if (!ret && lie_next_id && (unsigned int)request == VMM_IOC_LIST)
+		((struct vmm_list_args *)arg)->next_id = lie_next_id;
 	if (ret || !lie_count)
 		return ret;
 	switch ((unsigned int)request) {
@@ -92,6 +96,7 @@ FIXTURE_SETUP(lib)
 	ASSERT_EQ(0, err);
 	refuse_batch = 0;
 	lie_count = 0;
+	lie_next_id = 0;
 	batch_calls = 0;
 }
 
@@ -425,6 +430,38 @@ TEST_F(lib, counts_past_the_callers_array_are_refused)
 	EXPECT_EQ(77U, failed);
 	lie_count = 0;
 	EXPECT_EQ(0, vmm_free(self->fd, id));
+}
+
+/*
+ * A LIST whose next start ID does not advance would walk forever: the
+ * iterator fails -EIO, hands out nothing of that page, and stays where
+ * it was, so a retry fails alike and, once LIST behaves, goes on.
+ */
+TEST_F(lib, list_iter_refuses_a_page_that_does_not_advance)
+{
+	struct vmm_list_iter *it;
+	struct vmm_block_info b;
+	__u64 first;
+	int i, ret;
+
+	ASSERT_EQ(0, vmm_alloc(self->fd, 10, 0, &first, NULL));
+	ASSERT_EQ(0, vmm_alloc(self->fd, 20, 0, NULL, NULL));
+	it = malloc(sizeof(*it));
+	ASSERT_NE(NULL, it);
+	vmm_list_iter_init(it, self->fd);
+	lie_next_id = 1;
+	EXPECT_EQ(-EIO, vmm_list_iter_next(it, &b));
+	EXPECT_EQ(-EIO, vmm_list_iter_next(it, &b));
+	lie_next_id = 0;
+	for (i = 0; (ret = vmm_list_iter_next(it, &b)) == 1; i++) {
+		if (i < 2)
+			EXPECT_EQ(first + i, b.id);
+	}
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(2, i);
+	free(it);
+	EXPECT_EQ(0, vmm_free(self->fd, first));
+	EXPECT_EQ(0, vmm_free(self->fd, first + 1));
 }
 
 TEST_F(lib, module_version_matches_sysfs)

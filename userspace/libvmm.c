@@ -466,20 +466,26 @@ void vmm_list_iter_init(struct vmm_list_iter *it, int fd)
 int vmm_list_iter_next(struct vmm_list_iter *it, struct vmm_block_info *out)
 {
 	while (it->pos >= it->count) {
-		__u64 start = it->next_id;
+		__u64 start = it->next_id, next;
+		__u32 count;
 		int ret;
 
 		if (it->started && start == 0)
 			return 0;
 		ret = vmm_list(it->fd, start, it->page, VMM_LIST_ITER_PAGE,
-			       &it->count, &it->next_id);
+			       &count, &next);
 		if (ret)
 			return ret;
+		/*
+		 * A kernel that does not advance would loop forever.  Like
+		 * any failure, this one leaves the walk where it was.
+		 */
+		if (next && next <= start)
+			return -EIO;
+		it->count = count;
+		it->next_id = next;
 		it->started = 1;
 		it->pos = 0;
-		/* A kernel that does not advance would loop forever. */
-		if (it->next_id && it->next_id <= start)
-			return -EIO;
 	}
 	*out = it->page[it->pos++];
 	return 1;

@@ -520,7 +520,12 @@ void vmm_list_iter_init(struct vmm_list_iter *it, int fd);
  * @it: an iterator set up by vmm_list_iter_init()
  * @out: out: the block
  *
- * Return: 1 when @out holds a block, 0 when the walk is over, or -errno.
+ * A failure leaves the walk where it was: the next call asks for the
+ * same page again.
+ *
+ * Return: 1 when @out holds a block, 0 when the walk is over, or -errno:
+ * those of vmm_list(), and -EIO if the kernel's next start ID does not
+ * advance.
  */
 int vmm_list_iter_next(struct vmm_list_iter *it, struct vmm_block_info *out);
 

@@ -45,11 +45,10 @@
 #endif
 
 /*
- * release_fault_lock(): came with the series that let page faults run
- * under a per-VMA lock instead of the mmap lock (6.4 onwards; 6.12 and
- * 7.2 have it, 6.1 does not, and there a fault always holds the mmap
- * lock).  The commit is not named here because it could not be checked
- * from this tree; the probe does not depend on it.  An inline function:
+ * release_fault_lock(): since 6.6, commit 1235ccd05b6d ("mm: handle swap
+ * page faults under per-VMA lock"), as faults began to run under a
+ * per-VMA lock instead of the mmap lock.  Before it (6.1 here) a fault
+ * that reaches vmm holds the mmap lock.  An inline function:
  * module/Kbuild probes for it.
  */
 #ifdef VMM_HAVE_RELEASE_FAULT_LOCK

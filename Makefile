@@ -23,11 +23,15 @@
 #   make lint      checkpatch, kernel-doc, sparse + W=1, clang-format,
 #                  cppcheck, the man page (scripts/lint); make check runs it
 #   make format    apply the kernel's .clang-format to userspace/
-#   make install   module (for KVER, default the running kernel) + depmod,
-#                  vmmctl, man page, libvmm, headers, udev rule; honours
-#                  DESTDIR and PREFIX (default /usr/local); see README.md.
-#                  Refuses while DKMS has vmm installed for KVER
-#   make uninstall remove exactly what make install installed
+#   make install   install-module + install-userspace; honours DESTDIR and
+#                  PREFIX (default /usr/local); see README.md.  Run as
+#                  root in another user's tree, it builds as that user
+#   make install-module   vmm.ko (for KVER, default the running kernel) +
+#                  depmod; left to DKMS where DKMS knows vmm
+#   make install-userspace  vmmctl, man page, libvmm, headers, udev rule,
+#                  group vmm
+#   make uninstall, uninstall-module, uninstall-userspace
+#                  remove exactly what the install target installed
 #   make dkms-install    register, build and install the module with DKMS
 #                        (sources copied to /usr/src/vmm-VERSION); refuses
 #                        while make install's vmm.ko is there
@@ -68,7 +72,8 @@ VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h
 	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
 	bench-smoke lint format install uninstall dkms-src dkms-install dkms-uninstall \
-	install-guard dkms-guard install-built \
+	install-build install-module install-userspace uninstall-module \
+	uninstall-userspace \
 	clean help
 
 all: module userspace selftests
@@ -187,59 +192,51 @@ INSTALL ?= install
 USERSPACE_INSTALL = $(MAKE) -C userspace OUT=$(BUILD)/bin PREFIX=$(PREFIX) \
 	DESTDIR=$(DESTDIR) UAPI_INCLUDEDIR=$(UAPI_INCLUDEDIR)
 
-# One vmm.ko per kernel: DKMS's (updates/dkms/) is found ahead of make
-# install's (extra/), so a second one would go unused and, after the next
-# pull, be silently stale.  Each way in refuses while the other's module
-# is there for KVER; DESTDIR installs elsewhere and is not checked.
-install-guard:
+# Root does not build in a tree another user owns: root's objects there
+# would make that user's next make fail.  `sudo make install` builds as
+# the tree's owner instead, then installs as root.
+TREE_UID := $(shell stat -c %u '$(TOP)' 2>/dev/null)
+TREE_GID := $(shell stat -c %g '$(TOP)' 2>/dev/null)
+ifeq ($(shell id -u),0)
+ifneq ($(filter-out 0,$(TREE_UID)),)
+AS_TREE_OWNER := setpriv --reuid=$(TREE_UID) --regid=$(TREE_GID) --clear-groups --
+endif
+endif
+
+install-build:
+	$(AS_TREE_OWNER) $(MAKE) --no-print-directory module userspace
+
+# One vmm.ko per kernel, either make install's (in MODDIR) or DKMS's: on
+# Debian, Ubuntu and Arch DKMS puts its own in updates/dkms/, which is
+# found first, so the other would go unused and, after a pull, be stale.
+# Where DKMS knows vmm (any version, added, built or installed), the
+# module is left to it: install and uninstall do the rest and say so.
+# DESTDIR installs are for another machine and are not checked.
+DKMS_HAS_VMM = { [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null && \
+	dkms status -m vmm 2>/dev/null | grep -q .; }
+
+install: install-userspace install-module
+
 ifeq ($(DESTDIR),)
-	@if command -v dkms >/dev/null && \
-		dkms status -m vmm -k $(KVER) 2>/dev/null | grep -q ': installed'; then \
-		echo "make install: DKMS already installs vmm for $(KVER):" >&2; \
-		dkms status -m vmm -k $(KVER) | sed 's/^/  /' >&2; \
-		echo "  its vmm.ko would be loaded instead of this one; update it with" >&2; \
-		echo "  'sudo make dkms-install', or run 'sudo make dkms-uninstall' first" >&2; \
-		exit 1; fi
-endif
-
-dkms-guard:
-	@if [ -e $(MODDIR)/vmm.ko ]; then \
-		echo "make dkms-install: $(MODDIR)/vmm.ko is there (make install put it" >&2; \
-		echo "  there); DKMS's would be loaded instead and that one left stale:" >&2; \
-		echo "  run 'sudo make uninstall' first" >&2; \
-		exit 1; fi
-
-# `sudo make install` in a tree another user owns does not build there:
-# root's objects would make that user's next make fail.  It installs what
-# they built, once it is checked current: vmm.ko for KVER, newer than
-# every module source, and vmmctl and libvmm up to date.
-TREE_OWNER := $(shell stat -c %U $(TOP) 2>/dev/null)
-ifeq ($(shell id -u)$(filter root,$(TREE_OWNER)),0)
-INSTALL_BUILD := install-built
+DEPMOD = echo "depmod -a $(KVER)" && depmod -a $(KVER)
 else
-INSTALL_BUILD := module userspace
+DEPMOD = echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"
 endif
 
-install-built:
-	@ko=module/vmm.ko; \
-	next="run 'make module userspace KVER=$(KVER)' as $(TREE_OWNER) first (root does not build in $(TREE_OWNER)'s tree)"; \
-	if [ ! -e $$ko ]; then \
-		echo "make install: $$ko is not built; $$next" >&2; exit 1; fi; \
-	v=$$(modinfo -F vermagic $$ko | cut -d' ' -f1); \
-	if [ "$$v" != "$(KVER)" ]; then \
-		echo "make install: $$ko is built for $$v, not $(KVER); $$next" >&2; exit 1; fi; \
-	new=$$(find $(KSOURCES) -newer $$ko | head -n 1); \
-	if [ -n "$$new" ]; then \
-		echo "make install: $$new changed after $$ko was built; $$next" >&2; exit 1; fi; \
-	if ! $(MAKE) -s -q -C userspace OUT=$(BUILD)/bin all; then \
-		echo "make install: vmmctl or libvmm is out of date; $$next" >&2; exit 1; fi
+install-module: install-build
+	@if $(DKMS_HAS_VMM); then \
+		echo "install: DKMS manages vmm here, so vmm.ko is left to it:"; \
+		dkms status -m vmm | sed 's/^/  /'; \
+		echo "  update it with 'sudo make dkms-install'"; \
+		exit 0; fi; \
+	echo "$(INSTALL) -D -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko"; \
+	$(INSTALL) -D -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko && \
+		$(DEPMOD)
 
 # The group the udev rule names must exist before udev reads the rule (it
 # resolves names when it loads rules), so install makes it first, then has
 # udev reload its rules and apply them to a loaded vmm.
-install: install-guard $(INSTALL_BUILD)
-	$(INSTALL) -d $(DESTDIR)$(MODDIR)
-	$(INSTALL) -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko
+install-userspace: install-build
 ifneq ($(SYSUSERS),)
 	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 0644 $(SYSUSERS) $(DESTDIR)$(SYSUSERSDIR)/vmm.conf
@@ -256,19 +253,23 @@ ifeq ($(DESTDIR),)
 	-if [ -d /run/udev ] && command -v udevadm >/dev/null; then \
 		udevadm control --reload && \
 		udevadm trigger --subsystem-match=misc --sysname-match=vmm; fi
-	depmod -a $(KVER)
 else
-	@echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"
 	@echo "install: DESTDIR is set: not creating group vmm; systemd-sysusers does at the target's next boot"
 endif
 
-uninstall:
-	rm -f $(DESTDIR)$(MODDIR)/vmm.ko $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules \
-		$(DESTDIR)$(SYSUSERSDIR)/vmm.conf
+uninstall: uninstall-userspace uninstall-module
+
+uninstall-module:
+	@if $(DKMS_HAS_VMM); then \
+		echo "uninstall: DKMS manages vmm here, so vmm.ko is left to it; 'sudo make dkms-uninstall' removes it"; \
+		exit 0; fi; \
+	echo "rm -f $(DESTDIR)$(MODDIR)/vmm.ko"; \
+	rm -f $(DESTDIR)$(MODDIR)/vmm.ko && \
+		if [ -z "$(DESTDIR)" ]; then $(DEPMOD); fi
+
+uninstall-userspace:
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules $(DESTDIR)$(SYSUSERSDIR)/vmm.conf
 	$(USERSPACE_INSTALL) uninstall
-ifeq ($(DESTDIR),)
-	depmod -a $(KVER)
-endif
 
 # DKMS builds from /usr/src/vmm-VERSION for each kernel, with dkms.conf's
 # commands; -k names the kernel (the running one unless KVER is given).
@@ -288,7 +289,16 @@ dkms-src:
 
 # Again after a pull that kept the version, or for another KVER: add only
 # what DKMS does not know yet, and rebuild from the sources just staged.
-dkms-install: dkms-guard dkms-src
+# Not while make install's vmm.ko is in MODDIR and DKMS does not know vmm
+# (where DKMS knows it, a vmm.ko there is DKMS's own, as on Fedora);
+# checked before anything is staged, whatever -j says.
+dkms-install:
+	@if [ -e $(MODDIR)/vmm.ko ] && ! $(DKMS_HAS_VMM); then \
+		echo "make dkms-install: $(MODDIR)/vmm.ko is there (make install put it" >&2; \
+		echo "  there); DKMS's would be loaded instead and that one left stale:" >&2; \
+		echo "  run 'sudo make uninstall-module' first" >&2; \
+		exit 1; fi
+	$(MAKE) --no-print-directory dkms-src
 	dkms status -m vmm -v $(VERSION) | grep -q . || \
 		dkms add -m vmm -v $(VERSION)
 	dkms build --force -m vmm -v $(VERSION) -k $(KVER)

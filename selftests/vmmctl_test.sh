@@ -1353,7 +1353,7 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 	# watch ends at once, exit 0, and does not wait to write the rest.
 	mkfifo "$T/full"
 	exec 3<>"$T/full"
-	head -c 65536 /dev/zero >&3	# a pipe's default capacity
+	timeout 1 cat /dev/zero >&3 || true	# until the pipe is full
 	$V stats --watch 0.1 >&3 2>"$T/watch.err" &
 	wpid=$!
 	blocked=no
@@ -1368,7 +1368,7 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 		kill -0 $wpid 2>/dev/null || { ended=yes; break; }
 		sleep 0.05
 	done
-	[ $ended = yes ] || kill -INT $wpid
+	[ $ended = yes ] || kill -KILL $wpid
 	wait $wpid
 	RC=$?
 	exec 3<&-

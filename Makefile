@@ -27,14 +27,14 @@
 #                  PREFIX (default /usr/local); see README.md.  Run as
 #                  root in another user's tree, it builds as that user
 #   make install-module   vmm.ko (for KVER, default the running kernel) +
-#                  depmod; left to DKMS where DKMS knows vmm
+#                  depmod; left to DKMS where DKMS has it installed for KVER
 #   make install-userspace  vmmctl, man page, libvmm, headers, udev rule,
 #                  group vmm
 #   make uninstall, uninstall-module, uninstall-userspace
 #                  remove exactly what the install target installed
 #   make dkms-install    register, build and install the module with DKMS
 #                        (sources copied to /usr/src/vmm-VERSION); refuses
-#                        while make install's vmm.ko is there
+#                        while make install's vmm.ko is in MODDIR
 #   make dkms-uninstall  dkms remove vmm/VERSION --all, and the sources
 
 SHELL := /bin/bash
@@ -72,8 +72,7 @@ VERSION := $(shell sed -n 's/^\#define VMM_VERSION "\(.*\)"$$/\1/p' module/vmm.h
 	$(addprefix bench-module-,$(CHROOT_FLAVOURS)) \
 	$(addprefix guest-,$(CHROOT_FLAVOURS)) \
 	bench-smoke lint format install uninstall dkms-src dkms-install dkms-uninstall \
-	install-build install-module install-userspace uninstall-module \
-	uninstall-userspace \
+	install-module install-userspace uninstall-module uninstall-userspace \
 	clean help
 
 all: module userspace selftests
@@ -194,49 +193,73 @@ USERSPACE_INSTALL = $(MAKE) -C userspace OUT=$(BUILD)/bin PREFIX=$(PREFIX) \
 
 # Root does not build in a tree another user owns: root's objects there
 # would make that user's next make fail.  `sudo make install` builds as
-# the tree's owner instead, then installs as root.
+# the tree's owner instead (with their groups when they have a passwd
+# entry, and their home), then installs as root.  Root trusts the tree's
+# owner either way: it installs what their Makefile builds.
 TREE_UID := $(shell stat -c %u '$(TOP)' 2>/dev/null)
 TREE_GID := $(shell stat -c %g '$(TOP)' 2>/dev/null)
 ifeq ($(shell id -u),0)
 ifneq ($(filter-out 0,$(TREE_UID)),)
-AS_TREE_OWNER := setpriv --reuid=$(TREE_UID) --regid=$(TREE_GID) --clear-groups --
+TREE_HOME := $(shell getent passwd $(TREE_UID) | cut -d: -f6)
+AS_TREE_OWNER := setpriv --reuid=$(TREE_UID) --regid=$(TREE_GID) \
+	$(if $(TREE_HOME),--init-groups,--clear-groups) -- \
+	env HOME=$(or $(TREE_HOME),/nonexistent)
 endif
 endif
 
-install-build:
-	$(AS_TREE_OWNER) $(MAKE) --no-print-directory module userspace
+# install-build-module, install-build-userspace: what install needs,
+# built as the tree's owner; on failure, say why that may be.
+INSTALL_BUILD = \
+	if [ -n "$(AS_TREE_OWNER)" ] && ! command -v setpriv >/dev/null; then \
+		echo "install: root builds in $(TOP) as its owner (uid $(TREE_UID)) with setpriv, which is missing: install util-linux, or run 'make $(1)' as that user first" >&2; \
+		exit 1; fi; \
+	$(AS_TREE_OWNER) $(MAKE) --no-print-directory $(1) || { \
+		theirs=$$(find '$(TOP)' -path '$(TOP)/build/linux-source' -prune -o \
+			! -uid $(or $(TREE_UID),0) -print -quit 2>/dev/null); \
+		[ -z "$(AS_TREE_OWNER)" ] || [ -z "$$theirs" ] || \
+			echo "install: the build ran as uid $(TREE_UID), who owns $(TOP), but $$theirs is not theirs (a build as root?): 'sudo chown -R $(TREE_UID):$(TREE_GID) $(TOP)', or 'make clean' as root, then again" >&2; \
+		exit 1; }
 
-# One vmm.ko per kernel, either make install's (in MODDIR) or DKMS's: on
-# Debian, Ubuntu and Arch DKMS puts its own in updates/dkms/, which is
-# found first, so the other would go unused and, after a pull, be stale.
-# Where DKMS knows vmm (any version, added, built or installed), the
-# module is left to it: install and uninstall do the rest and say so.
-# DESTDIR installs are for another machine and are not checked.
-DKMS_HAS_VMM = { [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null && \
-	dkms status -m vmm 2>/dev/null | grep -q .; }
+# One vmm.ko per kernel, make install's (in MODDIR) or DKMS's.  On
+# Debian, Ubuntu and Arch, DKMS's goes to updates/dkms/, which is found
+# first, so make install's would go unused and, after a pull, be stale;
+# on Fedora DKMS's own goes to extra/, our MODDIR.  So: where DKMS has vmm
+# installed for KVER, install-module leaves the module to it; otherwise
+# it installs, and then fails if modprobe would still find another first.
+# A vmm.ko in MODDIR is DKMS's own if it is the one DKMS built for KVER.
+# DESTDIR installs are for another machine, and DKMS is not asked.
+DKMS_TREE ?= /var/lib/dkms
+DKMS_INSTALLED = { [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null && \
+	dkms status -m vmm -k $(KVER) 2>/dev/null | grep -q ': installed'; }
+DKMS_OWNS_KO = ( for f in $(DKMS_TREE)/vmm/*/$(KVER)/*/module/vmm.ko; do \
+	cmp -s "$$f" $(MODDIR)/vmm.ko && exit 0; done; exit 1 )
 
 install: install-userspace install-module
 
-ifeq ($(DESTDIR),)
-DEPMOD = echo "depmod -a $(KVER)" && depmod -a $(KVER)
-else
-DEPMOD = echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"
-endif
-
-install-module: install-build
-	@if $(DKMS_HAS_VMM); then \
-		echo "install: DKMS manages vmm here, so vmm.ko is left to it:"; \
-		dkms status -m vmm | sed 's/^/  /'; \
+install-module:
+	@if $(DKMS_INSTALLED); then \
+		echo "install: DKMS has vmm installed for $(KVER), so vmm.ko is left to it:"; \
+		dkms status -m vmm -k $(KVER) | sed 's/^/  /'; \
 		echo "  update it with 'sudo make dkms-install'"; \
 		exit 0; fi; \
+	$(call INSTALL_BUILD,module); \
 	echo "$(INSTALL) -D -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko"; \
-	$(INSTALL) -D -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko && \
-		$(DEPMOD)
+	$(INSTALL) -D -m 0644 module/vmm.ko $(DESTDIR)$(MODDIR)/vmm.ko || exit 1; \
+	if [ -n "$(DESTDIR)" ]; then \
+		echo "install: DESTDIR is set: not running depmod; run 'depmod -a $(KVER)' on the target"; \
+		exit 0; fi; \
+	echo "depmod -a $(KVER)"; depmod -a $(KVER) || exit 1; \
+	found=$$(modinfo -k $(KVER) -n vmm 2>/dev/null); \
+	if [ -n "$$found" ] && ! [ "$$found" -ef $(MODDIR)/vmm.ko ]; then \
+		echo "install: installed $(MODDIR)/vmm.ko, but modprobe finds $$found first;" >&2; \
+		echo "  remove that one ('sudo make dkms-uninstall' if it is DKMS's)" >&2; \
+		exit 1; fi
 
 # The group the udev rule names must exist before udev reads the rule (it
 # resolves names when it loads rules), so install makes it first, then has
 # udev reload its rules and apply them to a loaded vmm.
-install-userspace: install-build
+install-userspace:
+	@$(call INSTALL_BUILD,userspace)
 ifneq ($(SYSUSERS),)
 	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 0644 $(SYSUSERS) $(DESTDIR)$(SYSUSERSDIR)/vmm.conf
@@ -260,12 +283,12 @@ endif
 uninstall: uninstall-userspace uninstall-module
 
 uninstall-module:
-	@if $(DKMS_HAS_VMM); then \
-		echo "uninstall: DKMS manages vmm here, so vmm.ko is left to it; 'sudo make dkms-uninstall' removes it"; \
+	@if [ -z "$(DESTDIR)" ] && $(DKMS_OWNS_KO); then \
+		echo "uninstall: $(MODDIR)/vmm.ko is DKMS's: 'sudo make dkms-uninstall' removes it"; \
 		exit 0; fi; \
 	echo "rm -f $(DESTDIR)$(MODDIR)/vmm.ko"; \
-	rm -f $(DESTDIR)$(MODDIR)/vmm.ko && \
-		if [ -z "$(DESTDIR)" ]; then $(DEPMOD); fi
+	rm -f $(DESTDIR)$(MODDIR)/vmm.ko || exit 1; \
+	if [ -z "$(DESTDIR)" ]; then echo "depmod -a $(KVER)"; depmod -a $(KVER); fi
 
 uninstall-userspace:
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-vmm.rules $(DESTDIR)$(SYSUSERSDIR)/vmm.conf
@@ -289,13 +312,13 @@ dkms-src:
 
 # Again after a pull that kept the version, or for another KVER: add only
 # what DKMS does not know yet, and rebuild from the sources just staged.
-# Not while make install's vmm.ko is in MODDIR and DKMS does not know vmm
-# (where DKMS knows it, a vmm.ko there is DKMS's own, as on Fedora);
-# checked before anything is staged, whatever -j says.
+# Not while make install's vmm.ko is in MODDIR: DKMS's would shadow it, or
+# (Fedora) keep it as "the original" and put it back at dkms remove.
+# Checked before anything is staged, whatever -j says.
 dkms-install:
-	@if [ -e $(MODDIR)/vmm.ko ] && ! $(DKMS_HAS_VMM); then \
-		echo "make dkms-install: $(MODDIR)/vmm.ko is there (make install put it" >&2; \
-		echo "  there); DKMS's would be loaded instead and that one left stale:" >&2; \
+	@if [ -e $(MODDIR)/vmm.ko ] && ! $(DKMS_OWNS_KO); then \
+		echo "make dkms-install: $(MODDIR)/vmm.ko is make install's; DKMS's" >&2; \
+		echo "  would be loaded instead and that one left stale:" >&2; \
 		echo "  run 'sudo make uninstall-module' first" >&2; \
 		exit 1; fi
 	$(MAKE) --no-print-directory dkms-src
@@ -304,8 +327,11 @@ dkms-install:
 	dkms build --force -m vmm -v $(VERSION) -k $(KVER)
 	dkms install --force -m vmm -v $(VERSION) -k $(KVER)
 
+# The sources go only once DKMS has let go of them: without them, DKMS
+# cannot even list (dkms status) a version it still has installed.
 dkms-uninstall:
-	-dkms remove -m vmm -v $(VERSION) --all
+	if dkms status -m vmm -v $(VERSION) | grep -q .; then \
+		dkms remove -m vmm -v $(VERSION) --all; fi
 	rm -rf $(DKMS_SRC)
 
 demo: guest

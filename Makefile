@@ -250,9 +250,13 @@ install-module:
 		exit 0; fi; \
 	echo "depmod -a $(KVER)"; depmod -a $(KVER) || exit 1; \
 	found=$$(modinfo -k $(KVER) -n vmm 2>/dev/null); \
-	if [ -n "$$found" ] && ! [ "$$found" -ef $(MODDIR)/vmm.ko ]; then \
+	if [ -z "$$found" ]; then \
+		echo "install: after depmod, 'modinfo -k $(KVER) -n vmm' finds no vmm: is MODDIR ($(MODDIR)) under /lib/modules/$(KVER), and modinfo (kmod) installed?" >&2; \
+		exit 1; fi; \
+	if ! [ "$$found" -ef $(MODDIR)/vmm.ko ]; then \
 		echo "install: installed $(MODDIR)/vmm.ko, but modprobe finds $$found first;" >&2; \
-		echo "  remove that one ('sudo make dkms-uninstall' if it is DKMS's)" >&2; \
+		echo "  remove it: 'sudo dkms remove vmm/VERSION --all' if 'dkms status -m vmm'" >&2; \
+		echo "  lists it, else 'sudo rm $$found && sudo depmod -a $(KVER)'" >&2; \
 		exit 1; fi
 
 # The group the udev rule names must exist before udev reads the rule (it

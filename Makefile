@@ -207,8 +207,9 @@ AS_TREE_OWNER := setpriv --reuid=$(TREE_UID) --regid=$(TREE_GID) \
 endif
 endif
 
-# install-build-module, install-build-userspace: what install needs,
-# built as the tree's owner; on failure, say why that may be.
+# $(call INSTALL_BUILD,TARGETS): make TARGETS for an install target, as
+# the tree's owner where root runs in another user's tree; on failure,
+# say why that may be.
 INSTALL_BUILD = \
 	if [ -n "$(AS_TREE_OWNER)" ] && ! command -v setpriv >/dev/null; then \
 		echo "install: root builds in $(TOP) as its owner (uid $(TREE_UID)) with setpriv, which is missing: install util-linux, or run 'make $(1)' as that user first" >&2; \

@@ -1358,8 +1358,10 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 	wpid=$!
 	blocked=no
 	for i in $(seq 200); do
-		[ "$(cat /proc/$wpid/wchan 2>/dev/null)" = pipe_write ] &&
-			blocked=yes && break
+		# pipe_write; anon_pipe_write on newer kernels (7.2 here)
+		case $(cat /proc/$wpid/wchan 2>/dev/null) in
+		pipe_write | anon_pipe_write) blocked=yes && break ;;
+		esac
 		sleep 0.05
 	done
 	kill -INT $wpid

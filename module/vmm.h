@@ -166,6 +166,9 @@ struct vmm_usage {
  * struct vmm_cred - who is asking, computed before the lock is taken
  * @uid: the caller's effective uid
  * @gid: the caller's effective gid
+ * @groups: the caller's supplementary groups, borrowed from its
+ *	credentials for the call (a task's credentials change only by its own
+ *	hand, so not during its own ioctl), or NULL for none
  * @admin: passes every permission check.  The ioctl layer sets it only
  *	after a check without it failed and capable(CAP_SYS_ADMIN) said
  *	yes, so that privilege is asked for (and audited) only when used;
@@ -179,14 +182,16 @@ struct vmm_usage {
  *	each user namespace from the initial one's child down to the
  *	caller's, then @uid; consecutive repeats dropped
  *
- * Group membership is tested under the lock with in_egroup_p(), which only
- * searches the caller's own, immutable, group list: it neither sleeps nor
- * faults.  A NULL &struct vmm_cred means the kernel itself (KUnit, undo
- * paths): no check, and blocks charged to root.
+ * The arena tests group membership under the lock against @gid and
+ * @groups, an immutable list, never against the running task's: it
+ * neither sleeps nor faults, and the arena asks no task who it is.  A NULL
+ * &struct vmm_cred means the kernel itself (KUnit, undo paths): no check,
+ * and blocks charged to root.
  */
 struct vmm_cred {
 	kuid_t uid;
 	kgid_t gid;
+	const struct group_info *groups;
 	bool admin;
 	bool privileged;
 	unsigned int nr_charge;

@@ -149,6 +149,7 @@ static void vmm_block_release(struct vmm_arena *arena, struct vmm_block *blk);
 static struct vmm_block *vmm_block_from(struct vmm_arena *arena, u64 offset);
 
 /* vmm_charge.c */
+static bool vmm_cred_in_group(const struct vmm_cred *cred, kgid_t gid);
 static const kuid_t *vmm_charge_chain(const struct vmm_cred *cred,
 				      unsigned int *n);
 static u64 vmm_block_limit(struct vmm_arena *arena,
@@ -281,8 +282,7 @@ static inline void vmm_unpin_locked(struct vmm_arena *arena,
  * for files: the owner bits if the caller owns the block, else the group
  * bits if the caller is in its group, else the other bits.  The group is
  * the effective gid's or a supplementary one's, as the uapi header says,
- * not the fsgid's: in_egroup_p(), which only searches the caller's own
- * group list, so it is safe under the lock.
+ * not the fsgid's (vmm_cred_in_group()).
  */
 static inline bool vmm_may(const struct vmm_block *blk,
 			   const struct vmm_cred *cred, int may)
@@ -293,7 +293,7 @@ static inline bool vmm_may(const struct vmm_block *blk,
 		return true;
 	if (uid_eq(cred->uid, blk->uid))
 		mode >>= 6;
-	else if (in_egroup_p(blk->gid))
+	else if (vmm_cred_in_group(cred, blk->gid))
 		mode >>= 3;
 	return mode & may;
 }

@@ -5,6 +5,7 @@
  * block's owner or mode.  Part of vmm_arena_unit.c.
  */
 
+#include <linux/bsearch.h>
 #include <linux/cred.h>
 #include <linux/rbtree.h>
 #include <linux/slab.h>
@@ -261,6 +262,28 @@ int vmm_arena_chmod(struct vmm_arena *arena, u64 id,
 	return ret;
 }
 
+static int vmm_gid_cmp(const void *key, const void *elt)
+{
+	u32 a = __kgid_val(*(const kgid_t *)key);
+	u32 b = __kgid_val(*(const kgid_t *)elt);
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Whether @gid is @cred's effective gid or one of its supplementary groups,
+ * as in_egroup_p() says of the running task.  set_groups() keeps a group
+ * list sorted by kgid value.
+ */
+static bool vmm_cred_in_group(const struct vmm_cred *cred, kgid_t gid)
+{
+	const struct group_info *groups = cred->groups;
+
+	return gid_eq(gid, cred->gid) ||
+	       (groups && bsearch(&gid, groups->gid, groups->ngroups,
+				  sizeof(gid), vmm_gid_cmp));
+}
+
 /* The chown(2) rules: only an admin gives a block away or picks any group. */
 static bool vmm_may_chown(const struct vmm_block *blk,
 			  const struct vmm_cred *cred, kuid_t uid, kgid_t gid)
@@ -271,7 +294,8 @@ static bool vmm_may_chown(const struct vmm_block *blk,
 		return false;
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid))
 		return false;
-	return !gid_valid(gid) || gid_eq(gid, blk->gid) || in_egroup_p(gid);
+	return !gid_valid(gid) || gid_eq(gid, blk->gid) ||
+	       vmm_cred_in_group(cred, gid);
 }
 
 /**

@@ -79,6 +79,7 @@ void vmm_cred_current(struct vmm_cred *cred)
 
 	cred->uid = c->euid;
 	cred->gid = c->egid;
+	cred->groups = c->group_info;
 	cred->admin = false;
 	cred->privileged = false;
 	/* Bottom up, then reversed; namespaces nest at most 33 deep. */

@@ -15,6 +15,7 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
@@ -1388,6 +1389,63 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
 }
 
 /*
+ * A block's group bits apply to a caller whose effective gid, or one of
+ * whose supplementary groups, is the block's group: the groups its
+ * credentials carry, not the running task's (this kthread is in none of
+ * them).  The same list decides which groups an owner may give a block.
+ */
+static void vmm_group_rights_follow_the_callers_groups(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
+	struct vmm_cred owner = { .uid = KUIDT_INIT(1000),
+				  .gid = KGIDT_INIT(2000), .nr_charge = 1 };
+	struct vmm_cred other = { .uid = KUIDT_INIT(1001),
+				  .gid = KGIDT_INIT(3000), .nr_charge = 1 };
+	struct vmm_alloc_req req = { .cred = &owner, .mode = 0640 };
+	struct group_info *groups = groups_alloc(3);
+	struct vmm_block_attrs attrs;
+	u64 id, start;
+
+	KUNIT_ASSERT_NOT_NULL(test, groups);
+	owner.charge[0] = owner.uid;
+	other.charge[0] = other.uid;
+	KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 64, 0, false, &req,
+						    &id, &start), 0);
+	/* In no group of the block's: the other bits, none. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, &other, VMM_MAY_READ,
+					      &attrs), -EACCES);
+	/* Its group the middle of three supplementary ones: r, not w. */
+	groups->gid[0] = KGIDT_INIT(2500);
+	groups->gid[1] = KGIDT_INIT(2000);
+	groups->gid[2] = KGIDT_INIT(1500);
+	groups_sort(groups);
+	other.groups = groups;
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, &other, VMM_MAY_READ,
+					      &attrs), 0);
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, &other, VMM_MAY_WRITE,
+					      &attrs), -EACCES);
+	/* Groups on either side of it, not it. */
+	groups->gid[1] = KGIDT_INIT(2001);
+	groups_sort(groups);
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, &other, VMM_MAY_READ,
+					      &attrs), -EACCES);
+	/* Its group the effective gid, with no list. */
+	other.groups = NULL;
+	other.gid = KGIDT_INIT(2000);
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, &other, VMM_MAY_READ,
+					      &attrs), 0);
+	/* The owner gives it one of its own groups, and no other. */
+	owner.groups = groups;
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, id, &owner, INVALID_UID,
+					      KGIDT_INIT(2600)), -EPERM);
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, id, &owner, INVALID_UID,
+					      KGIDT_INIT(2500)), 0);
+	KUNIT_EXPECT_EQ(test, vmm_arena_attrs(arena, id, NULL, 0, &attrs), 0);
+	KUNIT_EXPECT_EQ(test, __kgid_val(attrs.gid), 2500U);
+	put_group_info(groups);
+}
+
+/*
  * When a caller not yet asked for privilege is refused over a quota, the
  * arena says -EAGAIN (ask, then try again) only if privilege would lift
  * the refusal: the unprivileged block limit refused and the per-uid
@@ -1498,6 +1556,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
+	KUNIT_CASE(vmm_group_rights_follow_the_callers_groups),
 	KUNIT_CASE_PARAM(vmm_quota_refusal_asks_only_when_liftable,
 			 vmm_liftable_gen_params),
 	KUNIT_CASE(vmm_self_check_catches_corruption),

@@ -19,6 +19,7 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -418,7 +419,9 @@ int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
  * copy_from_user() would zero the rest of a piece that faults, wiping block
  * bytes the caller never meant to touch, so writes check the whole range
  * with access_ok() once and use __copy_from_user(), which stores only what
- * it copied.
+ * it copied.  That check gets the speculation barrier copy_from_user()
+ * puts after its own, so that a mispredicted access_ok() cannot copy
+ * kernel memory into the block even speculatively.
  *
  * Return: bytes copied, which is less than @len only if @ubuf faulted or a
  * fatal signal arrived.
@@ -429,8 +432,11 @@ long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
 	u8 *kbuf = arena->base + blk->start + offset;
 	size_t done = 0;
 
-	if (to_block && !access_ok(ubuf, len))
-		return 0;
+	if (to_block) {
+		if (!access_ok(ubuf, len))
+			return 0;
+		barrier_nospec();
+	}
 	while (done < len) {
 		size_t n = min_t(size_t, len - done, VMM_CHUNK);
 		unsigned long left;

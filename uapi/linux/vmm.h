@@ -719,8 +719,9 @@ struct vmm_batch_entry {
  * EFAULT (entries written back before the failure may name blocks freed
  * that way); its other effects stay.  A pending signal stops the
  * call between entries (never before the first, so every call makes
- * progress), with @done short of @count and no failure: send the rest
- * again.  An entry fails with EINTR when a signal interrupts its wait (for
+ * progress; consecutive ALLOC, FREE and INFO entries run in groups of up
+ * to 64, and it stops between groups), with @done short of @count and no
+ * failure: send the rest again.  An entry fails with EINTR when a signal interrupts its wait (for
  * another task's defragmentation, or for a block's move) or, for a
  * compacting ALLOC, its compaction: one entry of a batch cannot be
  * restarted.

@@ -463,12 +463,15 @@ TEST_F_TIMEOUT(defrag, defrag_nowait_fails_ebusy_while_another_runs, 300)
 		 * the whole job itself and leave it nothing to do. */
 		usleep(2000 << attempt % 4);
 		for (i = 0; i < 100000 && !busy; i++) {
-			if (defrag_step(fd, 0, VMM_DEFRAG_NOWAIT, &a) == 0) {
+			int ret = defrag_step(fd, 0, VMM_DEFRAG_NOWAIT, &a);
+
+			if (ret == 0) {
 				/* Ran before or after it: moved nothing or all. */
 				if (a.compact)
 					break;
 				continue;
 			}
+			ASSERT_EQ(-1, ret);
 			ASSERT_EQ(EBUSY, errno);
 			busy = 1;
 		}
@@ -1174,6 +1177,65 @@ TEST_F_TIMEOUT(defrag, write_to_a_moving_block_restarts_after_sa_restart,
 	ASSERT_MOVED_INTACT(self->fd, true);
 }
 
+TEST_F_TIMEOUT(defrag, write_to_a_moving_block_fails_eintr_on_a_signal, 300)
+{
+	struct vmm_rw_args a;
+	struct waiter w = {
+		.cmd = VMM_IOC_WRITE, .arg = &a,
+		.before = write_moving,
+		.missed = call_succeeded,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a WRITE waiting for a move");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	/* Nothing written. */
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+/* A batch of one READ of the block being moved. */
+static void batched_read_moving(struct waiter *w, int fd, int attempt)
+{
+	struct vmm_batch_args *b = w->arg;
+	struct vmm_rw_args a;
+
+	read_moving(&(struct waiter){ .arg = &a }, fd, attempt);
+	memset(&wait_entry, 0, sizeof(wait_entry));
+	wait_entry.op = VMM_BATCH_READ;
+	wait_entry.rw = a;
+	wait_entry.result = 1;
+	memset(b, 0, sizeof(*b));
+	b->entries = (__u64)(uintptr_t)&wait_entry;
+	b->count = 1;
+}
+
+TEST_F_TIMEOUT(defrag,
+	       batch_read_of_a_moving_block_fails_eintr_even_with_sa_restart,
+	       300)
+{
+	struct vmm_batch_args b;
+	struct waiter w = {
+		.cmd = VMM_IOC_BATCH, .arg = &b,
+		.restart = true,
+		.before = batched_read_moving,
+		.missed = entry_succeeded,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached a batch READ waiting for a move");
+	/* One entry cannot be restarted: it fails, the call does not. */
+	EXPECT_EQ(0, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(1U, b.done);
+	EXPECT_EQ(1U, b.failed);
+	EXPECT_EQ(-EINTR, wait_entry.result);
+	/* Nothing read. */
+	EXPECT_EQ(0, move_buf[0]);
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
 /*
  * read(2) and pwrite(2) on a descriptor that selected the moving block
  * wait for its move as VMM_IOC_READ and VMM_IOC_WRITE do, and a signal
@@ -1287,6 +1349,69 @@ TEST_F_TIMEOUT(defrag, pwrite_to_a_moving_block_restarts_after_sa_restart,
 	/* pwrite(2) leaves the position alone. */
 	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
 	ASSERT_MOVED_INTACT(self->fd, true);
+}
+
+/*
+ * lseek(2) pins the selected block for its size, whatever the whence, so
+ * it too waits for the block's move, and a signal ends or restarts it as
+ * it does read(2).  i386's lseek() (64-bit off_t) is _llseek(fd, high,
+ * low, result, whence): seen with the offset's high half.
+ */
+#define SEEK_TO		100
+#ifdef __NR__llseek
+#define LSEEK_NR	__NR__llseek
+#define LSEEK_KEY	0UL
+#else
+#define LSEEK_NR	__NR_lseek
+#define LSEEK_KEY	((unsigned long)SEEK_TO)
+#endif
+
+static ssize_t lseek_selected(struct waiter *w)
+{
+	return lseek(w->fd, SEEK_TO, SEEK_SET);
+}
+
+static void select_moving_to_seek(struct waiter *w, int fd, int attempt)
+{
+	select_moving(w, fd, attempt);
+	w->key = LSEEK_KEY;
+	w->len = SEEK_TO;
+}
+
+TEST_F_TIMEOUT(defrag, lseek_of_a_moving_block_fails_eintr_on_a_signal, 300)
+{
+	struct waiter w = {
+		.io = lseek_selected, .nr = LSEEK_NR,
+		.before = select_moving_to_seek,
+		.missed = call_succeeded,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached an lseek(2) waiting for a move (select: %s)",
+		       strerror(select_err));
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	/* The position where SELECT put it. */
+	EXPECT_EQ(0, lseek(self->fd, 0, SEEK_CUR));
+	ASSERT_MOVED_INTACT(self->fd, false);
+}
+
+TEST_F_TIMEOUT(defrag, lseek_of_a_moving_block_restarts_after_sa_restart, 300)
+{
+	struct waiter w = {
+		.io = lseek_selected, .nr = LSEEK_NR,
+		.restart = true,
+		.before = select_moving_to_seek,
+		.wait = WAIT_MOVE,
+	};
+
+	ASSERT_TRUE(signal_waiting_call(_metadata, &self->fd, &w))
+		TH_LOG("no signal reached an lseek(2) waiting for a move (select: %s)",
+		       strerror(select_err));
+	EXPECT_EQ(SEEK_TO, w.ret) TH_LOG("%s", strerror(w.err));
+	EXPECT_EQ(SEEK_TO, lseek(self->fd, 0, SEEK_CUR));
+	ASSERT_MOVED_INTACT(self->fd, false);
 }
 
 /*

@@ -270,7 +270,7 @@ static int become_other(void)
 
 /* What a child reports: errnos (0 for success) and some bytes. */
 struct report {
-	int err[16];
+	int err[17];
 	unsigned char data[64];
 };
 
@@ -827,7 +827,7 @@ TEST_F(mmap, kernel_refusals_and_read_implies_exec_have_their_errno)
 TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 {
 	struct report *rep = report_new();
-	int fds[5], i, rofd;
+	int fds[6], i, rofd;
 	unsigned char want[64];
 	void *p;
 
@@ -842,7 +842,7 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	vmm_fill(want, sizeof(want), 44);
 	ASSERT_OK(vmm_write(self->fd, 1, 0, want, sizeof(want)));
 	ASSERT_OK(vmm_write(self->fd, 2, 0, want, sizeof(want)));
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 6; i++) {
 		fds[i] = open(VMM_DEV, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, fds[i]);
 	}
@@ -897,6 +897,8 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 		rep->err[14] = p == MAP_FAILED ? errno : 0;
 		/* 0604: the child selects it; root frees it (below). */
 		rep->err[15] = ERRNO_OF(vmm_select(fds[4], 5));
+		/* 0602: the child selects it, w only, for root (below). */
+		rep->err[16] = ERRNO_OF(vmm_select(fds[5], 3));
 		_exit(0);
 	}
 	for (i = 0; i < 3000 && __atomic_load_n(&rep->err[10], __ATOMIC_SEQ_CST) != 1; i++)
@@ -929,6 +931,7 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	EXPECT_EQ(0, rep->err[13]);
 	EXPECT_EQ(EACCES, rep->err[14]) TH_LOG("not mappable and no r");
 	EXPECT_EQ(0, rep->err[15]);
+	EXPECT_EQ(0, rep->err[16]);
 	/*
 	 * Freed, on a file whose selector had only r: root asking for
 	 * PROT_WRITE hears of the selector first (EACCES), then of the free.
@@ -952,6 +955,16 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	ASSERT_OK(vmm_select(fds[1], 2));
 	MAP_OK(p, fds[1], pg, PROT_READ | PROT_WRITE, 0);
 	ASSERT_OK(munmap(p, pg));
+	/*
+	 * And on a file the child selected with w only: every mapping needs
+	 * r, which the selector lacked, however root asks.
+	 */
+	EXPECT_MAP_ERR(EACCES, fds[5], pg, PROT_READ, MAP_SHARED, 0);
+	EXPECT_MAP_ERR(EACCES, fds[5], pg, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       0);
+	ASSERT_OK(vmm_select(fds[5], 3));
+	MAP_OK(p, fds[5], pg, PROT_READ | PROT_WRITE, 0);
+	ASSERT_OK(munmap(p, pg));
 
 	/*
 	 * A file opened O_RDONLY: the VFS refuses a shared writable mapping
@@ -966,7 +979,7 @@ TEST_F(mmap, mapping_needs_r_and_w_of_caller_and_selector)
 	EXPECT_ERR(EACCES, mprotect(p, pg, PROT_READ | PROT_WRITE));
 	ASSERT_OK(munmap(p, pg));
 	close(rofd);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		close(fds[i]);
 	munmap(rep, sizeof(*rep));
 }

@@ -927,6 +927,9 @@ TEST_F(perm, usage_is_open_to_users_and_rejects_bad_args)
 	ALLOC_AT(self->fd, 5, 0, ID(1), 0);
 	a.buffer = (__u64)(uintptr_t)vmm_unmapped_addr();
 	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_USAGE, &a));
+	/* The arguments themselves unreadable. */
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_USAGE, NULL));
+	EXPECT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_USAGE, vmm_unmapped_addr()));
 }
 
 /* ---- descriptor-scoped blocks */
@@ -1370,6 +1373,28 @@ TEST_F(perm, passed_descriptor_grants_no_more_than_its_selector_had)
 	/* Selected by root itself, the same file writes. */
 	ASSERT_OK(vmm_select(self->fd, id));
 	EXPECT_EQ(4, pwrite(self->fd, "root", 4, 0));
+}
+
+/* The same for reads: a selector that could only write passes no r. */
+TEST_F(perm, passed_descriptor_reads_only_if_its_selector_could)
+{
+	__u32 mode = 0602;
+	struct result res;
+	char buf[4] = "none";
+	__u64 id;
+
+	ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+	id = res.val;
+	/* Another user selects it on the shared file: w, not r. */
+	ASSERT_EQ(0, AS(OTHER, do_select, &id, &res));
+	EXPECT_ERR(EACCES, (int)pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_ERR(EACCES, (int)read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "none", 4));
+	EXPECT_EQ(4, pwrite(self->fd, "mine", 4, 0));
+	/* Selected by root itself, the same file reads. */
+	ASSERT_OK(vmm_select(self->fd, id));
+	EXPECT_EQ(4, pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "mine", 4));
 }
 
 /*

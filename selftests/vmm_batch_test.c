@@ -423,7 +423,10 @@ static int single(int fd, __u32 op, void *arg)
 		[VMM_BATCH_INFO] = VMM_IOC_INFO,
 	};
 
-	return ioctl(fd, cmd[op], arg) ? -errno : 0;
+	int ret = ioctl(fd, cmd[op], arg);
+
+	/* Anything but 0 or -1 is itself a failure: it matches no result. */
+	return ret == -1 ? -errno : ret;
 }
 
 TEST_F(batch, entry_errors_match_single_commands)

@@ -1025,6 +1025,7 @@ static void cgroup_cleanup(char *cg, char *mnt)
  */
 struct cg_report {
 	atomic_int step;	/* CG_*: where the child is, or stopped */
+	int ret;		/* what the call that stopped it returned */
 	int err;		/* the errno that stopped it */
 	__u64 allocated;
 };
@@ -1099,7 +1100,8 @@ static void cg_child(int fd, const char *cg, struct cg_report *rep, int go)
 		_exit(0);
 	}
 	while (rep->allocated < CG_ALLOCS) {
-		if (vmm_alloc(fd, 1, 0, NULL, NULL)) {
+		rep->ret = vmm_alloc(fd, 1, 0, NULL, NULL);
+		if (rep->ret) {
 			rep->err = errno;
 			break;
 		}
@@ -1210,6 +1212,7 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 	EXPECT_GT((__u64)CG_ALLOCS, rep->allocated)
 		TH_LOG("every allocation succeeded: metadata is not charged");
 	/* Every quota is off: only the cgroup can refuse. */
+	EXPECT_EQ(-1, rep->ret);
 	EXPECT_EQ(ENOMEM, rep->err) TH_LOG("stopped by errno %d (%s)",
 					   rep->err, strerror(rep->err));
 	EXPECT_EQ(0ULL, oom);
@@ -1412,10 +1415,12 @@ struct ns_report {
 	__u64 total;		/* blocks they allocated in all */
 	__u64 most;		/* the most one id allocated */
 	__u64 failed_other;	/* ids whose failure was not first_err */
+	__u64 bad_ret;		/* ids whose failing call did not return -1 */
 };
 
 struct ns_id_report {
 	int setuid_err;
+	int ret;		/* what the failing call returned */
 	int err;
 	__u64 allocated;
 };
@@ -1429,7 +1434,7 @@ static void ns_id_child(int fd, uid_t k, int wfd)
 		g.setuid_err = errno;
 	} else {
 		while (g.allocated < 100 &&
-		       !vmm_alloc(fd, 1, 0, NULL, NULL))
+		       !(g.ret = vmm_alloc(fd, 1, 0, NULL, NULL)))
 			g.allocated++;
 		g.err = g.allocated < 100 ? errno : 0;
 	}
@@ -1481,6 +1486,8 @@ static void ns_owner_child(int fd, void *arg, int ready, int go, int res)
 			r.first_err = g.err;
 		else if (g.err != r.first_err)
 			r.failed_other++;
+		if (g.allocated < 100 && g.ret != -1)
+			r.bad_ret++;
 	}
 	_exit(write(res, &r, sizeof(r)) == sizeof(r) ? 0 : 7);
 }
@@ -1518,6 +1525,7 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	EXPECT_EQ(EDQUOT, r.first_err) TH_LOG("errno %d (%s)", r.first_err,
 					      strerror(r.first_err));
 	EXPECT_EQ(0ULL, r.failed_other);
+	EXPECT_EQ(0ULL, r.bad_ret);
 
 	/* Root sees it all charged to uid 1000, through its namespace. */
 	n = usage_all(self->fd, u, ARRAY_SIZE(u));

@@ -166,7 +166,7 @@
  * holds), and defragmentation keeps it on one wherever it moves it.  EINVAL
  * if the rounded size exceeds the arena size; ENOSPC also when as many
  * mappable blocks exist as there are ranges of mmap offsets for them
- * (2^51 pages divided by the arena's size in pages: 2^39 for 16 MiB,
+ * (2^51 pages divided by the arena's size in pages, at most 2^31 - 1:
  * more than the arena could hold below 128 GiB).
  *
  * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
@@ -421,7 +421,7 @@ struct vmm_stats_args {
  * the block when it selected it (EACCES): the selection keeps its
  * selector's rights, like a file opened before a chmod(2), while each
  * caller is checked against the current mode; lseek(2) needs r or w
- * likewise.
+ * of its caller (a selection always holds one of them).
  * Afterwards read(2), write(2), pread(2), pwrite(2) and lseek(2) on this
  * file act on the block's bytes, and the file position is reset to 0.
  * On a file with no block selected they fail with ENXIO; once the selected
@@ -429,9 +429,12 @@ struct vmm_stats_args {
  * selector lacked the permission).  A read at or past the end returns
  * 0; a write that would cross the end writes nothing and fails with EFBIG
  * (ERANGE if it starts at or past the end).  A write of 0 bytes returns 0
- * wherever it starts, as on a regular file.  lseek(2) takes SEEK_SET,
+ * wherever it starts, as on a regular file.  A buffer none of which can
+ * be accessed is EFAULT; one that faults part way gives a short count, the
+ * bytes before the fault.  lseek(2) takes SEEK_SET,
  * SEEK_CUR, SEEK_END (relative to the block's size), and SEEK_DATA and
- * SEEK_HOLE, for which the whole block is data (ENXIO at or past its end);
+ * SEEK_HOLE, for which the whole block is data (ENXIO below 0 or at or
+ * past its end);
  * a resulting position below 0 or past MAX_LFS_FILESIZE is EINVAL.  Before
  * vmm is asked, the kernel refuses a read or write at a negative position,
  * or one whose end would pass the largest file offset, with EINVAL.  Each

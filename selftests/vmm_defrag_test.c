@@ -1059,6 +1059,100 @@ TEST_F_TIMEOUT(defrag, alloc_compact_waiting_restarts_after_sa_restart, 300)
 	EXPECT_OK(vmm_info(self->fd, a.id, NULL, NULL));
 }
 
+/*
+ * A signal to a compacting ALLOC during its own compaction: 16 blocks of
+ * 4 MiB fill the 64 MiB arena, every other one from the lowest is freed,
+ * and the ALLOC asks for all 32 MiB that are free, which fit only once the
+ * compaction has moved all 8 live blocks.  The signal goes once
+ * bytes_moved shows the first move over and the call still running.  The
+ * pass looks for a signal before each move after the first, so a call that
+ * succeeded anyway had moved everything before the signal came: that
+ * attempt is not counted, and the next lays the arena out again.
+ */
+#define SELF_BLOCKS	16
+
+static bool signal_compacting_alloc(struct __test_metadata *_metadata,
+				    int *fd, struct waiter *w)
+{
+	struct sigaction sa = { .sa_handler = count_signal };
+	struct vmm_alloc_args *a = w->arg;
+	__u64 ids[SELF_BLOCKS];
+	int attempt, i;
+	pthread_t tw;
+
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	vmm_unload_for_reload();
+	if (vmm_load(WAIT_ARENA_STR)) {
+		WAIT_FAIL("loading vmm size=%s: %s", WAIT_ARENA_STR,
+			  strerror(errno));
+		return false;
+	}
+	*fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	if (*fd < 0) {
+		WAIT_FAIL("open: %s", strerror(errno));
+		return false;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL)) {
+		WAIT_FAIL("sigaction: %s", strerror(errno));
+		return false;
+	}
+	for (attempt = 0; attempt < WAIT_ATTEMPTS; attempt++) {
+		if (free_ids_from(*fd, 1)) {
+			WAIT_FAIL("free: %s", strerror(errno));
+			return false;
+		}
+		for (i = 0; i < SELF_BLOCKS; i++)
+			if (vmm_alloc(*fd, 4 * MiB, 0, &ids[i], NULL) ||
+			    (i % 2 && vmm_free(*fd, ids[i - 1]))) {
+				WAIT_FAIL("layout: %s", strerror(errno));
+				return false;
+			}
+		*a = (struct vmm_alloc_args){
+			.size = SELF_BLOCKS / 2 * 4 * MiB,
+			.flags = VMM_ALLOC_COMPACT,
+		};
+		w->fd = *fd;
+		w->tid = 0;
+		w->done = 0;
+		w->blocks = vmm_sysfs("blocks");
+		w->moved = vmm_sysfs("bytes_moved");
+		wait_signals = 0;
+		if (start_waiter(w, &tw)) {
+			WAIT_FAIL("starting the call: %s", strerror(errno));
+			return false;
+		}
+		while (!w->done && vmm_sysfs("bytes_moved") == w->moved)
+			usleep(100);
+		if (!w->done)
+			pthread_kill(tw, SIGUSR1);
+		pthread_join(tw, NULL);
+		if (wait_signals && w->ret) {
+			TH_LOG("signalled a compacting ALLOC in attempt %d",
+			       attempt + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(defrag, alloc_compact_stopped_by_a_signal_fails_eintr, 300)
+{
+	struct vmm_alloc_args a;
+	struct waiter w = { .cmd = VMM_IOC_ALLOC, .arg = &a };
+
+	ASSERT_TRUE(signal_compacting_alloc(_metadata, &self->fd, &w))
+		TH_LOG("no signal stopped a compacting ALLOC");
+	EXPECT_EQ(-1, w.ret);
+	EXPECT_EQ(EINTR, w.err) TH_LOG("%s", strerror(w.err));
+	/* Nothing allocated; what moved stays moved. */
+	EXPECT_EQ(w.blocks, vmm_sysfs("blocks"));
+	EXPECT_LT(w.moved, vmm_sysfs("bytes_moved"));
+	EXPECT_EQ(1, wait_signals);
+}
+
 static struct vmm_batch_entry wait_entry;
 
 static void batched_compacting_alloc(struct waiter *w, int fd, int attempt)

@@ -724,10 +724,10 @@ struct vmm_batch_entry {
  * call between entries (never before the first, so every call makes
  * progress; consecutive ALLOC, FREE and INFO entries run in groups of up
  * to 64, and it stops between groups), with @done short of @count and no
- * failure: send the rest again.  An entry fails with EINTR when a signal interrupts its wait (for
- * another task's defragmentation, or for a block's move) or, for a
- * compacting ALLOC, its compaction: one entry of a batch cannot be
- * restarted.
+ * failure: send the rest again.  An entry fails with EINTR when a signal
+ * interrupts its wait (for another task's defragmentation, or for a
+ * block's move) or, for a compacting ALLOC, its compaction: one entry of
+ * a batch cannot be restarted.
  *
  * Consecutive ALLOC, FREE and INFO entries share holds of the arena's
  * lock, a bounded number per hold; READ and WRITE copy without it, as the

@@ -55,14 +55,111 @@ static const char *vmm_state_name(const struct vmm_block_view *v)
 }
 
 /*
- * Whether to stop a walk: the output is already too large (seq_file will
- * call the show function again with a larger buffer), or the reader is
- * being killed.  Also yields the CPU between batches.
+ * blocks and holes are seq_file iterators that keep one batch of entries
+ * between calls, so that each read() resumes where the last one stopped
+ * and the text streams through seq_file's page-sized buffer.  Built whole
+ * (single_open()), a million blocks' listing would be ~90 MiB of kernel
+ * buffer, rebuilt at each doubling of it.
+ *
+ * Positions: 0 is the header line, n > 0 the n-th entry in offset order.
  */
-static bool vmm_debugfs_stop(struct seq_file *m)
+struct vmm_list_iter {
+	struct vmm_arena *arena;
+	/* Fills the batch from @next on; returns the entries stored. */
+	u32 (*fetch)(struct vmm_list_iter *it);
+	size_t esize;		/* bytes of one entry of the batch */
+	loff_t first;		/* the position of the batch's entry 0 */
+	u32 n;			/* entries in the batch */
+	bool last;		/* nothing follows the batch */
+	u64 next;		/* where the next batch starts, an offset */
+	union {
+		struct vmm_block_view blocks[VMM_DEBUGFS_BATCH];
+		struct vmm_range holes[VMM_DEBUGFS_BATCH];
+	} batch;
+};
+
+static u32 vmm_blocks_fetch(struct vmm_list_iter *it)
 {
-	cond_resched();
-	return seq_has_overflowed(m) || fatal_signal_pending(current);
+	struct vmm_block_view *b = it->batch.blocks;
+	u32 n = vmm_arena_blocks_from(it->arena, it->next, b,
+				      VMM_DEBUGFS_BATCH);
+
+	if (n)
+		it->next = b[n - 1].start + b[n - 1].size;
+	return n;
+}
+
+static u32 vmm_holes_fetch(struct vmm_list_iter *it)
+{
+	struct vmm_range *h = it->batch.holes;
+	u32 n = vmm_arena_holes_from(it->arena, it->next, h, VMM_DEBUGFS_BATCH);
+
+	if (n)
+		it->next = h[n - 1].start + h[n - 1].size;
+	return n;
+}
+
+/*
+ * The entry at @pos: from the batch held, else from the batches after it,
+ * fetched in turn; a position before the batch (a seek back) starts again
+ * from the arena's start.  Yields the CPU between batches, and stops for
+ * a fatal signal, as seeking far ahead walks every batch on the way.
+ */
+static void *vmm_list_at(struct seq_file *m, loff_t pos)
+{
+	struct vmm_list_iter *it = m->private;
+
+	if (!pos)
+		return SEQ_START_TOKEN;
+	if (pos - 1 < it->first) {
+		it->first = 0;
+		it->n = 0;
+		it->last = false;
+		it->next = 0;
+	}
+	while (pos - 1 >= it->first + it->n) {
+		if (it->last)
+			return NULL;
+		if (it->n) {
+			cond_resched();
+			if (fatal_signal_pending(current))
+				return ERR_PTR(-EINTR);
+		}
+		it->first += it->n;
+		it->n = it->fetch(it);
+		it->last = it->n < VMM_DEBUGFS_BATCH;
+	}
+	return (u8 *)&it->batch + (pos - 1 - it->first) * it->esize;
+}
+
+static void *vmm_list_start(struct seq_file *m, loff_t *pos)
+{
+	return vmm_list_at(m, *pos);
+}
+
+static void *vmm_list_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return vmm_list_at(m, ++*pos);
+}
+
+/* Nothing is held between calls: each batch is taken under the lock. */
+static void vmm_list_stop(struct seq_file *m, void *v)
+{
+}
+
+static int vmm_list_open(struct inode *inode, struct file *file,
+			 const struct seq_operations *ops,
+			 u32 (*fetch)(struct vmm_list_iter *it), size_t esize)
+{
+	struct vmm_list_iter *it;
+
+	it = __seq_open_private(file, ops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->arena = inode->i_private;
+	it->fetch = fetch;
+	it->esize = esize;
+	return 0;
 }
 
 /*
@@ -70,64 +167,88 @@ static bool vmm_debugfs_stop(struct seq_file *m)
  * readers can find them by name and columns can be added without breaking
  * them.
  */
-static int vmm_blocks_show(struct seq_file *m, void *unused)
+static int vmm_blocks_show(struct seq_file *m, void *v)
 {
-	struct vmm_arena *arena = m->private;
-	struct vmm_block_view *buf;
-	u64 offset = 0;
-	u32 n, i;
+	const struct vmm_block_view *b = v;
+	char maps[12] = "-";
 
-	buf = kmalloc_array(VMM_DEBUGFS_BATCH, sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	seq_printf(m, "%10s %12s %12s %10s %10s %4s %5s %5s %s\n", "id",
-		   "start", "size", "uid", "gid", "mode", "pins", "maps",
-		   "state");
-	do {
-		n = vmm_arena_blocks_from(arena, offset, buf,
-					  VMM_DEBUGFS_BATCH);
-		for (i = 0; i < n; i++) {
-			char maps[12] = "-";
-
-			if (buf[i].mappable)
-				snprintf(maps, sizeof(maps), "%u", buf[i].maps);
-			seq_printf(m, "%10llu %12llu %12llu %10u %10u %04o %5u %5s %s\n",
-				   buf[i].id, buf[i].start, buf[i].size,
-				   from_kuid(&init_user_ns, buf[i].uid),
-				   from_kgid(&init_user_ns, buf[i].gid),
-				   buf[i].mode, buf[i].pins, maps,
-				   vmm_state_name(&buf[i]));
-			offset = buf[i].start + buf[i].size;
-		}
-	} while (n == VMM_DEBUGFS_BATCH && !vmm_debugfs_stop(m));
-	kfree(buf);
+	if (v == SEQ_START_TOKEN) {
+		seq_printf(m, "%10s %12s %12s %10s %10s %4s %5s %5s %s\n",
+			   "id", "start", "size", "uid", "gid", "mode", "pins",
+			   "maps", "state");
+		return 0;
+	}
+	if (b->mappable)
+		snprintf(maps, sizeof(maps), "%u", b->maps);
+	seq_printf(m, "%10llu %12llu %12llu %10u %10u %04o %5u %5s %s\n",
+		   b->id, b->start, b->size, from_kuid(&init_user_ns, b->uid),
+		   from_kgid(&init_user_ns, b->gid), b->mode, b->pins, maps,
+		   vmm_state_name(b));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vmm_blocks);
 
-static int vmm_holes_show(struct seq_file *m, void *unused)
+static const struct seq_operations vmm_blocks_sops = {
+	.start = vmm_list_start,
+	.next = vmm_list_next,
+	.stop = vmm_list_stop,
+	.show = vmm_blocks_show,
+};
+
+static int vmm_blocks_open(struct inode *inode, struct file *file)
 {
-	struct vmm_arena *arena = m->private;
-	struct vmm_range *buf;
-	u64 offset = 0;
-	u32 n, i;
+	return vmm_list_open(inode, file, &vmm_blocks_sops, vmm_blocks_fetch,
+			     sizeof(struct vmm_block_view));
+}
 
-	buf = kmalloc_array(VMM_DEBUGFS_BATCH, sizeof(*buf), GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	seq_printf(m, "%12s %12s\n", "start", "size");
-	do {
-		n = vmm_arena_holes_from(arena, offset, buf, VMM_DEBUGFS_BATCH);
-		for (i = 0; i < n; i++) {
-			seq_printf(m, "%12llu %12llu\n", buf[i].start,
-				   buf[i].size);
-			offset = buf[i].start + buf[i].size;
-		}
-	} while (n == VMM_DEBUGFS_BATCH && !vmm_debugfs_stop(m));
-	kfree(buf);
+static const struct file_operations vmm_blocks_fops = {
+	.owner = THIS_MODULE,
+	.open = vmm_blocks_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
+
+static int vmm_holes_show(struct seq_file *m, void *v)
+{
+	const struct vmm_range *h = v;
+
+	if (v == SEQ_START_TOKEN)
+		seq_printf(m, "%12s %12s\n", "start", "size");
+	else
+		seq_printf(m, "%12llu %12llu\n", h->start, h->size);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(vmm_holes);
+
+static const struct seq_operations vmm_holes_sops = {
+	.start = vmm_list_start,
+	.next = vmm_list_next,
+	.stop = vmm_list_stop,
+	.show = vmm_holes_show,
+};
+
+static int vmm_holes_open(struct inode *inode, struct file *file)
+{
+	return vmm_list_open(inode, file, &vmm_holes_sops, vmm_holes_fetch,
+			     sizeof(struct vmm_range));
+}
+
+static const struct file_operations vmm_holes_fops = {
+	.owner = THIS_MODULE,
+	.open = vmm_holes_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
+
+/*
+ * Whether to stop the map's walk: the output is already too large, or the
+ * reader is being killed.  Also yields the CPU between batches.
+ */
+static bool vmm_debugfs_stop(struct seq_file *m)
+{
+	cond_resched();
+	return seq_has_overflowed(m) || fatal_signal_pending(current);
+}
 
 /* Add the free range [start, end) to the per-character free byte counts. */
 static void vmm_map_add(u64 *free, u64 per_char, u64 size, u64 start,

@@ -288,6 +288,87 @@ TEST_F(debugfs, debugfs_lists_more_than_a_batch)
 	EXPECT_STREQ(want, self->rows[150]);
 }
 
+/* pread() until @len bytes or the end: seq_file ends reads at a line. */
+static ssize_t pread_full(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = pread(fd, buf + got, len - got, off + got);
+		if (n < 0)
+			return -1;
+		if (!n)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/*
+ * Reads at any position, back or forth, match the whole file: blocks and
+ * holes keep one batch of 64 entries between calls and must start again
+ * from the arena's start for a position before it.  Lines here are 75 and
+ * 26 bytes, so the positions land inside lines of various batches.
+ */
+TEST_F(debugfs, debugfs_positioned_reads_match_the_whole_file)
+{
+	static const char *const files[] = { "blocks", "holes" };
+	static const size_t lens[] = { 1, 100, 4096, 20000 };
+	char path[128], *buf;
+	int f, i, fd;
+
+	for (i = 1; i <= 300; i++)
+		ALLOC_AT(self->fd, 512, 0, i, (i - 1) * 512ULL);
+	for (i = 1; i <= 300; i += 2)
+		ASSERT_OK(vmm_free(self->fd, i));
+	buf = malloc(20000);
+	ASSERT_NE(NULL, buf);
+	for (f = 0; f < 2; f++) {
+		char *whole = read_all(files[f]);
+		size_t size, offs[8];
+		int o;
+
+		ASSERT_NE(NULL, whole);
+		size = strlen(whole);
+		/* 150 or 151 lines after the header: past three batches. */
+		ASSERT_LT(150 * 26UL, size);
+		offs[0] = size - 1;
+		offs[1] = 0;
+		offs[2] = size / 2;
+		offs[3] = 1;
+		offs[4] = size * 9 / 10;
+		offs[5] = size / 3 + 7;
+		offs[6] = size;
+		offs[7] = size / 5;
+		snprintf(path, sizeof(path), "%s/%s", VMM_DEBUGFS, files[f]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		for (o = 0; o < 8; o++) {
+			for (i = 0; i < 4; i++) {
+				size_t want = offs[o] + lens[i] > size ?
+					      size - offs[o] : lens[i];
+				ssize_t n = pread_full(fd, buf, lens[i],
+						       offs[o]);
+
+				ASSERT_EQ((ssize_t)want, n)
+					TH_LOG("%s at %zu, %zu bytes",
+					       files[f], offs[o], lens[i]);
+				EXPECT_EQ(0, memcmp(whole + offs[o], buf, want))
+					TH_LOG("%s at %zu, %zu bytes",
+					       files[f], offs[o], lens[i]);
+			}
+		}
+		/* read() after an lseek() back to the start: the header. */
+		ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+		ASSERT_EQ(50, read(fd, buf, 50));
+		EXPECT_EQ(0, memcmp(whole, buf, 50));
+		close(fd);
+		free(whole);
+	}
+	free(buf);
+}
+
 /* An arena smaller than the map's 4096 chars: one byte a char. */
 TEST_F(debugfs, debugfs_map_covers_small_odd_arena)
 {

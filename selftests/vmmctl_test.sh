@@ -668,6 +668,24 @@ if all_checks; then
 	expect "batch: map --svg wrote the file" "$(head -c 5 "$T/batch.svg")" "<?xml"
 fi
 
+# Bytes read in a batch are escaped as the input takes them, so that a
+# block holding a newline, a tab, a backslash or NUL stays one line.
+reload 8192
+printf '%s\n' 'alloc 6' 'write 1 0 "a\nb\\\tc"' 'read 1 0 6' 'alloc 3' \
+	'read 2 0 3' 'alloc 4096 --mappable' 'write 3 0 "x\ry\x7f"' \
+	'cat 3 --length 4' 'read 1 1 1' >"$T/batch"
+STDIN=$T/batch check "batch: read and cat escape control bytes and backslashes" 0 \
+	'1
+ok
+a\nb\\\tc
+2
+\x00\x00\x00
+3
+ok
+x\ry\x7f
+\n
+' '' $V batch
+
 # --- batch through VMM_IOC_BATCH ---------------------------------------------
 
 # vmm_ioctl_log.so logs each vmm ioctl vmmctl makes ("BATCH N" for a

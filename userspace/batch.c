@@ -126,30 +126,40 @@ static const char *split(char *line, char **argv, int *argc)
 }
 
 /*
+ * Write @n bytes at @p with control characters and the backslash as the
+ * escapes the input takes (\n \r \t \\ \xHH), so that they stay on one
+ * line and read back unambiguously.  Returns -1 if standard output failed.
+ */
+int put_escaped(const void *p, size_t n)
+{
+	const unsigned char *b = p, *end = b + n;
+
+	for (; b < end; b++) {
+		if (*b == '\n')
+			fputs("\\n", stdout);
+		else if (*b == '\r')
+			fputs("\\r", stdout);
+		else if (*b == '\t')
+			fputs("\\t", stdout);
+		else if (*b == '\\')
+			fputs("\\\\", stdout);
+		else if (*b < 0x20 || *b == 0x7f)
+			printf("\\x%02x", *b);
+		else
+			putchar(*b);
+	}
+	return ferror(stdout) ? -1 : 0;
+}
+
+/*
  * The line of a failure of class @ret, as recorded in @c.  The message may
- * quote a word of the input, which may hold any byte but NUL: control
- * characters and the backslash are written as the escapes the input
- * takes, so that the failure stays one line and reads back unambiguously.
+ * quote a word of the input, which may hold any byte but NUL: it is
+ * escaped, so that the failure stays one line.
  */
 static void print_error(const struct ctx *c, int ret)
 {
-	const unsigned char *p;
-
 	printf("error %d ", ret);
-	for (p = (const unsigned char *)c->msg; *p; p++) {
-		if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\r')
-			fputs("\\r", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p == '\\')
-			fputs("\\\\", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\x%02x", *p);
-		else
-			putchar(*p);
-	}
+	put_escaped(c->msg, strlen(c->msg));
 	if (c->usage && c->cmd)
 		printf("; usage: %s", c->cmd->synopsis);
 	putchar('\n');

@@ -413,9 +413,13 @@ static int finish_read(struct ctx *c, int fd, const struct op *o, int ret)
 	int64_t id = o->id, off = o->off, len = o->len;
 
 	if (!ret) {
-		fwrite(o->data, 1, (size_t)len, stdout);
-		if (c->batch)
+		/* In a batch the bytes are escaped, to keep one line. */
+		if (c->batch) {
+			put_escaped(o->data, (size_t)len);
 			putchar('\n');
+		} else {
+			fwrite(o->data, 1, (size_t)len, stdout);
+		}
 		return EXIT_OK;
 	}
 	if (ret == -ENOENT)

@@ -267,7 +267,8 @@ static int cat_window(struct ctx *c, const struct range *r,
 		sig = guarded_copy(&job);
 		if (sig)
 			return fault_failed(c, r, sig);
-		if (fwrite(buf, 1, k, stdout) != k)
+		if (c->batch ? put_escaped(buf, k) :
+			       fwrite(buf, 1, k, stdout) != k)
 			return fail(c, EXIT_FAIL,
 				    "cannot write to standard output: %s",
 				    strerror(errno));

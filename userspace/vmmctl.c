@@ -251,7 +251,7 @@ static const struct command commands[] = {
 	  "Every command prints exactly one line on standard output:\n"
 	  "  alloc           the new ID\n"
 	  "  free, write     ok (also chmod, chown, fill)\n"
-	  "  read, cat       the bytes read (as they are, then a newline)\n"
+	  "  read, cat       the bytes read, escaped as in MESSAGE below\n"
 	  "  defrag          the number of bytes moved\n"
 	  "  map             the map line (--svg FILE: ok)\n"
 	  "  info, stats     name=value pairs separated by spaces\n"

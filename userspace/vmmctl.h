@@ -245,6 +245,8 @@ int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
 
 /* The batch runner (batch.c). */
 int cmd_batch(struct ctx *c, int argc, char **argv);
+/* Bytes with control characters and '\\' escaped as batch input takes. */
+int put_escaped(const void *p, size_t n);
 
 /* Find a command by name (vmmctl.c); NULL if there is none. */
 const struct command *find_command(const char *name);

@@ -300,6 +300,8 @@ static inline const char *vmm_skip_reason(void)
 	if (__why) \
 		VMM_SETUP_SKIP("%s", __why); \
 	vmm_unload_for_reload(); \
+	ASSERT_FALSE(vmm_module_loaded()) \
+		TH_LOG("vmm cannot be unloaded: something still holds it"); \
 	ASSERT_EQ(0, vmm_load(__size)) \
 		TH_LOG("loading vmm size=%s failed: %s", \
 		       __size ? __size : "(default)", strerror(errno)); \
@@ -431,6 +433,11 @@ static void __attribute__((destructor)) vmm_restore_at_exit(void)
 	if (geteuid() != 0)
 		return;
 	vmm_unload_for_reload();
+	/* A reference the last test leaked: fail, as no later test will. */
+	if (vmm_module_loaded()) {
+		fprintf(stderr, "# vmm is still loaded after the tests: something holds it\n");
+		_exit(KSFT_FAIL);
+	}
 	if (vmm_initial_size[0])
 		vmm_load(vmm_initial_size);
 }

@@ -42,11 +42,11 @@ TOP := $(CURDIR)
 BUILD := $(TOP)/build
 
 # On a real machine the module builds against the running kernel.  The VM
-# targets build it against the newest Debian linux-image-amd64 installed,
-# which is what the guest boots.
+# targets build it against the kernel Debian's linux-image-amd64 installs
+# (scripts/stock-kver), which is what the guest boots.
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
-STOCK_KVER = $(shell ls /lib/modules 2>/dev/null | grep -- '-amd64$$' | sort -V | tail -n 1)
+STOCK_KVER = $(shell $(TOP)/scripts/stock-kver)
 
 # Kernel files used at build time (kselftest_harness.h, checkpatch.pl) come
 # from Debian's linux-source-6.1 package, unpacked once into build/.

@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 
 #define VMM_UTIL_NO_WRAPPERS
@@ -185,6 +186,10 @@ TEST_F(lib, alloc_flags_and_mode_reach_the_block)
 	EXPECT_EQ((__u64)pg, full.size);
 	EXPECT_EQ(0ULL, off % pg);
 	EXPECT_EQ((__u32)VMM_BLOCK_MAPPABLE, full.attrs & VMM_BLOCK_MAPPABLE);
+	/* A mode comes only with vmm_alloc_mode(): nothing is allocated. */
+	EXPECT_EQ(-EINVAL, vmm_alloc_flags(self->fd, 10, 0, VMM_ALLOC_MODE,
+					   &id, NULL));
+	EXPECT_EQ(-ENOENT, vmm_info(self->fd, id + 1, NULL, NULL));
 	ASSERT_EQ(0, vmm_alloc_mode(self->fd, 10, 0, VMM_ALLOC_SCOPED, 0640,
 				    &id, NULL));
 	ASSERT_EQ(0, vmm_info_full(self->fd, id, &full));
@@ -345,6 +350,77 @@ TEST_F(lib, map_reaches_the_block_and_leaves_fd_alone)
 	EXPECT_EQ(0, vmm_free(self->fd, sel));
 }
 
+/* For map_works_from_a_thread_after_the_main_thread_exits. */
+struct map_thread {
+	int fd, out;
+	__u64 id;
+};
+
+/*
+ * Waits (up to 5 s) for the main thread to have exited, which takes
+ * /proc/self/fd with it, then maps through vmm_map() and reports
+ * whether /proc/self/fd was gone and what vmm_map() returned.
+ */
+static void *map_after_leader(void *arg)
+{
+	const struct map_thread *t = arg;
+	int res[2] = { 0, 1 }, i;
+	char path[40];
+	void *p;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", t->fd);
+	for (i = 0; i < 500 && !res[0]; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			close(fd);
+			usleep(10000);
+		} else {
+			res[0] = 1;
+		}
+	}
+	res[1] = vmm_map(t->fd, t->id, 0, sysconf(_SC_PAGESIZE), PROT_READ,
+			 &p);
+	if (write(t->out, res, sizeof(res)) != sizeof(res))
+		_exit(2);
+	_exit(0);
+}
+
+/*
+ * vmm_map() reopens the device through the calling thread's descriptors,
+ * so it works in a thread whose process's main thread has exited (when
+ * /proc/self, the main thread's, has no fd directory left).
+ */
+TEST_F(lib, map_works_from_a_thread_after_the_main_thread_exits)
+{
+	struct map_thread t = { .fd = self->fd };
+	int pipefd[2], res[2] = { 0, 0 }, status;
+	pid_t pid;
+
+	ASSERT_EQ(0, vmm_alloc_flags(self->fd, 1, 0, VMM_ALLOC_MAPPABLE,
+				     &t.id, NULL));
+	ASSERT_EQ(0, pipe(pipefd));
+	t.out = pipefd[1];
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, map_after_leader, &t))
+			_exit(3);
+		pthread_exit(NULL);
+	}
+	close(pipefd[1]);
+	EXPECT_EQ((ssize_t)sizeof(res), read(pipefd[0], res, sizeof(res)));
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, res[0]) TH_LOG("/proc/self/fd outlived the main thread");
+	EXPECT_EQ(0, res[1]) TH_LOG("vmm_map: %s", strerror(-res[1]));
+	EXPECT_EQ(0, vmm_free(self->fd, t.id));
+}
+
 TEST_F(lib, list_iter_and_list_all_see_each_block_once_in_order)
 {
 	enum { N = 3 * VMM_LIST_ITER_PAGE + 5 };
@@ -480,6 +556,10 @@ TEST_F(lib, module_version_matches_sysfs)
 	ASSERT_EQ(0, vmm_module_version(got, sizeof(got)));
 	EXPECT_STREQ(want, got);
 	EXPECT_EQ(-ENAMETOOLONG, vmm_module_version(got, strlen(want)));
+	/* The version and its newline just fit: the newline makes room. */
+	memset(got, 'x', sizeof(got));
+	ASSERT_EQ(0, vmm_module_version(got, strlen(want) + 1));
+	EXPECT_STREQ(want, got);
 	EXPECT_EQ(-EINVAL, vmm_module_version(got, 0));
 }
 
@@ -564,6 +644,30 @@ TEST_F(lib, batch_runs_entries_as_their_single_commands)
 {
 	run_seq(_metadata, self->fd, self->last, VMM_BATCH_CONTINUE, 0);
 	run_seq(_metadata, self->fd, self->last + 1, 0, 0);
+}
+
+/*
+ * vmm_batch_alloc() drops VMM_ALLOC_MODE, which would make a 0000 block:
+ * the block gets the default mode; vmm_batch_alloc_mode() gives one.
+ */
+TEST_F(lib, batch_alloc_takes_a_mode_only_from_batch_alloc_mode)
+{
+	struct vmm_batch_entry e[2];
+	struct vmm_info_args full;
+	unsigned int done, failed;
+
+	vmm_batch_alloc(&e[0], 10, 0, VMM_ALLOC_MODE);
+	EXPECT_EQ(0U, e[0].alloc.flags);
+	vmm_batch_alloc_mode(&e[1], 10, 0, 0, 0640);
+	ASSERT_EQ(0, vmm_batch(self->fd, e, 2, 0, &done, &failed));
+	EXPECT_EQ(2U, done);
+	EXPECT_EQ(0U, failed);
+	ASSERT_EQ(0, vmm_info_full(self->fd, e[0].alloc.id, &full));
+	EXPECT_EQ(0600U, full.mode);
+	ASSERT_EQ(0, vmm_info_full(self->fd, e[1].alloc.id, &full));
+	EXPECT_EQ(0640U, full.mode);
+	EXPECT_EQ(0, vmm_free(self->fd, e[0].alloc.id));
+	EXPECT_EQ(0, vmm_free(self->fd, e[1].alloc.id));
 }
 
 TEST_F(lib, batch_emulation_gives_the_kernel_results)

@@ -38,45 +38,47 @@ int vmm_close(int fd)
 	return 0;
 }
 
+/* ALLOC with @a filled in; the results go to @id and @offset if set. */
+static int vmm_alloc_args(int fd, struct vmm_alloc_args *a, __u64 *id,
+			  __u64 *offset)
+{
+	int ret = vmm_ioctl(fd, VMM_IOC_ALLOC, a);
+
+	if (ret)
+		return ret;
+	if (id)
+		*id = a->id;
+	if (offset)
+		*offset = a->offset;
+	return 0;
+}
+
 int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 		    __u64 *offset)
 {
 	struct vmm_alloc_args a;
-	int ret;
 
+	/* Without a mode the kernel would make the block 0000. */
+	if (flags & VMM_ALLOC_MODE)
+		return -EINVAL;
 	memset(&a, 0, sizeof(a));
 	a.size = size;
 	a.align = align;
 	a.flags = flags;
-	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
-	if (ret)
-		return ret;
-	if (id)
-		*id = a.id;
-	if (offset)
-		*offset = a.offset;
-	return 0;
+	return vmm_alloc_args(fd, &a, id, offset);
 }
 
 int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags, __u32 mode,
 		   __u64 *id, __u64 *offset)
 {
 	struct vmm_alloc_args a;
-	int ret;
 
 	memset(&a, 0, sizeof(a));
 	a.size = size;
 	a.align = align;
 	a.flags = flags | VMM_ALLOC_MODE;
 	a.mode = mode;
-	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
-	if (ret)
-		return ret;
-	if (id)
-		*id = a.id;
-	if (offset)
-		*offset = a.offset;
-	return 0;
+	return vmm_alloc_args(fd, &a, id, offset);
 }
 
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)
@@ -221,13 +223,23 @@ int vmm_map_selected(int fd, __u64 offset, size_t length, int prot, void **addr)
  */
 static int vmm_reopen(int fd, int prot)
 {
-	char path[32];
+	int flags = ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	char path[40];
 	int nfd;
 
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	nfd = open(path, ((prot & PROT_WRITE) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/*
+	 * The calling thread's descriptors: /proc/self is the thread group
+	 * leader's, gone if it has exited, and another table after
+	 * unshare(CLONE_FILES).  /proc/self where thread-self is missing.
+	 */
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd);
+	nfd = open(path, flags);
+	if (nfd < 0 && errno == ENOENT) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		nfd = open(path, flags);
+	}
 	if (nfd >= 0)
 		return nfd;
 	/* @fd is open, so a missing link means /proc is not mounted. */
@@ -387,13 +399,14 @@ void vmm_batch_alloc(struct vmm_batch_entry *e, __u64 size, __u64 align,
 	e->op = VMM_BATCH_ALLOC;
 	e->alloc.size = size;
 	e->alloc.align = align;
-	e->alloc.flags = flags;
+	e->alloc.flags = flags & ~VMM_ALLOC_MODE;
 }
 
 void vmm_batch_alloc_mode(struct vmm_batch_entry *e, __u64 size, __u64 align,
 			  __u32 flags, __u32 mode)
 {
-	vmm_batch_alloc(e, size, align, flags | VMM_ALLOC_MODE);
+	vmm_batch_alloc(e, size, align, flags);
+	e->alloc.flags |= VMM_ALLOC_MODE;
 	e->alloc.mode = mode;
 }
 
@@ -544,8 +557,8 @@ int vmm_module_version(char *buf, size_t len)
 	close(fd);
 	if (n < 0)
 		return err ? -err : -EIO;
-	/* A full buffer may mean a truncated version. */
-	if ((size_t)n == len)
+	/* A full buffer is a truncated version unless it ends the line. */
+	if ((size_t)n == len && buf[n - 1] != '\n')
 		return -ENAMETOOLONG;
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		n--;

@@ -83,7 +83,8 @@ int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset);
  *
  * Return: as vmm_alloc(), and -EINTR if a signal interrupted the
  * defragmentation VMM_ALLOC_COMPACT asked for; -EINVAL also when
- * VMM_ALLOC_MAPPABLE rounds @size past the arena size; -EDQUOT when the
+ * VMM_ALLOC_MAPPABLE rounds @size past the arena size, or when @flags
+ * holds VMM_ALLOC_MODE (vmm_alloc_mode() gives a mode); -EDQUOT when the
  * owner would exceed a per-uid quota.
  */
 int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
@@ -409,7 +410,8 @@ int vmm_batch(int fd, struct vmm_batch_entry *entries, unsigned int count,
  * @e: the entry, cleared first
  * @size: bytes, 1 to the arena size
  * @align: 0 or 1 for none, else a power of two no larger than the arena
- * @flags: as for vmm_alloc_flags(); not VMM_ALLOC_MODE
+ * @flags: as for vmm_alloc_flags(); VMM_ALLOC_MODE is dropped, as a
+ *	mode comes only with vmm_batch_alloc_mode()
  *
  * After vmm_batch(), when @e->result is 0, @e->alloc.id is the new
  * block's ID and @e->alloc.offset its offset.

@@ -966,6 +966,14 @@ printf 'defrag\n' >"$T/batch"
 STDIN=$T/batch own check "batch: the stuck defrag is one error line" 6 \
 	"error 6 defrag: not compact after moving 0 bytes: a block in the way is in use by another task's copy, or is another user's block that is over 4 MiB or mapped, which only its owner or root moves; run 'vmmctl defrag' again later"$'\n' \
 	'' $U1 $V batch
+# On a terminal the bar of a stuck defrag ends where it stopped, not at
+# 100%, before the error.
+PTY=$(command -v vmm_pty || echo "${VMM_PTY:-/repo/build/bin/vmm_pty}")
+check "a stuck defrag --progress on a terminal exits 6" 6 '*' '' \
+	"$PTY" $U1 $V defrag --progress
+expect "and its bar ends at 0%, not 100%, then the bytes moved" \
+	"$(grep -c '100%' "$T/out") $(tr '\r' '\n' <"$T/out" | grep -A1 ' 0% 0 bytes moved$' | grep -cx '0')" \
+	"0 1"
 
 # --- mappable blocks: alloc --mappable, cat and fill through a mapping --------
 

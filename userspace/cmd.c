@@ -122,13 +122,15 @@ static int defrag_until_compact(struct ctx *c, int fd, __u64 budget, int bar,
 		*moved += bytes;
 		idle = blocks ? 0 : idle + 1;
 		if (bar)
-			draw_progress(*moved, total,
-				      compact || idle == DEFRAG_TRIES);
+			draw_progress(*moved, total, compact);
 		if (compact)
 			break;
 		/* What is left in the way does not move for us now. */
-		if (idle == DEFRAG_TRIES)
+		if (idle == DEFRAG_TRIES) {
+			if (bar)
+				fputc('\n', stderr);
 			return DEFRAG_STUCK;
+		}
 		if (*moved / 2 > st.used) {
 			if (bar)
 				fputc('\n', stderr);

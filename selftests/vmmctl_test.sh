@@ -929,6 +929,17 @@ check "alloc past max_blocks_unprivileged exits 4 and names it" 4 '' \
 	'^vmmctl: alloc: you already hold as many blocks or bytes as your limits allow \(max_blocks_per_uid, max_bytes_per_uid, and max_blocks_unprivileged without CAP_SYS_ADMIN' \
 	$U2 $V alloc 1
 echo "$unpriv" >"$PARAMS/max_blocks_unprivileged"
+# A block larger than max_bytes_per_uid: freeing cannot help, and the
+# message says so; within it, past it with what the user holds, it says
+# to free some.
+echo 5 >"$PARAMS/max_bytes_per_uid"
+check "alloc of more than max_bytes_per_uid exits 4 and says freeing cannot help" 4 '' \
+	'^vmmctl: alloc: a block of 6 bytes is more than max_bytes_per_uid \(5\) lets one user hold, whatever they free' \
+	$U2 $V alloc 6
+check "alloc past max_bytes_per_uid with what the user holds says free some" 4 '' \
+	'^vmmctl: alloc: you already hold as many blocks or bytes as your limits allow' \
+	$U2 $V alloc 5
+echo 0 >"$PARAMS/max_bytes_per_uid"
 
 # A user's defragmentation: the kernel moves at most 4 MiB a call for
 # them, and vmmctl calls again until the arena is compact.

@@ -81,6 +81,23 @@ static int parse_alloc(struct ctx *c, int argc, char **argv, struct op *o)
 	return 0;
 }
 
+/* A quota parameter of the loaded module; 0 (no limit) if unreadable. */
+static __u64 quota_param(const char *name)
+{
+	unsigned long long v = 0;
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/vmm/parameters/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 static int finish_alloc(struct ctx *c, int fd, const struct op *o, int ret)
 {
 	int64_t size = o->len, align = o->align, need, need_align;
@@ -92,10 +109,20 @@ static int finish_alloc(struct ctx *c, int fd, const struct op *o, int ret)
 		printf("%llu\n", (unsigned long long)o->new_id);
 		return EXIT_OK;
 	}
-	if (ret == -EDQUOT)
+	if (ret == -EDQUOT) {
+		__u64 limit = quota_param("max_bytes_per_uid");
+
+		alloc_need(size, align, mappable, &need, &need_align);
+		if (limit && (__u64)need > limit)
+			return fail(
+				c, EXIT_NOSPC,
+				"a block of %" PRId64
+				" bytes is more than max_bytes_per_uid (%llu) lets one user hold, whatever they free; ask for less, or have root raise /sys/module/vmm/parameters/max_bytes_per_uid",
+				need, (unsigned long long)limit);
 		return fail(
 			c, EXIT_NOSPC,
 			"you already hold as many blocks or bytes as your limits allow (max_blocks_per_uid, max_bytes_per_uid, and max_blocks_unprivileged without CAP_SYS_ADMIN, in /sys/module/vmm/parameters); free some of your blocks ('vmmctl list' shows owners)");
+	}
 	if (ret == -EINTR)
 		return fail(
 			c, EXIT_FAIL,

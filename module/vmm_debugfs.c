@@ -99,6 +99,15 @@ static u32 vmm_holes_fetch(struct vmm_list_iter *it)
 	return n;
 }
 
+/* Forget the batch held: the next entry is fetched from the start. */
+static void vmm_list_rewind(struct vmm_list_iter *it)
+{
+	it->first = 0;
+	it->n = 0;
+	it->last = false;
+	it->next = 0;
+}
+
 /*
  * The entry at @pos: from the batch held, else from the batches after it,
  * fetched in turn; a position before the batch (a seek back) starts again
@@ -111,12 +120,8 @@ static void *vmm_list_at(struct seq_file *m, loff_t pos)
 
 	if (!pos)
 		return SEQ_START_TOKEN;
-	if (pos - 1 < it->first) {
-		it->first = 0;
-		it->n = 0;
-		it->last = false;
-		it->next = 0;
-	}
+	if (pos - 1 < it->first)
+		vmm_list_rewind(it);
 	while (pos - 1 >= it->first + it->n) {
 		if (it->last)
 			return NULL;
@@ -132,8 +137,11 @@ static void *vmm_list_at(struct seq_file *m, loff_t pos)
 	return (u8 *)&it->batch + (pos - 1 - it->first) * it->esize;
 }
 
+/* A read from the top takes a new snapshot, as single_open() files do. */
 static void *vmm_list_start(struct seq_file *m, loff_t *pos)
 {
+	if (!*pos)
+		vmm_list_rewind(m->private);
 	return vmm_list_at(m, *pos);
 }
 

@@ -369,6 +369,60 @@ TEST_F(debugfs, debugfs_positioned_reads_match_the_whole_file)
 	free(buf);
 }
 
+/* The whole of an open debugfs file from @off on, NUL-terminated. */
+static ssize_t read_fd_from(int fd, off_t off, char *buf, size_t cap)
+{
+	ssize_t n = pread_full(fd, buf, cap - 1, off);
+
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/*
+ * Reading an open file again from the start, by lseek() and read() or by
+ * pread(), shows the arena as it is then, as a file opened anew would:
+ * blocks allocated after the first read, into an empty arena and then
+ * past one batch (64), and a block freed after it.
+ */
+TEST_F(debugfs, debugfs_rereads_from_the_start_see_changes)
+{
+	static const char *const files[] = { "blocks", "holes" };
+	char path[128], *buf;
+	int f, fd[2], i;
+
+	buf = malloc(65536);
+	ASSERT_NE(NULL, buf);
+	for (f = 0; f < 2; f++) {
+		snprintf(path, sizeof(path), "%s/%s", VMM_DEBUGFS, files[f]);
+		fd[f] = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd[f]);
+		ASSERT_LT(0, read_fd_from(fd[f], 0, buf, 65536));
+	}
+	EXPECT_NE(NULL, strstr(buf, "           0       262144\n"));
+	ALLOC_AT(self->fd, 512, 0, 1, 0);
+	ASSERT_EQ(0, lseek(fd[0], 0, SEEK_SET));
+	ASSERT_LT(0, read(fd[0], buf, 65535));
+	EXPECT_NE(NULL, strstr(buf, "         1            0          512 "));
+	ASSERT_LT(0, read_fd_from(fd[1], 0, buf, 65536));
+	EXPECT_NE(NULL, strstr(buf, "         512       261632\n"));
+	for (i = 2; i <= 100; i++)
+		ALLOC_AT(self->fd, 512, 0, i, (i - 1) * 512ULL);
+	ASSERT_LT(0, read_fd_from(fd[0], 0, buf, 65536));
+	EXPECT_NE(NULL, strstr(buf, "       100        50688          512 "));
+	ASSERT_LT(0, read_fd_from(fd[1], 0, buf, 65536));
+	EXPECT_NE(NULL, strstr(buf, "       51200       210944\n"));
+	ASSERT_OK(vmm_free(self->fd, 1));
+	ASSERT_LT(0, read_fd_from(fd[0], 0, buf, 65536));
+	EXPECT_EQ(NULL, strstr(buf, "         1            0 "));
+	EXPECT_NE(NULL, strstr(buf, "         2          512 "));
+	ASSERT_LT(0, read_fd_from(fd[1], 0, buf, 65536));
+	EXPECT_NE(NULL, strstr(buf, "           0          512\n"));
+	close(fd[0]);
+	close(fd[1]);
+	free(buf);
+}
+
 /* An arena smaller than the map's 4096 chars: one byte a char. */
 TEST_F(debugfs, debugfs_map_covers_small_odd_arena)
 {

@@ -241,8 +241,9 @@ static inline void vmm_unload_for_reload(void)
 		errno = 0;
 		if (!vmm_unload())
 			return;
+		/* modprobe -r leaves errno 0: wait as for EBUSY. */
 		err = errno;
-		if (err != EAGAIN && err != EWOULDBLOCK && err != EBUSY)
+		if (err && err != EAGAIN && err != EWOULDBLOCK && err != EBUSY)
 			break;
 		usleep(10000);
 	}
@@ -361,6 +362,8 @@ static inline int vmm_free_all(int fd)
 	if (!vmm_last_load || strcmp(vmm_last_load->args, __args) || \
 	    vmm_last_load->dirty || !vmm_module_loaded()) { \
 		vmm_unload_for_reload(); \
+		ASSERT_FALSE(vmm_module_loaded()) \
+			TH_LOG("vmm cannot be unloaded: something still holds it"); \
 		ASSERT_EQ(0, vmm_load(__size)) \
 			TH_LOG("loading vmm size=%s failed: %s", __size, \
 			       strerror(errno)); \
@@ -436,6 +439,7 @@ static void __attribute__((destructor)) vmm_restore_at_exit(void)
 	/* A reference the last test leaked: fail, as no later test will. */
 	if (vmm_module_loaded()) {
 		fprintf(stderr, "# vmm is still loaded after the tests: something holds it\n");
+		fflush(NULL);
 		_exit(KSFT_FAIL);
 	}
 	if (vmm_initial_size[0])

@@ -38,47 +38,42 @@ int vmm_close(int fd)
 	return 0;
 }
 
-/* ALLOC with @a filled in; the results go to @id and @offset if set. */
-static int vmm_alloc_args(int fd, struct vmm_alloc_args *a, __u64 *id,
-			  __u64 *offset)
+/* ALLOC as asked; the results go to @id and @offset if set. */
+static int vmm_alloc_raw(int fd, __u64 size, __u64 align, __u32 flags,
+			 __u32 mode, __u64 *id, __u64 *offset)
 {
-	int ret = vmm_ioctl(fd, VMM_IOC_ALLOC, a);
+	struct vmm_alloc_args a;
+	int ret;
 
+	memset(&a, 0, sizeof(a));
+	a.size = size;
+	a.align = align;
+	a.flags = flags;
+	a.mode = mode;
+	ret = vmm_ioctl(fd, VMM_IOC_ALLOC, &a);
 	if (ret)
 		return ret;
 	if (id)
-		*id = a->id;
+		*id = a.id;
 	if (offset)
-		*offset = a->offset;
+		*offset = a.offset;
 	return 0;
 }
 
 int vmm_alloc_flags(int fd, __u64 size, __u64 align, __u32 flags, __u64 *id,
 		    __u64 *offset)
 {
-	struct vmm_alloc_args a;
-
 	/* Without a mode the kernel would make the block 0000. */
 	if (flags & VMM_ALLOC_MODE)
 		return -EINVAL;
-	memset(&a, 0, sizeof(a));
-	a.size = size;
-	a.align = align;
-	a.flags = flags;
-	return vmm_alloc_args(fd, &a, id, offset);
+	return vmm_alloc_raw(fd, size, align, flags, 0, id, offset);
 }
 
 int vmm_alloc_mode(int fd, __u64 size, __u64 align, __u32 flags, __u32 mode,
 		   __u64 *id, __u64 *offset)
 {
-	struct vmm_alloc_args a;
-
-	memset(&a, 0, sizeof(a));
-	a.size = size;
-	a.align = align;
-	a.flags = flags | VMM_ALLOC_MODE;
-	a.mode = mode;
-	return vmm_alloc_args(fd, &a, id, offset);
+	return vmm_alloc_raw(fd, size, align, flags | VMM_ALLOC_MODE, mode, id,
+			     offset);
 }
 
 int vmm_alloc(int fd, __u64 size, __u64 align, __u64 *id, __u64 *offset)

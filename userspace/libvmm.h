@@ -480,8 +480,14 @@ void vmm_batch_info(struct vmm_batch_entry *e, __u64 id);
  * @count: out: entries stored
  * @next_id: out, may be NULL: @start_id for the next page, 0 at the end
  *
- * Return: 0, -EINVAL for a bad @capacity, or -EIO if the kernel reports
- * more entries than @capacity.
+ * A page may hold fewer than @capacity entries, even none, before the end
+ * (see struct vmm_list_args): loop until *@next_id is 0, or use
+ * vmm_list_iter_next().
+ *
+ * Return: 0, -EINVAL for a bad @capacity, -EFAULT if @entries cannot be
+ * written, -ENOMEM if the kernel cannot allocate a bounce buffer of
+ * @capacity entries, -ENOTTY if @fd is not a vmm device, or -EIO if the
+ * kernel reports more entries than @capacity.
  */
 int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
 	     __u32 capacity, __u32 *count, __u64 *next_id);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -115,15 +116,32 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleep @secs, returning early (non-zero) when a signal asked us to stop. */
+/*
+ * Sleep @secs, returning early (non-zero) when a signal asked us to stop.
+ * SIGINT and SIGTERM are blocked from the check of watch_stop until ppoll()
+ * unblocks them atomically with the sleep, so one that comes between the
+ * two ends the sleep at once rather than after it.
+ */
 static int nap(double secs)
 {
-	struct timespec ts;
+	double end = now_s() + secs;
+	sigset_t stop, old;
 
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	while (!watch_stop && nanosleep(&ts, &ts) && errno == EINTR)
-		;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	while (!watch_stop) {
+		double left = end - now_s();
+		struct timespec ts;
+
+		if (left <= 0)
+			break;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		ppoll(NULL, 0, &ts, &old);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return watch_stop;
 }
 

@@ -336,18 +336,25 @@ static struct report *report_new(void)
 	ASSERT_GEN(__b, __l, (gen), (what)); \
 } while (0)
 
-/* Block @id's INFO mapped count. */
+/*
+ * Block @id's INFO mapped count, waiting up to 10 s for it to settle, as
+ * after a process that mapped it exited (mapped_settles()).
+ */
 #define ASSERT_MAPPED(fd, id, n) do { \
-	__u64 __m = mapped_of((fd), (id)); \
+	__u64 __m = mapped_settles((fd), (id), (n)); \
 	ASSERT_EQ((__u64)(n), __m) \
 		TH_LOG("block %llu: INFO mapped %llu, want %llu", \
 		       (unsigned long long)(id), (unsigned long long)__m, \
 		       (unsigned long long)(n)); \
 } while (0)
 
-/* STATS mapped_blocks and the sysfs file both equal @n. */
+/*
+ * STATS mapped_blocks and the sysfs file both equal @n, once the file does
+ * (it may take a moment after a process that mapped a block exited).
+ */
 #define ASSERT_MAPPED_BLOCKS(fd, n) do { \
 	struct vmm_stats_args __st; \
+	vmm_sysfs_settles("mapped_blocks", (n)); \
 	ASSERT_OK(vmm_stats((fd), &__st)); \
 	ASSERT_EQ((__u64)(n), __st.mapped_blocks); \
 	ASSERT_EQ((__u64)(n), vmm_sysfs("mapped_blocks")); \
@@ -2091,6 +2098,7 @@ TEST_F(mmap, freed_mapped_block_moves_and_is_released_where_it_went)
 	EXPECT_EQ(3 * pg, off);
 	ASSERT_OK(vmm_free(self->fd, 5));
 	ASSERT_OK(munmap(p, 2 * pg));
+	vmm_sysfs_settles("mapped_blocks", 0);
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	EXPECT_EQ(pg, st.used);
 	EXPECT_EQ(0ULL, st.mapped_blocks);

@@ -599,6 +599,25 @@ static inline __u64 vmm_sysfs(const char *name)
 	return vmm_read_u64_file(path);
 }
 
+/*
+ * The sysfs counter @name once it reads @want, or what it reads after 10 s.
+ * For counts that a process's exit brings down: its memory (and with it its
+ * mappings) goes when the last user of its mm lets go, which can be someone
+ * else for a moment (a reader of /proc/PID, the kernel's page aging) after
+ * the process was reaped.
+ */
+static inline __u64 vmm_sysfs_settles(const char *name, __u64 want)
+{
+	__u64 v = vmm_sysfs(name);
+	int i;
+
+	for (i = 0; i < 1000 && v != want; i++) {
+		usleep(10000);
+		v = vmm_sysfs(name);
+	}
+	return v;
+}
+
 /* The header's formula, in integers: 1000 * (free - largest) / free. */
 static inline __u64 vmm_frag(__u64 free, __u64 largest_free)
 {

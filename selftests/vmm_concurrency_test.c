@@ -85,7 +85,9 @@ TEST_F(race, list_sees_stable_blocks_during_alloc_free_churn)
 		ALLOC_AT(self->fd, 100, 0, i, (i - 1) * 100);
 	ASSERT_EQ(0, pthread_create(&th, NULL, churn_thread, &c));
 	end = now_ms() + RUN_MS;
-	while (now_ms() < end) {
+	/* Past RUN_MS (by up to 10 s) only until both sides have run. */
+	while (now_ms() < end ||
+	       ((!lists || !atomic_load(&c.rounds)) && now_ms() < end + 10000)) {
 		__u32 count = 0;
 
 		if (vmm_list(self->fd, 0, e, VMM_LIST_MAX, &count, NULL)) {

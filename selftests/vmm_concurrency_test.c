@@ -87,7 +87,8 @@ TEST_F(race, list_sees_stable_blocks_during_alloc_free_churn)
 	end = now_ms() + RUN_MS;
 	/* Past RUN_MS (by up to 10 s) only until both sides have run. */
 	while (now_ms() < end ||
-	       ((!lists || !atomic_load(&c.rounds)) && now_ms() < end + 10000)) {
+	       ((!lists || !atomic_load(&c.rounds)) &&
+		now_ms() < end + 10000)) {
 		__u32 count = 0;
 
 		if (vmm_list(self->fd, 0, e, VMM_LIST_MAX, &count, NULL)) {
@@ -115,7 +116,7 @@ TEST_F(race, list_sees_stable_blocks_during_alloc_free_churn)
 	EXPECT_EQ(0, bad) TH_LOG("%ld lists missed or garbled stable blocks",
 				 bad);
 	EXPECT_EQ(0, atomic_load(&c.errors));
-	/* Both sides ran: lists were taken during churn, not beside none. */
+	/* Both sides ran (RUN_MS is long enough for them to overlap). */
 	EXPECT_LT(0, lists);
 	EXPECT_LT(0, atomic_load(&c.rounds));
 	EXPECT_EQ((__u64)STABLE, vmm_sysfs("blocks"));
@@ -358,7 +359,7 @@ TEST_F(race, defrag_keeps_writes_made_while_it_moves_blocks)
 	pthread_t th;
 	long long end;
 	long retries = 0;
-	int held = 0, ret;
+	int paused = 0, ret;
 	__u64 i, freed = 0, moved = 0, off, last_off;
 
 	/* Blocks 1..NSMALL of SMALL bytes, each holding its ID, then the
@@ -380,9 +381,13 @@ TEST_F(race, defrag_keeps_writes_made_while_it_moves_blocks)
 	ASSERT_NE(NULL, w.buf);
 	ASSERT_EQ(0, pthread_create(&th, NULL, write_thread, &w));
 	end = now_ms() + RUN_MS;
-	/* Past RUN_MS only while no round has caught the writer between writes. */
+	/*
+	 * Past RUN_MS (by up to 10 s) only while no round has caught the
+	 * writer between two writes.
+	 */
 	while (freed < NSMALL &&
-	       (now_ms() < end || (held == (int)freed && now_ms() < end + 10000))) {
+	       (now_ms() < end ||
+		(paused == (int)freed && now_ms() < end + 10000))) {
 		__u64 round = 0;
 		int calls = 0;
 
@@ -402,15 +407,19 @@ TEST_F(race, defrag_keeps_writes_made_while_it_moves_blocks)
 					   &round, &calls);
 		ASSERT_LE(0, ret) TH_LOG("DEFRAG: %s", strerror(errno));
 		if (!ret) {
+			long long give_up = now_ms() + 10000;
+
 			atomic_store(&w.hold, true);
-			while (!atomic_load(&w.held))
+			while (!atomic_load(&w.held) && now_ms() < give_up)
 				usleep(100);
+			ASSERT_TRUE(atomic_load(&w.held))
+				TH_LOG("a 512 KiB WRITE took over 10 s");
 			ret = defrag_until_compact(self->fd, 0, &round, &calls);
 			ASSERT_EQ(1, ret)
 				TH_LOG("round %llu: not compact after %d calls, the writer paused",
 				       (unsigned long long)freed, calls);
 			atomic_store(&w.hold, false);
-			held++;
+			paused++;
 		}
 		ASSERT_OK(vmm_info(self->fd, NSMALL + 1, &off, NULL));
 		ASSERT_EQ(last_off - SMALL, off);
@@ -425,9 +434,9 @@ TEST_F(race, defrag_keeps_writes_made_while_it_moves_blocks)
 	free(w.buf);
 	TH_LOG("%llu defrags moved %llu bytes; %ld more calls found the big block pinned",
 	       (unsigned long long)freed, (unsigned long long)moved, retries);
-	TH_LOG("%d of those rounds waited for the writer to pause", held);
+	TH_LOG("%d of those rounds waited for the writer to pause", paused);
 	/* Some rounds moved the big block with the writer running. */
-	EXPECT_LT(held, (int)freed);
+	EXPECT_LT(paused, (int)freed);
 	EXPECT_EQ(0, atomic_load(&w.errors));
 	ASSERT_LT(0, atomic_load(&w.last));
 	ASSERT_OK(vmm_read(self->fd, NSMALL + 1, 0, check, BIG));

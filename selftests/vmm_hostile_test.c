@@ -847,12 +847,13 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 
 /*
  * A churner for defrag_ends_under_churn: until told to stop, or for at
- * most CHURN_SECONDS, allocate H and then B (64 bytes) right above it,
- * then free H: B has a hole below it.  H's size steps through 16 values,
- * so a hole is refilled only 16 cycles later, if the defragmentation has
- * not closed it by then: at any moment holes wait above the pass's
- * cursor, and every pass of a running defragmentation finds something
- * to move, however the two interleave.
+ * most its deadline (CHURN_SECONDS, or longer on a slow guest), allocate
+ * H and then B (64 bytes) right above it, then free H: B has a hole
+ * below it.  H's size steps through 16 values, so a hole is refilled only
+ * 16 cycles later, if the defragmentation has not closed it by then: at
+ * any moment holes wait above the pass's cursor, and every pass of a
+ * running defragmentation finds something to move, however the two
+ * interleave.
  */
 #define CHURN_SECONDS	3
 /* Blocks a pass walks over, so that many churn cycles fall in each pass. */
@@ -860,6 +861,7 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 
 struct churn {
 	int fd;
+	__u64 ns;		/* how long to churn at most */
 	volatile int stop;	/* set by the test */
 	volatile int ended;	/* 1: deadline, 2: an ioctl failed */
 	volatile unsigned long cycles;
@@ -869,7 +871,7 @@ struct churn {
 static void *churner(void *arg)
 {
 	struct churn *c = arg;
-	__u64 end = now_ns() + CHURN_SECONDS * 1000000000ULL, h;
+	__u64 end = now_ns() + c->ns, h;
 	int ret;
 
 	while (!c->stop) {
@@ -933,6 +935,27 @@ TEST_F_TIMEOUT(hostile, defrag_ends_under_churn, 120)
 	if (!stall_start(_metadata, &st, self->fd, p))
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 
+	/*
+	 * The churn must outlast a DEFRAG that ends as it should, two walks
+	 * over the blocks, slowed by the churn's calls taking the lock: 3 s,
+	 * or 40 walks if that is longer, but at most 60 s.  (The debug kernel
+	 * beside two other guests: one walk 141 ms, the DEFRAG under churn
+	 * 2441 ms.)  One walk is a DEFRAG before the churn, which finds
+	 * nothing it may move.
+	 */
+	t0 = now_ns();
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &d));
+	ns = now_ns() - t0;
+	ASSERT_EQ(0ULL, d.blocks_moved);
+	memset(&d, 0, sizeof(d));
+	c.ns = CHURN_SECONDS * 1000000000ULL;
+	if (c.ns < 40 * ns)
+		c.ns = 40 * ns;
+	/* Within the test's time, with room for the DEFRAG and teardown. */
+	if (c.ns > 60 * 1000000000ULL)
+		c.ns = 60 * 1000000000ULL;
+	ksft_print_msg("one walk: %llu ms; churn for at most %llu ms\n",
+		       ns / 1000000, c.ns / 1000000);
 	c.fd = self->fd;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, churner, &c));
 	while (!c.cycles && !c.ended)

@@ -486,8 +486,9 @@ void vmm_batch_info(struct vmm_batch_entry *e, __u64 id);
  *
  * Return: 0, -EINVAL for a bad @capacity, -EFAULT if @entries cannot be
  * written, -ENOMEM if the kernel cannot allocate a bounce buffer of
- * @capacity entries, -ENOTTY if @fd is not a vmm device, or -EIO if the
- * kernel reports more entries than @capacity.
+ * @capacity entries, -EBADF for a bad @fd, -ENOTTY (typically) if @fd is
+ * not a vmm device, or -EIO if the kernel reports more entries than
+ * @capacity.
  */
 int vmm_list(int fd, __u64 start_id, struct vmm_block_info *entries,
 	     __u32 capacity, __u32 *count, __u64 *next_id);

@@ -87,22 +87,28 @@ static __u64 mapped_of(int fd, __u64 id)
 	return info_get(fd, id, &a) ? UINT64_MAX : a.mapped;
 }
 
+/* A block to read INFO's mapped count of, for vmm_settles(). */
+struct mapped_arg {
+	int fd;
+	__u64 id;
+};
+
+static __u64 mapped_read(const void *arg)
+{
+	const struct mapped_arg *m = arg;
+
+	return mapped_of(m->fd, m->id);
+}
+
 /*
- * INFO's mapped count of @id once it is @n, or what it is after 10 s.
- * A process's memory goes when the last user of its mm lets go, which
- * can be someone else for a moment (a reader of /proc/PID, the kernel's
- * page aging) after the process exec'd or was reaped.
+ * INFO's mapped count of @id once it is @n, or what it is after 10 s: a
+ * process's mappings can outlast it for a moment (vmm_settles()).
  */
 static __u64 mapped_settles(int fd, __u64 id, __u64 n)
 {
-	__u64 m = mapped_of(fd, id);
-	int i;
+	const struct mapped_arg m = { .fd = fd, .id = id };
 
-	for (i = 0; i < 1000 && m != n; i++) {
-		usleep(10000);
-		m = mapped_of(fd, id);
-	}
-	return m;
+	return vmm_settles(mapped_read, &m, n);
 }
 
 /* INFO's offset, or UINT64_MAX if INFO fails. */

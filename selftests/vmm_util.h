@@ -600,22 +600,34 @@ static inline __u64 vmm_sysfs(const char *name)
 }
 
 /*
- * The sysfs counter @name once it reads @want, or what it reads after 10 s.
- * For counts that a process's exit brings down: its memory (and with it its
+ * @get(@arg) once it returns @want, or what it returns after 10 s.  For
+ * counts that a process's exit brings down: its memory (and with it its
  * mappings) goes when the last user of its mm lets go, which can be someone
  * else for a moment (a reader of /proc/PID, the kernel's page aging) after
- * the process was reaped.
+ * the process exec'd or was reaped.
  */
-static inline __u64 vmm_sysfs_settles(const char *name, __u64 want)
+static inline __u64 vmm_settles(__u64 (*get)(const void *arg),
+				const void *arg, __u64 want)
 {
-	__u64 v = vmm_sysfs(name);
+	__u64 v = get(arg);
 	int i;
 
 	for (i = 0; i < 1000 && v != want; i++) {
 		usleep(10000);
-		v = vmm_sysfs(name);
+		v = get(arg);
 	}
 	return v;
+}
+
+static inline __u64 vmm_sysfs_of(const void *name)
+{
+	return vmm_sysfs(name);
+}
+
+/* The sysfs counter @name once it reads @want (vmm_settles()). */
+static inline __u64 vmm_sysfs_settles(const char *name, __u64 want)
+{
+	return vmm_settles(vmm_sysfs_of, name, want);
 }
 
 /* The header's formula, in integers: 1000 * (free - largest) / free. */

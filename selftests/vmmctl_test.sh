@@ -1436,6 +1436,37 @@ used 15 (15.0%), free 85, largest free 65, fragmentation $(awk -v f="$(cat "$SYS
 
 fi
 
+# A batch's cat of a block freed while the cat runs, held back by a full
+# pipe in its first 16 MiB: the line still carries every byte and its
+# newline, where a cat by windows could only follow the bytes it had
+# written with an error on the same line.
+reload 64M
+big=$($V alloc 17M --mappable)
+$V fill "$big" a >/dev/null
+rm -f "$T/catpipe"
+mkfifo "$T/catpipe"
+echo "cat $big" >"$T/batch"
+$V batch <"$T/batch" >"$T/catpipe" 2>"$T/cat.err" &
+cpid=$!
+exec 3<"$T/catpipe"
+blocked=no
+for i in $(seq 200); do
+	case $(cat /proc/$cpid/wchan 2>/dev/null) in
+	pipe_write | anon_pipe_write) blocked=yes && break ;;
+	esac
+	sleep 0.05
+done
+$V free "$big"
+freed=$?
+cat <&3 >"$T/catout"
+exec 3<&-
+wait $cpid
+RC=$?
+expect "batch: cat of a 17 MiB block freed while it runs gives the whole line" \
+	"blocked $blocked, free $freed, exit $RC, $(wc -c <"$T/catout") bytes, $(tr -d a <"$T/catout" | od -An -tx1 | tr -d ' '), '$(cat "$T/cat.err")'" \
+	"blocked yes, free 0, exit 0, $((17 * 1048576 + 1)) bytes, 0a, ''"
+check "and the block is gone" 2 '' "no block with ID $big" $V info "$big"
+
 # A 1 GiB arena of many blocks, fragmented, in one batch: the module's
 # side runs in both modes.  The SVG of it aggregates what is under a
 # pixel, so its size depends on the picture, not on the blocks.  With the

@@ -295,7 +295,7 @@ static int fill_window(struct ctx *c, const struct range *r, unsigned char *p,
 static int through_mapping(struct ctx *c, int fd, const struct range *r,
 			   const char *pat, size_t plen)
 {
-	__u64 page = (__u64)page_size(), done, n;
+	__u64 page = (__u64)page_size(), window = MAP_WINDOW, done, n;
 	int prot = r->fill ? PROT_READ | PROT_WRITE : PROT_READ;
 	unsigned char *buf = NULL;
 	int ret = EXIT_OK;
@@ -305,6 +305,17 @@ static int through_mapping(struct ctx *c, int fd, const struct range *r,
 		if (!buf)
 			return fail(c, EXIT_FAIL, "out of memory");
 	}
+	/*
+	 * A batch prints one line per command, so its cat cannot follow the
+	 * bytes it has written with an error: it maps the whole range at
+	 * once where the address space has room.  A block freed (by its
+	 * owner, or anyone allowed to) while the cat runs then stays
+	 * readable through that mapping to the end, where a second window
+	 * would fail to map.  Elsewhere, and when the address space is too
+	 * small, windows bound the page tables a long cat builds.
+	 */
+	if (c->batch && !r->fill && r->len <= SIZE_MAX - page)
+		window = r->len + page;
 	for (done = 0; done < r->len && ret == EXIT_OK; done += n) {
 		__u64 at = r->off + done, start = at / page * page;
 		size_t maplen;
@@ -312,10 +323,15 @@ static int through_mapping(struct ctx *c, int fd, const struct range *r,
 		int err;
 
 		n = r->len - done;
-		if (n > MAP_WINDOW - (at - start))
-			n = MAP_WINDOW - (at - start);
+		if (n > window - (at - start))
+			n = window - (at - start);
 		maplen = (size_t)(at - start + n);
 		err = vmm_map(fd, (__u64)r->id, start, maplen, prot, &base);
+		if (err == -ENOMEM && window > MAP_WINDOW) {
+			window = MAP_WINDOW;
+			n = 0;
+			continue;
+		}
 		if (err) {
 			ret = map_failed(c, r, -err);
 			break;

@@ -412,6 +412,8 @@ struct vmm_arena {
 	struct mutex compact_lock;
 };
 
+struct vmm_batch_bufs;
+
 /**
  * struct vmm_device - the one /dev/vmm instance
  * @misc: the registered misc device
@@ -419,11 +421,16 @@ struct vmm_arena {
  * @inode: an inode of vmm's own pseudo filesystem, whose address space
  *	every open file uses as its f_mapping, whatever device node it was
  *	opened through, so that a block's mappings are all in one place
+ * @batch_bufs: room for the largest VMM_IOC_BATCH call, lent to one call
+ *	at a time (vmm_batch.c)
+ * @batch_lent: bit 0 is set while @batch_bufs is lent
  */
 struct vmm_device {
 	struct miscdevice misc;
 	struct vmm_arena arena;
 	struct inode *inode;
+	struct vmm_batch_bufs *batch_bufs;
+	unsigned long batch_lent;
 };
 
 /*
@@ -723,6 +730,8 @@ int vmm_rw_check_args(const struct vmm_rw_args *args, bool write);
 int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
 	      bool write);
 /* vmm_batch.c: VMM_IOC_BATCH. */
+int vmm_batch_init(struct vmm_device *vmm);
+void vmm_batch_exit(struct vmm_device *vmm);
 int vmm_ioctl_batch(struct file *file, void __user *argp);
 
 extern const struct attribute_group *vmm_groups[];

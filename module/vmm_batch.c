@@ -25,6 +25,7 @@
  * entries are copied in before the first runs and out after the last.
  */
 
+#include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/fs.h>
@@ -287,6 +288,87 @@ static int vmm_batch_header(struct vmm_batch_args *args)
 }
 
 /**
+ * struct vmm_batch_bufs - room for one call's entries and arena requests
+ * @e: the entries, copied in
+ * @ops: the arena's requests for a run of ALLOC, FREE and INFO entries
+ *
+ * Why: a call that allocated these each time paid, besides the two
+ * allocations, for clearing them (init_on_alloc, the default of Debian's
+ * kernels and others): 28 KiB for a call of 256 entries, of which the
+ * entries come from a page allocation of their own past 8 KiB.  One set,
+ * made when the module loads, is lent to one call at a time; a call that
+ * finds it lent allocates its own, as before, and nobody waits for it.
+ * What a call leaves in it stays there: the next call copies out only
+ * entries it copied in itself, and sets every field of a request the
+ * arena reads (vmm_batch_meta_op()).
+ */
+struct vmm_batch_bufs {
+	struct vmm_batch_entry e[VMM_BATCH_MAX];
+	struct vmm_meta_op ops[VMM_BATCH_META_MAX];
+};
+
+/**
+ * vmm_batch_init() - make the buffers lent to one batch at a time
+ * @vmm: the device
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int vmm_batch_init(struct vmm_device *vmm)
+{
+	vmm->batch_bufs = kvmalloc(sizeof(*vmm->batch_bufs), GFP_KERNEL);
+	if (!vmm->batch_bufs)
+		return -ENOMEM;
+	vmm->batch_lent = 0;
+	return 0;
+}
+
+/**
+ * vmm_batch_exit() - free what vmm_batch_init() made
+ * @vmm: the device, with no file open
+ */
+void vmm_batch_exit(struct vmm_device *vmm)
+{
+	WARN_ON_ONCE(test_bit(0, &vmm->batch_lent));
+	kvfree(vmm->batch_bufs);
+}
+
+/*
+ * Room for @count entries and their requests: the device's, unless another
+ * call has them, then allocated.  Return: whether the device's were lent
+ * (give them back with vmm_batch_bufs_put()), or -ENOMEM.
+ */
+static int vmm_batch_bufs_get(struct vmm_device *vmm, struct vmm_batch *b,
+			      u32 count)
+{
+	if (!test_and_set_bit_lock(0, &vmm->batch_lent)) {
+		b->e = vmm->batch_bufs->e;
+		b->ops = vmm->batch_bufs->ops;
+		return 1;
+	}
+	b->e = kvmalloc_array(count, sizeof(*b->e), GFP_KERNEL_ACCOUNT);
+	if (!b->e)
+		return -ENOMEM;
+	b->ops = kvmalloc_array(min_t(u32, count, VMM_BATCH_META_MAX),
+				sizeof(*b->ops), GFP_KERNEL_ACCOUNT);
+	if (!b->ops) {
+		kvfree(b->e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vmm_batch_bufs_put(struct vmm_device *vmm, struct vmm_batch *b,
+			       bool lent)
+{
+	if (lent) {
+		clear_bit_unlock(0, &vmm->batch_lent);
+		return;
+	}
+	kvfree(b->ops);
+	kvfree(b->e);
+}
+
+/**
  * vmm_ioctl_batch() - VMM_IOC_BATCH: run several operations in one call
  * @file: the open device
  * @argp: user address of a &struct vmm_batch_args
@@ -300,11 +382,12 @@ static int vmm_batch_header(struct vmm_batch_args *args)
  */
 int vmm_ioctl_batch(struct file *file, void __user *argp)
 {
+	struct vmm_device *vmm = ((struct vmm_file *)file->private_data)->vmm;
 	struct vmm_batch_entry __user *uentries;
 	struct vmm_batch_args args;
 	struct vmm_batch b;
 	size_t len;
-	int ret;
+	int lent, ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -313,15 +396,9 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 		return ret;
 	uentries = u64_to_user_ptr(args.entries);
 	len = array_size(args.count, sizeof(*b.e));
-	b.e = kvmalloc_array(args.count, sizeof(*b.e), GFP_KERNEL_ACCOUNT);
-	if (!b.e)
-		return -ENOMEM;
-	b.ops = kvmalloc_array(min_t(u32, args.count, VMM_BATCH_META_MAX),
-			       sizeof(*b.ops), GFP_KERNEL_ACCOUNT);
-	if (!b.ops) {
-		ret = -ENOMEM;
-		goto out_free;
-	}
+	lent = vmm_batch_bufs_get(vmm, &b, args.count);
+	if (lent < 0)
+		return lent;
 	/* Nothing runs unless every result, and the header, can be stored. */
 	if (copy_from_user(b.e, uentries, len) ||
 	    vmm_args_writable(uentries, b.e, len) ||
@@ -345,7 +422,6 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 		ret = -EFAULT;
 	}
 out_free:
-	kvfree(b.ops);
-	kvfree(b.e);
+	vmm_batch_bufs_put(vmm, &b, lent);
 	return ret;
 }

@@ -222,6 +222,11 @@ static int __init vmm_init(void)
 		       ret);
 		goto err_destroy;
 	}
+	ret = vmm_batch_init(vmm_dev);
+	if (ret) {
+		pr_err("cannot allocate the batch buffers (%d)\n", ret);
+		goto err_mapping;
+	}
 
 	vmm_dev->misc.minor = MISC_DYNAMIC_MINOR;
 	vmm_dev->misc.name = "vmm";
@@ -253,6 +258,8 @@ err_not_ready:
 	kernel_param_lock(THIS_MODULE);
 	vmm_ready = false;
 	kernel_param_unlock(THIS_MODULE);
+	vmm_batch_exit(vmm_dev);
+err_mapping:
 	vmm_mapping_exit(vmm_dev);
 err_destroy:
 	vmm_arena_destroy(&vmm_dev->arena);
@@ -269,6 +276,7 @@ static void __exit vmm_exit(void)
 	vmm_ready = false;
 	kernel_param_unlock(THIS_MODULE);
 	misc_deregister(&vmm_dev->misc);
+	vmm_batch_exit(vmm_dev);
 	vmm_mapping_exit(vmm_dev);
 	vmm_arena_destroy(&vmm_dev->arena);
 	kfree(vmm_dev);

@@ -7,7 +7,8 @@
  * VMM_BATCH_CONTINUE, a block allocated and used in one call, permissions
  * and quotas through one credential lookup, 256 entries, a batch giving
  * what the same operations one by one give, SIGKILL or a handled signal
- * in the middle, the results that cannot be written back, and a hostile
+ * in the middle, the results that cannot be written back, two batches at
+ * once (each keeps its own entries), and a hostile
  * user's batches of 256 ALLOCs or of 256 arena-sized READs, which must
  * hold the arena's lock no longer than single commands do.
  *
@@ -1247,6 +1248,37 @@ TEST_F_TIMEOUT(batch, handled_signal_stops_between_entries, 300)
 }
 
 /*
+ * A userfaultfd with one page at *@area registered for missing faults,
+ * which hold whoever touches the page until the test supplies it
+ * (UFFDIO_ZEROPAGE).  Return: the userfaultfd, or -errno.
+ */
+static int uffd_page(void **area, size_t pg)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	int fd, err;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*area == MAP_FAILED) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	reg.range = (struct uffdio_range){ (uintptr_t)*area, pg };
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		err = errno;
+		munmap(*area, pg);
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/*
  * The entries become read-only while the call runs: the results cannot
  * be stored, so the call fails with EFAULT and frees the block its ALLOC
  * made, whose ID nobody learnt.  The call's second entry READs into a
@@ -1258,8 +1290,6 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 {
 	size_t len = VMM_BATCH_MAX * sizeof(struct vmm_batch_entry);
 	size_t pg = sysconf(_SC_PAGESIZE);
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct uffdio_zeropage zero = { 0 };
 	struct pollfd pfd = { .events = POLLIN };
 	struct vmm_batch_entry *e;
@@ -1273,16 +1303,10 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	allocs = stat_allocs(self->fd);
-	pfd.fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-	if (pfd.fd < 0 && errno == ENOSYS)
+	pfd.fd = uffd_page(&area, pg);
+	if (pfd.fd == -ENOSYS)
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
-	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(errno));
-	ASSERT_OK(ioctl(pfd.fd, UFFDIO_API, &api));
-	area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, area);
-	reg.range = (struct uffdio_range){ (uintptr_t)area, pg };
-	ASSERT_OK(ioctl(pfd.fd, UFFDIO_REGISTER, &reg));
+	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(-pfd.fd));
 	e = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, e);
@@ -1297,7 +1321,7 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 	ASSERT_EQ((ssize_t)sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
 	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 	ASSERT_OK(mprotect(e, len, PROT_READ));
-	zero.range = reg.range;
+	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
 	ASSERT_OK(ioctl(pfd.fd, UFFDIO_ZEROPAGE, &zero));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-1, c.ret);
@@ -1307,6 +1331,91 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 	EXPECT_EQ(1ULL, stat_blocks(self->fd));
 	EXPECT_ERR(ENOENT, vmm_info(self->fd, id + 1, NULL, NULL));
 	munmap(e, len);
+	munmap(area, pg);
+	close(pfd.fd);
+	ASSERT_OK(vmm_free(self->fd, id));
+}
+
+/*
+ * Two batches at once.  The device lends one set of buffers to one call
+ * at a time; the first call here keeps them, held on a userfaultfd page
+ * (its entry 1 READs into it), while a second call of 256 entries runs
+ * on buffers of its own.  Each call keeps its own entries and results:
+ * the second's ALLOCs and INFOs answer as they should, and the first, let
+ * go, runs its own READs, not the second's entries.
+ */
+TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
+{
+	static struct vmm_batch_entry first[VMM_BATCH_MAX];
+	static const char text[] = "0123456789abcdef";
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct uffdio_zeropage zero = { 0 };
+	struct pollfd pfd = { .events = POLLIN };
+	static char buf[16];
+	struct vmm_batch_args a;
+	struct batch_call c;
+	struct uffd_msg msg;
+	__u64 id, blocks;
+	void *area;
+	pthread_t t;
+	int i;
+
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
+	ASSERT_OK(vmm_write(self->fd, id, 0, text, 16));
+	blocks = stat_blocks(self->fd);
+	pfd.fd = uffd_page(&area, pg);
+	if (pfd.fd == -ENOSYS)
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(-pfd.fd));
+	first[0] = e_alloc(100, 0, 0, 0);
+	first[1] = e_rw(false, id, 0, area, pg);
+	for (i = 2; i < VMM_BATCH_MAX; i++)
+		first[i] = e_rw(false, id, 0, buf, sizeof(buf));
+	c = (struct batch_call){ .fd = self->fd, .e = first };
+	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
+	ASSERT_EQ(1, poll(&pfd, 1, 10000))
+		TH_LOG("no page fault on the userfaultfd in 10 s");
+	ASSERT_EQ((ssize_t)sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	for (i = 0; i < VMM_BATCH_MAX; i++)
+		self->e[i] = i % 2 ? e_info(id) : e_alloc(64, 0, 0, 0);
+	ASSERT_EQ(0, batch(self->fd, self->e, VMM_BATCH_MAX, 0, &a))
+		TH_LOG("the second batch: %s", strerror(errno));
+	EXPECT_EQ((__u32)VMM_BATCH_MAX, a.done);
+	EXPECT_EQ(0U, a.failed);
+	for (i = 0; i < VMM_BATCH_MAX; i++) {
+		EXPECT_EQ(0, self->e[i].result) TH_LOG("entry %d", i);
+		if (i % 2) {
+			EXPECT_EQ((__u64)pg, self->e[i].info.size)
+				TH_LOG("entry %d", i);
+		} else if (i) {
+			EXPECT_EQ(self->e[i - 2].alloc.id + 1,
+				  self->e[i].alloc.id) TH_LOG("entry %d", i);
+		}
+	}
+
+	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
+	ASSERT_OK(ioctl(pfd.fd, UFFDIO_ZEROPAGE, &zero));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, c.ret) TH_LOG("the first batch: %s", strerror(c.err));
+	EXPECT_EQ((__u32)VMM_BATCH_MAX, c.a.done);
+	EXPECT_EQ(0U, c.a.failed);
+	for (i = 0; i < VMM_BATCH_MAX; i++) {
+		EXPECT_EQ(i ? VMM_BATCH_READ : VMM_BATCH_ALLOC, first[i].op)
+			TH_LOG("entry %d of the first batch", i);
+		EXPECT_EQ(0, first[i].result)
+			TH_LOG("entry %d of the first batch", i);
+	}
+	EXPECT_EQ(0, memcmp(buf, text, 16));
+	EXPECT_EQ(0, memcmp(area, text, 16));
+	/* The first call's block and the second's 128, nothing else. */
+	EXPECT_EQ(blocks + 1 + VMM_BATCH_MAX / 2, stat_blocks(self->fd));
+	if (!first[0].result)
+		EXPECT_OK(vmm_free(self->fd, first[0].alloc.id));
+	for (i = 0; i < VMM_BATCH_MAX; i += 2)
+		if (!self->e[i].result)
+			EXPECT_OK(vmm_free(self->fd, self->e[i].alloc.id));
 	munmap(area, pg);
 	close(pfd.fd);
 	ASSERT_OK(vmm_free(self->fd, id));

@@ -315,7 +315,7 @@ struct vmm_batch_bufs {
  */
 int vmm_batch_init(struct vmm_device *vmm)
 {
-	vmm->batch_bufs = kvmalloc(sizeof(*vmm->batch_bufs), GFP_KERNEL);
+	vmm->batch_bufs = kvmalloc_obj(*vmm->batch_bufs, GFP_KERNEL);
 	if (!vmm->batch_bufs)
 		return -ENOMEM;
 	vmm->batch_lent = 0;

@@ -11,18 +11,27 @@
 #include <linux/slab.h>
 
 /*
- * kzalloc_obj(P, gfp): one zeroed object of P's type, P being an
- * expression (*ptr) or a type, assignable only to a pointer of that type.
- * Mainline has it since 7.0, commit 2932ba8d9c99 ("slab: Introduce
- * kmalloc_obj() and family"), and checkpatch of 7.x asks for it instead
- * of kzalloc(sizeof(*ptr), gfp).  Stable kernels took it too (Debian 13's
- * 6.12.118 has it), so this asks whether the macro exists, not which
- * version this is.  The GFP argument is not optional here.
+ * kzalloc_obj(P, gfp), kvmalloc_obj(P, gfp): one object (zeroed, or from
+ * kvmalloc()) of P's type, P being an expression (*ptr) or a type,
+ * assignable only to a pointer of that type.  Mainline has them since
+ * 7.0, commit 2932ba8d9c99 ("slab: Introduce kmalloc_obj() and family"),
+ * and checkpatch of 7.x asks for them instead of kzalloc(sizeof(*ptr),
+ * gfp) and kvmalloc(sizeof(*ptr), gfp).  Stable kernels took them too
+ * (Debian 13's 6.12.118 has them), so this asks whether each macro
+ * exists, not which version this is.  The GFP argument is not optional
+ * here.
  */
 #ifndef kzalloc_obj
 #define kzalloc_obj(P, gfp)					\
 	({							\
 		typeof(P) *__vmm_obj = kzalloc(sizeof(P), gfp);	\
+		__vmm_obj;					\
+	})
+#endif
+#ifndef kvmalloc_obj
+#define kvmalloc_obj(P, gfp)					\
+	({							\
+		typeof(P) *__vmm_obj = kvmalloc(sizeof(P), gfp);	\
 		__vmm_obj;					\
 	})
 #endif

@@ -294,7 +294,7 @@ static int vmm_batch_header(struct vmm_batch_args *args)
  *
  * Why: a call that allocated these each time paid, besides the two
  * allocations, for clearing them (init_on_alloc, the default of Debian's
- * kernels and others): 28 KiB for a call of 256 entries, of which the
+ * kernels and others): 27 KiB for a call of 256 entries, of which the
  * entries come from a page allocation of their own past 8 KiB.  One set,
  * made when the module loads, is lent to one call at a time; a call that
  * finds it lent allocates its own, as before, and nobody waits for it.

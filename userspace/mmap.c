@@ -276,6 +276,39 @@ static int cat_window(struct ctx *c, const struct range *r,
 	return EXIT_OK;
 }
 
+/*
+ * Write @n bytes from @skip bytes into the mapping at *@base (*@maplen
+ * bytes) to standard output, a window at a time, unmapping each window's
+ * whole pages once written but for the last window's: *@base and *@maplen
+ * are then what is left to unmap.
+ */
+static int cat_mapping(struct ctx *c, const struct range *r, void **base,
+		       size_t *maplen, size_t skip, size_t n,
+		       unsigned char *buf)
+{
+	unsigned char *p = (unsigned char *)*base + skip;
+	size_t page = (size_t)page_size();
+	int ret = EXIT_OK;
+
+	while (n && ret == EXIT_OK) {
+		size_t k = n < MAP_WINDOW ? n : (size_t)MAP_WINDOW, gone;
+
+		ret = cat_window(c, r, p, k, buf);
+		p += k;
+		n -= k;
+		if (ret != EXIT_OK || !n)
+			break;
+		/* The whole pages before the next byte are done with. */
+		gone = (size_t)(p - (unsigned char *)*base) / page * page;
+		if (gone) {
+			vmm_unmap(*base, gone);
+			*base = (unsigned char *)*base + gone;
+			*maplen -= gone;
+		}
+	}
+	return ret;
+}
+
 /* Repeat @pat (@plen bytes) from its byte @phase over @n bytes at @p. */
 static int fill_window(struct ctx *c, const struct range *r, unsigned char *p,
 		       size_t n, const char *pat, size_t plen, size_t phase)
@@ -311,8 +344,10 @@ static int through_mapping(struct ctx *c, int fd, const struct range *r,
 	 * once where the address space has room.  A block freed (by its
 	 * owner, or anyone allowed to) while the cat runs then stays
 	 * readable through that mapping to the end, where a second window
-	 * would fail to map.  Elsewhere, and when the address space is too
-	 * small, windows bound the page tables a long cat builds.
+	 * would fail to map.  It unmaps each window's pages once written
+	 * (cat_mapping()), so that the page tables stay bounded as with
+	 * windows.  Elsewhere, and when the address space is too small, it
+	 * maps one window at a time.
 	 */
 	if (c->batch && !r->fill && r->len <= SIZE_MAX - page)
 		window = r->len + page;
@@ -342,9 +377,8 @@ static int through_mapping(struct ctx *c, int fd, const struct range *r,
 					  (size_t)n, pat, plen,
 					  (size_t)(done % plen));
 		} else {
-			ret = cat_window(c, r,
-					 (unsigned char *)base + (at - start),
-					 (size_t)n, buf);
+			ret = cat_mapping(c, r, &base, &maplen,
+					  (size_t)(at - start), (size_t)n, buf);
 		}
 		vmm_unmap(base, maplen);
 	}

@@ -21,8 +21,12 @@
  * holds of the lock, a bounded number of them per hold
  * (vmm_arena_meta_run()).
  *
- * Locking: none of its own.  No lock is held across a user copy; the
- * entries are copied in before the first runs and out after the last.
+ * Locking: no lock is held across a user copy; the entries are copied in
+ * before the first runs and out after the last.  The device's buffers
+ * (&struct vmm_batch_bufs) go to one call at a time, by a bit lock that
+ * is only ever tried, never waited for, and that is held across the
+ * call's user copies, stalls included: a call that finds it held
+ * allocates buffers of its own.
  */
 
 #include <linux/bitops.h>
@@ -46,6 +50,7 @@
  * @done: entries run so far, each with its result set
  * @failed: of @done, those that failed
  * @cont: %VMM_BATCH_CONTINUE: run on after a failure
+ * @lent: @e and @ops are the device's (vmm_batch_bufs_get())
  * @ops: room for @count entries' requests to vmm_arena_meta_run()
  */
 struct vmm_batch {
@@ -56,6 +61,7 @@ struct vmm_batch {
 	u32 done;
 	u32 failed;
 	bool cont;
+	bool lent;
 };
 
 /* The size of each op's own struct in the entry's union. */
@@ -196,6 +202,9 @@ static void vmm_batch_meta_op(struct vmm_caller *c,
 		vmm_alloc_req_fill(c, &e->alloc, &op->req);
 		op->id = 0;
 	} else {
+		/* Not read for these; no stale pointer of an earlier call. */
+		op->req.cred = NULL;
+		op->req.scope = NULL;
 		op->size = 0;
 		op->align = 0;
 		op->compact = false;
@@ -333,17 +342,20 @@ void vmm_batch_exit(struct vmm_device *vmm)
 }
 
 /*
- * Room for @count entries and their requests: the device's, unless another
- * call has them, then allocated.  Return: whether the device's were lent
- * (give them back with vmm_batch_bufs_put()), or -ENOMEM.
+ * Room for @count entries and their requests in @b: the device's, unless
+ * another call has them, then allocated; give them back with
+ * vmm_batch_bufs_put().  Return: 0 or -ENOMEM.
  */
 static int vmm_batch_bufs_get(struct vmm_device *vmm, struct vmm_batch *b,
 			      u32 count)
 {
-	if (!test_and_set_bit_lock(0, &vmm->batch_lent)) {
+	/* A look before the atomic, which would bounce the cache line. */
+	b->lent = !test_bit(0, &vmm->batch_lent) &&
+		  !test_and_set_bit_lock(0, &vmm->batch_lent);
+	if (b->lent) {
 		b->e = vmm->batch_bufs->e;
 		b->ops = vmm->batch_bufs->ops;
-		return 1;
+		return 0;
 	}
 	b->e = kvmalloc_array(count, sizeof(*b->e), GFP_KERNEL_ACCOUNT);
 	if (!b->e)
@@ -357,10 +369,9 @@ static int vmm_batch_bufs_get(struct vmm_device *vmm, struct vmm_batch *b,
 	return 0;
 }
 
-static void vmm_batch_bufs_put(struct vmm_device *vmm, struct vmm_batch *b,
-			       bool lent)
+static void vmm_batch_bufs_put(struct vmm_device *vmm, struct vmm_batch *b)
 {
-	if (lent) {
+	if (b->lent) {
 		clear_bit_unlock(0, &vmm->batch_lent);
 		return;
 	}
@@ -382,12 +393,12 @@ static void vmm_batch_bufs_put(struct vmm_device *vmm, struct vmm_batch *b,
  */
 int vmm_ioctl_batch(struct file *file, void __user *argp)
 {
-	struct vmm_device *vmm = ((struct vmm_file *)file->private_data)->vmm;
+	struct vmm_file *vf = file->private_data;
 	struct vmm_batch_entry __user *uentries;
 	struct vmm_batch_args args;
 	struct vmm_batch b;
 	size_t len;
-	int lent, ret;
+	int ret;
 
 	if (copy_from_user(&args, argp, sizeof(args)))
 		return -EFAULT;
@@ -396,9 +407,9 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 		return ret;
 	uentries = u64_to_user_ptr(args.entries);
 	len = array_size(args.count, sizeof(*b.e));
-	lent = vmm_batch_bufs_get(vmm, &b, args.count);
-	if (lent < 0)
-		return lent;
+	ret = vmm_batch_bufs_get(vf->vmm, &b, args.count);
+	if (ret)
+		return ret;
 	/* Nothing runs unless every result, and the header, can be stored. */
 	if (copy_from_user(b.e, uentries, len) ||
 	    vmm_args_writable(uentries, b.e, len) ||
@@ -422,6 +433,6 @@ int vmm_ioctl_batch(struct file *file, void __user *argp)
 		ret = -EFAULT;
 	}
 out_free:
-	vmm_batch_bufs_put(vmm, &b, lent);
+	vmm_batch_bufs_put(vf->vmm, &b);
 	return ret;
 }

@@ -31,7 +31,7 @@
 #ifndef kvmalloc_obj
 #define kvmalloc_obj(P, gfp)					\
 	({							\
-		typeof(P) *__vmm_obj = kvmalloc(sizeof(P), gfp);	\
+		typeof(P) *__vmm_obj = kvmalloc(sizeof(P), gfp); \
 		__vmm_obj;					\
 	})
 #endif

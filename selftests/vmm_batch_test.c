@@ -1278,6 +1278,19 @@ static int uffd_page(void **area, size_t pg)
 	return fd;
 }
 
+/* 0 once a missing-page fault waits on @uffd, -1 if none came in 10 s. */
+static int uffd_wait_fault(int uffd)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&pfd, 1, 10000) != 1 ||
+	    read(uffd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return -1;
+	return 0;
+}
+
 /*
  * The entries become read-only while the call runs: the results cannot
  * be stored, so the call fails with EFAULT and frees the block its ALLOC
@@ -1291,22 +1304,20 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 	size_t len = VMM_BATCH_MAX * sizeof(struct vmm_batch_entry);
 	size_t pg = sysconf(_SC_PAGESIZE);
 	struct uffdio_zeropage zero = { 0 };
-	struct pollfd pfd = { .events = POLLIN };
 	struct vmm_batch_entry *e;
 	static char buf[16];
 	struct batch_call c;
-	struct uffd_msg msg;
 	__u64 id, allocs;
 	void *area;
 	pthread_t t;
-	int i;
+	int uffd, i;
 
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	allocs = stat_allocs(self->fd);
-	pfd.fd = uffd_page(&area, pg);
-	if (pfd.fd == -ENOSYS)
+	uffd = uffd_page(&area, pg);
+	if (uffd == -ENOSYS)
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
-	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(-pfd.fd));
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
 	e = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, e);
@@ -1316,13 +1327,11 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 		e[i] = e_rw(false, id, 0, buf, sizeof(buf));
 	c = (struct batch_call){ .fd = self->fd, .e = e };
 	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
-	ASSERT_EQ(1, poll(&pfd, 1, 10000))
+	ASSERT_EQ(0, uffd_wait_fault(uffd))
 		TH_LOG("no page fault on the userfaultfd in 10 s");
-	ASSERT_EQ((ssize_t)sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
-	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 	ASSERT_OK(mprotect(e, len, PROT_READ));
 	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
-	ASSERT_OK(ioctl(pfd.fd, UFFDIO_ZEROPAGE, &zero));
+	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-1, c.ret);
 	EXPECT_EQ(EFAULT, c.err);
@@ -1332,7 +1341,7 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 	EXPECT_ERR(ENOENT, vmm_info(self->fd, id + 1, NULL, NULL));
 	munmap(e, len);
 	munmap(area, pg);
-	close(pfd.fd);
+	close(uffd);
 	ASSERT_OK(vmm_free(self->fd, id));
 }
 
@@ -1350,33 +1359,29 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 	static const char text[] = "0123456789abcdef";
 	size_t pg = sysconf(_SC_PAGESIZE);
 	struct uffdio_zeropage zero = { 0 };
-	struct pollfd pfd = { .events = POLLIN };
 	static char buf[16];
 	struct vmm_batch_args a;
 	struct batch_call c;
-	struct uffd_msg msg;
 	__u64 id, blocks;
 	void *area;
 	pthread_t t;
-	int i;
+	int uffd, i;
 
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	ASSERT_OK(vmm_write(self->fd, id, 0, text, 16));
 	blocks = stat_blocks(self->fd);
-	pfd.fd = uffd_page(&area, pg);
-	if (pfd.fd == -ENOSYS)
+	uffd = uffd_page(&area, pg);
+	if (uffd == -ENOSYS)
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
-	ASSERT_LE(0, pfd.fd) TH_LOG("userfaultfd: %s", strerror(-pfd.fd));
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
 	first[0] = e_alloc(100, 0, 0, 0);
 	first[1] = e_rw(false, id, 0, area, pg);
 	for (i = 2; i < VMM_BATCH_MAX; i++)
 		first[i] = e_rw(false, id, 0, buf, sizeof(buf));
 	c = (struct batch_call){ .fd = self->fd, .e = first };
 	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
-	ASSERT_EQ(1, poll(&pfd, 1, 10000))
+	ASSERT_EQ(0, uffd_wait_fault(uffd))
 		TH_LOG("no page fault on the userfaultfd in 10 s");
-	ASSERT_EQ((ssize_t)sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
-	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
 
 	for (i = 0; i < VMM_BATCH_MAX; i++)
 		self->e[i] = i % 2 ? e_info(id) : e_alloc(64, 0, 0, 0);
@@ -1396,7 +1401,7 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 	}
 
 	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
-	ASSERT_OK(ioctl(pfd.fd, UFFDIO_ZEROPAGE, &zero));
+	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, c.ret) TH_LOG("the first batch: %s", strerror(c.err));
 	EXPECT_EQ((__u32)VMM_BATCH_MAX, c.a.done);
@@ -1417,7 +1422,7 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 		if (!self->e[i].result)
 			EXPECT_OK(vmm_free(self->fd, self->e[i].alloc.id));
 	munmap(area, pg);
-	close(pfd.fd);
+	close(uffd);
 	ASSERT_OK(vmm_free(self->fd, id));
 }
 

@@ -25,9 +25,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <linux/userfaultfd.h>
-
 #include "vmm_util.h"
+#include "vmm_uffd.h"
 
 #define ARENA		(1 * MiB)
 #define ARENA_STR	"1M"
@@ -1248,50 +1247,6 @@ TEST_F_TIMEOUT(batch, handled_signal_stops_between_entries, 300)
 }
 
 /*
- * A userfaultfd with one page at *@area registered for missing faults,
- * which hold whoever touches the page until the test supplies it
- * (UFFDIO_ZEROPAGE).  Return: the userfaultfd, or -errno.
- */
-static int uffd_page(void **area, size_t pg)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-	int fd, err;
-
-	fd = syscall(__NR_userfaultfd, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*area = mmap(NULL, pg, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (*area == MAP_FAILED) {
-		err = errno;
-		close(fd);
-		return -err;
-	}
-	reg.range = (struct uffdio_range){ (uintptr_t)*area, pg };
-	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
-		err = errno;
-		munmap(*area, pg);
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
-/* 0 once a missing-page fault waits on @uffd, -1 if none came in 10 s. */
-static int uffd_wait_fault(int uffd)
-{
-	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
-	struct uffd_msg msg;
-
-	if (poll(&pfd, 1, 10000) != 1 ||
-	    read(uffd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
-	    msg.event != UFFD_EVENT_PAGEFAULT)
-		return -1;
-	return 0;
-}
-
-/*
  * The entries become read-only while the call runs: the results cannot
  * be stored, so the call fails with EFAULT and frees the block its ALLOC
  * made, whose ID nobody learnt.  The call's second entry READs into a
@@ -1314,7 +1269,7 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	allocs = stat_allocs(self->fd);
-	uffd = uffd_page(&area, pg);
+	uffd = vmm_uffd_page(&area, pg);
 	if (uffd == -ENOSYS)
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
@@ -1327,7 +1282,7 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 		e[i] = e_rw(false, id, 0, buf, sizeof(buf));
 	c = (struct batch_call){ .fd = self->fd, .e = e };
 	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
-	ASSERT_EQ(0, uffd_wait_fault(uffd))
+	ASSERT_EQ(0, vmm_uffd_wait_fault(uffd))
 		TH_LOG("no page fault on the userfaultfd in 10 s");
 	ASSERT_OK(mprotect(e, len, PROT_READ));
 	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
@@ -1370,7 +1325,7 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &id, NULL));
 	ASSERT_OK(vmm_write(self->fd, id, 0, text, 16));
 	blocks = stat_blocks(self->fd);
-	uffd = uffd_page(&area, pg);
+	uffd = vmm_uffd_page(&area, pg);
 	if (uffd == -ENOSYS)
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
@@ -1380,7 +1335,7 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 		first[i] = e_rw(false, id, 0, buf, sizeof(buf));
 	c = (struct batch_call){ .fd = self->fd, .e = first };
 	ASSERT_EQ(0, pthread_create(&t, NULL, batch_call, &c));
-	ASSERT_EQ(0, uffd_wait_fault(uffd))
+	ASSERT_EQ(0, vmm_uffd_wait_fault(uffd))
 		TH_LOG("no page fault on the userfaultfd in 10 s");
 
 	for (i = 0; i < VMM_BATCH_MAX; i++)

@@ -85,6 +85,7 @@
 #include <time.h>
 
 #include "vmm_util.h"
+#include "vmm_uffd.h"
 
 #define ARENA		(1 * MiB)
 #define ARENA_STR	"1M"
@@ -696,8 +697,63 @@ TEST_F(fault, usage_fails_enomem)
 }
 
 /*
+ * A batch held on a userfaultfd page (one READ of block @id into it), in a
+ * thread of its own: it keeps the device's batch buffers, so that the
+ * batches of the test allocate their own, the path whose failures these
+ * tests inject.  Uncontended, a batch allocates nothing of its own.
+ */
+struct bufs_holder {
+	int fd, uffd, ret;
+	void *area;
+	size_t pg;
+	pthread_t t;
+	struct vmm_batch_entry e;
+	struct vmm_batch_args b;
+};
+
+static void *bufs_holder_run(void *arg)
+{
+	struct bufs_holder *h = arg;
+
+	h->ret = ioctl(h->fd, VMM_IOC_BATCH, &h->b);
+	return NULL;
+}
+
+/* 0 once the holder waits on its page; -errno, or -1 if it never does. */
+static int bufs_hold(struct bufs_holder *h, int fd, __u64 id)
+{
+	memset(h, 0, sizeof(*h));
+	h->fd = fd;
+	h->pg = sysconf(_SC_PAGESIZE);
+	h->uffd = vmm_uffd_page(&h->area, h->pg);
+	if (h->uffd < 0)
+		return h->uffd;
+	h->e.op = VMM_BATCH_READ;
+	h->e.rw.id = id;
+	h->e.rw.buffer = (__u64)(uintptr_t)h->area;
+	h->e.rw.length = h->pg;
+	h->b.entries = (__u64)(uintptr_t)&h->e;
+	h->b.count = 1;
+	if (pthread_create(&h->t, NULL, bufs_holder_run, h))
+		return -1;
+	return vmm_uffd_wait_fault(h->uffd);
+}
+
+/* Let the holder go; its batch's result (0 when its READ succeeded). */
+static int bufs_release(struct bufs_holder *h)
+{
+	int ret = vmm_uffd_zero(h->uffd, h->area, h->pg);
+
+	pthread_join(h->t, NULL);
+	munmap(h->area, h->pg);
+	close(h->uffd);
+	return ret ? ret : h->ret ? h->ret : h->e.result;
+}
+
+/*
  * Fail the k-th allocation of a batch (ALLOC, INFO and FREE of one
- * block), k = 1, 2, ... until the batch makes fewer than k.  The call's
+ * block), k = 1, 2, ... until the batch makes fewer than k, while another
+ * batch holds the device's buffers (bufs_hold()).  The call's
  * own copies of the entries and of its lock-sharing table fail it with
  * ENOMEM, nothing run.  Any other position leaves the batch whole: a
  * block record that the shared hold could not preallocate is allocated
@@ -709,6 +765,7 @@ TEST_F(fault, batch_fails_enomem_at_each_of_its_slab_allocs)
 {
 	static struct vmm_batch_entry e[3];
 	struct vmm_stats_args before, after;
+	static struct bufs_holder h;
 	struct vmm_batch_args b;
 	int call_failed = 0, entry_failed = 0, err;
 	unsigned long k;
@@ -716,6 +773,7 @@ TEST_F(fault, batch_fails_enomem_at_each_of_its_slab_allocs)
 
 	/* Root already owns a block, so no usage record is allocated. */
 	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
+	ASSERT_EQ(0, bufs_hold(&h, self->fd, 1));
 	for (k = 1; k <= 32; k++) {
 		ASSERT_OK(vmm_stats(self->fd, &before));
 		memset(e, 0, sizeof(e));
@@ -766,13 +824,15 @@ TEST_F(fault, batch_fails_enomem_at_each_of_its_slab_allocs)
 	TH_LOG("%d failed the call, %d the ALLOC entry", call_failed,
 	       entry_failed);
 	EXPECT_EQ(2, call_failed);
+	EXPECT_EQ(0, bufs_release(&h));
 	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
 	ASSERT_EQ(1ULL, after.blocks);
 }
 
 /*
  * Everything the batch allocates past a budget of B bytes fails (the
- * "space" knob, every allocation after it failing), for B = 0, 32, 64,
+ * "space" knob, every allocation after it failing), while another batch
+ * holds the device's buffers (bufs_hold()), for B = 0, 32, 64,
  * ... until the batch (an ALLOC, then an INFO of another block, with
  * VMM_BATCH_CONTINUE) goes through.  A budget that runs out in the
  * call's own copies fails it with ENOMEM; one that runs out after them
@@ -785,10 +845,12 @@ TEST_F(fault, batch_alloc_entry_fails_enomem_when_its_records_cannot_be_had)
 	static struct vmm_batch_entry e[2];
 	struct vmm_stats_args before, after;
 	int call_failed = 0, entry_failed = 0, err;
+	static struct bufs_holder h;
 	struct vmm_batch_args b;
 	long space, ret;
 
 	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
+	ASSERT_EQ(0, bufs_hold(&h, self->fd, 1));
 	for (space = 0; space <= 16384; space += 32) {
 		ASSERT_OK(vmm_stats(self->fd, &before));
 		memset(e, 0, sizeof(e));
@@ -831,6 +893,7 @@ TEST_F(fault, batch_alloc_entry_fails_enomem_when_its_records_cannot_be_had)
 	       space, call_failed, entry_failed);
 	EXPECT_LT(0, call_failed);
 	EXPECT_LT(0, entry_failed);
+	EXPECT_EQ(0, bufs_release(&h));
 	/* The one that went through took the next ID. */
 	ASSERT_EQ(0, e[0].result);
 	ASSERT_EQ(before.allocs + 1, e[0].alloc.id);

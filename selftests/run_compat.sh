@@ -48,9 +48,9 @@ for f in $progs "$bin32/vmmctl"; do
 		srcs="$repo/userspace/*.c $repo/userspace/*.h" ;;
 	vmm_lib_test)
 		# It compiles the library in (see the Makefile).
-		srcs="$here/$name.c $here/vmm_util.h $repo/userspace/libvmm.c $repo/userspace/libvmm.h" ;;
+		srcs="$here/$name.c $here/vmm_util.h $here/vmm_uffd.h $repo/userspace/libvmm.c $repo/userspace/libvmm.h" ;;
 	*)
-		srcs="$here/$name.c $here/vmm_util.h" ;;
+		srcs="$here/$name.c $here/vmm_util.h $here/vmm_uffd.h" ;;
 	esac
 	for s in $srcs "$repo/uapi/linux/vmm.h"; do
 		if [ -n "$(find "$s" -newer "$f" 2>/dev/null)" ]; then

@@ -1258,7 +1258,6 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 {
 	size_t len = VMM_BATCH_MAX * sizeof(struct vmm_batch_entry);
 	size_t pg = sysconf(_SC_PAGESIZE);
-	struct uffdio_zeropage zero = { 0 };
 	struct vmm_batch_entry *e;
 	static char buf[16];
 	struct batch_call c;
@@ -1285,8 +1284,7 @@ TEST_F_TIMEOUT(batch, unstorable_results_free_what_the_call_allocated, 120)
 	ASSERT_EQ(0, vmm_uffd_wait_fault(uffd))
 		TH_LOG("no page fault on the userfaultfd in 10 s");
 	ASSERT_OK(mprotect(e, len, PROT_READ));
-	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
-	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	ASSERT_OK(vmm_uffd_zero(uffd, area, pg));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-1, c.ret);
 	EXPECT_EQ(EFAULT, c.err);
@@ -1313,7 +1311,6 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 	static struct vmm_batch_entry first[VMM_BATCH_MAX];
 	static const char text[] = "0123456789abcdef";
 	size_t pg = sysconf(_SC_PAGESIZE);
-	struct uffdio_zeropage zero = { 0 };
 	static char buf[16];
 	struct vmm_batch_args a;
 	struct batch_call c;
@@ -1355,8 +1352,7 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
 		}
 	}
 
-	zero.range = (struct uffdio_range){ (uintptr_t)area, pg };
-	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	ASSERT_OK(vmm_uffd_zero(uffd, area, pg));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, c.ret) TH_LOG("the first batch: %s", strerror(c.err));
 	EXPECT_EQ((__u32)VMM_BATCH_MAX, c.a.done);

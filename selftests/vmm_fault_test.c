@@ -734,8 +734,11 @@ static int bufs_hold(struct bufs_holder *h, int fd, __u64 id)
 	h->e.rw.length = h->pg;
 	h->b.entries = (__u64)(uintptr_t)&h->e;
 	h->b.count = 1;
-	if (pthread_create(&h->t, NULL, bufs_holder_run, h))
+	if (pthread_create(&h->t, NULL, bufs_holder_run, h)) {
+		munmap(h->area, h->pg);
+		close(h->uffd);
 		return -1;
+	}
 	return vmm_uffd_wait_fault(h->uffd);
 }
 
@@ -747,7 +750,40 @@ static int bufs_release(struct bufs_holder *h)
 	pthread_join(h->t, NULL);
 	munmap(h->area, h->pg);
 	close(h->uffd);
-	return ret ? ret : h->ret ? h->ret : h->e.result;
+	if (ret)
+		return ret;
+	if (h->ret)
+		return h->ret;
+	return h->e.result;
+}
+
+/*
+ * A batch of three INFOs of block @id while every slab allocation of this
+ * task fails: it runs (0) only on the device's buffers, and fails with
+ * ENOMEM (-1) when it has to allocate its own, as when they are lent.
+ */
+static long batch_without_allocating(int fd, __u64 id, struct vmm_batch_args *b)
+{
+	static struct vmm_batch_entry e[3];
+	int i, err;
+	long ret;
+
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 3; i++) {
+		e[i].op = VMM_BATCH_INFO;
+		e[i].info.id = id;
+	}
+	*b = (struct vmm_batch_args){
+		.entries = (__u64)(uintptr_t)e, .count = 3,
+	};
+	if (fi_arm(FAILSLAB, 1, -1))
+		return -2;
+	ret = FI(ioctl(fd, VMM_IOC_BATCH, b));
+	err = errno;
+	if (fi_disarm(FAILSLAB))
+		return -2;
+	errno = err;
+	return ret;
 }
 
 /*
@@ -898,6 +934,91 @@ TEST_F(fault, batch_alloc_entry_fails_enomem_when_its_records_cannot_be_had)
 	ASSERT_EQ(0, e[0].result);
 	ASSERT_EQ(before.allocs + 1, e[0].alloc.id);
 	ASSERT_EQ(4096ULL, e[0].alloc.offset);
+	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
+}
+
+/*
+ * However a batch ends, it gives the device's buffers back, and only the
+ * call they were lent to does: after a call whose entries cannot be read,
+ * one whose entries or header cannot be stored, one stopped by an entry's
+ * error and one that ran whole, a batch that cannot allocate still runs
+ * (batch_without_allocating()); while another batch holds them, it fails
+ * with ENOMEM, even after a batch that ran on buffers of its own.
+ */
+TEST_F(fault, batch_gives_the_device_buffers_back_on_every_path)
+{
+	static struct vmm_batch_entry e[1];
+	size_t pg = sysconf(_SC_PAGESIZE);
+	static struct bufs_holder h;
+	struct vmm_batch_args b, *ro;
+	char *page;
+
+	MAKE_BLOCK(self->fd, 4096, 1, 1, 0);
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("the first batch: %s", strerror(errno));
+	ASSERT_EQ(3U, b.done);
+
+	/* Entries that cannot be read. */
+	b = (struct vmm_batch_args){ .entries = 8, .count = 1 };
+	ASSERT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_BATCH, &b));
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after unreadable entries: %s", strerror(errno));
+
+	/* Entries, then the header, that cannot be stored. */
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	memset(page, 0, pg);
+	((struct vmm_batch_entry *)page)->op = VMM_BATCH_INFO;
+	((struct vmm_batch_entry *)page)->info.id = 1;
+	ASSERT_OK(mprotect(page, pg, PROT_READ));
+	b = (struct vmm_batch_args){
+		.entries = (__u64)(uintptr_t)page, .count = 1,
+	};
+	ASSERT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_BATCH, &b));
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after unstorable entries: %s", strerror(errno));
+	ASSERT_OK(mprotect(page, pg, PROT_READ | PROT_WRITE));
+	memset(e, 0, sizeof(e));
+	e[0].op = VMM_BATCH_INFO;
+	e[0].info.id = 1;
+	ro = (struct vmm_batch_args *)page;
+	*ro = (struct vmm_batch_args){
+		.entries = (__u64)(uintptr_t)e, .count = 1,
+	};
+	ASSERT_OK(mprotect(page, pg, PROT_READ));
+	ASSERT_ERR(EFAULT, ioctl(self->fd, VMM_IOC_BATCH, ro));
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after an unstorable header: %s", strerror(errno));
+	ASSERT_OK(munmap(page, pg));
+
+	/* An entry's error stops the call, which still succeeds. */
+	e[0].info.id = 99;
+	b = (struct vmm_batch_args){
+		.entries = (__u64)(uintptr_t)e, .count = 1,
+	};
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_BATCH, &b));
+	ASSERT_EQ(1U, b.failed);
+	ASSERT_EQ(-ENOENT, e[0].result);
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after an entry's error: %s", strerror(errno));
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after a whole batch: %s", strerror(errno));
+
+	/* Lent: a batch must allocate, even after one that had to. */
+	ASSERT_EQ(0, bufs_hold(&h, self->fd, 1));
+	e[0].info.id = 1;
+	b = (struct vmm_batch_args){
+		.entries = (__u64)(uintptr_t)e, .count = 1,
+	};
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_BATCH, &b));
+	ASSERT_EQ(0, e[0].result);
+	ASSERT_ERR(ENOMEM, batch_without_allocating(self->fd, 1, &b));
+	EXPECT_EQ(0U, b.done);
+	EXPECT_EQ(0, bufs_release(&h));
+	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
+		TH_LOG("after the holder: %s", strerror(errno));
+	ASSERT_EQ(3U, b.done);
 	ASSERT_INTACT(self->fd, 1, 0, 4096, 1);
 }
 

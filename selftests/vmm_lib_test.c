@@ -705,6 +705,16 @@ TEST_F(lib, batch_refuses_bad_calls_in_both_paths)
 					     &done, &failed));
 		EXPECT_EQ(77U, done);
 		EXPECT_EQ(77U, failed);
+		/* And when that entry stops the call. */
+		EXPECT_EQ(-ENOTTY, vmm_batch(fd, e, 2, 0, &done, &failed));
+		EXPECT_EQ(77U, done);
+		EXPECT_EQ(77U, failed);
+		/* A vmm refusing it runs it, with the same result. */
+		EXPECT_EQ(0, vmm_batch(self->fd, e, 2, 0, &done, &failed));
+		EXPECT_EQ(1U, done);
+		EXPECT_EQ(1U, failed);
+		EXPECT_EQ(-EINVAL, e[0].result);
+		done = failed = 77;
 		vmm_batch_info(&e[0], self->last);
 		/* NULL counts are allowed. */
 		EXPECT_EQ(0, vmm_batch(self->fd, e, 1, 0, NULL, NULL));

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,8 +313,11 @@ static size_t vmm_batch_used(__u32 op, unsigned long *cmd)
 	return 0;
 }
 
-/* One entry by its single ioctl, checked as the kernel checks it. */
-static int vmm_batch_one(int fd, struct vmm_batch_entry *e)
+/*
+ * One entry by its single ioctl, checked as the kernel checks it; sets
+ * *@reached when the command reached @fd.
+ */
+static int vmm_batch_one(int fd, struct vmm_batch_entry *e, bool *reached)
 {
 	const unsigned char *raw = (const unsigned char *)e->raw;
 	unsigned long cmd = 0;
@@ -324,7 +328,20 @@ static int vmm_batch_one(int fd, struct vmm_batch_entry *e)
 	for (i = used; i < sizeof(e->raw); i++)
 		if (raw[i])
 			return -EINVAL;
+	*reached = true;
 	return vmm_ioctl(fd, cmd, e->raw);
+}
+
+/*
+ * Whether @fd knows vmm's commands: vmm refuses an INFO of ID 0 with an
+ * error of its own, where anything else knows no such command.
+ */
+static bool vmm_knows_commands(int fd)
+{
+	struct vmm_info_args a;
+
+	memset(&a, 0, sizeof(a));
+	return vmm_ioctl(fd, VMM_IOC_INFO, &a) != -ENOTTY;
 }
 
 /* VMM_IOC_BATCH by single ioctls, for a kernel that does not know it. */
@@ -333,13 +350,14 @@ static int vmm_batch_emulate(int fd, struct vmm_batch_entry *entries,
 			     unsigned int *done, unsigned int *failed)
 {
 	unsigned int i, nfailed = 0;
+	bool reached = false;
 
 	if (!count || count > VMM_BATCH_MAX || (flags & ~VMM_BATCH_CONTINUE))
 		return -EINVAL;
 	for (i = 0; i < count; i++) {
 		struct vmm_batch_entry *e = &entries[i];
 
-		e->result = vmm_batch_one(fd, e);
+		e->result = vmm_batch_one(fd, e, &reached);
 		/*
 		 * Not a vmm device at all: it knows no single command either
 		 * (vmm knows them all, and an entry refused here reached none).
@@ -354,6 +372,9 @@ static int vmm_batch_emulate(int fd, struct vmm_batch_entry *entries,
 			}
 		}
 	}
+	/* Every entry ran was refused here: is @fd a vmm at all? */
+	if (!reached && !vmm_knows_commands(fd))
+		return -ENOTTY;
 	if (done)
 		*done = i;
 	if (failed)

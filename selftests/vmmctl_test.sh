@@ -980,6 +980,20 @@ check "a user's alloc --compact that needs more than 4 MiB moved exits 4" 4 '' \
 check "then the user's defrag moves the other 10 MiB" 0 $'10485760\n' '' \
 	$U1 $V defrag
 check "and the allocation fits" 0 $'16\n' '' $U1 $V alloc 2M
+# Root in a user namespace of its own is a user to vmm, and gets a user's
+# advice too.
+reload 16M
+chgrp 1005 /dev/vmm
+for i in $(seq 15); do $U1 $V alloc 1M >/dev/null; done
+$U1 $V free 1
+if unshare -r true 2>/dev/null; then
+	check "alloc --compact by root in its own user namespace says it is a user's" 4 '' \
+		"^vmmctl: alloc: no room for 2097152 bytes after defragmenting \(2097152 free, largest range 1048576\): without CAP_SYS_ADMIN it moves at most 4 MiB, so run 'vmmctl defrag'" \
+		unshare -r "$(command -v $V)" alloc 2M --compact
+else
+	skip "alloc --compact by root in its own user namespace says it is a user's" \
+		"unshare -r unavailable"
+fi
 reload 16M
 chgrp 1005 /dev/vmm
 $V alloc 4K >/dev/null

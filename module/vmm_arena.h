@@ -99,6 +99,13 @@ static inline bool vmm_block_held(const struct vmm_block *blk)
 #define VMM_META_HOLD	16
 
 /*
+ * Blocks, or usage records, that a LIST, or a USAGE, looks at per hold of
+ * the lock, however many the caller asked for: as many as a compaction
+ * pass looks at per hold.
+ */
+#define VMM_LIST_HOLD	64
+
+/*
  * What one file calls in another.  Static: the files are compiled only
  * together, as one unit (vmm_arena_unit.c), so these declare ahead what a
  * later file of the unit defines, and the compiler may inline each call.

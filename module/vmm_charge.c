@@ -8,6 +8,7 @@
 #include <linux/bsearch.h>
 #include <linux/cred.h>
 #include <linux/rbtree.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 
@@ -363,6 +364,25 @@ out_unlocked:
 	return ret;
 }
 
+/* The top-level record with the lowest uid that is @uid or more, or NULL. */
+static struct rb_node *vmm_usage_ceil(struct vmm_arena *arena, u32 uid)
+{
+	struct rb_node *n = arena->users.rb_node, *ceil = NULL;
+
+	lockdep_assert_held(&arena->lock);
+	while (n) {
+		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
+
+		if (__kuid_val(u->uid) >= uid) {
+			ceil = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return ceil;
+}
+
 /**
  * vmm_arena_usage() - what each top-level uid holds, in increasing uid order
  * @arena: the arena
@@ -372,33 +392,37 @@ out_unlocked:
  * @capacity: entries @out holds
  * @next_uid: set to the next uid to ask for, or 0 when none is left
  *
+ * Looks at %VMM_LIST_HOLD records per hold of the lock, as
+ * vmm_arena_list() does blocks: a uid's figures are each from one
+ * moment, but two uids' may be from different ones.
+ *
  * Return: the number of entries stored.
  */
 u32 vmm_arena_usage(struct vmm_arena *arena, u32 start_uid,
 		    struct vmm_user_usage *out, u32 capacity, u32 *next_uid)
 {
-	struct rb_node *n, *from = NULL;
+	struct vmm_usage *u;
+	struct rb_node *n;
 	u32 count = 0;
 
 	*next_uid = 0;
 	vmm_lock(arena);
-	n = arena->users.rb_node;
-	while (n) {
-		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
-
-		if (__kuid_val(u->uid) >= start_uid) {
-			from = n;
-			n = n->rb_left;
-		} else {
-			n = n->rb_right;
-		}
-	}
-	for (n = from; n; n = rb_next(n)) {
-		struct vmm_usage *u = rb_entry(n, struct vmm_usage, node);
-
+	for (n = vmm_usage_ceil(arena, start_uid); n; n = rb_next(n)) {
+		u = rb_entry(n, struct vmm_usage, node);
 		if (count == capacity) {
 			*next_uid = __kuid_val(u->uid);
 			break;
+		}
+		if (count && !(count % VMM_LIST_HOLD)) {
+			u32 uid = __kuid_val(u->uid);
+
+			vmm_unlock(arena);
+			cond_resched();
+			vmm_lock(arena);
+			n = vmm_usage_ceil(arena, uid);
+			if (!n)
+				break;
+			u = rb_entry(n, struct vmm_usage, node);
 		}
 		memset(&out[count], 0, sizeof(out[count]));
 		out[count].uid = __kuid_val(u->uid);

@@ -7,6 +7,7 @@
 #include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/rbtree.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "vmm_arena.h"
@@ -63,6 +64,45 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 					      st->free);
 }
 
+/*
+ * The node of the block with the lowest ID that is @id or more, or NULL:
+ * O(log n).
+ */
+static struct rb_node *vmm_id_ceil(struct vmm_arena *arena, u64 id)
+{
+	struct rb_node *n = arena->ids.rb_node, *ceil = NULL;
+
+	lockdep_assert_held(&arena->lock);
+	while (n) {
+		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+
+		if (blk->id >= id) {
+			ceil = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return ceil;
+}
+
+/* Fill @out from @blk, a live block. */
+static void vmm_block_info_fill(struct vmm_block_info *out,
+				const struct vmm_block *blk)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = blk->id;
+	out->offset = blk->start;
+	out->size = blk->size;
+	/* Kernel id values: the caller maps them after the lock. */
+	out->uid = __kuid_val(blk->uid);
+	out->gid = __kgid_val(blk->gid);
+	out->mode = blk->mode;
+	out->attrs = (list_empty(&blk->scope_node) ? 0 : VMM_BLOCK_SCOPED) |
+		     (blk->mappable ? VMM_BLOCK_MAPPABLE : 0);
+	out->mapped = blk->maps;
+}
+
 /**
  * vmm_arena_list() - describe live blocks in increasing ID order
  * @arena: the arena
@@ -71,6 +111,11 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
  * @capacity: entries @out holds
  * @next_id: set to the next ID to ask for, or 0 when no block is left
  *
+ * Looks at %VMM_LIST_HOLD blocks per hold of the lock, however large
+ * @capacity, and goes on from the next ID after letting others have it:
+ * a block allocated, freed or moved meanwhile may show or not, as between
+ * two calls.
+ *
  * Return: the number of entries stored; fewer than @capacity, with
  * *@next_id set, when more than @capacity freed blocks (mapped or being
  * copied) were passed over.
@@ -78,29 +123,30 @@ void vmm_arena_stats(struct vmm_arena *arena, struct vmm_stats_args *st)
 u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 		   struct vmm_block_info *out, u32 capacity, u64 *next_id)
 {
-	struct rb_node *n, *from = NULL;
-	u32 count = 0, skipped = 0;
+	u32 count = 0, skipped = 0, seen = 0;
+	struct vmm_block *blk;
+	struct rb_node *n;
 
 	*next_id = 0;
 	vmm_lock(arena);
-	n = arena->ids.rb_node;
-	while (n) {
-		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
+	for (n = vmm_id_ceil(arena, start_id); n; n = rb_next(n)) {
+		blk = rb_entry(n, struct vmm_block, id_node);
+		if (++seen > VMM_LIST_HOLD) {
+			u64 id = blk->id;
 
-		if (blk->id >= start_id) {
-			from = n;
-			n = n->rb_left;
-		} else {
-			n = n->rb_right;
+			seen = 1;
+			vmm_unlock(arena);
+			cond_resched();
+			vmm_lock(arena);
+			n = vmm_id_ceil(arena, id);
+			if (!n)
+				break;
+			blk = rb_entry(n, struct vmm_block, id_node);
 		}
-	}
-	for (n = from; n; n = rb_next(n)) {
-		struct vmm_block *blk = rb_entry(n, struct vmm_block, id_node);
-
 		/*
 		 * Freed blocks still mapped or copied are skipped, at most
 		 * @capacity of them, so that however many there are, one
-		 * hold of the lock looks at O(@capacity) blocks.
+		 * call looks at O(@capacity) blocks.
 		 */
 		if (blk->state != VMM_BLOCK_LIVE) {
 			if (++skipped > capacity) {
@@ -113,19 +159,7 @@ u32 vmm_arena_list(struct vmm_arena *arena, u64 start_id,
 			*next_id = blk->id;
 			break;
 		}
-		memset(&out[count], 0, sizeof(out[count]));
-		out[count].id = blk->id;
-		out[count].offset = blk->start;
-		out[count].size = blk->size;
-		/* Kernel id values: the caller maps them after the lock. */
-		out[count].uid = __kuid_val(blk->uid);
-		out[count].gid = __kgid_val(blk->gid);
-		out[count].mode = blk->mode;
-		out[count].attrs = (list_empty(&blk->scope_node) ? 0 :
-				    VMM_BLOCK_SCOPED) |
-				   (blk->mappable ? VMM_BLOCK_MAPPABLE : 0);
-		out[count].mapped = blk->maps;
-		count++;
+		vmm_block_info_fill(&out[count++], blk);
 	}
 	vmm_unlock(arena);
 	return count;

@@ -15,6 +15,8 @@
  * The tests, and what today's module lets the attacker do:
  *   aligned_search_lock_hold_is_bounded: an aligned request that cannot
  *	fit walks every free extent under the spinlock
+ *   list_and_usage_lock_holds_are_bounded: a LIST of 4096 blocks holds
+ *	the spinlock over all of them
  *   defrag_does_not_wait_for_stalled_copy: one copy stalled on a
  *	userfaultfd page stalls every defragmentation and compacting
  *	allocation
@@ -644,6 +646,112 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded_first_fit, 300)
 	EXPECT_LE(hold[0], 10 * hold[2])
 		TH_LOG("a refused aligned request held the lock %llu.%02llu times as long as an unaligned allocation and its free",
 		       hold[0] / hold[2], hold[0] * 100 / hold[2] % 100);
+}
+
+/* ---- 1b: a long listing lets others have the lock */
+
+#define LIST_BLOCKS	(2 * VMM_LIST_MAX)	/* the first USAGE_MAX chowned */
+#define LIST_STEP	64			/* entries per short call */
+#define LIST_ROUNDS	15
+
+/*
+ * The longest hold, after a reset, over @calls calls of LIST (@usage
+ * false) or USAGE of @capacity entries each, paging from the start, as
+ * each call's next ID or uid says; calls that failed or did not return
+ * @capacity entries in *@wrong.
+ */
+static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
+			  int *wrong)
+{
+	static struct vmm_user_usage u[VMM_USAGE_MAX];
+	static struct vmm_block_info b[VMM_LIST_MAX];
+	struct vmm_usage_args a = { 0 };
+	__u64 next = 1;
+	__u32 count;
+	int i;
+
+	reset_max_hold();
+	for (i = 0; i < calls; i++) {
+		if (usage) {
+			a = (struct vmm_usage_args){
+				.buffer = (__u64)(uintptr_t)u,
+				.capacity = capacity,
+				.start_uid = a.next_uid,
+			};
+			*wrong += ioctl(fd, VMM_IOC_USAGE, &a) ||
+				  a.count != capacity;
+		} else {
+			*wrong += vmm_list(fd, next, b, capacity, &count,
+					   &next) || count != capacity;
+		}
+	}
+	return vmm_sysfs("max_lock_hold_ns");
+}
+
+/*
+ * A LIST of VMM_LIST_MAX blocks, or a USAGE of VMM_USAGE_MAX uids, that
+ * any user may ask for, lets others have the lock every 64 entries: its
+ * longest hold is about that of a call of 64 entries, not 64 (or 16)
+ * times it.  The short calls page through the same entries as the long
+ * call, in as many holds, so that they touch as much cold memory and a
+ * timer interrupt is as likely to land in one of theirs; LIST_ROUNDS
+ * rounds, the lowest of each kept, as in hold_figures() (the debug
+ * kernel's rounds vary tenfold).  A USAGE entry costs little beside the
+ * call's own work under the lock, so a whole-call hold of 1024 read 4.9
+ * to 10 times one of 64 (two runs on the stock kernel), and a LIST of
+ * 4096 37 to 65 times: hence limits of 3 and 8.
+ */
+TEST_F_TIMEOUT(hostile, list_and_usage_lock_holds_are_bounded, 300)
+{
+	__u64 r[4][LIST_ROUNDS], hold[4], id, i;
+	int round, k, wrong = 0, grid = 0;
+
+	RELOAD("16384");
+	no_self_check();
+	for (i = 0; i < LIST_BLOCKS; i++) {
+		ASSERT_OK(vmm_alloc(self->fd, 1, 0, &id, NULL));
+		if (i >= VMM_USAGE_MAX)
+			continue;
+		ASSERT_OK(ioctl(self->fd, VMM_IOC_CHOWN,
+				&(struct vmm_chown_args){
+					.id = id, .uid = 10000 + i,
+					.gid = VMM_ID_UNCHANGED,
+				}));
+	}
+	ASSERT_EQ(0, reset_max_hold());
+	for (round = 0; round < LIST_ROUNDS; round++) {
+		r[0][round] = listing_hold(self->fd, false, LIST_STEP,
+					   VMM_LIST_MAX / LIST_STEP, &wrong);
+		r[1][round] = listing_hold(self->fd, false, VMM_LIST_MAX, 1,
+					   &wrong);
+		r[2][round] = listing_hold(self->fd, true, LIST_STEP,
+					   VMM_USAGE_MAX / LIST_STEP, &wrong);
+		r[3][round] = listing_hold(self->fd, true, VMM_USAGE_MAX, 1,
+					   &wrong);
+		ksft_print_msg("round %d: max hold %llu ns LIST of %d, %llu ns of %d; USAGE %llu ns of %d, %llu ns of %d\n",
+			       round, r[0][round], LIST_STEP, r[1][round],
+			       VMM_LIST_MAX, r[2][round], LIST_STEP,
+			       r[3][round], VMM_USAGE_MAX);
+	}
+	ASSERT_EQ(0, wrong) TH_LOG("calls that failed or returned too little");
+	for (k = 0; k < 4; k++) {
+		hold[k] = lowest(r[k], LIST_ROUNDS);
+		grid += hold[k] % VMM_TICK_GRID_NS == 0;
+	}
+	if (!hold[0] || !hold[2])
+		VMM_SKIP(return,
+		     "the clock did not advance inside any hold of any round: nothing to judge");
+	if (grid == 4)
+		VMM_SKIP(return,
+		     "the clock did not advance inside any hold but by whole ticks: too coarse to judge");
+	EXPECT_LE(hold[1], 8 * hold[0])
+		TH_LOG("a LIST of %d held the lock %llu.%02llu times as long as one of %d",
+		       VMM_LIST_MAX, hold[1] / hold[0],
+		       hold[1] * 100 / hold[0] % 100, LIST_STEP);
+	EXPECT_LE(hold[3], 3 * hold[2])
+		TH_LOG("a USAGE of %d held the lock %llu.%02llu times as long as one of %d",
+		       VMM_USAGE_MAX, hold[3] / hold[2],
+		       hold[3] * 100 / hold[2] % 100, LIST_STEP);
 }
 
 /* ---- 2: compaction goes around a stalled copy */

@@ -524,7 +524,11 @@ struct vmm_block_info {
  * entries (it copies out after dropping its lock).  A call may return
  * fewer than @capacity entries, even none, with @next_id not 0, when it
  * passed over more than @capacity freed blocks whose range a mapping (or a
- * copy) still holds: loop until @next_id is 0.
+ * copy) still holds: loop until @next_id is 0.  A call is not one
+ * snapshot (since vmm 0.6): the kernel lets others take its lock every
+ * 64 blocks, so a block allocated, freed or moved while the call runs
+ * may show or not, and at its old offset or its new one, as between two
+ * calls.
  */
 struct vmm_list_args {
 	__u64 buffer;
@@ -640,7 +644,9 @@ struct vmm_user_usage {
  * CAP_SYS_ADMIN); but a caller outside the initial user namespace gets
  * EPERM, since @start_uid and @next_uid are kernel uids, which would name
  * ids the namespace cannot see.  ENOMEM when the kernel cannot allocate a
- * bounce buffer of @capacity entries.
+ * bounce buffer of @capacity entries.  Each entry is one moment's, but a
+ * call is not one snapshot (since vmm 0.6): the kernel lets others take
+ * its lock every 64 entries.
  */
 struct vmm_usage_args {
 	__u64 buffer;

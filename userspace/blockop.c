@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <linux/capability.h>
 
 #include "libvmm.h"
@@ -101,31 +102,32 @@ static __u64 quota_param(const char *name)
 }
 
 /*
+ * The inode number of the initial user namespace's /proc/PID/ns/user
+ * (PROC_USER_INIT_INO, fixed since Linux 3.8).
+ */
+#define USER_NS_INIT_INO 0xEFFFFFFDU
+
+/*
  * Whether vmm counts this process as privileged: CAP_SYS_ADMIN in the
- * initial user namespace, where IDs map to themselves.  Root in a
- * namespace of its own is not; a user with the capability is.  Without
- * /proc, an effective UID of 0 is the best guess.
+ * initial user namespace.  Root in a namespace of its own is not, even
+ * when that namespace maps every id to itself; a user with the capability
+ * is.  Without /proc, an effective UID of 0 is the best guess.
  */
 static bool caller_privileged(void)
 {
-	unsigned long first, lower, count;
 	unsigned long long caps;
 	bool found = false;
 	char line[128];
+	struct stat ns;
 	FILE *f;
 
-	f = fopen("/proc/self/uid_map", "re");
-	if (!f)
+	if (stat("/proc/self/ns/user", &ns))
 		return !geteuid();
-	found = fscanf(f, "%lu %lu %lu", &first, &lower, &count) == 3 &&
-		!first && !lower && count == 4294967295UL;
-	fclose(f);
-	if (!found)
+	if (ns.st_ino != USER_NS_INIT_INO)
 		return false;
 	f = fopen("/proc/self/status", "re");
 	if (!f)
 		return !geteuid();
-	found = false;
 	while (!found && fgets(line, sizeof(line), f))
 		found = sscanf(line, "CapEff: %llx", &caps) == 1;
 	fclose(f);

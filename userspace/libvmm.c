@@ -372,7 +372,7 @@ static int vmm_batch_emulate(int fd, struct vmm_batch_entry *entries,
 			}
 		}
 	}
-	/* Every entry ran was refused here: is @fd a vmm at all? */
+	/* The library refused every entry that ran: is @fd a vmm at all? */
 	if (!reached && !vmm_knows_commands(fd))
 		return -ENOTTY;
 	if (done)

@@ -391,8 +391,9 @@ int vmm_write(int fd, __u64 id, __u64 offset, const void *buf, __u64 length);
  * library keeps no state, so every call on an old kernel costs one
  * refused ioctl first.  When no entry that ran reached @fd (the library
  * refused each itself), one INFO of ID 0 asks whether @fd is a vmm at
- * all, so that another device still gives -ENOTTY.  Where the emulation differs: it reads and writes
- * @entries itself, so an unreadable @entries is a fault (SIGSEGV), as
+ * all, so that another device still gives -ENOTTY.  Where the emulation
+ * differs: it reads and writes @entries itself, so an unreadable @entries
+ * is a fault (SIGSEGV), as
  * for any library function given a bad pointer, not -EFAULT; and signals
  * act on each single ioctl, so a pending signal does not end the call
  * early, and an entry whose wait a signal interrupts is restarted under

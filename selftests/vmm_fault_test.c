@@ -773,8 +773,10 @@ static long batch_without_allocating(int fd, __u64 id, struct vmm_batch_args *b)
 		e[i].op = VMM_BATCH_INFO;
 		e[i].info.id = id;
 	}
+	/* Output fields: a call that fails leaves them as they are. */
 	*b = (struct vmm_batch_args){
-		.entries = (__u64)(uintptr_t)e, .count = 3,
+		.entries = (__u64)(uintptr_t)e, .count = 3, .done = 77,
+		.failed = 77,
 	};
 	if (fi_arm(FAILSLAB, 1, -1))
 		return -2;
@@ -938,14 +940,16 @@ TEST_F(fault, batch_alloc_entry_fails_enomem_when_its_records_cannot_be_had)
 }
 
 /*
- * However a batch ends, it gives the device's buffers back, and only the
- * call they were lent to does: after a call whose entries cannot be read,
- * one whose entries or header cannot be stored, one stopped by an entry's
- * error and one that ran whole, a batch that cannot allocate still runs
+ * A batch gives the device's buffers back, and only the call they were
+ * lent to does: after a call whose entries cannot be read, one whose
+ * entries or header cannot be stored, one stopped by an entry's error and
+ * one that ran whole, a batch that cannot allocate still runs
  * (batch_without_allocating()); while another batch holds them, it fails
- * with ENOMEM, even after a batch that ran on buffers of its own.
+ * with ENOMEM, even after a batch that ran on buffers of its own.  (A
+ * call whose results cannot be stored after it ran gives them back where
+ * the unstorable entries here do; vmm_batch_test makes that happen.)
  */
-TEST_F(fault, batch_gives_the_device_buffers_back_on_every_path)
+TEST_F(fault, batch_gives_the_device_buffers_back_after_faults_errors_and_success)
 {
 	static struct vmm_batch_entry e[1];
 	size_t pg = sysconf(_SC_PAGESIZE);
@@ -1014,7 +1018,8 @@ TEST_F(fault, batch_gives_the_device_buffers_back_on_every_path)
 	ASSERT_OK(ioctl(self->fd, VMM_IOC_BATCH, &b));
 	ASSERT_EQ(0, e[0].result);
 	ASSERT_ERR(ENOMEM, batch_without_allocating(self->fd, 1, &b));
-	EXPECT_EQ(0U, b.done);
+	EXPECT_EQ(77U, b.done);
+	EXPECT_EQ(77U, b.failed);
 	EXPECT_EQ(0, bufs_release(&h));
 	ASSERT_EQ(0, batch_without_allocating(self->fd, 1, &b))
 		TH_LOG("after the holder: %s", strerror(errno));

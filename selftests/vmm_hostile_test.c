@@ -658,31 +658,36 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded_first_fit, 300)
  * The longest hold, after a reset, over @calls calls of LIST (@usage
  * false) or USAGE of @capacity entries each, paging from the start, as
  * each call's next ID or uid says; calls that failed or did not return
- * @capacity entries in *@wrong.
+ * @capacity entries in *@wrong, the first one's errno (0 for a short
+ * count) in *@err.
  */
 static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
-			  int *wrong)
+			  int *wrong, int *err)
 {
 	static struct vmm_user_usage u[VMM_USAGE_MAX];
 	static struct vmm_block_info b[VMM_LIST_MAX];
 	struct vmm_usage_args a = { 0 };
 	__u64 next = 1;
 	__u32 count;
-	int i;
+	int i, ret;
 
 	reset_max_hold();
 	for (i = 0; i < calls; i++) {
+		errno = 0;
 		if (usage) {
 			a = (struct vmm_usage_args){
 				.buffer = (__u64)(uintptr_t)u,
 				.capacity = capacity,
 				.start_uid = a.next_uid,
 			};
-			*wrong += ioctl(fd, VMM_IOC_USAGE, &a) ||
-				  a.count != capacity;
+			ret = ioctl(fd, VMM_IOC_USAGE, &a);
+			count = a.count;
 		} else {
-			*wrong += vmm_list(fd, next, b, capacity, &count,
-					   &next) || count != capacity;
+			ret = vmm_list(fd, next, b, capacity, &count, &next);
+		}
+		if (ret || count != capacity) {
+			if (!(*wrong)++)
+				*err = ret ? errno : 0;
 		}
 	}
 	return vmm_sysfs("max_lock_hold_ns");
@@ -704,7 +709,7 @@ static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
 TEST_F_TIMEOUT(hostile, list_and_usage_lock_holds_are_bounded, 300)
 {
 	__u64 r[4][LIST_ROUNDS], hold[4], id, i;
-	int round, k, wrong = 0, grid = 0;
+	int round, k, wrong = 0, err = 0, grid = 0;
 
 	RELOAD("16384");
 	no_self_check();
@@ -721,19 +726,21 @@ TEST_F_TIMEOUT(hostile, list_and_usage_lock_holds_are_bounded, 300)
 	ASSERT_EQ(0, reset_max_hold());
 	for (round = 0; round < LIST_ROUNDS; round++) {
 		r[0][round] = listing_hold(self->fd, false, LIST_STEP,
-					   VMM_LIST_MAX / LIST_STEP, &wrong);
+					   VMM_LIST_MAX / LIST_STEP, &wrong, &err);
 		r[1][round] = listing_hold(self->fd, false, VMM_LIST_MAX, 1,
-					   &wrong);
+					   &wrong, &err);
 		r[2][round] = listing_hold(self->fd, true, LIST_STEP,
-					   VMM_USAGE_MAX / LIST_STEP, &wrong);
+					   VMM_USAGE_MAX / LIST_STEP, &wrong, &err);
 		r[3][round] = listing_hold(self->fd, true, VMM_USAGE_MAX, 1,
-					   &wrong);
+					   &wrong, &err);
 		ksft_print_msg("round %d: max hold %llu ns LIST of %d, %llu ns of %d; USAGE %llu ns of %d, %llu ns of %d\n",
 			       round, r[0][round], LIST_STEP, r[1][round],
 			       VMM_LIST_MAX, r[2][round], LIST_STEP,
 			       r[3][round], VMM_USAGE_MAX);
 	}
-	ASSERT_EQ(0, wrong) TH_LOG("calls that failed or returned too little");
+	ASSERT_EQ(0, wrong)
+		TH_LOG("calls that failed or returned too few entries; the first: %s",
+		       err ? strerror(err) : "too few entries");
 	for (k = 0; k < 4; k++) {
 		hold[k] = lowest(r[k], LIST_ROUNDS);
 		grid += hold[k] % VMM_TICK_GRID_NS == 0;

@@ -215,6 +215,14 @@ static void vmm_charge_commit(struct vmm_arena *arena, struct vmm_charge *ch,
 	blk->usage = u;
 }
 
+/* The top-level record above @u: the one charged for every block below. */
+static struct vmm_usage *vmm_usage_top(struct vmm_usage *u)
+{
+	while (u->parent)
+		u = u->parent;
+	return u;
+}
+
 /*
  * Uncharge @blk from its record and every one above it; a record goes with
  * its last block (by then its children have gone too).
@@ -317,7 +325,7 @@ int vmm_arena_chown(struct vmm_arena *arena, u64 id,
 		    const struct vmm_cred *cred, kuid_t uid, kgid_t gid)
 {
 	struct vmm_charge ch = { .chain = &uid, .n = 1 };
-	struct vmm_usage *old;
+	struct vmm_usage *old, *top;
 	struct vmm_block *blk;
 	int ret = 0;
 
@@ -333,12 +341,23 @@ retry:
 		goto out;
 	}
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid)) {
-		/* Only an admin gives a block away: no unprivileged limit. */
-		ret = vmm_charge_check(arena, &ch, blk->size,
-				       READ_ONCE(arena->max_blocks_per_uid),
-				       false);
-		if (ret)
-			goto out;
+		/*
+		 * Only an admin gives a block away: no unprivileged limit.
+		 * Given to the owner of the namespace it was made in, whose
+		 * record already counts it, the block changes no total, so
+		 * no quota can refuse it.
+		 */
+		top = vmm_usage_top(blk->usage);
+		if (uid_eq(top->uid, uid)) {
+			ch.found[0] = top;
+			ch.missing = 0;
+		} else {
+			ret = vmm_charge_check(arena, &ch, blk->size,
+					       READ_ONCE(arena->max_blocks_per_uid),
+					       false);
+			if (ret)
+				goto out;
+		}
 		if (ch.missing > ch.nr_spares) {
 			vmm_unlock(arena);
 			ret = vmm_charge_prealloc(&ch);

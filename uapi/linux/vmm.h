@@ -586,7 +586,8 @@ struct vmm_chmod_args {
  * the new owner alone, as a block allocated in the initial user namespace
  * is: the owners of the namespaces above the old owner stop counting it,
  * and a uid does not say which namespaces, if any, the new owner's ids
- * come from.
+ * come from.  Given to the owner of the namespace it was made in, whose
+ * usage already counts it, the block changes no total, so no EDQUOT.
  */
 struct vmm_chown_args {
 	__u64 id;

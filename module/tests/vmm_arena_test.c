@@ -1389,6 +1389,67 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
 }
 
 /*
+ * A block made in a user namespace is already counted by the namespace
+ * owner's record, so giving it to that owner changes no total: no quota,
+ * however full, refuses it.  Giving it to anyone else is checked.
+ */
+static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 1 << 16);
+	struct vmm_cred cred = { .uid = KUIDT_INIT(100000),
+				 .gid = GLOBAL_ROOT_GID, .nr_charge = 2 };
+	struct vmm_alloc_req req = { .cred = &cred, .mode = 0600 };
+	struct vmm_user_usage out[4];
+	u64 ids[3], start;
+	u32 count, next_uid;
+	int i;
+
+	arena->max_blocks_per_uid = 2;
+	arena->max_bytes_per_uid = 32;
+	cred.charge[0] = KUIDT_INIT(1000);
+	cred.charge[1] = cred.uid;
+	for (i = 0; i < 2; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 16, 0, false,
+							    &req, &ids[i],
+							    &start), 0);
+	/* Uid 1001 fills its own quota. */
+	cred.uid = KUIDT_INIT(1001);
+	cred.nr_charge = 1;
+	cred.charge[0] = cred.uid;
+	KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 32, 0, false, &req,
+						    &ids[2], &start), 0);
+
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[0], NULL,
+					      KUIDT_INIT(1000), INVALID_GID), 0);
+	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
+	KUNIT_ASSERT_EQ(test, count, 2U);
+	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
+	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[0].bytes, 32ULL);
+	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 1ULL);
+	/* 1000, the namespace id below it, and 1001. */
+	KUNIT_EXPECT_EQ(test, arena->nr_users, 3ULL);
+	/* The last block below 1000 goes, and with it that id's record. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[1], NULL,
+					      KUIDT_INIT(1000), INVALID_GID), 0);
+	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
+	KUNIT_ASSERT_EQ(test, count, 2U);
+	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 0ULL);
+	KUNIT_EXPECT_EQ(test, arena->nr_users, 2ULL);
+	/* To a full quota of someone else's: refused, nothing moved. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[0], NULL,
+					      KUIDT_INIT(1001), INVALID_GID),
+			-EDQUOT);
+	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
+	KUNIT_ASSERT_EQ(test, count, 2U);
+	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[1].uid, 1001U);
+	KUNIT_EXPECT_EQ(test, out[1].blocks, 1ULL);
+	KUNIT_EXPECT_EQ(test, out[1].bytes, 32ULL);
+}
+
+/*
  * A block's group bits apply to a caller whose effective gid, or one of
  * whose supplementary groups, is the block's group: the groups its
  * credentials carry, not the running task's (this kthread is in none of
@@ -1556,6 +1617,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
+	KUNIT_CASE(vmm_chown_to_namespace_owner_passes_a_full_quota),
 	KUNIT_CASE(vmm_group_rights_follow_the_callers_groups),
 	KUNIT_CASE_PARAM(vmm_quota_refusal_asks_only_when_liftable,
 			 vmm_liftable_gen_params),

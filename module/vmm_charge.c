@@ -343,9 +343,10 @@ retry:
 	if (uid_valid(uid) && !uid_eq(uid, blk->uid)) {
 		/*
 		 * Only an admin gives a block away: no unprivileged limit.
-		 * Given to the owner of the namespace it was made in, whose
-		 * record already counts it, the block changes no total, so
-		 * no quota can refuse it.
+		 * Given to the uid at the top of its chain (the owner of the
+		 * outermost namespace it was made under), whose record
+		 * already counts it, it leaves that record's totals as they
+		 * were, so no quota can refuse it.
 		 */
 		top = vmm_usage_top(blk->usage);
 		if (uid_eq(top->uid, uid)) {

@@ -1642,7 +1642,7 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	struct vmm_chown_args c = { .uid = UID_A, .gid = VMM_ID_UNCHANGED };
 	const struct usage_entry *owner;
 	struct ns_report r = { 0 };
-	struct vmm_block_info blk;
+	struct vmm_block_info blk[2];
 	int res, status, err, n, k;
 	__u32 count;
 	pid_t pid;
@@ -1687,12 +1687,13 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 
 	/*
 	 * Root gives one to uid 1000, whose full quota already counts it:
-	 * no total changes, so no EDQUOT.
+	 * no total of 1000's changes, so no EDQUOT.
 	 */
-	ASSERT_EQ(0, vmm_list(self->fd, 0, &blk, 1, &count, NULL));
-	ASSERT_EQ(1U, count);
-	EXPECT_EQ(NS_BASE, (int)blk.uid);
-	c.id = blk.id;
+	ASSERT_EQ(0, vmm_list(self->fd, 0, blk, 2, &count, NULL));
+	ASSERT_EQ(2U, count);
+	EXPECT_EQ(NS_BASE, (int)blk[0].uid);
+	EXPECT_EQ(NS_BASE, (int)blk[1].uid);
+	c.id = blk[0].id;
 	EXPECT_EQ(0, ioctl(self->fd, VMM_IOC_CHOWN, &c))
 		TH_LOG("CHOWN to the namespace's owner: %s", strerror(errno));
 	n = usage_all(self->fd, u, ARRAY_SIZE(u));
@@ -1701,9 +1702,12 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	ASSERT_NE(NULL, owner) TH_LOG("uid 1000 has no usage entry");
 	EXPECT_EQ(r.total, owner->blocks);
 	EXPECT_EQ(r.total - 1, owner->ns_blocks);
-	ASSERT_EQ(0, vmm_list(self->fd, c.id, &blk, 1, &count, NULL));
-	EXPECT_EQ((__u32)UID_A, blk.uid);
-	/* Anyone else's quota is checked: 1001 is given ten, then no more. */
+	ASSERT_EQ(0, vmm_list(self->fd, c.id, blk, 1, &count, NULL));
+	EXPECT_EQ((__u32)UID_A, blk[0].uid);
+	/*
+	 * Anyone else's quota is checked, for a block still charged through
+	 * the namespace: 1001 is given ten, then no more.
+	 */
 	c.uid = UID_A + 1;
 	for (k = 0; k < NS_QUOTA; k++) {
 		if (vmm_alloc(self->fd, 1, 0, &c.id, NULL) ||
@@ -1712,7 +1716,7 @@ TEST_F_TIMEOUT(hostile, userns_ids_share_owner_quota, 180)
 	}
 	EXPECT_EQ(NS_QUOTA, k) TH_LOG("gave uid 1001 %d: %s", k,
 				      strerror(errno));
-	c.id = blk.id;
+	c.id = blk[1].id;
 	EXPECT_EQ(-1, ioctl(self->fd, VMM_IOC_CHOWN, &c));
 	EXPECT_EQ(EDQUOT, errno) TH_LOG("errno %d (%s)", errno,
 					strerror(errno));

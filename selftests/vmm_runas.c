@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static int write_map(pid_t pid, const char *file, const char *map)
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return errno;
+	errno = 0;
 	if (write(fd, map, len) != len)
 		err = errno ? errno : EIO;
 	close(fd);
@@ -83,12 +85,17 @@ static int run_in_userns(const char *map, char **cmd)
 			strerror(errno));
 		_exit(127);
 	}
-	/* Only the child's ends left open: its death ends a read. */
+	/*
+	 * Only the child's ends left open: its death ends a read, and fails
+	 * a write with EPIPE rather than killing this process.
+	 */
 	close(up[1]);
 	close(down[0]);
-	if (read(up[0], &err, sizeof(err)) != sizeof(err))
+	signal(SIGPIPE, SIG_IGN);
+	if (read(up[0], &err, sizeof(err)) != sizeof(err)) {
+		fprintf(stderr, "vmm_runas: the child ended before it could unshare\n");
 		err = ECHILD;
-	if (err) {
+	} else if (err) {
 		fprintf(stderr, "vmm_runas: unshare(CLONE_NEWUSER): %s\n",
 			strerror(err));
 	} else {

@@ -1389,9 +1389,10 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
 }
 
 /*
- * A block made in a user namespace is already counted by the namespace
- * owner's record, so giving it to that owner changes no total: no quota,
- * however full, refuses it.  Giving it to anyone else is checked.
+ * A block made in a user namespace is already counted by the record of
+ * the uid at the top of its chain, the namespace's owner, so giving it to
+ * that uid leaves its totals as they were: no quota, however full,
+ * refuses it.  Giving it to anyone else is checked.
  */
 static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 {
@@ -1400,7 +1401,7 @@ static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 				 .gid = GLOBAL_ROOT_GID, .nr_charge = 2 };
 	struct vmm_alloc_req req = { .cred = &cred, .mode = 0600 };
 	struct vmm_user_usage out[4];
-	u64 ids[3], start;
+	u64 ids[4], start;
 	u32 count, next_uid;
 	int i;
 
@@ -1412,15 +1413,31 @@ static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 16, 0, false,
 							    &req, &ids[i],
 							    &start), 0);
-	/* Uid 1001 fills its own quota. */
+	/* Uid 1001 fills both of its own quotas. */
 	cred.uid = KUIDT_INIT(1001);
 	cred.nr_charge = 1;
 	cred.charge[0] = cred.uid;
-	KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 32, 0, false, &req,
-						    &ids[2], &start), 0);
+	for (i = 2; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_alloc_owned(arena, 16, 0, false,
+							    &req, &ids[i],
+							    &start), 0);
+
+	/* To someone else's full quota, from the namespace: refused. */
+	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[1], NULL,
+					      KUIDT_INIT(1001), INVALID_GID),
+			-EDQUOT);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
+	KUNIT_ASSERT_EQ(test, count, 2U);
+	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
+	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[1].uid, 1001U);
+	KUNIT_EXPECT_EQ(test, out[1].blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[1].bytes, 32ULL);
 
 	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[0], NULL,
 					      KUIDT_INIT(1000), INVALID_GID), 0);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
 	KUNIT_ASSERT_EQ(test, count, 2U);
 	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
@@ -1432,21 +1449,13 @@ static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 	/* The last block below 1000 goes, and with it that id's record. */
 	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[1], NULL,
 					      KUIDT_INIT(1000), INVALID_GID), 0);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
 	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
 	KUNIT_ASSERT_EQ(test, count, 2U);
 	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
+	KUNIT_EXPECT_EQ(test, out[0].bytes, 32ULL);
 	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 0ULL);
 	KUNIT_EXPECT_EQ(test, arena->nr_users, 2ULL);
-	/* To a full quota of someone else's: refused, nothing moved. */
-	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[0], NULL,
-					      KUIDT_INIT(1001), INVALID_GID),
-			-EDQUOT);
-	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
-	KUNIT_ASSERT_EQ(test, count, 2U);
-	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
-	KUNIT_EXPECT_EQ(test, out[1].uid, 1001U);
-	KUNIT_EXPECT_EQ(test, out[1].blocks, 1ULL);
-	KUNIT_EXPECT_EQ(test, out[1].bytes, 32ULL);
 }
 
 /*

@@ -586,8 +586,9 @@ struct vmm_chmod_args {
  * the new owner alone, as a block allocated in the initial user namespace
  * is: the owners of the namespaces above the old owner stop counting it,
  * and a uid does not say which namespaces, if any, the new owner's ids
- * come from.  Given to the owner of the namespace it was made in, whose
- * usage already counts it, the block changes no total, so no EDQUOT.
+ * come from.  Given to the uid at the top of its charge (the owner of the
+ * outermost user namespace it was made under, whose usage already counts
+ * it), the block leaves that uid's totals as they were: no EDQUOT.
  */
 struct vmm_chown_args {
 	__u64 id;

@@ -1388,6 +1388,22 @@ static void vmm_namespace_ids_share_owner_quota(struct kunit *test)
 						    &id, &start), 0);
 }
 
+/* Expect USAGE to list @n uids, the one at @i being @uid with these. */
+static void vmm_expect_usage(struct kunit *test, struct vmm_arena *arena,
+			     u32 n, u32 i, u32 uid, u64 blocks, u64 bytes,
+			     u64 ns_blocks)
+{
+	struct vmm_user_usage out[4];
+	u32 next_uid;
+
+	KUNIT_ASSERT_EQ(test, vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out),
+					      &next_uid), n);
+	KUNIT_EXPECT_EQ(test, out[i].uid, uid);
+	KUNIT_EXPECT_EQ(test, out[i].blocks, blocks);
+	KUNIT_EXPECT_EQ(test, out[i].bytes, bytes);
+	KUNIT_EXPECT_EQ(test, out[i].ns_blocks, ns_blocks);
+}
+
 /*
  * A block made in a user namespace is already counted by the record of
  * the uid at the top of its chain, the namespace's owner, so giving it to
@@ -1400,9 +1416,7 @@ static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 	struct vmm_cred cred = { .uid = KUIDT_INIT(100000),
 				 .gid = GLOBAL_ROOT_GID, .nr_charge = 2 };
 	struct vmm_alloc_req req = { .cred = &cred, .mode = 0600 };
-	struct vmm_user_usage out[4];
 	u64 ids[4], start;
-	u32 count, next_uid;
 	int i;
 
 	arena->max_blocks_per_uid = 2;
@@ -1427,34 +1441,20 @@ static void vmm_chown_to_namespace_owner_passes_a_full_quota(struct kunit *test)
 					      KUIDT_INIT(1001), INVALID_GID),
 			-EDQUOT);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
-	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
-	KUNIT_ASSERT_EQ(test, count, 2U);
-	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
-	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 2ULL);
-	KUNIT_EXPECT_EQ(test, out[1].uid, 1001U);
-	KUNIT_EXPECT_EQ(test, out[1].blocks, 2ULL);
-	KUNIT_EXPECT_EQ(test, out[1].bytes, 32ULL);
+	vmm_expect_usage(test, arena, 2, 0, 1000, 2, 32, 2);
+	vmm_expect_usage(test, arena, 2, 1, 1001, 2, 32, 0);
 
 	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[0], NULL,
 					      KUIDT_INIT(1000), INVALID_GID), 0);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
-	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
-	KUNIT_ASSERT_EQ(test, count, 2U);
-	KUNIT_EXPECT_EQ(test, out[0].uid, 1000U);
-	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
-	KUNIT_EXPECT_EQ(test, out[0].bytes, 32ULL);
-	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 1ULL);
+	vmm_expect_usage(test, arena, 2, 0, 1000, 2, 32, 1);
 	/* 1000, the namespace id below it, and 1001. */
 	KUNIT_EXPECT_EQ(test, arena->nr_users, 3ULL);
 	/* The last block below 1000 goes, and with it that id's record. */
 	KUNIT_EXPECT_EQ(test, vmm_arena_chown(arena, ids[1], NULL,
 					      KUIDT_INIT(1000), INVALID_GID), 0);
 	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
-	count = vmm_arena_usage(arena, 0, out, ARRAY_SIZE(out), &next_uid);
-	KUNIT_ASSERT_EQ(test, count, 2U);
-	KUNIT_EXPECT_EQ(test, out[0].blocks, 2ULL);
-	KUNIT_EXPECT_EQ(test, out[0].bytes, 32ULL);
-	KUNIT_EXPECT_EQ(test, out[0].ns_blocks, 0ULL);
+	vmm_expect_usage(test, arena, 2, 0, 1000, 2, 32, 0);
 	KUNIT_EXPECT_EQ(test, arena->nr_users, 2ULL);
 }
 

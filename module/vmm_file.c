@@ -20,22 +20,25 @@
 #include "vmm.h"
 
 /*
- * Pin the block this file has selected, if both the task that selected it
- * (then) and the caller (now, who may be another task) have any of the
- * @may permissions on it.
+ * Pin the block this file has selected, if the task that selected it held
+ * any of the @may permissions on it then, and the caller (who may be
+ * another task) holds any of them now.  read(2) and write(2) ask for one
+ * bit, which both must have; lseek(2) asks for either, and the two sides
+ * need not share one.
  */
 static struct vmm_block *vmm_file_pin(struct vmm_file *vf, int may)
 {
 	struct vmm_arena *arena = &vf->vmm->arena;
+	int selected_may;
 	u64 id;
 
 	vmm_lock(arena);
 	id = vf->selected;
-	may &= vf->selected_may;
+	selected_may = vf->selected_may;
 	vmm_unlock(arena);
 	if (!id)
 		return ERR_PTR(-ENXIO);
-	if (!may)
+	if (!(may & selected_may))
 		return ERR_PTR(-EACCES);
 	return vmm_pin_caller(arena, id, may);
 }

@@ -1450,6 +1450,37 @@ TEST_F(perm, chmod_binds_callers_not_an_earlier_selection)
 	EXPECT_EQ(0, memcmp(buf, "root", 4));
 }
 
+/*
+ * lseek(2) needs r or w of its caller, whichever bit the selection holds:
+ * a selection that holds only w still lets a caller that now has only r
+ * learn the block's size, and the other way round.  Reads and writes
+ * still need their own bit held by both.
+ */
+TEST_F(perm, lseek_needs_r_or_w_of_its_caller_not_the_selections_bit)
+{
+	static const __u32 modes[][2] = { { 0200, 0400 }, { 0400, 0200 } };
+	struct vmm_chmod_args c = { 0 };
+	struct result res;
+	unsigned int i;
+	__u64 id;
+
+	for (i = 0; i < 2; i++) {
+		__u32 mode = modes[i][0];
+
+		ASSERT_EQ(0, AS(OWNER, do_alloc_mode, &mode, &res));
+		id = res.val;
+		ASSERT_EQ(0, AS(OWNER, do_select, &id, &res));
+		c.id = id;
+		c.mode = modes[i][1];
+		ASSERT_OK(ioctl(self->fd, VMM_IOC_CHMOD, &c));
+		EXPECT_EQ(0, AS(OWNER, do_lseek, &id, &res));
+		EXPECT_EQ((__u64)5, res.val);
+		/* Each bit now lacks one side: the selector or the caller. */
+		EXPECT_EQ(EACCES, AS(OWNER, do_pread, &id, &res));
+		EXPECT_EQ(EACCES, AS(OWNER, do_pwrite, &id, &res));
+	}
+}
+
 /* VMM_ALLOC_COMPACT moves no more for a user than VMM_IOC_DEFRAG would. */
 TEST_F(perm, unprivileged_compact_alloc_is_clamped_to_user_budget)
 {

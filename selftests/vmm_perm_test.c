@@ -1453,8 +1453,8 @@ TEST_F(perm, chmod_binds_callers_not_an_earlier_selection)
 /*
  * lseek(2) needs r or w of its caller, whichever bit the selection holds:
  * a selection that holds only w still lets a caller that now has only r
- * learn the block's size, and the other way round.  Reads and writes
- * still need their own bit held by both.
+ * seek, and the other way round.  Reads and writes still need their own
+ * bit held by both.
  */
 TEST_F(perm, lseek_needs_r_or_w_of_its_caller_not_the_selections_bit)
 {

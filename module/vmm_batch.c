@@ -324,7 +324,9 @@ struct vmm_batch_bufs {
  */
 int vmm_batch_init(struct vmm_device *vmm)
 {
-	vmm->batch_bufs = kvmalloc_obj(*vmm->batch_bufs, GFP_KERNEL);
+	/* vmm_init() says what failed; a dump of the stack adds nothing. */
+	vmm->batch_bufs = kvmalloc_obj(*vmm->batch_bufs,
+				       GFP_KERNEL | __GFP_NOWARN);
 	if (!vmm->batch_bufs)
 		return -ENOMEM;
 	vmm->batch_lent = 0;

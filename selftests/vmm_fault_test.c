@@ -1557,6 +1557,7 @@ struct kmsg_scan {
 	bool arena_failed;	/* vmm: cannot allocate a ...-byte arena */
 	bool register_failed;	/* vmm: cannot register /dev/vmm */
 	bool mapping_failed;	/* vmm: cannot create the address space */
+	bool batch_failed;	/* vmm: cannot allocate the batch buffers */
 	bool cache_failed;	/* kmem_cache_create(vmm_...) failed */
 	char first_report[200];
 };
@@ -1601,6 +1602,8 @@ static void kmsg_scan(int fd, struct kmsg_scan *s)
 			s->register_failed = true;
 		if (strstr(msg, "vmm: cannot create the address space"))
 			s->mapping_failed = true;
+		if (strstr(msg, "vmm: cannot allocate the batch buffers"))
+			s->batch_failed = true;
 		/*
 		 * The slab allocator dumps the stack after a failed cache
 		 * creation, by design; scripts/vm passes the dump after
@@ -1834,6 +1837,7 @@ struct sweep_stats {
 	int arena_failed;
 	int register_failed;
 	int mapping_failed;
+	int batch_failed;
 	int injected;
 };
 
@@ -1884,6 +1888,7 @@ static void load_once(struct __test_metadata *_metadata,
 		ss->arena_failed += ks.arena_failed;
 		ss->register_failed += ks.register_failed;
 		ss->mapping_failed += ks.mapping_failed;
+		ss->batch_failed += ks.batch_failed;
 		/* An arena size of 0 is refused (count_before_caches()). */
 		ASSERT_EQ(strcmp(size, "0") ? ENOMEM : EINVAL, res->err)
 			TH_LOG("%s: init_module: %s", what, strerror(res->err));
@@ -1891,10 +1896,11 @@ static void load_once(struct __test_metadata *_metadata,
 		ASSERT_FALSE(vmm_path_exists(VMM_DEV)) TH_LOG("%s", what);
 	}
 	if (getenv("VMM_FAULT_VERBOSE") || ks.reports)
-		TH_LOG("%s: %s%s%s%s (%.2fs)", what,
+		TH_LOG("%s: %s%s%s%s%s (%.2fs)", what,
 		       res->ret ? "ENOMEM" : "loaded",
 		       ks.arena_failed ? ", arena failed" : "",
 		       ks.register_failed ? ", misc_register failed" : "",
+		       ks.batch_failed ? ", batch buffers failed" : "",
 		       mode == LOAD_NTH || mode == LOAD_PAST ?
 		       (injected ? ", injected" : ", not injected") : "",
 		       now_s() - t0);
@@ -1972,9 +1978,10 @@ static int positions(unsigned long *pos, int max, long lo, long hi,
 static void log_sweep(struct __test_metadata *_metadata, const char *what,
 		      const struct sweep_stats *ss, double t0)
 {
-	TH_LOG("%s: %d loads: %d loaded, %d ENOMEM (arena %d, misc_register %d), %d injected (%.1fs)",
+	TH_LOG("%s: %d loads: %d loaded, %d ENOMEM (arena %d, misc_register %d, mapping %d, batch buffers %d), %d injected (%.1fs)",
 	       what, ss->attempts, ss->loaded, ss->failed, ss->arena_failed,
-	       ss->register_failed, ss->injected, now_s() - t0);
+	       ss->register_failed, ss->mapping_failed, ss->batch_failed,
+	       ss->injected, now_s() - t0);
 }
 
 #define MAX_POSITIONS	512
@@ -2136,7 +2143,8 @@ TEST_F_TIMEOUT(load, load_module_survives_page_alloc_failures, 300)
 	/* The arena's vmalloc failed; every load that failed did in vmm_init(). */
 	EXPECT_LT(0, ss.arena_failed);
 	EXPECT_EQ(ss.failed,
-		  ss.arena_failed + ss.mapping_failed + ss.register_failed);
+		  ss.arena_failed + ss.mapping_failed + ss.register_failed +
+		  ss.batch_failed);
 	/* The last budget lies past the load: nothing failed. */
 	EXPECT_EQ(0, self->res->ret)
 		TH_LOG("space=%lu, past %ld: %s", pos[npos - 1], c_all,

@@ -41,11 +41,42 @@
 #define VMM_CHUNK	SZ_256K
 
 /*
- * Runs of adjacent blocks a compaction moves in one round trip of the lock
- * at most (each with a memmove() of its own; they close up the free
- * extents between them).  Here rather than in vmm_compact.c for KUnit.
+ * Blocks a compaction moves in one round trip of the lock at most, in runs
+ * of adjacent blocks (each with a memmove() of its own; they close up the
+ * free extents between them), so at most this many runs too.  Here rather
+ * than in vmm_compact.c for KUnit.
  */
-#define VMM_GATHER_RUNS	16
+#define VMM_GATHER_BLOCKS	256
+
+/**
+ * struct vmm_gather - runs of adjacent blocks that slide down together,
+ *	closing the free extents between them, in one round trip of the lock
+ * @first: each run's lowest-offset block
+ * @src: each run's offset before the move
+ * @bytes: each run's bytes
+ * @nr: each run's blocks
+ * @last: the highest block of the last run
+ * @dst: where the first run goes: the start of the free extent below it;
+ *	each next run goes right after the one before
+ * @total: bytes in all of them
+ * @runs: runs gathered
+ * @blocks: blocks in all of them
+ *
+ * The blocks' &vmm_block.start already says where they go while their
+ * bytes are copied; @src says where the bytes are until then.  About 6.5
+ * KiB on 64-bit, in the arena rather than on the stack.
+ */
+struct vmm_gather {
+	struct vmm_block *first[VMM_GATHER_BLOCKS];
+	u64 src[VMM_GATHER_BLOCKS];
+	u64 bytes[VMM_GATHER_BLOCKS];
+	u16 nr[VMM_GATHER_BLOCKS];
+	struct vmm_block *last;
+	u64 dst;
+	u64 total;
+	unsigned int runs;
+	unsigned int blocks;
+};
 
 /*
  * The ID cache's smallest table: an arena with fewer blocks than half of
@@ -219,8 +250,9 @@ struct vmm_cred {
  * @mode: permission bits, within %VMM_MODE_MASK
  * @mappable: allocated with %VMM_ALLOC_MAPPABLE: whole pages, and
  *	@start stays page-aligned wherever the block moves
- * @moving: the compactor is copying the block's bytes, alone or in a run
- *	of adjacent blocks; pinning and faulting wait for the end of the
+ * @moving: the compactor is copying the block's bytes on their own (a
+ *	block in a gather of runs is moving by its offset instead: see
+ *	vmm_block_moving()); pinning and faulting wait for the end of the
  *	move (&vmm_arena.move_seq), and a free leaves the release to it
  * @usage: the usage record the block is charged to, with its parents;
  *	the block holds them alive
@@ -311,9 +343,16 @@ struct vmm_idc_new {
  * @addrs: blocks by offset
  * @free: free extents by offset, augmented with &vmm_extent.subtree_max
  * @by_size: the same extents by (size, offset), kept for %VMM_POLICY_BEST
- * @moving_ext: the extents blocks are sliding into, out of @free while
- *	the compactor copies without the lock, in offset order, linked by
- *	&vmm_extent.next; NULL otherwise
+ * @moving_ext: the free space a move leaves, out of @free while the
+ *	compactor copies without the lock, linked by &vmm_extent.next: the
+ *	extent a block slides into on its own, or the one range a gather's
+ *	runs leave above them; NULL otherwise
+ * @gather_lo: where the blocks of a gather of runs start once moved,
+ *	which their &vmm_block.start already says while their bytes are
+ *	copied: a block that starts in [@gather_lo, @gather_hi) is moving
+ * @gather_hi: see @gather_lo; equal to it when no gather is moving
+ * @gather_freed: blocks freed in that range while it moved, which the
+ *	compactor releases once their bytes are in place
  * @policy: placement; fixed after init
  * @self_check: after every change, compare the index against a linear
  *	walk (debugging; O(n) under the lock)
@@ -358,6 +397,7 @@ struct vmm_idc_new {
  *	KUnit bound on the search
  * @move_wq: woken when a move ends, for pinners waiting on @move_seq
  * @compact_lock: serialises defragmentation; taken before @lock
+ * @gather: the runs the compactor moves now, under @compact_lock
  */
 struct vmm_arena {
 	/* protects the metadata: see above */
@@ -379,6 +419,9 @@ struct vmm_arena {
 	struct rb_root free;
 	struct rb_root by_size;
 	struct vmm_extent *moving_ext;
+	u64 gather_lo;
+	u64 gather_hi;
+	u64 gather_freed;
 	enum vmm_policy policy;
 	bool self_check;
 	bool auto_compact;
@@ -408,8 +451,9 @@ struct vmm_arena {
 	unsigned long max_blocks_unprivileged;
 	u64 fit_visits;
 	wait_queue_head_t move_wq;
-	/* one defragmentation at a time */
+	/* one defragmentation at a time, and its @gather */
 	struct mutex compact_lock;
+	struct vmm_gather gather;
 };
 
 struct vmm_batch_bufs;

@@ -129,7 +129,7 @@ struct vmm_block *vmm_arena_pin_perm(struct vmm_arena *arena, u64 id,
 			ret = -ENOENT;
 		} else if (!vmm_may(blk, cred, may)) {
 			ret = -EACCES;
-		} else if (!blk->moving) {
+		} else if (!vmm_block_moving(arena, blk)) {
 			vmm_pin_locked(arena, blk);
 			ret = 0;
 		} else {
@@ -230,7 +230,7 @@ void vmm_arena_unmap(struct vmm_arena *arena, struct vmm_block *blk)
 	vmm_lock(arena);
 	if (!--blk->maps) {
 		arena->nr_mapped--;
-		if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+		if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(arena, blk))
 			vmm_block_release(arena, blk);
 	}
 	vmm_self_check(arena);
@@ -258,7 +258,7 @@ int vmm_arena_pin_mapped(struct vmm_arena *arena, struct vmm_block *blk,
 
 	vmm_lock(arena);
 	*seq = arena->move_seq;
-	if (!blk->moving) {
+	if (!vmm_block_moving(arena, blk)) {
 		vmm_pin_locked(arena, blk);
 		ret = 0;
 	}

@@ -581,9 +581,12 @@ static void vmm_block_kill(struct vmm_arena *arena, struct vmm_block *blk)
 	lockdep_assert_held(&arena->lock);
 	vmm_scope_leave(blk);
 	arena->frees++;
-	if (vmm_block_held(blk)) {
+	if (vmm_block_held(arena, blk)) {
 		blk->state = VMM_BLOCK_DEAD;
 		arena->nr_dead++;
+		/* In a gather: the compactor releases it once it is in place. */
+		if (vmm_block_in_gather(arena, blk))
+			arena->gather_freed++;
 	} else {
 		vmm_block_release(arena, blk);
 	}

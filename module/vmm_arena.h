@@ -86,10 +86,29 @@ struct vmm_charge {
 	bool liftable;
 };
 
-/* Whether anything still holds @blk's range: a copy, a mapping or a move. */
-static inline bool vmm_block_held(const struct vmm_block *blk)
+/*
+ * Whether the compactor is copying @blk's bytes: on their own, or in the
+ * gather of runs whose new offsets [&vmm_arena.gather_lo,
+ * &vmm_arena.gather_hi) are, which spares the compactor a walk over the
+ * gather's blocks to mark them and another to clear the marks.
+ */
+static inline bool vmm_block_in_gather(const struct vmm_arena *arena,
+				       const struct vmm_block *blk)
 {
-	return blk->pins || blk->maps || blk->moving;
+	return blk->start >= arena->gather_lo && blk->start < arena->gather_hi;
+}
+
+static inline bool vmm_block_moving(const struct vmm_arena *arena,
+				    const struct vmm_block *blk)
+{
+	return blk->moving || vmm_block_in_gather(arena, blk);
+}
+
+/* Whether anything still holds @blk's range: a copy, a mapping or a move. */
+static inline bool vmm_block_held(const struct vmm_arena *arena,
+				  const struct vmm_block *blk)
+{
+	return blk->pins || blk->maps || vmm_block_moving(arena, blk);
 }
 
 /*
@@ -280,7 +299,7 @@ static inline void vmm_unpin_locked(struct vmm_arena *arena,
 	if (--blk->pins)
 		return;
 	arena->nr_pinned--;
-	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(arena, blk))
 		vmm_block_release(arena, blk);
 }
 

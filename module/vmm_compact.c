@@ -74,31 +74,6 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
 }
 
 /**
- * struct vmm_gather - runs of adjacent blocks that slide down together,
- *	closing the free extents between them, in one round trip of the lock
- * @first: each run's lowest-offset block, whose offset is the run's until
- *	the runs are in place (only the compactor changes it)
- * @bytes: each run's bytes
- * @nr: each run's blocks
- * @dst: where the first run goes: the start of the free extent below it;
- *	each next run goes right after the one before
- * @total: bytes in all of them
- * @runs: runs gathered
- * @blocks: blocks in all of them
- *
- * About 300 bytes, on the stack of vmm_arena_defrag().
- */
-struct vmm_gather {
-	struct vmm_block *first[VMM_GATHER_RUNS];
-	u64 bytes[VMM_GATHER_RUNS];
-	u16 nr[VMM_GATHER_RUNS];
-	u64 dst;
-	u64 total;
-	unsigned int runs;
-	unsigned int blocks;
-};
-
-/**
  * struct vmm_pass - one defragmentation call's limits and progress
  * @cred: the caller, or NULL for the kernel
  * @budget: the most bytes to move; for a call without one, the bytes in
@@ -118,7 +93,7 @@ struct vmm_gather {
  * @over_budget: stopped before a block that would exceed @budget
  * @interrupted: stopped for a pending signal
  * @nomem: stopped because @spare could not be allocated
- * @g: the runs moving now
+ * @g: the runs moving now, &vmm_arena.gather
  */
 struct vmm_pass {
 	const struct vmm_cred *cred;
@@ -129,7 +104,7 @@ struct vmm_pass {
 	u64 walk_limit;
 	u64 walked;
 	struct vmm_extent *spare;
-	struct vmm_gather g;
+	struct vmm_gather *g;
 	bool over_budget;
 	bool interrupted;
 	bool nomem;
@@ -181,7 +156,7 @@ static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
 static void vmm_block_moved(struct vmm_arena *arena, struct vmm_block *blk)
 {
 	blk->moving = false;
-	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
+	if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(arena, blk))
 		vmm_block_release(arena, blk);
 }
 
@@ -293,63 +268,73 @@ static void vmm_release_dead(struct vmm_arena *arena, struct list_head *dead)
 }
 
 /*
- * Slide the runs of @pass's gather, which vmm_gather_runs() marked as
- * moving and whose free extents it took out of the tree, down into place,
- * and return the offset just past the last one's new place.  Every block
- * of a run slides by the same distance, so one memmove() per run and one
- * extent update for the whole gather do for all of them, and their order
- * in the offset tree stays as it is.  A block freed meanwhile is released
- * once the runs are in place.
+ * Release the blocks of @g that were freed while they moved, and that
+ * nothing else holds, %VMM_META_HOLD per hold of the lock.  Nothing else
+ * reaches them meanwhile: lookups skip freed blocks, nobody pins or maps
+ * them, and this compactor is the only one.  Walks the gather only when
+ * its moves saw a free.
+ */
+static void vmm_gather_release(struct vmm_arena *arena, struct vmm_gather *g)
+	__must_hold(&arena->lock)
+{
+	struct vmm_block *blk;
+	unsigned int k, i;
+	LIST_HEAD(dead);
+
+	lockdep_assert_held(&arena->lock);
+	if (!arena->gather_freed)
+		return;
+	arena->gather_freed = 0;
+	/* Nothing can come between blocks of a run, nor leave it, meanwhile. */
+	for (k = 0; k < g->runs; k++) {
+		blk = g->first[k];
+		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
+			/* Its scope link is free to use once it is freed. */
+			if (blk->state == VMM_BLOCK_DEAD &&
+			    !vmm_block_held(arena, blk))
+				list_add_tail(&blk->scope_node, &dead);
+		}
+	}
+	vmm_release_dead(arena, &dead);
+}
+
+/*
+ * Copy the runs of @pass's gather, which vmm_gather_runs() put in place in
+ * the metadata, without the lock, then return the space they leave, and
+ * the offset just past the last one's new place.  Every block of a run
+ * slides by the same distance, so one memmove() per run does for all of
+ * them.
  */
 static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 	__must_hold(&arena->lock)
 {
-	struct vmm_gather *g = &pass->g;
-	struct vmm_block *last = g->first[g->runs - 1], *blk, *top = NULL;
-	u64 end = last->start + g->bytes[g->runs - 1];
-	unsigned int k, i;
-	LIST_HEAD(dead);
-	u64 to, dist;
+	struct vmm_gather *g = pass->g;
+	u64 end = g->src[g->runs - 1] + g->bytes[g->runs - 1], to;
+	unsigned int k;
 
 	lockdep_assert_held(&arena->lock);
 	vmm_unlock(arena);
 
-	/*
-	 * In offset order: each run lands on space already vacated.  A
-	 * moving block stays, with its ID and offset, until the lock is back.
-	 */
+	/* In offset order: each run lands on space already vacated. */
 	to = g->dst;
 	for (k = 0; k < g->runs; k++) {
-		blk = g->first[k];
-		vmm_move_bytes(arena, to, blk->start, g->bytes[k]);
+		vmm_move_bytes(arena, to, g->src[k], g->bytes[k]);
 		if (g->nr[k] == 1)
-			trace_vmm_move(blk->id, blk->start, to, g->bytes[k], 0);
+			trace_vmm_move(g->first[k]->id, g->src[k], to,
+				       g->bytes[k], 0);
 		else
-			trace_vmm_move_run(blk->id, g->nr[k], blk->start, to,
-					   g->bytes[k]);
+			trace_vmm_move_run(g->first[k]->id, g->nr[k], g->src[k],
+					   to, g->bytes[k]);
 		to += g->bytes[k];
 	}
 
 	vmm_lock(arena);
-	/* Nothing can come between blocks of a run, nor leave it, meanwhile. */
-	to = g->dst;
-	for (k = 0; k < g->runs; k++) {
-		blk = g->first[k];
-		dist = blk->start - to;
-		for (i = 0; i < g->nr[k]; i++, blk = vmm_block_next(blk)) {
-			top = blk;
-			blk->start -= dist;
-			blk->moving = false;
-			/* Freed during the move: its scope link is free to use. */
-			if (blk->state == VMM_BLOCK_DEAD && !vmm_block_held(blk))
-				list_add_tail(&blk->scope_node, &dead);
-		}
-		to += g->bytes[k];
-	}
+	arena->gather_lo = 0;
+	arena->gather_hi = 0;
 	vmm_move_account(arena, pass, g->dst, g->total,
-			 end - (g->dst + g->total), g->blocks, top);
+			 end - (g->dst + g->total), g->blocks, g->last);
 	vmm_self_check(arena);
-	vmm_release_dead(arena, &dead);
+	vmm_gather_release(arena, g);
 	vmm_moves_ended(arena);
 	return g->dst + g->total;
 }
@@ -399,13 +384,6 @@ static bool vmm_pass_stop(struct vmm_pass *pass, const struct vmm_block *blk)
 #define VMM_PASS_BATCH	64
 
 /*
- * The most blocks in one gather: its two walks under the lock, one to find
- * and mark them and one to put them in place, are O(this), each step
- * O(1).
- */
-#define VMM_RUN_BLOCKS	256
-
-/*
  * The bytes @pass's gather may still take: what is left of the budget, at
  * most %VMM_CHUNK in all.
  */
@@ -415,42 +393,46 @@ static u64 vmm_pass_room(const struct vmm_pass *pass)
 				  U64_MAX;
 
 	room = min_t(u64, room, VMM_CHUNK);
-	return room - min(room, pass->g.total);
+	return room - min(room, pass->g->total);
 }
 
 /*
  * How many adjacent blocks from @first, which slides down by @dist, slide
- * with it as one run, and their bytes in *@bytes; marks them as moving,
- * @first included.  With what @pass's gather holds already, at most
- * %VMM_RUN_BLOCKS blocks and %VMM_CHUNK bytes (or, for the gather's first
- * run, @first alone if it is larger), so that no more than that is copied
- * between two chances for others to take the lock, within what is left
- * of @pass's budget; up to
- * the first block that stays, is mapped (its move needs a zap), or is
- * mappable and would leave its page boundary.  The run's last block in
- * *@last.
+ * with it as one run, and their bytes in *@bytes; moves them down by
+ * @dist in the metadata, @first included.  With what @pass's gather holds
+ * already, at most %VMM_GATHER_BLOCKS blocks and %VMM_CHUNK bytes (or, for
+ * the gather's first run, @first alone if it is larger), so that no more
+ * than that is copied between two chances for others to take the lock,
+ * within what is left of @pass's budget; up to the first block that
+ * stays, is mapped (its move needs a zap), or is mappable and would leave
+ * its page boundary.  The run's last block in *@last, and the block
+ * after it, if the walk looked at it, in *@next.
  */
-static unsigned int vmm_run_mark(const struct vmm_pass *pass,
-				 struct vmm_block *first, u64 dist, u64 *bytes,
-				 struct vmm_block **last)
+static unsigned int vmm_run_place(const struct vmm_pass *pass,
+				  struct vmm_block *first, u64 dist, u64 *bytes,
+				  struct vmm_block **last, struct vmm_block **next)
 {
-	u64 room = vmm_pass_room(pass), sum = first->size;
-	struct vmm_block *blk = first, *next;
+	u64 room = vmm_pass_room(pass), sum = first->size, end;
+	struct vmm_block *blk = first, *nb = NULL;
 	unsigned int nr = 1;
 
-	first->moving = true;
-	for (; pass->g.blocks + nr < VMM_RUN_BLOCKS; nr++, blk = next) {
-		next = vmm_block_next(blk);
-		if (!next || next->start != vmm_block_end(blk) ||
-		    vmm_block_stays(pass, next) || next->maps ||
-		    (next->mappable && !IS_ALIGNED(dist, PAGE_SIZE)) ||
-		    sum + next->size > room)
+	for (;; nr++, blk = nb) {
+		end = vmm_block_end(blk);
+		blk->start -= dist;
+		nb = NULL;
+		if (pass->g->blocks + nr >= VMM_GATHER_BLOCKS)
 			break;
-		sum += next->size;
-		next->moving = true;
+		nb = vmm_block_next(blk);
+		if (!nb || nb->start != end || vmm_block_stays(pass, nb) ||
+		    nb->maps ||
+		    (nb->mappable && !IS_ALIGNED(dist, PAGE_SIZE)) ||
+		    sum + nb->size > room)
+			break;
+		sum += nb->size;
 	}
 	*bytes = sum;
 	*last = blk;
+	*next = nb;
 	return nr;
 }
 
@@ -464,27 +446,31 @@ static unsigned int vmm_run_mark(const struct vmm_pass *pass,
 static bool vmm_gather_may_join(const struct vmm_pass *pass,
 				const struct vmm_block *blk)
 {
-	return pass->g.runs < VMM_GATHER_RUNS &&
-	       pass->g.blocks < VMM_RUN_BLOCKS && !vmm_block_stays(pass, blk) &&
-	       !blk->mappable && blk->size <= vmm_pass_room(pass);
+	return pass->g->blocks < VMM_GATHER_BLOCKS &&
+	       !vmm_block_stays(pass, blk) && !blk->mappable &&
+	       blk->size <= vmm_pass_room(pass);
 }
 
 /*
  * From @blk, which slides down over @ext, the free extent right below it,
  * to @ext's start, gather the runs that follow it across the free extents
  * between them, into @pass's gather: each slides down by all the free
- * space below it, so that together they close up.  Takes each free extent
- * they close out of the tree onto &vmm_arena.moving_ext, as
- * vmm_block_slide() does for one, so nobody can allocate in it while the
- * runs are copied without the lock.  Adds the bytes to @pass->moved.
+ * space below it, so that together they close up.  The metadata moves at
+ * once: the blocks' offsets are the new ones, and the free extents they
+ * close become one, above them, out of the tree on
+ * &vmm_arena.moving_ext so that nobody can allocate in it while the runs
+ * are copied without the lock; the blocks are moving as long as
+ * &vmm_arena.gather_lo and &vmm_arena.gather_hi hold their range.  Adds
+ * the bytes to @pass->moved.
  */
 static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 			    struct vmm_block *blk, struct vmm_extent *ext)
 	__must_hold(&arena->lock)
 {
-	struct vmm_extent **hidden = &arena->moving_ext, *above;
-	struct vmm_gather *g = &pass->g;
-	struct vmm_block *last;
+	struct vmm_extent *hidden = NULL, *above;
+	struct vmm_gather *g = pass->g;
+	struct vmm_block *next;
+	unsigned int r;
 	struct rb_node *n;
 	u64 dist = 0;
 
@@ -495,31 +481,39 @@ static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 	g->total = 0;
 	for (;;) {
 		dist += ext->size;
-		g->first[g->runs] = blk;
-		g->nr[g->runs] = vmm_run_mark(pass, blk, dist,
-					      &g->bytes[g->runs], &last);
-		g->blocks += g->nr[g->runs];
-		g->total += g->bytes[g->runs];
-		g->runs++;
+		r = g->runs++;
+		g->first[r] = blk;
+		g->src[r] = blk->start;
+		g->nr[r] = vmm_run_place(pass, blk, dist, &g->bytes[r],
+					 &g->last, &next);
+		g->blocks += g->nr[r];
+		g->total += g->bytes[r];
 
 		n = rb_next(&ext->node);
 		above = n ? rb_entry(n, struct vmm_extent, node) : NULL;
-		/* Still counted, and seen by the self-check, while out. */
 		vmm_extent_unlink(arena, ext);
-		vmm_count_add(&arena->nr_extents, 1);
-		ext->next = NULL;
-		*hidden = ext;
-		hidden = &ext->next;
+		/* The first node serves the closed-up space; the rest go. */
+		if (hidden)
+			vmm_ext_put(arena, ext);
+		else
+			hidden = ext;
 
 		/* A run ends at a hole, or at a block that cannot join it. */
-		if (!above || above->start != vmm_block_end(last))
+		if (!above || above->start != g->src[r] + g->bytes[r] ||
+		    !next || next->start != vmm_extent_end(above) ||
+		    !vmm_gather_may_join(pass, next))
 			break;
-		blk = vmm_block_next(last);
-		if (!blk || blk->start != vmm_extent_end(above) ||
-		    !vmm_gather_may_join(pass, blk))
-			break;
+		blk = next;
 		ext = above;
 	}
+	/* Still counted, and seen by the self-check, while out of the tree. */
+	hidden->start = g->dst + g->total;
+	hidden->size = dist;
+	hidden->next = NULL;
+	arena->moving_ext = hidden;
+	vmm_count_add(&arena->nr_extents, 1);
+	arena->gather_lo = g->dst;
+	arena->gather_hi = g->dst + g->total;
 	pass->moved += g->total;
 }
 
@@ -579,8 +573,8 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 			cursor = vmm_block_slide(arena, blk, ext, pass);
 		} else {
 			vmm_gather_runs(arena, pass, blk, ext);
-			seen += pass->g.blocks - 1;
-			pass->walked += pass->g.blocks - 1;
+			seen += pass->g->blocks - 1;
+			pass->walked += pass->g->blocks - 1;
 			cursor = vmm_gather_slide(arena, pass);
 		}
 		pass->walked++;
@@ -646,6 +640,7 @@ static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	u64 t0 = vmm_trace_start(trace_vmm_defrag_end_enabled());
 	struct vmm_pass pass = {
 		.cred = cred, .budget = budget, .bytes = bytes, .blocks = blocks,
+		.g = &arena->gather,
 	};
 	u64 bytes0 = *bytes, blocks0 = *blocks;
 	bool progress;

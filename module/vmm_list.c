@@ -200,7 +200,7 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
 		out[count].maps = blk->maps;
 		out[count].mappable = blk->mappable;
 		out[count].state = blk->state;
-		out[count].moving = blk->moving;
+		out[count].moving = vmm_block_moving(arena, blk);
 		count++;
 	}
 	vmm_unlock(arena);

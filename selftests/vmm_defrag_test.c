@@ -833,6 +833,75 @@ static int make_big_mapped_move(int fd)
 }
 
 /*
+ * FREE of the block a DEFRAG is copying: its ID goes at once, its range
+ * (STATS used) only once the copy is over, and the DEFRAG then leaves the
+ * whole arena free.  The FREE goes as soon as a VMM_DEFRAG_NOWAIT probe
+ * finds the holder running; an attempt where it came before the copy or
+ * after it (used dropped at once) is not counted.
+ */
+TEST_F_TIMEOUT(defrag, free_of_a_moving_block_releases_its_range_after_the_move,
+	       300)
+{
+	const char *why = vmm_skip_reason();
+	struct vmm_stats_args st;
+	struct vmm_defrag_args a;
+	int attempt, hit = 0, i;
+	__u64 off, size;
+
+	if (why)
+		VMM_SKIP(return, "%s", why);
+	close(self->fd);
+	self->fd = -1;
+	vmm_unload_for_reload();
+	ASSERT_EQ(0, vmm_load(WAIT_ARENA_STR));
+	self->fd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	for (attempt = 0; attempt < WAIT_ATTEMPTS && !hit; attempt++) {
+		struct long_defrag ld = { .fd = self->fd };
+		bool busy = false;
+		pthread_t t;
+
+		ASSERT_OK(make_big_move(self->fd, 0));
+		ASSERT_EQ(0, pthread_create(&t, NULL, run_long_defrag, &ld));
+		usleep(2000 << attempt % 4);
+		for (i = 0; i < 100000 && !busy; i++) {
+			int ret = defrag_step(self->fd, 0, VMM_DEFRAG_NOWAIT,
+					      &a);
+
+			if (ret == 0) {
+				if (a.compact)
+					break;	/* it moved the block itself */
+				continue;
+			}
+			ASSERT_EQ(-1, ret);
+			ASSERT_EQ(EBUSY, errno);
+			busy = true;
+		}
+		if (busy) {
+			ASSERT_OK(vmm_free(self->fd, moving_id));
+			ASSERT_OK(vmm_stats(self->fd, &st));
+			hit = st.used == 56 * MiB;
+			if (hit) {
+				EXPECT_EQ(0ULL, st.blocks);
+				EXPECT_EQ(-1, vmm_info(self->fd, moving_id,
+						       &off, &size));
+				EXPECT_EQ(ENOENT, errno);
+			}
+		}
+		ASSERT_EQ(0, pthread_join(t, NULL));
+		ASSERT_EQ(0, ld.ret) TH_LOG("%s", strerror(ld.err));
+	}
+	ASSERT_TRUE(hit) TH_LOG("no FREE came while the block was copied");
+	TH_LOG("freed the moving block in attempt %d", attempt);
+	ASSERT_OK(vmm_stats(self->fd, &st));
+	EXPECT_EQ(0ULL, st.used);
+	EXPECT_EQ(0ULL, st.blocks);
+	EXPECT_EQ(64 * MiB, st.largest_free);
+	EXPECT_EQ(-1, vmm_info(self->fd, moving_id, &off, &size));
+	EXPECT_EQ(ENOENT, errno);
+}
+
+/*
  * Run @w's call while another defragmentation holds the mutex, and send
  * its thread SIGUSR1 (with @w->restart, under SA_RESTART) while it waits.
  * Returns true once the signal reached a waiting call, leaving the outcome

@@ -1094,6 +1094,57 @@ static void vmm_defrag_goes_around_pinned_block(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[2]), 200ULL);
 }
 
+/*
+ * A gather of runs puts its blocks in place in the metadata before it
+ * copies their bytes, and they are moving meanwhile.  A block freed then
+ * goes by ID at once, and its range once the runs are in place; the
+ * blocks around it keep their bytes.
+ */
+static void vmm_gather_releases_a_block_freed_while_it_moves(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 4096);
+	u64 ids[5], start, size;
+	struct vmm_kunit_move *m;
+	struct vmm_stats_args st;
+	int i;
+
+	/* hole, a, hole, b, c: 10 bytes each; a, b and c hold 'a', 'b', 'c'. */
+	for (i = 0; i < 5; i++) {
+		ids[i] = vmm_test_alloc(test, arena, 10, 0);
+		memset(arena->base + 10 * i, "-a-bc"[i], 10);
+	}
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[0]), 0);
+	KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, ids[2]), 0);
+
+	m = vmm_kunit_gather_begin(arena, ids[1]);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[1]), 0ULL);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[3]), 10ULL);
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[4]), 20ULL);
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_moving(arena, ids[1]));
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_moving(arena, ids[4]));
+	KUNIT_EXPECT_TRUE(test, vmm_kunit_check(arena));
+
+	KUNIT_EXPECT_EQ(test, vmm_arena_free(arena, ids[3]), 0);
+	KUNIT_EXPECT_EQ(test, vmm_arena_info(arena, ids[3], &start, &size),
+			-ENOENT);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.blocks, 2ULL);
+	/* Its range waits for the move. */
+	KUNIT_EXPECT_EQ(test, st.used, 30ULL);
+
+	KUNIT_EXPECT_EQ(test, vmm_kunit_gather_end(arena, m), 3ULL);
+	vmm_arena_stats(arena, &st);
+	KUNIT_EXPECT_EQ(test, st.used, 20ULL);
+	KUNIT_EXPECT_EQ(test, st.free, 4096ULL - 20);
+	KUNIT_EXPECT_EQ(test, st.largest_free, 4096ULL - 30);
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_moving(arena, ids[1]));
+	KUNIT_EXPECT_FALSE(test, vmm_kunit_moving(arena, ids[4]));
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[4]), 20ULL);
+	KUNIT_EXPECT_NULL(test, memchr_inv(arena->base, 'a', 10));
+	KUNIT_EXPECT_NULL(test, memchr_inv(arena->base + 20, 'c', 10));
+}
+
 /* Set TIF_SIGPENDING as a signal would; no signal is queued. */
 static void vmm_test_fake_signal(bool on)
 {
@@ -1104,15 +1155,20 @@ static void vmm_test_fake_signal(bool on)
 }
 
 /* Runs of one block each, two more than one round trip of the lock moves. */
-#define VMM_TEST_RUNS	(VMM_GATHER_RUNS + 2)
+#define VMM_TEST_RUNS	(VMM_GATHER_BLOCKS + 2)
 
 static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 4096);
-	u64 ids[VMM_TEST_RUNS], holes[VMM_TEST_RUNS], bytes = 0, moved = 0;
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	u64 *ids = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*ids), GFP_KERNEL);
+	u64 *holes = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*holes),
+				   GFP_KERNEL);
+	u64 bytes = 0, moved = 0;
 	bool compact;
 	int ret, i;
 
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	KUNIT_ASSERT_NOT_NULL(test, holes);
 	/* A 10-byte hole below each 10-byte block. */
 	for (i = 0; i < VMM_TEST_RUNS; i++) {
 		holes[i] = vmm_test_alloc(test, arena, 10, 0);
@@ -1129,12 +1185,12 @@ static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
 	 * stops the second.
 	 */
 	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
-	KUNIT_EXPECT_EQ(test, bytes, 10ULL * VMM_GATHER_RUNS);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_BLOCKS);
+	KUNIT_EXPECT_EQ(test, bytes, 10ULL * VMM_GATHER_BLOCKS);
 	KUNIT_EXPECT_FALSE(test, compact);
 	for (i = 0; i < VMM_TEST_RUNS; i++)
 		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
-				i < VMM_GATHER_RUNS ? 10ULL * i : 20ULL * i + 10);
+				i < VMM_GATHER_BLOCKS ? 10ULL * i : 20ULL * i + 10);
 	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
 	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_TEST_RUNS);
 	for (i = 0; i < VMM_TEST_RUNS; i++)
@@ -1149,11 +1205,14 @@ static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
  */
 static void vmm_alloc_compact_stopped_by_a_signal_restarts(struct kunit *test)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 4096);
-	u64 holes[VMM_TEST_RUNS], id, start, size;
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	u64 *holes = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*holes),
+				   GFP_KERNEL);
+	u64 id, start, size;
 	struct vmm_stats_args st;
 	int ret, i;
 
+	KUNIT_ASSERT_NOT_NULL(test, holes);
 	/* As above; then a block that fits only once all of them move. */
 	for (i = 0; i < VMM_TEST_RUNS; i++) {
 		holes[i] = vmm_test_alloc(test, arena, 10, 0);
@@ -1161,7 +1220,7 @@ static void vmm_alloc_compact_stopped_by_a_signal_restarts(struct kunit *test)
 	}
 	for (i = 0; i < VMM_TEST_RUNS; i++)
 		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
-	size = 4096 - 10 * VMM_TEST_RUNS;
+	size = 8192 - 10 * VMM_TEST_RUNS;
 	vmm_test_fake_signal(true);
 	ret = vmm_arena_alloc_owned(arena, size, 0, true, NULL, &id, &start);
 	vmm_test_fake_signal(false);
@@ -1621,6 +1680,7 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE_PARAM(vmm_aligned_exact_fit_is_found, vmm_policy_gen_params),
 	KUNIT_CASE(vmm_defrag_goes_around_pinned_block),
 	KUNIT_CASE(vmm_defrag_reports_progress_made_before_a_signal),
+	KUNIT_CASE(vmm_gather_releases_a_block_freed_while_it_moves),
 	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_signal_restarts),
 	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_pin_fails_enospc),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),

@@ -41,12 +41,14 @@
 #define VMM_CHUNK	SZ_256K
 
 /*
- * Blocks a compaction moves in one round trip of the lock at most, in runs
- * of adjacent blocks (each with a memmove() of its own; they close up the
- * free extents between them), so at most this many runs too.  Here rather
- * than in vmm_compact.c for KUnit.
+ * What a compaction moves in one round trip of the lock at most: blocks,
+ * and runs of adjacent blocks among them (each with a memmove() of its
+ * own; they close up the free extents between them, each an erase from
+ * the free tree under the lock).  Here rather than in vmm_compact.c for
+ * KUnit.
  */
 #define VMM_GATHER_BLOCKS	256
+#define VMM_GATHER_RUNS		64
 
 /**
  * struct vmm_gather - runs of adjacent blocks that slide down together,
@@ -67,10 +69,10 @@
  * KiB on 64-bit, in the arena rather than on the stack.
  */
 struct vmm_gather {
-	struct vmm_block *first[VMM_GATHER_BLOCKS];
-	u64 src[VMM_GATHER_BLOCKS];
-	u64 bytes[VMM_GATHER_BLOCKS];
-	u16 nr[VMM_GATHER_BLOCKS];
+	struct vmm_block *first[VMM_GATHER_RUNS];
+	u64 src[VMM_GATHER_RUNS];
+	u64 bytes[VMM_GATHER_RUNS];
+	u16 nr[VMM_GATHER_RUNS];
 	struct vmm_block *last;
 	u64 dst;
 	u64 total;
@@ -313,8 +315,8 @@ struct vmm_idc_new {
 
 /**
  * struct vmm_arena - the arena and its metadata
- * @lock: protects every field below except @base's contents, @size and
- *	@compact_lock.  Never held across anything that can sleep or fault.
+ * @lock: protects every field below except @base's contents, @size,
+ *	@compact_lock and @gather.  Never held across anything that can sleep or fault.
  * @base: the arena's memory.  A block's bytes may be copied without @lock
  *	only while the block is pinned.
  * @size: arena size in bytes; fixed after init
@@ -379,7 +381,7 @@ struct vmm_idc_new {
  *	range, which happens only once no mapping of it is left
  * @nr_mapped: blocks in @ids with a non-zero &vmm_block.maps
  * @move_seq: moves ended so far; a task waiting for a block that is
- *	&vmm_block.moving waits on @move_wq for this to change
+ *	moving (vmm_block_moving()) waits on @move_wq for this to change
  * @allocs: successful allocations
  * @frees: successful frees
  * @alloc_failures: allocations refused with -ENOSPC

@@ -282,6 +282,14 @@ static bool vmm_check_locked(struct vmm_arena *arena)
 		return vmm_bad("%llu mappable and %llu mapped blocks, want %llu and %llu",
 			       mappable, mapped, arena->nr_mappable,
 			       arena->nr_mapped);
+	/* A gather's blocks lie right below the one range they leave. */
+	if (arena->gather_lo != arena->gather_hi &&
+	    (!arena->moving_ext || arena->moving_ext->start != arena->gather_hi))
+		return vmm_bad("gather at %llu-%llu, not below a hidden range",
+			       arena->gather_lo, arena->gather_hi);
+	if (arena->gather_freed > arena->nr_dead)
+		return vmm_bad("%llu blocks freed in a gather, %llu dead",
+			       arena->gather_freed, arena->nr_dead);
 	return vmm_check_by_size(arena, extents - hidden) &&
 	       vmm_check_ids(arena) && vmm_check_users(arena);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Compaction: live blocks slide toward the start of the arena in order,
- * in runs of adjacent blocks, copied outside the lock while pinned as
- * moving.
+ * in runs of adjacent blocks, copied outside the lock while they count as
+ * moving (vmm_block_moving()).
  */
 
 #include <linux/minmax.h>
@@ -128,8 +128,8 @@ static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
  * A move that started with &vmm_arena.moving_ext out of the free tree
  * ended: @bytes of blocks, the highest of them @last, now start at @dst,
  * and the @dist bytes of free space that lay below and between them lie
- * above.  The nodes of the extents that were out of the tree serve that
- * space if it needs one.
+ * above.  The node that was out of the tree serves that space if it
+ * needs one.
  */
 static void vmm_move_account(struct vmm_arena *arena, struct vmm_pass *pass,
 			     u64 dst, u64 bytes, u64 dist, unsigned int blocks,
@@ -446,7 +446,8 @@ static unsigned int vmm_run_place(const struct vmm_pass *pass,
 static bool vmm_gather_may_join(const struct vmm_pass *pass,
 				const struct vmm_block *blk)
 {
-	return pass->g->blocks < VMM_GATHER_BLOCKS &&
+	return pass->g->runs < VMM_GATHER_RUNS &&
+	       pass->g->blocks < VMM_GATHER_BLOCKS &&
 	       !vmm_block_stays(pass, blk) && !blk->mappable &&
 	       blk->size <= vmm_pass_room(pass);
 }

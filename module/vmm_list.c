@@ -214,8 +214,9 @@ u32 vmm_arena_blocks_from(struct vmm_arena *arena, u64 offset,
  * @out: array of @capacity entries, filled from index 0
  * @capacity: entries @out holds; bounds the work done under the lock
  *
- * The extent a block is sliding into during defragmentation is in no tree
- * and is not reported.
+ * The free space a move leaves during defragmentation (the extent a block
+ * slides into on its own, or the range above a gather of runs) is in no
+ * tree and is not reported.
  *
  * Return: the number of entries stored; fewer than @capacity at the end.
  */

@@ -65,7 +65,7 @@
  * @blocks: blocks in all of them
  *
  * The blocks' &vmm_block.start already says where they go while their
- * bytes are copied; @src says where the bytes are until then.  About 6.5
+ * bytes are copied; @src says where the bytes are until then.  About 1.7
  * KiB on 64-bit, in the arena rather than on the stack.
  */
 struct vmm_gather {
@@ -316,7 +316,8 @@ struct vmm_idc_new {
 /**
  * struct vmm_arena - the arena and its metadata
  * @lock: protects every field below except @base's contents, @size,
- *	@compact_lock and @gather.  Never held across anything that can sleep or fault.
+ *	@compact_lock and @gather.  Never held across anything that can
+ *	sleep or fault.
  * @base: the arena's memory.  A block's bytes may be copied without @lock
  *	only while the block is pinned.
  * @size: arena size in bytes; fixed after init

@@ -87,10 +87,10 @@ struct vmm_charge {
 };
 
 /*
- * Whether the compactor is copying @blk's bytes: on their own, or in the
- * gather of runs whose new offsets [&vmm_arena.gather_lo,
- * &vmm_arena.gather_hi) are, which spares the compactor a walk over the
- * gather's blocks to mark them and another to clear the marks.
+ * Whether @blk is in the gather of runs the compactor is copying: its new
+ * offset lies in [&vmm_arena.gather_lo, &vmm_arena.gather_hi).  The range
+ * spares the compactor a walk over the gather's blocks to mark them and
+ * another to clear the marks.
  */
 static inline bool vmm_block_in_gather(const struct vmm_arena *arena,
 				       const struct vmm_block *blk)
@@ -98,6 +98,7 @@ static inline bool vmm_block_in_gather(const struct vmm_arena *arena,
 	return blk->start >= arena->gather_lo && blk->start < arena->gather_hi;
 }
 
+/* Whether the compactor is copying @blk's bytes, alone or in a gather. */
 static inline bool vmm_block_moving(const struct vmm_arena *arena,
 				    const struct vmm_block *blk)
 {

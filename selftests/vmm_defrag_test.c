@@ -845,7 +845,7 @@ TEST_F_TIMEOUT(defrag, free_of_a_moving_block_releases_its_range_after_the_move,
 	const char *why = vmm_skip_reason();
 	struct vmm_stats_args st;
 	struct vmm_defrag_args a;
-	int attempt, hit = 0, i;
+	int attempt, hit = 0, at_once = 0, i;
 	__u64 off, size;
 
 	if (why)
@@ -881,6 +881,7 @@ TEST_F_TIMEOUT(defrag, free_of_a_moving_block_releases_its_range_after_the_move,
 			ASSERT_OK(vmm_free(self->fd, moving_id));
 			ASSERT_OK(vmm_stats(self->fd, &st));
 			hit = st.used == 56 * MiB;
+			at_once += !hit;
 			if (hit) {
 				EXPECT_EQ(0ULL, st.blocks);
 				EXPECT_EQ(-1, vmm_info(self->fd, moving_id,
@@ -891,7 +892,13 @@ TEST_F_TIMEOUT(defrag, free_of_a_moving_block_releases_its_range_after_the_move,
 		ASSERT_EQ(0, pthread_join(t, NULL));
 		ASSERT_EQ(0, ld.ret) TH_LOG("%s", strerror(ld.err));
 	}
-	ASSERT_TRUE(hit) TH_LOG("no FREE came while the block was copied");
+	/*
+	 * Many frees released at once while the probe saw DEFRAG running
+	 * would point at a release during the copy, not at timing.
+	 */
+	ASSERT_TRUE(hit)
+		TH_LOG("no FREE came while the block was copied; %d of %d released its range at once while DEFRAG ran",
+		       at_once, WAIT_ATTEMPTS);
 	TH_LOG("freed the moving block in attempt %d", attempt);
 	ASSERT_OK(vmm_stats(self->fd, &st));
 	EXPECT_EQ(0ULL, st.used);

@@ -451,6 +451,24 @@ static int reset_max_hold(void)
 }
 
 /*
+ * max_lock_hold_ns.  A test that cannot read it stops there: a failed
+ * read must not be judged as the longest hold there is.
+ */
+static __u64 max_hold(struct __test_metadata *_metadata)
+{
+	__u64 ns;
+	int err;
+
+	errno = 0;
+	ns = vmm_sysfs("max_lock_hold_ns");
+	err = errno;
+	ASSERT_NE(UINT64_MAX, ns)
+		TH_LOG("cannot read %s (%s): is vmm.ko loaded, with sysfs mounted?",
+		       MAX_HOLD, err ? strerror(err) : "not a number");
+	return ns;
+}
+
+/*
  * HOLD_TRIES allocations of @size at @align, each to be refused: how many
  * were not -1 with ENOSPC; their time in *@ns.
  */
@@ -488,8 +506,8 @@ static int logn_allocs(int fd)
 }
 
 /* The longest lock hold of @fn's work, after a reset. */
-#define HOLD_OF(expr) ({ reset_max_hold(); (expr); \
-			 vmm_sysfs("max_lock_hold_ns"); })
+#define HOLD_OF(expr) ({ ASSERT_EQ(0, reset_max_hold()); (expr); \
+			 max_hold(_metadata); })
 
 /*
  * How many holes to make: HOLD_N, unless this kernel would take more than
@@ -661,8 +679,9 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded_first_fit, 300)
  * @capacity entries in *@wrong, the first one's errno (0 for a short
  * count) in *@err.
  */
-static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
-			  int *wrong, int *err)
+static __u64 listing_hold(struct __test_metadata *_metadata, int fd,
+			  bool usage, __u32 capacity, int calls, int *wrong,
+			  int *err)
 {
 	static struct vmm_user_usage u[VMM_USAGE_MAX];
 	static struct vmm_block_info b[VMM_LIST_MAX];
@@ -671,7 +690,7 @@ static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
 	__u32 count;
 	int i, ret;
 
-	reset_max_hold();
+	ASSERT_EQ(0, reset_max_hold());
 	for (i = 0; i < calls; i++) {
 		errno = 0;
 		if (usage) {
@@ -690,7 +709,7 @@ static __u64 listing_hold(int fd, bool usage, __u32 capacity, int calls,
 				*err = ret ? errno : 0;
 		}
 	}
-	return vmm_sysfs("max_lock_hold_ns");
+	return max_hold(_metadata);
 }
 
 /*
@@ -725,14 +744,16 @@ TEST_F_TIMEOUT(hostile, list_and_usage_lock_holds_are_bounded, 300)
 	}
 	ASSERT_EQ(0, reset_max_hold());
 	for (round = 0; round < LIST_ROUNDS; round++) {
-		r[0][round] = listing_hold(self->fd, false, LIST_STEP,
-					   VMM_LIST_MAX / LIST_STEP, &wrong, &err);
-		r[1][round] = listing_hold(self->fd, false, VMM_LIST_MAX, 1,
+		r[0][round] = listing_hold(_metadata, self->fd, false,
+					   LIST_STEP, VMM_LIST_MAX / LIST_STEP,
 					   &wrong, &err);
-		r[2][round] = listing_hold(self->fd, true, LIST_STEP,
-					   VMM_USAGE_MAX / LIST_STEP, &wrong, &err);
-		r[3][round] = listing_hold(self->fd, true, VMM_USAGE_MAX, 1,
+		r[1][round] = listing_hold(_metadata, self->fd, false,
+					   VMM_LIST_MAX, 1, &wrong, &err);
+		r[2][round] = listing_hold(_metadata, self->fd, true,
+					   LIST_STEP, VMM_USAGE_MAX / LIST_STEP,
 					   &wrong, &err);
+		r[3][round] = listing_hold(_metadata, self->fd, true,
+					   VMM_USAGE_MAX, 1, &wrong, &err);
 		ksft_print_msg("round %d: max hold %llu ns LIST of %d, %llu ns of %d; USAGE %llu ns of %d, %llu ns of %d\n",
 			       round, r[0][round], LIST_STEP, r[1][round],
 			       VMM_LIST_MAX, r[2][round], LIST_STEP,
@@ -820,7 +841,7 @@ static __u64 gather_hold(struct __test_metadata *_metadata, int fd, __u64 n,
 		memset(&a, 0, sizeof(a));
 		ASSERT_EQ(0, reset_max_hold());
 		ASSERT_OK(ioctl(fd, VMM_IOC_DEFRAG, &a));
-		hold = vmm_sysfs("max_lock_hold_ns");
+		hold = max_hold(_metadata);
 		max = hold > max ? hold : max;
 		EXPECT_EQ(1ULL, a.compact);
 		EXPECT_EQ(n, a.blocks_moved);

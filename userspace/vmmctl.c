@@ -25,8 +25,10 @@ static const struct command commands[] = {
 	  "alloc SIZE [--align N] [--compact] [--mode MODE] [--scoped] [--mappable]",
 	  "Allocate a block of SIZE bytes and print its ID.\n"
 	  "\n"
-	  "The block goes at the lowest offset where it fits (first fit) and\n"
-	  "reads as zeros.  SIZE is a decimal number of bytes, optionally\n"
+	  "The block goes where the module's policy puts it (the lowest\n"
+	  "offset where it fits: first fit, the default; or the smallest\n"
+	  "free range where it fits: policy=best) and reads as zeros.\n"
+	  "SIZE is a decimal number of bytes, optionally\n"
 	  "followed by K, M or G (x1024, x1024^2, x1024^3).\n"
 	  "\n"
 	  "  --align N   place the block at an offset that is a multiple of N\n"
@@ -48,7 +50,8 @@ static const struct command commands[] = {
 	  "              libvmm's vmm_map()\n"
 	  "\n"
 	  "You own the block (your effective uid and gid).  Exit 4 also when\n"
-	  "you would exceed max_blocks_per_uid or max_bytes_per_uid.\n"
+	  "you would exceed max_blocks_per_uid, max_bytes_per_uid or,\n"
+	  "without CAP_SYS_ADMIN, max_blocks_unprivileged.\n"
 	  "Exit 2 if SIZE is not 1 to the arena size (with --mappable, once\n"
 	  "rounded up) or N is not allowed; exit 4 if no free range is large\n"
 	  "enough: 'vmmctl defrag' merges the free space into one range.\n" },

@@ -393,8 +393,15 @@ own check "free of a non-number exits 1" 1 '' \
 	"^vmmctl: free: ID 'one' is not a signed 64-bit decimal number" \
 	$V free one
 own check "read with OFFSET 1.5 exits 1" 1 '' "OFFSET '1.5'" $V read 1 1.5 1
-own check "an ID beyond 64 bits exits 1" 1 '' "ID '99999999999999999999'" \
+own check "an ID beyond 64 bits exits 1 and says it is out of range" 1 '' \
+	"^vmmctl: info: ID '99999999999999999999' is out of range: it must lie from -9223372036854775808 to 9223372036854775807\$" \
 	$V info 99999999999999999999
+own check "a size past 64 bits once its suffix is applied exits 1 and says so" 1 '' \
+	"^vmmctl: alloc: SIZE '8589934592G' is out of range: it must lie from -9223372036854775808 to 9223372036854775807 once its suffix is applied\$" \
+	$V alloc 8589934592G
+own check "a --budget of 2^63 exits 1 and says it is out of range" 1 '' \
+	"^vmmctl: defrag: BYTES '9223372036854775808' is out of range" \
+	$V defrag --budget 9223372036854775808
 own check "unknown option exits 1" 1 '' "^vmmctl: map: unknown option '--wide'" \
 	$V map --wide
 own check "unknown global option exits 1" 1 '' "^vmmctl: unknown option '-x'" \
@@ -682,6 +689,10 @@ error 1 alloc: SIZE '1\\\\n0' is not a decimal number (K, M and G suffixes allow
 if all_checks; then
 	expect "batch: map --svg wrote the file" "$(head -c 5 "$T/batch.svg")" "<?xml"
 fi
+# A directory opens for reading, and read(2) of it fails: EISDIR.
+STDIN=/ own check "batch whose standard input cannot be read exits 6 and says why" 6 '' \
+	"^vmmctl: batch: cannot read standard input: Is a directory; give batch a readable file or pipe\$" \
+	$V batch
 
 # Bytes read in a batch are escaped as the input takes them, so that a
 # block holding a newline, a tab, a backslash or NUL stays one line.
@@ -1123,6 +1134,13 @@ check "the refused fills changed nothing" 0 'abcabc' '' \
 	$V cat 2 --offset 3999 --length 6
 own check "cat --length 0 exits 2" 2 '' \
 	'^vmmctl: cat: --length must be at least 1 \(got 0\)' $V cat 2 --length 0
+# 8 KiB, more than stdio buffers: cat's own write fails, and says so once.
+if all_checks; then
+	$V cat 3 >/dev/full 2>"$T/err"
+	expect "cat to a full standard output exits 6 and says so once" \
+		"$? $(cat "$T/err")" \
+		"6 vmmctl: cat: cannot write to standard output: No space left on device"
+fi
 own check "fill with an empty PATTERN exits 1" 1 '' \
 	'^vmmctl: fill: PATTERN is empty; give at least one byte to repeat' \
 	$V fill 2 ''
@@ -1520,6 +1538,10 @@ expect "$nblocks blocks allocated, some freed, in a 1 GiB arena" \
 	"$RC $(grep -c error "$T/out")" "0 0"
 if all_checks; then
 	check "map --svg of the 1 GiB arena" 0 '' '' $V map --svg "$OBS/big.svg"
+	# Far more than stdio buffers: the write fails inside the picture.
+	check "map --svg of it to a full device names the device's error" 6 '' \
+		"^vmmctl: map: cannot write '/dev/full': No space left on device; check the free space there\$" \
+		$V map --svg /dev/full
 	echo "# $nblocks-block layout and its SVG: $(($(date +%s) - t0)) s, $(wc -c <"$OBS/big.svg") bytes"
 	ok=1
 	[ "$(wc -c <"$OBS/big.svg")" -lt 1000000 ] || ok=0

@@ -207,7 +207,7 @@ struct input {
 	size_t start;
 	size_t len;
 	int eof;
-	int error;
+	int error; /* 0, or the errno that ended the input */
 };
 
 /* One read(2) of more input; only call it when it cannot block for long. */
@@ -226,8 +226,8 @@ static void input_fill(struct input *in)
 		char *nb = ncap > in->cap ? realloc(in->buf, ncap) : NULL;
 
 		if (!nb) {
-			errno = ENOMEM;
-			in->error = in->eof = 1;
+			in->error = ENOMEM;
+			in->eof = 1;
 			return;
 		}
 		in->buf = nb;
@@ -242,7 +242,7 @@ static void input_fill(struct input *in)
 	else
 		in->eof = 1;
 	if (r < 0)
-		in->error = 1;
+		in->error = errno;
 }
 
 /* The next line, without its newline, NUL-terminated; NULL at the end. */
@@ -484,9 +484,15 @@ int cmd_batch(struct ctx *c, int argc, char **argv)
 	free(in.buf);
 	c->batch = 0;
 	c->cmd = NULL;
+	if (in.error == ENOMEM)
+		return fail(
+			c, EXIT_FAIL,
+			"batch: out of memory holding a line of standard input; split lines that long, or free some memory");
 	if (in.error)
-		return fail(c, EXIT_FAIL,
-			    "batch: error reading standard input");
+		return fail(
+			c, EXIT_FAIL,
+			"batch: cannot read standard input: %s; give batch a readable file or pipe",
+			strerror(in.error));
 	/* Failures were reported on their own lines. */
 	if (last)
 		c->msg[0] = '\0';

@@ -298,7 +298,7 @@ static int arena_size(struct ctx *c, int fd, const char *what)
 
 /*
  * Read standard input into a malloc()ed buffer, up to one byte more than
- * the arena holds: a write that long fails (ERANGE) however long the
+ * the arena holds: a write that long fails (EFBIG) however long the
  * input, so reading the rest of it (of /dev/zero, say) would only use up
  * memory.
  */

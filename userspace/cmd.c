@@ -21,11 +21,11 @@
 int arg_num(struct ctx *c, const char *what, const char *s, int64_t *v,
 	    int suffixes)
 {
-	if (!parse_s64(s, v, suffixes))
+	int err = parse_s64(s, v, suffixes);
+
+	if (!err)
 		return 0;
-	fail_usage(c, "%s '%s' is not a %sdecimal number%s", what, s,
-		   suffixes ? "" : "signed 64-bit ",
-		   suffixes ? " (K, M and G suffixes allowed)" : "");
+	fail_num(c, what, s, err, suffixes);
 	return -1;
 }
 

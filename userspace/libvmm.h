@@ -560,8 +560,9 @@ int vmm_list_all(int fd, struct vmm_block_info **entries, size_t *count);
  *
  * Reads VMM_SYSFS_VERSION.
  *
- * Return: 0; -ENOENT when the module is not loaded; -ENAMETOOLONG if
- * @len is too small; other -errno from reading the file.
+ * Return: 0; -EINVAL if @len is 0; -ENOENT when the module is not
+ * loaded; -ENAMETOOLONG if @len is too small; other -errno from reading
+ * the file.
  */
 int vmm_module_version(char *buf, size_t len);
 

@@ -50,22 +50,16 @@ static int parse_range(struct ctx *c, const char *idarg,
 		       const char *const *vals, struct range *r, int64_t *off,
 		       int64_t *len)
 {
-	if (parse_s64(idarg, &r->id, 0))
-		return fail_usage(
-			c, "ID '%s' is not a signed 64-bit decimal number",
-			idarg);
+	int err = parse_s64(idarg, &r->id, 0);
+
+	if (err)
+		return fail_num(c, "ID", idarg, err, 0);
 	*off = 0;
 	*len = 0;
-	if (vals[0] && parse_s64(vals[0], off, 1))
-		return fail_usage(
-			c,
-			"--offset '%s' is not a decimal number (K, M and G suffixes allowed)",
-			vals[0]);
-	if (vals[1] && parse_s64(vals[1], len, 1))
-		return fail_usage(
-			c,
-			"--length '%s' is not a decimal number (K, M and G suffixes allowed)",
-			vals[1]);
+	if (vals[0] && (err = parse_s64(vals[0], off, 1)))
+		return fail_num(c, "--offset", vals[0], err, 1);
+	if (vals[1] && (err = parse_s64(vals[1], len, 1)))
+		return fail_num(c, "--length", vals[1], err, 1);
 	if (vals[1] && *len < 1)
 		return fail(c, EXIT_INVAL,
 			    "--length must be at least 1 (got %" PRId64

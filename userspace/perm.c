@@ -48,9 +48,11 @@ static int parse_id(const char *s, size_t len, __u32 *id)
 
 static int id_arg(struct ctx *c, const char *s, int64_t *id)
 {
-	if (!parse_s64(s, id, 0))
+	int err = parse_s64(s, id, 0);
+
+	if (!err)
 		return 0;
-	fail_usage(c, "ID '%s' is not a signed 64-bit decimal number", s);
+	fail_num(c, "ID", s, err, 0);
 	return -1;
 }
 

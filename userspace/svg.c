@@ -158,6 +158,7 @@ int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
 	int ncols, width, height, row;
 	size_t i;
 
+	errno = 0;
 	s.rows = 1 + (int)(n / 8);
 	if (s.rows > SVG_MAX_ROWS)
 		s.rows = SVG_MAX_ROWS;
@@ -250,5 +251,12 @@ int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
 		SVG_LEFT, y + 60, st->allocs, st->frees, st->alloc_failures,
 		st->defrags, st->bytes_moved, stats_policy(st), e);
 	fprintf(f, "</svg>\n");
-	return ferror(f) ? -EIO : 0;
+	/*
+	 * A picture larger than the stream's buffer met any write error
+	 * in one of the fprintf()s above, which set errno (the first call
+	 * that failed to write, as later ones to the same full file do).
+	 */
+	if (fflush(f) || ferror(f))
+		return errno ? -errno : -EIO;
+	return 0;
 }

@@ -8,6 +8,7 @@
  * batch runner in batch.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,7 +77,8 @@ static const struct command commands[] = {
 	  "Only root may give a block to another owner; the owner may\n"
 	  "change its group to one of their own groups.  Exit 5 otherwise;\n"
 	  "exit 4 if the new owner would exceed a per-uid limit; exit 2 if\n"
-	  "the ID is unknown.\n" },
+	  "the ID is unknown, or UID or GID has no mapping in your user\n"
+	  "namespace.\n" },
 	{ "write", cmd_op, "write ID OFFSET DATA",
 	  "Store DATA in block ID, starting OFFSET bytes into the block.\n"
 	  "\n"
@@ -334,7 +336,8 @@ static const char main_help[] =
 "  4  no contiguous free range large enough (try 'vmmctl defrag'), or a\n"
 "     per-user limit reached\n"
 "  5  permission denied on the device or the block\n"
-"  6  device missing (is the module loaded?) or any other failure\n"
+"  6  device missing (is the module loaded?), an output file that cannot\n"
+"     be written, or any other failure\n"
 "\n"
 "Environment:\n"
 "  NO_COLOR                when set and not empty, 'map' does not colour\n"
@@ -488,11 +491,13 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 	if (*p == '-' || *p == '+')
 		p++;
 	if (*p < '0' || *p > '9')
-		return -1;
+		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno)
-		return -1;
+		return -EINVAL;
 	if (suffixes && *end) {
 		switch (*end) {
 		case 'k':
@@ -508,15 +513,34 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 			mul = INT64_C(1) << 30;
 			break;
 		default:
-			return -1;
+			return -EINVAL;
 		}
 		end++;
 	}
 	if (*end)
-		return -1;
+		return -EINVAL;
 	if (__builtin_mul_overflow((int64_t)v, mul, out))
-		return -1;
+		return -ERANGE;
 	return 0;
+}
+
+int fail_num(struct ctx *c, const char *what, const char *s, int err,
+	     int suffixes)
+{
+	size_t n = strlen(s);
+
+	if (err == -ERANGE)
+		return fail_usage(
+			c,
+			"%s '%s' is out of range: it must lie from %" PRId64
+			" to %" PRId64 "%s",
+			what, s, INT64_MIN, INT64_MAX,
+			n && (s[n - 1] < '0' || s[n - 1] > '9') ?
+				" once its suffix is applied" :
+				"");
+	return fail_usage(c, "%s '%s' is not a %sdecimal number%s", what, s,
+			  suffixes ? "" : "signed 64-bit ",
+			  suffixes ? " (K, M and G suffixes allowed)" : "");
 }
 
 void print_command_help(const struct ctx *c, const struct command *cmd)
@@ -707,15 +731,18 @@ static int show_version(void)
 	return EXIT_OK;
 }
 
-/* @ret, or EXIT_FAIL with a message if standard output took an error. */
+/*
+ * @ret, or EXIT_FAIL with a message if standard output took an error.  A
+ * command that already failed has said why (cat's failed write, say), and
+ * a second message about the same error would only repeat it.
+ */
 static int flush_stdout(int ret)
 {
-	if (fflush(stdout) || ferror(stdout)) {
+	if ((fflush(stdout) || ferror(stdout)) && !ret) {
 		fprintf(stderr,
 			"vmmctl: error writing to standard output: %s\n",
 			strerror(errno));
-		if (!ret)
-			ret = EXIT_FAIL;
+		ret = EXIT_FAIL;
 	}
 	return ret;
 }

@@ -84,9 +84,17 @@ void print_command_help(const struct ctx *c, const struct command *cmd);
 
 /*
  * Parse a signed 64-bit decimal; with @suffixes, one K, M or G (powers of
- * 1024) may follow.  Returns 0, or -1 for garbage or overflow.
+ * 1024) may follow.  Returns 0, -EINVAL for garbage, or -ERANGE for a
+ * number (suffix applied) beyond a signed 64-bit integer.
  */
 int parse_s64(const char *s, int64_t *out, int suffixes);
+
+/*
+ * Say why @what '@s' is not a number, with parse_s64()'s @err and
+ * @suffixes: a usage error.  Returns EXIT_USAGE.
+ */
+int fail_num(struct ctx *c, const char *what, const char *s, int err,
+	     int suffixes);
 
 /* Whether "-h" or "--help" comes before any "--" in argv[1..argc-1]. */
 int wants_help(int argc, char **argv);

@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #define VMM_UTIL_NO_WRAPPERS
@@ -121,6 +122,59 @@ TEST_F(lib, open_returns_cloexec_fd_or_negative_errno)
 	fd = vmm_open(VMM_DEVICE_PATH);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, vmm_close(fd));
+}
+
+/*
+ * Close the standard streams, call vmm_open(NULL) under the descriptor
+ * limit @lim (NULL: as it is), and put the limit and the streams back
+ * (before any check: the harness writes to them); *@closed_after: how
+ * many of 0, 1 and 2 were still closed right after the call.
+ */
+static int open_without_stdio(const struct rlimit *lim, int *closed_after)
+{
+	int saved[3], fd, i;
+	struct rlimit old;
+
+	for (i = 0; i < 3; i++)
+		saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+	getrlimit(RLIMIT_NOFILE, &old);
+	if (lim)
+		setrlimit(RLIMIT_NOFILE, lim);
+	for (i = 0; i < 3; i++)
+		close(i);
+	fd = vmm_open(NULL);
+	*closed_after = 0;
+	for (i = 0; i < 3; i++)
+		*closed_after += fcntl(i, F_GETFD) == -1 && errno == EBADF;
+	setrlimit(RLIMIT_NOFILE, &old);
+	for (i = 0; i < 3; i++) {
+		dup2(saved[i], i);
+		close(saved[i]);
+	}
+	return fd;
+}
+
+/*
+ * A program started with its standard streams closed must not get the
+ * device as one of them, or what it prints would go to the device.
+ */
+TEST_F(lib, open_keeps_the_device_off_closed_standard_streams)
+{
+	struct rlimit three = { 3, 3 };
+	int fd, closed;
+
+	fd = open_without_stdio(NULL, &closed);
+	ASSERT_LE(3, fd) TH_LOG("vmm_open() returned %d", fd);
+	EXPECT_EQ(3, closed);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	EXPECT_EQ(0, vmm_close(fd));
+
+	/* No descriptor above 2 to be had: an error, and nothing left open. */
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &three));
+	three.rlim_cur = 3;
+	fd = open_without_stdio(&three, &closed);
+	EXPECT_EQ(-EINVAL, fd);
+	EXPECT_EQ(3, closed);
 }
 
 TEST_F(lib, alloc_info_free_round_trip)

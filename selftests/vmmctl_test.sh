@@ -1614,6 +1614,11 @@ if all_checks; then
 			"$? $(cat "$T/err")" \
 			"6 vmmctl: error writing to standard output: No space left on device"
 	done
+	# With standard output closed, the device must not take its place.
+	$V stats >&- 2>"$T/err"
+	expect "stats with standard output closed exits 6 with EBADF" \
+		"$? $(cat "$T/err")" \
+		"6 vmmctl: error writing to standard output: Bad file descriptor"
 fi
 
 echo "1..$n"

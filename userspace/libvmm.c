@@ -26,10 +26,19 @@ static int vmm_ioctl(int fd, unsigned long cmd, void *arg)
 int vmm_open(const char *path)
 {
 	int fd = open(path ? path : VMM_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	int high, err;
 
 	if (fd < 0)
 		return errno ? -errno : -EIO;
-	return fd;
+	if (fd > STDERR_FILENO)
+		return fd;
+	/* A standard stream was closed: keep the device out of its place. */
+	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	err = errno;
+	close(fd);
+	if (high < 0)
+		return err ? -err : -EIO;
+	return high;
 }
 
 int vmm_close(int fd)

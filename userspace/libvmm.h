@@ -34,10 +34,13 @@ extern "C" {
  * vmm_open() - open the vmm device for reading and writing
  * @path: the device node, or NULL for VMM_DEVICE_PATH
  *
- * The descriptor is close-on-exec.
+ * The descriptor is close-on-exec, and never 0, 1 or 2: in a process
+ * started with one of those closed, output meant for that stream then
+ * fails with EBADF instead of reaching the device.
  *
- * Return: a file descriptor (>= 0), or -errno from open(2): typically
- * -ENOENT when the module is not loaded, -EACCES without permission.
+ * Return: a file descriptor (>= 3), or -errno from open(2) (typically
+ * -ENOENT when the module is not loaded, -EACCES without permission) or
+ * from fcntl(2) (-EMFILE).
  */
 int vmm_open(const char *path);
 

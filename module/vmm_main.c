@@ -153,9 +153,9 @@ MODULE_PARM_DESC(auto_compact, "Every allocation that finds no contiguous free r
 static u64 vmm_max_blocks_per_uid;
 static u64 vmm_max_bytes_per_uid;
 /*
- * About 208 bytes of slab per block (block record, free extent, reserve)
- * and up to 64 of ID table, so under 4.5 MiB per user, charged to their
- * memory cgroup: see README.
+ * About 208 bytes of slab per block (block record, free extent, reserve),
+ * so 3.3 MiB per user, and usage records, charged to their memory cgroup:
+ * see README.
  */
 static u64 vmm_max_blocks_unprivileged = 16384;
 

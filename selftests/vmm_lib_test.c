@@ -127,30 +127,35 @@ TEST_F(lib, open_returns_cloexec_fd_or_negative_errno)
 /*
  * Close the standard streams, call vmm_open(NULL) under the descriptor
  * limit @lim (NULL: as it is), and put the limit and the streams back
- * (before any check: the harness writes to them); *@closed_after: how
- * many of 0, 1 and 2 were still closed right after the call.
+ * before any check that could fail (the harness writes to them);
+ * *@closed_after: how many of 0, 1 and 2 were still closed right after
+ * the call.
  */
-static int open_without_stdio(const struct rlimit *lim, int *closed_after)
+static int open_without_stdio(struct __test_metadata *_metadata,
+			      const struct rlimit *lim, int *closed_after)
 {
-	int saved[3], fd, i;
+	int saved[3], fd, i, restored;
 	struct rlimit old;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
-	getrlimit(RLIMIT_NOFILE, &old);
+		ASSERT_LE(10, saved[i]);
+	}
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
 	if (lim)
-		setrlimit(RLIMIT_NOFILE, lim);
+		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, lim));
 	for (i = 0; i < 3; i++)
 		close(i);
 	fd = vmm_open(NULL);
 	*closed_after = 0;
 	for (i = 0; i < 3; i++)
 		*closed_after += fcntl(i, F_GETFD) == -1 && errno == EBADF;
-	setrlimit(RLIMIT_NOFILE, &old);
+	restored = setrlimit(RLIMIT_NOFILE, &old);
 	for (i = 0; i < 3; i++) {
 		dup2(saved[i], i);
 		close(saved[i]);
 	}
+	ASSERT_EQ(0, restored);
 	return fd;
 }
 
@@ -160,19 +165,22 @@ static int open_without_stdio(const struct rlimit *lim, int *closed_after)
  */
 TEST_F(lib, open_keeps_the_device_off_closed_standard_streams)
 {
-	struct rlimit three = { 3, 3 };
+	struct rlimit three;
+	struct vmm_stats_args st;
 	int fd, closed;
 
-	fd = open_without_stdio(NULL, &closed);
+	fd = open_without_stdio(_metadata, NULL, &closed);
 	ASSERT_LE(3, fd) TH_LOG("vmm_open() returned %d", fd);
 	EXPECT_EQ(3, closed);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	/* It is the device. */
+	EXPECT_EQ(0, vmm_stats(fd, &st));
 	EXPECT_EQ(0, vmm_close(fd));
 
 	/* No descriptor above 2 to be had: an error, and nothing left open. */
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &three));
 	three.rlim_cur = 3;
-	fd = open_without_stdio(&three, &closed);
+	fd = open_without_stdio(_metadata, &three, &closed);
 	EXPECT_EQ(-EINVAL, fd);
 	EXPECT_EQ(3, closed);
 }

@@ -396,6 +396,12 @@ own check "read with OFFSET 1.5 exits 1" 1 '' "OFFSET '1.5'" $V read 1 1.5 1
 own check "an ID beyond 64 bits exits 1 and says it is out of range" 1 '' \
 	"^vmmctl: info: ID '99999999999999999999' is out of range: it must lie from -9223372036854775808 to 9223372036854775807\$" \
 	$V info 99999999999999999999
+own check "too many digits with garbage after them is not a number" 1 '' \
+	"^vmmctl: info: ID '99999999999999999999x' is not a signed 64-bit decimal number\$" \
+	$V info 99999999999999999999x
+own check "too many digits before a suffix are out of range, whatever the suffix" 1 '' \
+	"^vmmctl: alloc: SIZE '99999999999999999999K' is out of range: it must lie from -9223372036854775808 to 9223372036854775807\$" \
+	$V alloc 99999999999999999999K
 own check "a size past 64 bits once its suffix is applied exits 1 and says so" 1 '' \
 	"^vmmctl: alloc: SIZE '8589934592G' is out of range: it must lie from -9223372036854775808 to 9223372036854775807 once its suffix is applied\$" \
 	$V alloc 8589934592G
@@ -1134,7 +1140,8 @@ check "the refused fills changed nothing" 0 'abcabc' '' \
 	$V cat 2 --offset 3999 --length 6
 own check "cat --length 0 exits 2" 2 '' \
 	'^vmmctl: cat: --length must be at least 1 \(got 0\)' $V cat 2 --length 0
-# 8 KiB, more than stdio buffers: cat's own write fails, and says so once.
+# 8 KiB: glibc's fwrite() of at least its 4 KiB buffer to /dev/full
+# writes at once, so cat's own write fails, and says so once.
 if all_checks; then
 	$V cat 3 >/dev/full 2>"$T/err"
 	expect "cat to a full standard output exits 6 and says so once" \
@@ -1614,6 +1621,13 @@ if all_checks; then
 			"$? $(cat "$T/err")" \
 			"6 vmmctl: error writing to standard output: No space left on device"
 	done
+	# A failed batch line's report goes to standard output: its loss
+	# is said, and the line's class kept.
+	printf 'free 99\n' >"$T/batch"
+	$V batch <"$T/batch" >/dev/full 2>"$T/err"
+	expect "batch of a failing line to a full standard output says so and exits 2" \
+		"$? $(cat "$T/err")" \
+		"2 vmmctl: error writing to standard output: No space left on device"
 	# With standard output closed, the device must not take its place.
 	$V stats >&- 2>"$T/err"
 	expect "stats with standard output closed exits 6 with EBADF" \

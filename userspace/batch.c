@@ -207,7 +207,8 @@ struct input {
 	size_t start;
 	size_t len;
 	int eof;
-	int error; /* 0, or the errno that ended the input */
+	int error; /* 0, or the errno of the read(2) that ended the input */
+	int nomem; /* a line outgrew the memory to hold it */
 };
 
 /* One read(2) of more input; only call it when it cannot block for long. */
@@ -226,7 +227,7 @@ static void input_fill(struct input *in)
 		char *nb = ncap > in->cap ? realloc(in->buf, ncap) : NULL;
 
 		if (!nb) {
-			in->error = ENOMEM;
+			in->nomem = 1;
 			in->eof = 1;
 			return;
 		}
@@ -484,7 +485,7 @@ int cmd_batch(struct ctx *c, int argc, char **argv)
 	free(in.buf);
 	c->batch = 0;
 	c->cmd = NULL;
-	if (in.error == ENOMEM)
+	if (in.nomem)
 		return fail(
 			c, EXIT_FAIL,
 			"batch: out of memory holding a line of standard input; split lines that long, or free some memory");

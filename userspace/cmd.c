@@ -419,7 +419,9 @@ static int map_svg(struct ctx *c, const char *path,
 			"cannot create '%s': %s; give --svg a path in a writable directory",
 			path, strerror(errno));
 	ret = write_map_svg(f, v, n, st);
-	if (f != stdout && fclose(f) && !ret)
+	if (f == stdout)
+		c->stdout_said = ferror(stdout);
+	else if (fclose(f) && !ret)
 		ret = -errno;
 	if (ret)
 		return fail(c, EXIT_FAIL,

@@ -40,7 +40,7 @@ extern "C" {
  *
  * Return: a file descriptor (>= 3), or -errno from open(2) (typically
  * -ENOENT when the module is not loaded, -EACCES without permission) or
- * from fcntl(2) (-EMFILE).
+ * from fcntl(2) (-EMFILE, or -EINVAL under a descriptor limit of 3).
  */
 int vmm_open(const char *path);
 

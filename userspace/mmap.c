@@ -262,10 +262,12 @@ static int cat_window(struct ctx *c, const struct range *r,
 		if (sig)
 			return fault_failed(c, r, sig);
 		if (c->batch ? put_escaped(buf, k) :
-			       fwrite(buf, 1, k, stdout) != k)
+			       fwrite(buf, 1, k, stdout) != k) {
+			c->stdout_said = 1;
 			return fail(c, EXIT_FAIL,
 				    "cannot write to standard output: %s",
 				    strerror(errno));
+		}
 	}
 	return EXIT_OK;
 }

@@ -253,8 +253,8 @@ int write_map_svg(FILE *f, const struct vmm_block_info *v, size_t n,
 	fprintf(f, "</svg>\n");
 	/*
 	 * A picture larger than the stream's buffer met any write error
-	 * in one of the fprintf()s above, which set errno (the first call
-	 * that failed to write, as later ones to the same full file do).
+	 * in one of the fprintf()s above: errno is that of the last one
+	 * that failed to write (glibc's successful calls leave it alone).
 	 */
 	if (fflush(f) || ferror(f))
 		return errno ? -errno : -EIO;

@@ -260,6 +260,8 @@ static const struct command commands[] = {
 	  "  defrag          the number of bytes moved\n"
 	  "  map             the map line (--svg FILE: ok)\n"
 	  "  info, stats     name=value pairs separated by spaces\n"
+	  "  stats --users   users=, then uid=U,blocks=B,bytes=N,ns_blocks=M\n"
+	  "                  per user\n"
 	  "  list            blocks=N, then id=I,offset=O,size=S,...,mapped=M\n"
 	  "                  per block\n"
 	  "  list/stats/info --json  the JSON object on one line\n"
@@ -487,6 +489,7 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 	long long v;
 	char *end;
 	int64_t mul = 1;
+	int big;
 
 	if (*p == '-' || *p == '+')
 		p++;
@@ -494,9 +497,9 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 		return -EINVAL;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	if (errno)
+	/* Too many digits, but garbage after them says more. */
+	big = errno == ERANGE;
+	if (errno && !big)
 		return -EINVAL;
 	if (suffixes && *end) {
 		switch (*end) {
@@ -519,25 +522,23 @@ int parse_s64(const char *s, int64_t *out, int suffixes)
 	}
 	if (*end)
 		return -EINVAL;
-	if (__builtin_mul_overflow((int64_t)v, mul, out))
+	if (big)
 		return -ERANGE;
+	if (__builtin_mul_overflow((int64_t)v, mul, out))
+		return -EOVERFLOW;
 	return 0;
 }
 
 int fail_num(struct ctx *c, const char *what, const char *s, int err,
 	     int suffixes)
 {
-	size_t n = strlen(s);
-
-	if (err == -ERANGE)
+	if (err == -ERANGE || err == -EOVERFLOW)
 		return fail_usage(
 			c,
 			"%s '%s' is out of range: it must lie from %" PRId64
 			" to %" PRId64 "%s",
 			what, s, INT64_MIN, INT64_MAX,
-			n && (s[n - 1] < '0' || s[n - 1] > '9') ?
-				" once its suffix is applied" :
-				"");
+			err == -EOVERFLOW ? " once its suffix is applied" : "");
 	return fail_usage(c, "%s '%s' is not a %sdecimal number%s", what, s,
 			  suffixes ? "" : "signed 64-bit ",
 			  suffixes ? " (K, M and G suffixes allowed)" : "");
@@ -732,17 +733,19 @@ static int show_version(void)
 }
 
 /*
- * @ret, or EXIT_FAIL with a message if standard output took an error.  A
- * command that already failed has said why (cat's failed write, say), and
- * a second message about the same error would only repeat it.
+ * @ret, or EXIT_FAIL if standard output took an error; with a message,
+ * unless the command said so already (@stdout_said: cat's failed write,
+ * say), which a second message would only repeat.
  */
-static int flush_stdout(int ret)
+static int flush_stdout(int ret, int stdout_said)
 {
-	if ((fflush(stdout) || ferror(stdout)) && !ret) {
-		fprintf(stderr,
-			"vmmctl: error writing to standard output: %s\n",
-			strerror(errno));
-		ret = EXIT_FAIL;
+	if (fflush(stdout) || ferror(stdout)) {
+		if (!stdout_said)
+			fprintf(stderr,
+				"vmmctl: error writing to standard output: %s\n",
+				strerror(errno));
+		if (!ret)
+			ret = EXIT_FAIL;
 	}
 	return ret;
 }
@@ -774,9 +777,9 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			printf("Usage: vmmctl [-d DEVICE] COMMAND [ARGS...]\n\n%s",
 			       main_help);
-			return flush_stdout(EXIT_OK);
+			return flush_stdout(EXIT_OK, 0);
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			return flush_stdout(show_version());
+			return flush_stdout(show_version(), 0);
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--device")) {
 			if (++i >= argc)
 				return main_usage(
@@ -810,7 +813,7 @@ int main(int argc, char **argv)
 				"Usage: vmmctl [-d DEVICE] %s\nTry 'vmmctl %s --help' for more.\n",
 				c.cmd->synopsis, c.cmd->name);
 	}
-	ret = flush_stdout(ret);
+	ret = flush_stdout(ret, c.stdout_said);
 	if (c.fd >= 0)
 		vmm_close(c.fd);
 	return ret;

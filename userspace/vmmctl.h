@@ -46,6 +46,8 @@ struct ctx {
 	int usage;
 	char msg[1024];
 	__u64 arena_size;
+	/* The command reported an error writing standard output itself. */
+	int stdout_said;
 };
 
 /**
@@ -84,8 +86,9 @@ void print_command_help(const struct ctx *c, const struct command *cmd);
 
 /*
  * Parse a signed 64-bit decimal; with @suffixes, one K, M or G (powers of
- * 1024) may follow.  Returns 0, -EINVAL for garbage, or -ERANGE for a
- * number (suffix applied) beyond a signed 64-bit integer.
+ * 1024) may follow.  Returns 0, -EINVAL for anything else, -ERANGE for
+ * digits beyond a signed 64-bit integer, or -EOVERFLOW for digits within
+ * it that their suffix takes beyond.
  */
 int parse_s64(const char *s, int64_t *out, int suffixes);
 

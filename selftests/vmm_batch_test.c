@@ -1402,25 +1402,6 @@ TEST_F_TIMEOUT(batch, batches_at_once_keep_their_own_entries, 120)
  */
 #define HOLD_FLOOR_NS	100000ULL
 
-/*
- * max_lock_hold_ns.  A test that cannot read it stops there: a failed
- * read (UINT64_MAX) must not be judged as a hold, and in every round it
- * would pass any bound.
- */
-static __u64 max_hold(struct __test_metadata *_metadata)
-{
-	__u64 ns;
-	int err;
-
-	errno = 0;
-	ns = vmm_sysfs("max_lock_hold_ns");
-	err = errno;
-	ASSERT_NE(UINT64_MAX, ns)
-		TH_LOG("cannot read %s (%s): is vmm.ko loaded, with sysfs mounted?",
-		       MAX_HOLD, err ? strerror(err) : "not a number");
-	return ns;
-}
-
 /* Reset max_lock_hold_ns, which root may; the test stops if it cannot. */
 static void reset_hold(struct __test_metadata *_metadata)
 {
@@ -1492,7 +1473,7 @@ static __u64 hold_of(struct __test_metadata *_metadata, int fd,
 	reset_hold(_metadata);
 	EXPECT_EQ(0, as_user(fd, run, e))
 		TH_LOG("round %d: some of the 256 operations failed", round);
-	hold = max_hold(_metadata);
+	hold = vmm_max_hold(_metadata);
 	err = vmm_free_all(fd);
 	EXPECT_EQ(0, err);
 	return hold;

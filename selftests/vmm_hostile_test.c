@@ -451,24 +451,6 @@ static int reset_max_hold(void)
 }
 
 /*
- * max_lock_hold_ns.  A test that cannot read it stops there: a failed
- * read must not be judged as the longest hold there is.
- */
-static __u64 max_hold(struct __test_metadata *_metadata)
-{
-	__u64 ns;
-	int err;
-
-	errno = 0;
-	ns = vmm_sysfs("max_lock_hold_ns");
-	err = errno;
-	ASSERT_NE(UINT64_MAX, ns)
-		TH_LOG("cannot read %s (%s): is vmm.ko loaded, with sysfs mounted?",
-		       MAX_HOLD, err ? strerror(err) : "not a number");
-	return ns;
-}
-
-/*
  * HOLD_TRIES allocations of @size at @align, each to be refused: how many
  * were not -1 with ENOSPC; their time in *@ns.
  */
@@ -507,7 +489,7 @@ static int logn_allocs(int fd)
 
 /* The longest lock hold of @fn's work, after a reset. */
 #define HOLD_OF(expr) ({ ASSERT_EQ(0, reset_max_hold()); (expr); \
-			 max_hold(_metadata); })
+			 vmm_max_hold(_metadata); })
 
 /*
  * How many holes to make: HOLD_N, unless this kernel would take more than
@@ -709,7 +691,7 @@ static __u64 listing_hold(struct __test_metadata *_metadata, int fd,
 				*err = ret ? errno : 0;
 		}
 	}
-	return max_hold(_metadata);
+	return vmm_max_hold(_metadata);
 }
 
 /*
@@ -841,7 +823,7 @@ static __u64 gather_hold(struct __test_metadata *_metadata, int fd, __u64 n,
 		memset(&a, 0, sizeof(a));
 		ASSERT_EQ(0, reset_max_hold());
 		ASSERT_OK(ioctl(fd, VMM_IOC_DEFRAG, &a));
-		hold = max_hold(_metadata);
+		hold = vmm_max_hold(_metadata);
 		max = hold > max ? hold : max;
 		EXPECT_EQ(1ULL, a.compact);
 		EXPECT_EQ(n, a.blocks_moved);

@@ -600,6 +600,25 @@ static inline __u64 vmm_sysfs(const char *name)
 }
 
 /*
+ * max_lock_hold_ns, for the lock-hold tests.  A test that cannot read it
+ * stops there: a failed read (UINT64_MAX) must not be judged as a hold,
+ * and in every round it would pass any bound.
+ */
+static inline __u64 vmm_max_hold(struct __test_metadata *_metadata)
+{
+	__u64 ns;
+	int err;
+
+	errno = 0;
+	ns = vmm_sysfs("max_lock_hold_ns");
+	err = errno;
+	ASSERT_NE(UINT64_MAX, ns)
+		TH_LOG("cannot read " VMM_SYSFS_DIR "max_lock_hold_ns (%s): is vmm.ko loaded, with sysfs mounted?",
+		       err ? strerror(err) : "not a number");
+	return ns;
+}
+
+/*
  * @get(@arg) once it returns @want, or what it returns after 10 s.  For
  * counts that a process's exit brings down: its memory (and with it its
  * mappings) goes when the last user of its mm lets go, which can be someone

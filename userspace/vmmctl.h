@@ -37,6 +37,8 @@ struct command;
  * @msg: the last failure's message, one line, without "vmmctl: "
  * @arena_size: the arena's size once a read or a write of standard input
  *	asked for it, else 0; it does not change while @fd is open
+ * @stdout_said: the command reported an error writing standard output
+ *	itself, so main() does not say it again
  */
 struct ctx {
 	const char *device;
@@ -46,7 +48,6 @@ struct ctx {
 	int usage;
 	char msg[1024];
 	__u64 arena_size;
-	/* The command reported an error writing standard output itself. */
 	int stdout_said;
 };
 

@@ -1147,6 +1147,13 @@ if all_checks; then
 	expect "cat to a full standard output exits 6 and says so once" \
 		"$? $(cat "$T/err")" \
 		"6 vmmctl: cat: cannot write to standard output: No space left on device"
+	# In a batch, cat's report goes to the same full stdout: the loss
+	# must still be said, on stderr.
+	printf 'cat 3\n' >"$T/batch"
+	$V batch <"$T/batch" >/dev/full 2>"$T/err"
+	expect "batch cat to a full standard output exits 6 and says so on stderr" \
+		"$? $(cat "$T/err")" \
+		"6 vmmctl: error writing to standard output: No space left on device"
 fi
 own check "fill with an empty PATTERN exits 1" 1 '' \
 	'^vmmctl: fill: PATTERN is empty; give at least one byte to repeat' \

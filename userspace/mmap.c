@@ -263,7 +263,8 @@ static int cat_window(struct ctx *c, const struct range *r,
 			return fault_failed(c, r, sig);
 		if (c->batch ? put_escaped(buf, k) :
 			       fwrite(buf, 1, k, stdout) != k) {
-			c->stdout_said = 1;
+			/* In a batch the message goes to stdout too. */
+			c->stdout_said = !c->batch;
 			return fail(c, EXIT_FAIL,
 				    "cannot write to standard output: %s",
 				    strerror(errno));

@@ -410,6 +410,11 @@ own check "a --budget of 2^63 exits 1 and says it is out of range" 1 '' \
 	$V defrag --budget 9223372036854775808
 own check "unknown option exits 1" 1 '' "^vmmctl: map: unknown option '--wide'" \
 	$V map --wide
+own check "a short option to a command says its options are long" 1 '' \
+	"^vmmctl: list: unknown option '-x'; the options of 'list' are long ones \('vmmctl list --help' lists them\)\$" \
+	$V list -x
+own check "a lone - where no argument is due is still an unexpected argument" 1 '' \
+	"^vmmctl: map: unexpected argument '-'\$" $V map -
 own check "unknown global option exits 1" 1 '' "^vmmctl: unknown option '-x'" \
 	$V -x list
 own check "-d without a path exits 1" 1 '' "needs a device path" $V -d

@@ -610,6 +610,15 @@ int parse_args(struct ctx *c, int argc, char **argv, const char *const *opts,
 		const char *a = argv[i];
 
 		if (dashdash || strncmp(a, "--", 2)) {
+			/* -x: not a number, so meant as a short option. */
+			if (n == npos && !dashdash && a[0] == '-' && a[1] &&
+			    (a[1] < '0' || a[1] > '9')) {
+				fail_usage(
+					c,
+					"unknown option '%s'; the options of '%s' are long ones ('vmmctl %s --help' lists them)",
+					a, c->cmd->name, c->cmd->name);
+				return -1;
+			}
 			if (n == npos) {
 				fail_usage(c, "unexpected argument '%s'", a);
 				return -1;

@@ -181,7 +181,7 @@ TEST_F(lib, open_keeps_the_device_off_closed_standard_streams)
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &three));
 	three.rlim_cur = 3;
 	fd = open_without_stdio(_metadata, &three, &closed);
-	EXPECT_EQ(-EINVAL, fd);
+	EXPECT_EQ(-EMFILE, fd);
 	EXPECT_EQ(3, closed);
 }
 

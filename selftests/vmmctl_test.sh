@@ -423,6 +423,11 @@ own check "map --width 0 exits 1" 1 '' '^vmmctl: map: --width must be at least 1
 own check "missing device exits 6 and suggests modprobe" 6 '' \
 	"^vmmctl: stats: cannot open /nonexistent: No such file or directory; the vmm module is probably not loaded: load it with 'modprobe vmm'" \
 	$V -d /nonexistent stats
+# Only standard input free and no descriptor above 2 allowed: libvmm
+# will not hand out 0, so the device cannot be opened at all.
+own check "no descriptor to be had exits 6 and suggests ulimit" 6 '' \
+	"^vmmctl: stats: cannot open /dev/vmm: Too many open files; raise the limit on open files \\(e.g. 'ulimit -n 1024'\\)" \
+	bash -c 'exec 0<&- && ulimit -n 3 && exec "$0" stats' "$(command -v $V)"
 own check "a device that is not vmm exits 6" 6 '' \
 	'/dev/null is not a vmm device' $V -d /dev/null stats
 own check "-dPATH selects the device" 0 'xy' '' $V -d/dev/vmm read 1 3 2

@@ -36,9 +36,10 @@ int vmm_open(const char *path)
 	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
 	err = errno;
 	close(fd);
-	if (high < 0)
-		return err ? -err : -EIO;
-	return high;
+	if (high >= 0)
+		return high;
+	/* EINVAL: the limit on descriptors leaves none above 2. */
+	return err == EINVAL ? -EMFILE : err ? -err : -EIO;
 }
 
 int vmm_close(int fd)

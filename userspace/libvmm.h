@@ -40,7 +40,8 @@ extern "C" {
  *
  * Return: a file descriptor (>= 3), or -errno from open(2) (typically
  * -ENOENT when the module is not loaded, -EACCES without permission) or
- * from fcntl(2) (-EMFILE, or -EINVAL under a descriptor limit of 3).
+ * from fcntl(2); -EMFILE also when the limit on descriptors
+ * (RLIMIT_NOFILE) leaves none above 2.
  */
 int vmm_open(const char *path);
 

@@ -468,6 +468,11 @@ int dev_fd(struct ctx *c)
 			c, EXIT_PERM,
 			"cannot open %s: %s; run as root (e.g. with sudo) or ask for access to %s",
 			c->device, strerror(-fd), c->device);
+	case EMFILE:
+		return -fail(
+			c, EXIT_FAIL,
+			"cannot open %s: %s; raise the limit on open files (e.g. 'ulimit -n 1024') and retry",
+			c->device, strerror(-fd));
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:

@@ -738,8 +738,9 @@ void vmm_cred_current(struct vmm_cred *cred);
 bool vmm_cred_escalate(struct vmm_cred *cred, int err);
 void vmm_cred_limits(struct vmm_cred *cred);
 struct vmm_block *vmm_pin_caller(struct vmm_arena *arena, u64 id, int may);
-long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
-		    u64 offset, void __user *ubuf, size_t len, bool to_block);
+long vmm_copy_block(struct vmm_arena *arena, struct vmm_block **blkp,
+		    u64 offset, void __user *ubuf, size_t len, bool to_block,
+		    int *err);
 
 /**
  * struct vmm_caller - who makes one ioctl call, and through which file

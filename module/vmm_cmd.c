@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/nospec.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
@@ -379,7 +380,8 @@ int vmm_rw_check_args(const struct vmm_rw_args *args, bool write)
  * @args: passed vmm_rw_check_args()
  * @write: VMM_IOC_WRITE
  *
- * The block is pinned and the copy runs without the arena's lock.
+ * The block is pinned and the copy runs without the arena's lock, and
+ * pinned only a piece at a time (vmm_copy_block()).
  *
  * Return: 0, or an errno of VMM_IOC_READ or VMM_IOC_WRITE.
  */
@@ -397,58 +399,122 @@ int vmm_do_rw(struct vmm_caller *c, const struct vmm_rw_args *args,
 		return PTR_ERR(blk);
 	ret = vmm_rw_check(args, blk->size, write);
 	if (!ret && args->length) {
-		done = vmm_copy_block(arena, blk, args->offset,
+		done = vmm_copy_block(arena, &blk, args->offset,
 				      u64_to_user_ptr(args->buffer),
-				      args->length, write);
-		if (done != args->length)
+				      args->length, write, &ret);
+		if (!ret && done != args->length)
 			ret = -EFAULT;
 	}
-	vmm_arena_unpin(arena, blk);
+	if (blk)
+		vmm_arena_unpin(arena, blk);
 	return ret;
+}
+
+/*
+ * Copy one piece with page faults off: a fault of @ubuf is the caller's to
+ * take, and it may take as long as the caller likes (a page of its own
+ * userfaultfd or FUSE file), so it must not be taken with a block pinned.
+ */
+static unsigned long vmm_copy_piece(void *kbuf, void __user *ubuf, size_t n,
+				    bool to_block)
+{
+	unsigned long left;
+
+	pagefault_disable();
+	if (to_block)
+		left = __copy_from_user_inatomic(kbuf, ubuf, n);
+	else
+		left = __copy_to_user_inatomic(ubuf, kbuf, n);
+	pagefault_enable();
+	return left;
+}
+
+/*
+ * Fault in @n bytes of @ubuf, as the copy will touch them; false if not
+ * one byte can be had.  For a READ the subpage variant, which stores a
+ * zero where the copy would, so that a page the copy would fault on again
+ * (a mismatched memory tag, say) is not reported as there: a copy retried
+ * after a fault-in that succeeded makes progress, unless something unmaps
+ * the page in between, each time (the caller's own doing, and only its
+ * own call spins, killable, holding nothing).
+ */
+static bool vmm_fault_in(void __user *ubuf, size_t n, bool to_block)
+{
+	if (to_block)
+		return fault_in_readable(ubuf, n) != n;
+	return fault_in_subpage_writeable(ubuf, n) != n;
 }
 
 /**
  * vmm_copy_block() - copy between a pinned block and user memory
  * @arena: the arena
- * @blk: a block pinned by the caller
+ * @blkp: a block pinned by the caller; on return, that block pinned, or
+ *	NULL if it could not be pinned again (*@err says why)
  * @offset: byte offset in the block; @offset + @len must lie inside it
  * @ubuf: user buffer
  * @len: bytes to copy
  * @to_block: true to copy from @ubuf into the block
+ * @err: set to 0, or to why the copy stopped short: -EFAULT (@ubuf), or
+ *	vmm_arena_pin_perm()'s -ENOENT (the block was freed) or -ERESTARTSYS
  *
- * copy_from_user() would zero the rest of a piece that faults, wiping block
- * bytes the caller never meant to touch, so writes check the whole range
- * with access_ok() once and use __copy_from_user(), which stores only what
- * it copied.  That check gets the speculation barrier copy_from_user()
- * puts after its own, so that a mispredicted access_ok() cannot copy
- * kernel memory into the block even speculatively.
+ * The copy goes by pieces of at most %VMM_CHUNK, each with page faults
+ * off, and holds the block only while it copies one: between pieces, and
+ * while a fault of @ubuf is taken, it lets the block go, so that no caller
+ * can hold a block in place (and, freed, its range and its owner's quota)
+ * for as long as its own page takes, or its own thread's slowness makes a
+ * long copy last; then it pins the block again by its ID, wherever the
+ * compactor moved it meanwhile.  The caller's right to the block was
+ * checked when the call began, and holds for the whole call.
  *
- * Return: bytes copied, which is less than @len only if @ubuf faulted or a
+ * Writes store only the bytes copied (__copy_from_user_inatomic() does not
+ * zero the rest of a piece that faults, which would wipe block bytes the
+ * caller never meant to touch), after one access_ok() over the whole
+ * range with the speculation barrier copy_from_user() puts after its own,
+ * so that a mispredicted access_ok() cannot copy kernel memory into the
+ * block even speculatively.
+ *
+ * Return: bytes copied, which is less than @len if *@err is set, or if a
  * fatal signal arrived.
  */
-long vmm_copy_block(struct vmm_arena *arena, struct vmm_block *blk,
-		    u64 offset, void __user *ubuf, size_t len, bool to_block)
+long vmm_copy_block(struct vmm_arena *arena, struct vmm_block **blkp,
+		    u64 offset, void __user *ubuf, size_t len, bool to_block,
+		    int *err)
 {
-	u8 *kbuf = arena->base + blk->start + offset;
+	int may = to_block ? VMM_MAY_WRITE : VMM_MAY_READ;
+	struct vmm_block *blk = *blkp;
 	size_t done = 0;
+	u64 id = blk->id;
 
-	if (to_block) {
-		if (!access_ok(ubuf, len))
-			return 0;
-		barrier_nospec();
+	*err = 0;
+	if (!access_ok(ubuf, len)) {
+		*err = -EFAULT;
+		return 0;
 	}
-	while (done < len) {
+	if (to_block)
+		barrier_nospec();
+	for (;;) {
 		size_t n = min_t(size_t, len - done, VMM_CHUNK);
+		u8 *kbuf = arena->base + blk->start + offset + done;
 		unsigned long left;
 
-		if (to_block)
-			left = __copy_from_user(kbuf + done, ubuf + done, n);
-		else
-			left = copy_to_user(ubuf + done, kbuf + done, n);
+		left = vmm_copy_piece(kbuf, ubuf + done, n, to_block);
 		done += n - left;
-		if (left || fatal_signal_pending(current))
+		if (done == len || fatal_signal_pending(current))
 			break;
+		vmm_arena_unpin(arena, blk);
+		blk = NULL;
+		if (left && !vmm_fault_in(ubuf + done, left, to_block)) {
+			*err = -EFAULT;
+			break;
+		}
 		cond_resched();
+		blk = vmm_arena_pin_perm(arena, id, NULL, may);
+		if (IS_ERR(blk)) {
+			*err = PTR_ERR(blk);
+			blk = NULL;
+			break;
+		}
 	}
+	*blkp = blk;
 	return done;
 }

@@ -51,6 +51,7 @@ static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
 	struct vmm_block *blk;
 	u64 pos = *ppos;
 	long done;
+	int err;
 
 	blk = vmm_file_pin(vf, VMM_MAY_READ);
 	if (IS_ERR(blk))
@@ -60,10 +61,11 @@ static ssize_t vmm_read(struct file *file, char __user *buf, size_t count,
 		return 0;
 	}
 	count = min_t(u64, count, blk->size - pos);
-	done = vmm_copy_block(arena, blk, pos, buf, count, false);
-	vmm_arena_unpin(arena, blk);
+	done = vmm_copy_block(arena, &blk, pos, buf, count, false, &err);
+	if (blk)
+		vmm_arena_unpin(arena, blk);
 	if (!done && count)
-		return -EFAULT;
+		return err ?: -EFAULT;
 	*ppos = pos + done;
 	return done;
 }
@@ -76,6 +78,7 @@ static ssize_t vmm_write(struct file *file, const char __user *buf,
 	struct vmm_block *blk;
 	u64 pos = *ppos, end;
 	long done;
+	int err;
 
 	blk = vmm_file_pin(vf, VMM_MAY_WRITE);
 	if (IS_ERR(blk))
@@ -93,10 +96,12 @@ static ssize_t vmm_write(struct file *file, const char __user *buf,
 		vmm_arena_unpin(arena, blk);
 		return -EFBIG;
 	}
-	done = vmm_copy_block(arena, blk, pos, (void __user *)buf, count, true);
-	vmm_arena_unpin(arena, blk);
+	done = vmm_copy_block(arena, &blk, pos, (void __user *)buf, count, true,
+			      &err);
+	if (blk)
+		vmm_arena_unpin(arena, blk);
 	if (!done)
-		return -EFAULT;
+		return err ?: -EFAULT;
 	*ppos = pos + done;
 	return done;
 }

@@ -19,7 +19,13 @@
  *	the spinlock over all of them
  *   defrag_does_not_wait_for_stalled_copy: one copy stalled on a
  *	userfaultfd page stalls every defragmentation and compacting
- *	allocation
+ *	allocation; later, keeps its block from moving while it waits
+ *   stalled_copy_keeps_no_freed_block: a copy stalled on its own page
+ *	keeps a block its owner freed, its range and its owner's quota
+ *   stalled_read_of_freed_block_returns_what_it_copied: the same through
+ *	read(2)
+ *   slow_reader_holds_block_a_piece_at_a_time: a copy that its own thread
+ *	makes slow holds its block, freed or not, for as long as it lasts
  *   defrag_ends_under_churn: churn that leaves each pass a block to move
  *	keeps a DEFRAG (and the defragmentation mutex) going, for as long
  *	as the churn lasts in some runs
@@ -934,9 +940,8 @@ struct stall {
 
 /*
  * Start a one-page WRITE to block @id from a page that is missing on a
- * userfaultfd, and wait until it stalls there: the block stays pinned
- * until stall_end().  False (nothing started) if this kernel has no
- * userfaultfd.
+ * userfaultfd, and wait until it stalls there, until stall_end().  False
+ * (nothing started) if this kernel has no userfaultfd.
  */
 static bool stall_start(struct __test_metadata *_metadata, struct stall *st,
 			int fd, __u64 id)
@@ -970,9 +975,12 @@ static bool stall_start(struct __test_metadata *_metadata, struct stall *st,
 	return true;
 }
 
-/* Give the stalled WRITE its page (@data) and see it complete. */
+/*
+ * Give the stalled WRITE its page (@data) and see it end: with success, or
+ * failing with @want_err.
+ */
 static void stall_end(struct __test_metadata *_metadata, struct stall *st,
-		      void *data)
+		      void *data, int want_err)
 {
 	struct uffdio_copy cp = { .dst = (uintptr_t)st->area,
 				  .src = (uintptr_t)data, .len = st->pg };
@@ -983,28 +991,37 @@ static void stall_end(struct __test_metadata *_metadata, struct stall *st,
 	until.tv_sec += 5;
 	ASSERT_EQ(0, pthread_timedjoin_np(st->writer, NULL, &until))
 		TH_LOG("the WRITE did not end within 5 s of the page arriving");
-	EXPECT_EQ(0, st->w.ret) TH_LOG("the stalled WRITE: %s",
-				       strerror(st->w.err));
+	EXPECT_EQ(want_err ? -1 : 0, st->w.ret);
+	EXPECT_EQ(want_err, st->w.err) TH_LOG("the stalled WRITE: %s",
+					      strerror(st->w.err));
 	close(st->uffd);
 	munmap(st->area, st->pg);
 }
 
+/*
+ * A WRITE stalled on its own page keeps nobody waiting and nothing in
+ * place: the copy lets its block go while the page is faulted in, so a
+ * DEFRAG (a) or a compacting allocation (b) neither waits for it nor goes
+ * around it, and the WRITE, given its page, lands where the block went.
+ */
 TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 {
 	size_t pg = sysconf(_SC_PAGESIZE);
 	struct stall st;
 	struct report r;
-	__u64 x, p, y, c, p_off, c_off, big, filled[2] = { pg, 2 };
-	unsigned char *p_data, *c_data;
+	__u64 x, p, y, c, w, v, v_off, big, filled[2] = { pg, 2 };
+	unsigned char *p_data, *c_data, *v_data;
 
 	RELOAD("16M");
 	p_data = pattern(pg, 1);
 	c_data = pattern(pg, 2);
+	v_data = pattern(pg, 5);
 	ASSERT_NE(NULL, p_data);
 	ASSERT_NE(NULL, c_data);
+	ASSERT_NE(NULL, v_data);
 	/* X, P, Y as root, then C as uid 1001: 4 KiB each, back to back. */
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &x, NULL));
-	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, &p_off));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, NULL));
 	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &y, NULL));
 	AS(UID_B, do_alloc_filled, filled, &r, STALL_DEADLINE);
 	ASSERT_EQ(0, r.ret) TH_LOG("uid 1001's block: %s", strerror(r.err));
@@ -1014,11 +1031,11 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	ASSERT_OK(vmm_free(self->fd, x));
 	ASSERT_OK(vmm_free(self->fd, y));
 
-	/* A WRITE to P from a missing page: P stays pinned meanwhile. */
+	/* A WRITE to P from a missing page. */
 	if (!stall_start(_metadata, &st, self->fd, p))
 		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 
-	/* (a) Uid 1001 defragments: C slides down to P, P stays. */
+	/* (a) Uid 1001 defragments: P slides down to 0, C to P's end. */
 	AS(UID_B, do_defrag_timed, NULL, &r, STALL_DEADLINE);
 	ksft_print_msg("DEFRAG as uid 1001 beside a stalled copy: %d (%s) after %llu ms, %llu bytes in %llu blocks moved, compact %llu\n",
 		       r.ret, strerror(r.err), r.ns / 1000000, r.v[0], r.v[1],
@@ -1027,15 +1044,27 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	EXPECT_GT(1000000000ULL, r.ns)
 		TH_LOG("DEFRAG took %llu ms: it waited for the stalled copy",
 		       r.ns / 1000000);
-	EXPECT_EQ(0ULL, r.v[2]) TH_LOG("compact");
-	EXPECT_LE(1ULL, r.v[1]) TH_LOG("blocks_moved");
-	EXPECT_EQ(p_off, offset_of(self->fd, p)) TH_LOG("P moved under its copy");
-	c_off = offset_of(self->fd, c);
-	EXPECT_EQ(p_off + pg, c_off) TH_LOG("C is at %llu", c_off);
+	EXPECT_EQ(1ULL, r.v[2]) TH_LOG("compact: P stayed for its stalled copy");
+	EXPECT_EQ(2ULL, r.v[1]) TH_LOG("blocks_moved");
+	EXPECT_EQ(0ULL, offset_of(self->fd, p)) TH_LOG("P stayed for its copy");
+	EXPECT_EQ((__u64)pg, offset_of(self->fd, c));
 	EXPECT_TRUE(holds(self->fd, c, c_data, pg));
 
-	/* (b) A compacting allocation that fits only once packed. */
-	big = 16 * MiB - 2 * pg;
+	/* Release the stall: the page arrives, the WRITE lands in P. */
+	stall_end(_metadata, &st, p_data, 0);
+	EXPECT_EQ(0ULL, offset_of(self->fd, p));
+	EXPECT_TRUE(holds(self->fd, p, p_data, pg));
+
+	/*
+	 * (b) W and V above C, W freed, a WRITE to V stalled: a compacting
+	 * allocation of all the rest fits only with V moved down, at once.
+	 */
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &w, NULL));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &v, &v_off));
+	ASSERT_EQ((__u64)(3 * pg), v_off);
+	ASSERT_OK(vmm_free(self->fd, w));
+	ASSERT_TRUE(stall_start(_metadata, &st, self->fd, v));
+	big = 16 * MiB - 3 * pg;
 	AS(UID_B, do_alloc_compact_timed, &big, &r, STALL_DEADLINE);
 	ksft_print_msg("ALLOC COMPACT of %llu bytes as uid 1001 beside a stalled copy: %s after %llu ms\n",
 		       big, r.ret ? strerror(r.err) : "allocated",
@@ -1043,28 +1072,290 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 	EXPECT_GT(1000000000ULL, r.ns)
 		TH_LOG("ALLOC COMPACT took %llu ms: it waited for the stalled copy",
 		       r.ns / 1000000);
-	/* It fits only with P moved, which its copy forbids. */
-	EXPECT_EQ(-1, r.ret);
-	EXPECT_EQ(ENOSPC, r.err) TH_LOG("ALLOC COMPACT: %s", strerror(r.err));
+	EXPECT_EQ(0, r.ret) TH_LOG("ALLOC COMPACT: %s", strerror(r.err));
+	EXPECT_EQ((__u64)(2 * pg), offset_of(self->fd, v))
+		TH_LOG("V stayed for its copy");
 	if (!r.ret)
 		EXPECT_OK(vmm_free(self->fd, r.v[0]));
-
-	/* Release the stall: the page arrives, the WRITE completes. */
-	stall_end(_metadata, &st, p_data);
-
-	/* Now everything packs, with every byte in place. */
-	{
-		struct vmm_defrag_args d = { 0 };
-
-		ASSERT_OK(ioctl(self->fd, VMM_IOC_DEFRAG, &d));
-		EXPECT_EQ(1ULL, d.compact);
-	}
-	EXPECT_EQ(0ULL, offset_of(self->fd, p));
-	EXPECT_EQ((__u64)pg, offset_of(self->fd, c));
+	stall_end(_metadata, &st, v_data, 0);
+	EXPECT_EQ((__u64)(2 * pg), offset_of(self->fd, v));
 	EXPECT_TRUE(holds(self->fd, p, p_data, pg));
 	EXPECT_TRUE(holds(self->fd, c, c_data, pg));
+	EXPECT_TRUE(holds(self->fd, v, v_data, pg));
 	free(p_data);
 	free(c_data);
+	free(v_data);
+}
+
+/*
+ * A copy stalled on its own page holds no freed block: P, freed while a
+ * WRITE to it waits for its page, gives its range back at once (an
+ * allocation of the whole arena fits), and the WRITE then fails with
+ * ENOENT, storing nothing in the block that took the range.  A reader with
+ * r on someone else's block could otherwise keep that block's range, and
+ * its owner's quota, for as long as its own page took (a FUSE file's, say).
+ */
+TEST_F_TIMEOUT(hostile, stalled_copy_keeps_no_freed_block, 60)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct vmm_stats_args sa;
+	unsigned char *data, *zero;
+	struct stall st;
+	__u64 p, all = 0;
+
+	RELOAD("16M");
+	data = pattern(pg, 4);
+	zero = calloc(1, pg);
+	ASSERT_NE(NULL, data);
+	ASSERT_NE(NULL, zero);
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, NULL));
+	if (!stall_start(_metadata, &st, self->fd, p))
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+
+	ASSERT_OK(vmm_free(self->fd, p));
+	ASSERT_OK(vmm_stats(self->fd, &sa));
+	EXPECT_EQ(0ULL, sa.used) TH_LOG("the freed P still counts as used");
+	EXPECT_EQ(0, vmm_alloc(self->fd, 16 * MiB, 0, &all, NULL))
+		TH_LOG("the whole arena does not fit (%s): the freed P keeps its range",
+		       strerror(errno));
+	stall_end(_metadata, &st, data, ENOENT);
+	if (all) {
+		EXPECT_TRUE(holds(self->fd, all, zero, pg))
+			TH_LOG("the stalled WRITE stored into the block that took P's range");
+		EXPECT_OK(vmm_free(self->fd, all));
+	}
+	free(data);
+	free(zero);
+}
+
+struct stalled_pread {
+	int fd;
+	void *buf;
+	size_t len;
+	ssize_t ret;
+	int err;
+};
+
+static void *stalled_preader(void *arg)
+{
+	struct stalled_pread *s = arg;
+
+	s->ret = pread(s->fd, s->buf, s->len, 0);
+	s->err = s->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * pread(2) a two-page block, selected on a file of its own, into two pages
+ * of which the first @present are there and the rest missing on a
+ * userfaultfd; free the block while the read waits for the missing page,
+ * then supply it.  The read's result in *@s; *@first is the first byte
+ * the read left in the buffer.  False if this kernel has no userfaultfd.
+ */
+static bool pread_freed_midway(struct __test_metadata *_metadata, int fd,
+			       int present, struct stalled_pread *s,
+			       unsigned char *first)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zero = { 0 };
+	struct timespec until;
+	struct uffd_msg msg;
+	unsigned char *buf;
+	int uffd, sfd;
+	pthread_t t;
+	__u64 id;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 && errno == ENOSYS)
+		return false;
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_OK(ioctl(uffd, UFFDIO_API, &api));
+	ASSERT_OK(vmm_alloc(fd, 2 * pg, 0, &id, NULL));
+	sfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, sfd);
+	ASSERT_OK(vmm_select(sfd, id));
+	buf = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	memset(buf, 0xaa, present * pg);
+	reg.range.start = (uintptr_t)buf + present * pg;
+	reg.range.len = (2 - present) * pg;
+	ASSERT_OK(ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	*s = (struct stalled_pread){ .fd = sfd, .buf = buf, .len = 2 * pg };
+	ASSERT_EQ(0, pthread_create(&t, NULL, stalled_preader, s));
+	ASSERT_EQ(0, read_within(uffd, &msg, sizeof(msg), 5000))
+		TH_LOG("no page fault on the userfaultfd in 5 s");
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_OK(vmm_free(fd, id));
+	zero.range = reg.range;
+	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	ASSERT_EQ(0, pthread_timedjoin_np(t, NULL, &until))
+		TH_LOG("the read did not end within 5 s of the page arriving");
+	*first = buf[0];
+	munmap(buf, 2 * pg);
+	close(sfd);
+	close(uffd);
+	return true;
+}
+
+/*
+ * read(2) lets its block go while its buffer faults, as VMM_IOC_READ does:
+ * freed meanwhile, the read returns the bytes it copied before the fault
+ * (the first page, the block's zeros), or fails with ENOENT if there were
+ * none.
+ */
+TEST_F_TIMEOUT(hostile, stalled_read_of_freed_block_returns_what_it_copied, 60)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	struct stalled_pread s;
+	unsigned char first;
+
+	RELOAD("16M");
+	if (!pread_freed_midway(_metadata, self->fd, 1, &s, &first))
+		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
+	EXPECT_EQ((ssize_t)pg, s.ret) TH_LOG("pread: %s", strerror(s.err));
+	EXPECT_EQ(0, s.err);
+	EXPECT_EQ(0, first) TH_LOG("the first page was not copied");
+
+	ASSERT_TRUE(pread_freed_midway(_metadata, self->fd, 0, &s, &first));
+	EXPECT_EQ(-1, s.ret);
+	EXPECT_EQ(ENOENT, s.err) TH_LOG("pread: %s", strerror(s.err));
+}
+
+/* A READ of a large block by a thread that hardly ever runs. */
+struct slow_read {
+	int fd;
+	__u64 id;
+	void *buf;
+	size_t len;
+	atomic_int spinning;	/* the spinner is on CPU 0 */
+	atomic_int stop;	/* for the spinner */
+	atomic_int tid;		/* the reader's, once known; -1: no SCHED_IDLE */
+	atomic_int done;	/* the reader's READ returned */
+	int ret, err;
+};
+
+static void on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *slow_reader(void *arg)
+{
+	struct slow_read *s = arg;
+	struct sched_param sp = { 0 };
+
+	on_cpu(0);
+	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
+		s->ret = -2;
+		s->err = errno;
+		atomic_store(&s->tid, -1);
+		return NULL;
+	}
+	atomic_store(&s->tid, (int)syscall(SYS_gettid));
+	s->ret = vmm_read(s->fd, s->id, 0, s->buf, s->len);
+	s->err = s->ret ? errno : 0;
+	atomic_store(&s->done, 1);
+	return NULL;
+}
+
+static void *cpu0_spinner(void *arg)
+{
+	struct slow_read *s = arg;
+
+	on_cpu(0);
+	atomic_store(&s->spinning, 1);
+	while (!atomic_load(&s->stop))
+		;
+	return NULL;
+}
+
+/*
+ * One try of slow_reader_holds_block_a_piece_at_a_time: free the block
+ * while the reader is in its READ.  False if the READ ended before the
+ * free, so that the try shows nothing.
+ */
+static bool free_during_slow_read(struct __test_metadata *_metadata, int fd,
+				  struct slow_read *s)
+{
+	volatile unsigned char *mark = s->buf;
+	struct timespec until;
+	pthread_t reader, spinner;
+	bool during;
+	int i;
+
+	ASSERT_OK(vmm_alloc(fd, s->len, 0, &s->id, NULL));
+	s->fd = fd;
+	s->ret = 0;
+	s->err = 0;
+	atomic_store(&s->spinning, 0);
+	atomic_store(&s->stop, 0);
+	atomic_store(&s->tid, 0);
+	atomic_store(&s->done, 0);
+	ASSERT_EQ(0, pthread_create(&spinner, NULL, cpu0_spinner, s));
+	while (!atomic_load(&s->spinning))
+		usleep(1000);
+	memset(s->buf, 1, s->len);
+	ASSERT_EQ(0, pthread_create(&reader, NULL, slow_reader, s));
+	/*
+	 * Until the READ has copied its first MiB (the block reads as
+	 * zeros), four pieces in: 30 s at most.
+	 */
+	for (i = 0; i < 30000 && atomic_load(&s->tid) >= 0 &&
+	     !atomic_load(&s->done) && mark[MiB]; i++)
+		usleep(1000);
+	ASSERT_OK(vmm_free(fd, s->id));
+	during = !atomic_load(&s->done);
+	atomic_store(&s->stop, 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	ASSERT_EQ(0, pthread_timedjoin_np(reader, NULL, &until))
+		TH_LOG("the READ did not end within 60 s of the spinner stopping");
+	ASSERT_EQ(0, pthread_join(spinner, NULL));
+	ASSERT_NE(-2, s->ret) TH_LOG("SCHED_IDLE: %s", strerror(s->err));
+	return during;
+}
+
+/*
+ * A READ holds its block one piece (256 KiB) at a time even when nothing
+ * faults: a reader that makes a 64 MiB copy last (SCHED_IDLE, beside a
+ * spinner on its CPU) does not keep the block's range and its owner's
+ * quota after the owner frees it, nor the block in place, for as long as
+ * the copy lasts; its READ fails with ENOENT at the next piece.  A try in
+ * which the READ ended before the free is made again, three times at most.
+ */
+TEST_F_TIMEOUT(hostile, slow_reader_holds_block_a_piece_at_a_time, 240)
+{
+	struct slow_read s = { 0 };
+	int tries;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		VMM_SKIP(return, "one CPU: the reader and the test need two");
+	RELOAD("128M");
+	s.len = 64 * MiB;
+	s.buf = malloc(s.len);
+	ASSERT_NE(NULL, s.buf);
+	on_cpu(1);
+	for (tries = 1; !free_during_slow_read(_metadata, self->fd, &s);
+	     tries++) {
+		ksft_print_msg("try %d: the READ ended (%d, %s) before the block was freed\n",
+			       tries, s.ret, strerror(s.err));
+		ASSERT_GT(3, tries)
+			TH_LOG("in three tries the READ never ran long enough to be freed during it");
+	}
+	EXPECT_EQ(-1, s.ret)
+		TH_LOG("the READ copied all 64 MiB of a block freed during it");
+	EXPECT_EQ(ENOENT, s.err) TH_LOG("READ: %s", strerror(s.err));
+	free(s.buf);
 }
 
 /*
@@ -1090,6 +1381,11 @@ TEST_F_TIMEOUT(hostile, defrag_does_not_wait_for_stalled_copy, 60)
 
 struct churn {
 	int fd;
+	/*
+	 * Its blocks' alignment, if any: two pages keep every one of them
+	 * out of a one-page hole at offset one page.
+	 */
+	__u64 align;
 	volatile int stop;	/* set by the test */
 	volatile int ended;	/* 1: deadline, 2: an ioctl failed */
 	volatile unsigned long cycles;
@@ -1107,9 +1403,10 @@ static void *churner(void *arg)
 			c->ended = 1;
 			break;
 		}
-		ret = vmm_alloc(c->fd, 32 + 8 * (c->cycles % 16), 0, &h, NULL);
+		ret = vmm_alloc(c->fd, 32 + 8 * (c->cycles % 16), c->align,
+				&h, NULL);
 		if (!ret)
-			ret = vmm_alloc(c->fd, 64, 0, NULL, NULL);
+			ret = vmm_alloc(c->fd, 64, c->align, NULL, NULL);
 		if (!ret)
 			ret = vmm_free(c->fd, h);
 		if (ret) {
@@ -1124,73 +1421,71 @@ static void *churner(void *arg)
 
 /*
  * Others' churn that leaves each pass of a defragmentation a little to
- * move cannot keep the call (and the defragmentation mutex) going: a
- * block stalled in a copy keeps the arena from ever being compact, a
- * churner keeps making 64-byte blocks with holes below them, and a
- * DEFRAG without a budget (root's: its budget is every byte in blocks)
- * must still end, after two walks over the blocks, while the churn goes
- * on, and leave the stalled block and its data where they were.  Without
- * the walk limit a DEFRAG here ends at the first pass that finds nothing
- * to move, which depends on how the churn and the passes interleave: in
- * nine runs it lasted from 4 ms to 7 s, longer than this test's churn in
- * two (this test fails then).
+ * move cannot keep the call (and the defragmentation mutex) going.  Root's
+ * mapped block P sits above a one-page hole that no block of the churn
+ * fits in, and that uid 1001's DEFRAG may not close (it never moves
+ * another user's mapped block), so the arena is never compact; above P,
+ * CHURN_FILL packed blocks that nothing moves; above those, a churner
+ * keeps making 64-byte blocks with holes below them.  The DEFRAG must
+ * still end, after two walks over the blocks, while the churn goes on.
+ * Its budget (VMM_DEFRAG_USER_BUDGET) lasts longer than the churn.
+ * Without the walk limit a DEFRAG here ends only at a pass that finds
+ * nothing to move, which depends on how the churn and the passes
+ * interleave.  (A copy stalled on a userfaultfd page used to hold P in
+ * place; no copy holds its block while its page is faulted in now.)
  */
 TEST_F_TIMEOUT(hostile, defrag_ends_under_churn, 180)
 {
 	size_t pg = sysconf(_SC_PAGESIZE);
+	struct vmm_alloc_args pa = { .size = pg, .flags = VMM_ALLOC_MAPPABLE };
 	struct churn c = { 0 };
-	struct vmm_defrag_args d = { 0 };
 	unsigned long before;
-	unsigned char *data;
-	struct stall st;
-	__u64 x, p, i, t0, ns;
+	struct report r;
+	__u64 a, x, i;
 	pthread_t thread;
-	int ret, err;
+	void *map;
+	int mfd;
 
-	RELOAD("16M");
+	RELOAD("64M");
 	no_self_check();
-	data = pattern(pg, 3);
-	ASSERT_NE(NULL, data);
-	/*
-	 * X, P, then CHURN_FILL small blocks; X goes: a hole P cannot
-	 * close, too small for any of the churn's blocks.
-	 */
-	ASSERT_OK(vmm_alloc(self->fd, 16, 0, &x, NULL));
-	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &p, NULL));
+	/* A and X, a page each, then P on the next page boundary. */
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &a, NULL));
+	ASSERT_OK(vmm_alloc(self->fd, pg, 0, &x, NULL));
+	ASSERT_OK(ioctl(self->fd, VMM_IOC_ALLOC, &pa));
+	ASSERT_EQ((__u64)(2 * pg), pa.offset);
+	mfd = open(VMM_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_OK(vmm_select(mfd, pa.id));
+	map = mmap(NULL, pg, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, map);
 	for (i = 0; i < CHURN_FILL; i++)
 		ASSERT_OK(vmm_alloc(self->fd, 64, 0, NULL, NULL));
 	ASSERT_OK(vmm_free(self->fd, x));
-	if (!stall_start(_metadata, &st, self->fd, p))
-		VMM_SKIP(return, "userfaultfd is not in this kernel (ENOSYS)");
 
 	c.fd = self->fd;
+	c.align = 2 * pg;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, churner, &c));
 	while (!c.cycles && !c.ended)
 		usleep(1000);
 	before = c.cycles;
-	t0 = now_ns();
-	ret = ioctl(self->fd, VMM_IOC_DEFRAG, &d);
-	err = errno;
-	ns = now_ns() - t0;
-	ksft_print_msg("DEFRAG beside churn: %d after %llu ms, %llu bytes in %llu blocks moved, compact %llu; %lu churn cycles meanwhile, churn %s\n",
-		       ret, ns / 1000000, (unsigned long long)d.bytes_moved,
-		       (unsigned long long)d.blocks_moved,
-		       (unsigned long long)d.compact, c.cycles - before,
+	AS(UID_B, do_defrag_timed, NULL, &r, CHURN_SECONDS);
+	ksft_print_msg("DEFRAG as uid 1001 beside churn: %d after %llu ms, %llu bytes in %llu blocks moved, compact %llu; %lu churn cycles meanwhile, churn %s\n",
+		       r.ret, r.ns / 1000000, r.v[0], r.v[1], r.v[2],
+		       c.cycles - before,
 		       c.ended == 1 ? "ran out of cycles or time" :
 		       c.ended == 2 ? "failed" : "still going");
-	EXPECT_EQ(0, ret) TH_LOG("DEFRAG: %s", strerror(err));
+	EXPECT_EQ(0, r.ret) TH_LOG("DEFRAG: %s", strerror(r.err));
 	EXPECT_EQ(0, c.ended)
 		TH_LOG("the DEFRAG ended only after the churn did (%s): churn kept it going",
 		       c.ended == 2 ? strerror(c.err) : "it ran out");
-	EXPECT_EQ(0ULL, d.compact) TH_LOG("compact, with P pinned below a hole");
-	EXPECT_LE(1ULL, d.blocks_moved);
+	EXPECT_EQ(0ULL, r.v[2]) TH_LOG("compact, with P mapped above a hole");
+	EXPECT_LE(1ULL, r.v[1]);
 	c.stop = 1;
 	ASSERT_EQ(0, pthread_join(thread, NULL));
 	EXPECT_NE(2, c.ended) TH_LOG("the churn's ioctls: %s", strerror(c.err));
-
-	stall_end(_metadata, &st, data);
-	EXPECT_TRUE(holds(self->fd, p, data, pg));
-	free(data);
+	EXPECT_EQ((__u64)(2 * pg), offset_of(self->fd, pa.id));
+	munmap(map, pg);
+	close(mfd);
 }
 
 /* ---- 3: block metadata is charged to the memory cgroup */

@@ -228,7 +228,11 @@ struct vmm_alloc_args {
  *
  * Only the block's owner, or CAP_SYS_ADMIN, may free it (EACCES).
  * The ID is gone when the call returns.  If another task is copying the
- * block's data at that moment, the range is reused only after that copy;
+ * block's data at that moment, the range is reused only after the piece
+ * of at most 256 KiB it is copying (a copy holds a block one piece at a
+ * time, and never while a page of its own buffer faults in: it then
+ * fails with ENOENT, or read(2) and write(2) return what they copied
+ * before; see VMM_IOC_READ);
  * if the block is mapped, only after its last mapping is gone (as System V
  * shared memory after IPC_RMID), and until then the mappings keep reading
  * and writing its bytes, and it still counts against its owner's quotas.
@@ -431,7 +435,10 @@ struct vmm_stats_args {
  * (ERANGE if it starts at or past the end).  A write of 0 bytes returns 0
  * wherever it starts, as on a regular file.  A buffer none of which can
  * be accessed is EFAULT; one that faults part way gives a short count, the
- * bytes before the fault.  lseek(2) takes SEEK_SET,
+ * bytes before the fault.  Between pieces of 256 KiB, and while a page of
+ * the buffer is faulted in, the block is not held (see VMM_IOC_READ): if
+ * it is freed meanwhile, the call returns the bytes copied before, or
+ * fails with ENOENT if there were none.  lseek(2) takes SEEK_SET,
  * SEEK_CUR, SEEK_END (relative to the block's size), and SEEK_DATA and
  * SEEK_HOLE, for which the whole block is data (ENXIO below 0 or at or
  * past its end);
@@ -468,6 +475,17 @@ struct vmm_select_args {
  * of the data, and no other block is touched.  EACCES without r (READ) or
  * w (WRITE) permission on the block.  Both wait while the block is being
  * moved: EINTR if a signal comes meanwhile (see above).
+ *
+ * The copy holds the block in place only while it copies a piece of at
+ * most 256 KiB: between pieces, and while a page of @buffer is faulted in
+ * (which a caller can make take as long as it likes, with a page of a
+ * FUSE file or a userfaultfd), the block may be moved, and the copy goes
+ * on in its new place, or freed, and the call fails with ENOENT (a WRITE
+ * may have stored part of the data, a READ part of it in @buffer).  A
+ * signal while it waits for a move to end there fails the call with
+ * EINTR, or restarts it whole under SA_RESTART (a WRITE may have stored
+ * part of the data; storing it again stores the same bytes).  The
+ * permission checked when the call began holds for the whole call.
  */
 struct vmm_rw_args {
 	__u64 id;

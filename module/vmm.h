@@ -165,8 +165,9 @@ enum vmm_block_state {
  * @parent: the record of the owner of the user namespace @uid acted in,
  *	or NULL when that namespace is the initial one
  * @uid: the owner
- * @blocks: blocks charged to @uid here or below (live ones, and freed ones
- *	whose range a copy in flight still holds)
+ * @blocks: blocks charged to @uid here or below (every block not yet
+ *	free: live ones, ones an ALLOC is still zeroing, and freed ones a
+ *	mapping, a copy's piece or a fault still holds)
  * @bytes: their bytes
  * @own_blocks: of @blocks, those this record is the leaf of
  *

@@ -52,7 +52,9 @@
  * and lengths must lie inside the block, VMM_IOC_LIST returns at most
  * VMM_LIST_MAX entries and VMM_IOC_USAGE at most VMM_USAGE_MAX per call,
  * and the module parameters max_blocks_per_uid, max_bytes_per_uid and
- * max_blocks_unprivileged bound what one uid may hold (EDQUOT beyond).
+ * max_blocks_unprivileged bound what one uid may hold (EDQUOT beyond):
+ * one uid's record per user namespace owner chain, as the kernel's ucounts
+ * keep theirs (see struct vmm_user_usage).
  *
  * A signal that interrupts a wait fails the call with EINTR, or restarts
  * it when the handler has SA_RESTART; only waits for another task's
@@ -357,9 +359,10 @@ struct vmm_info_args {
 /**
  * struct vmm_stats_args - VMM_IOC_STATS: the counters also shown in sysfs
  * @size: arena size in bytes
- * @used: bytes in live blocks, and in blocks freed while another task was
- *	copying their data, until that copy ends (their range is not free
- *	until then)
+ * @used: bytes in blocks that are not free yet: live blocks, blocks an
+ *	ALLOC is still zeroing, and blocks freed while mapped, or while a
+ *	copy or a page fault held them, until the last mapping goes or that
+ *	piece of copy or fault ends (their range is not free until then)
  * @free: bytes not in any block
  * @largest_free: the largest contiguous free range, in bytes
  * @blocks: blocks allocated and not freed: always @allocs - @frees (a
@@ -373,14 +376,15 @@ struct vmm_info_args {
  *	struct vmm_defrag_args reports it
  * @bytes_moved: bytes copied by all defragmentations
  * @metadata_bytes: kernel memory spent on the arena's bookkeeping: block
- *	and free-extent records (those kept for future frees included), at
- *	their object sizes (the arena itself not included)
+ *	and free-extent records (those kept for future frees included), the
+ *	per-user usage records, at their object sizes, and the table that
+ *	finds a block by its ID (the arena itself not included)
  * @policy: the placement policy, %VMM_STATS_POLICY_FIRST or
  *	%VMM_STATS_POLICY_BEST (the module parameter "policy")
  * @max_lock_hold_ns: the longest time the arena's spinlock has been held
  *	since load, in nanoseconds, counting holds only while the module
  *	parameter lock_hold_timing is 1 (since vmm 0.6; 0 by default, when
- *	this stays 0)
+ *	this stays 0), or since root last wrote 0 to it in sysfs
  * @mapped_blocks: blocks with at least one mapping, including freed ones
  *	whose mappings still hold their range
  * @reserved: zeroed by the kernel
@@ -541,8 +545,9 @@ struct vmm_block_info {
  * ENOMEM when the kernel cannot allocate a bounce buffer of @capacity
  * entries (it copies out after dropping its lock).  A call may return
  * fewer than @capacity entries, even none, with @next_id not 0, when it
- * passed over more than @capacity freed blocks whose range a mapping (or a
- * copy) still holds: loop until @next_id is 0.  A call is not one
+ * passed over more than @capacity blocks that are not live: freed blocks
+ * whose range a mapping (or a copy's piece) still holds, and new ones an
+ * ALLOC is still zeroing.  Loop until @next_id is 0.  A call is not one
  * snapshot (since vmm 0.6): the kernel lets others take its lock every
  * 64 blocks, so a block allocated, freed or moved while the call runs
  * may show or not, and at its old offset or its new one, as between two
@@ -629,7 +634,12 @@ struct vmm_chown_args {
  *
  * A block counts against its owner and against the owner of every user
  * namespace between the allocating task's and the initial one, so a user
- * with subordinate ids (newuidmap) cannot multiply the quotas.  Only the
+ * with subordinate ids (newuidmap) cannot multiply the quotas.  As with the
+ * kernel's ucounts, a uid has one record per chain of owners: a uid acting
+ * inside a namespace root made (systemd's PrivateUsers=, a rootful
+ * container) is charged under root's record, apart from its record in the
+ * initial namespace, and @blocks here are those charged to the uid's
+ * top-level record only.  Only the
  * uids that own blocks from the initial user namespace, or own user
  * namespaces whose ids do, are listed.
  */

@@ -83,10 +83,11 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
- * @walk_limit: the most blocks to look at over all passes: two walks over
- *	the blocks there were when it took the mutex (and one batch), which
- *	is what packing them takes, so that churn by others that leaves
- *	each pass a little to move cannot keep any call going either
+ * @walk_limit: blocks looked at after which no pass starts: two walks
+ *	over the blocks there were when it took the mutex (and one batch),
+ *	which is what packing them takes, so that churn by others that
+ *	leaves each pass a little to move cannot keep any call going either
+ *	(the pass under way runs to its end: three walks at most)
  * @walked: blocks looked at so far by this call
  * @spare: an extent node for the free space a mappable block leaves
  *	below the page boundary it moves to, allocated without the lock

@@ -168,8 +168,10 @@
  * holds), and defragmentation keeps it on one wherever it moves it.  EINVAL
  * if the rounded size exceeds the arena size; ENOSPC also when as many
  * mappable blocks exist as there are ranges of mmap offsets for them
- * (2^51 pages divided by the arena's size in pages, at most 2^31 - 1:
- * more than the arena could hold below 128 GiB).
+ * (MAX_LFS_FILESIZE in pages divided by the arena's size in pages, at
+ * most 2^31 - 1: from 2^51 pages on a 64-bit kernel, more than the arena
+ * could hold below 128 GiB; from 2^32 on a 32-bit kernel, 32767 for an
+ * arena of 512 MiB).
  *
  * With %VMM_ALLOC_SCOPED the block belongs to the open file used for the
  * call: it is freed when that file is released (the last close(2) of it,
@@ -235,6 +237,9 @@ struct vmm_alloc_args {
  * time, and never while a page of its own buffer faults in: it then
  * fails with ENOENT, or read(2) and write(2) return what they copied
  * before; see VMM_IOC_READ);
+ * if a defragmentation is moving it whole (a mapped block, or a mappable
+ * one that moves to a page boundary, moves in one go, its 256 KiB pieces
+ * copied with the lock dropped between them), only after that move; and
  * if the block is mapped, only after its last mapping is gone (as System V
  * shared memory after IPC_RMID), and until then the mappings keep reading
  * and writing its bytes, and it still counts against its owner's quotas.
@@ -269,9 +274,9 @@ struct vmm_free_args {
  * gap of less than a page may stay below each such block (and @compact
  * then means that no free range other than the last one is a page or
  * larger) (a call moves at most the bytes that were in blocks when its
- * turn came, after any wait for another defragmentation, and looks at no
- * more blocks than two walks over those there were then, so others' churn
- * cannot keep it going).  With one, the call stops before the block that
+ * turn came, after any wait for another defragmentation, and starts no
+ * walk over the blocks once it has looked at twice as many as there were
+ * then, so others' churn cannot keep it going).  With one, the call stops before the block that
  * would take it past @budget; but a call that has moved nothing yet moves
  * that one block anyway, so a caller looping until @compact is 1 always
  * makes progress.  The call never waits for another task's copy of a

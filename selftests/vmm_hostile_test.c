@@ -444,6 +444,7 @@ static int list_totals(int fd, struct uid_total *t, unsigned int max)
 #define HOLD_SETUP_NS	(30ULL * 1000000000ULL)	/* to make the layout */
 #define HOLD_PROBE	1000	/* allocations timed to choose N */
 #define HOLD_ROUNDS	7
+#define HOLD_LIMIT	10	/* aligned over its yardstick, at most */
 #define HOLD_TRIES	100
 
 /*
@@ -548,12 +549,18 @@ static int hold_n(struct __test_metadata *_metadata, int *fdp,
  *   hold[0]  ALLOC size 1 align 2, refused: the aligned search
  *   hold[1]  ALLOC size 2, refused
  *   hold[2]  ALLOC size 1 and its FREE: O(log n) unaligned work
+ * The caller judges hold[0] against HOLD_LIMIT times hold[@judge].  When
+ * the lowest rounds are over that, HOLD_ROUNDS more rounds run, once, and
+ * the lowest of all are kept: a debug guest beside another once read
+ * 8.45 times (377484 ns against 44623 under best fit), its other rounds
+ * up to 5 and 16 times those lowest; a walk stays over the limit however
+ * many rounds run.
  */
 static void hold_figures(struct __test_metadata *_metadata, int *fdp,
-			 const char *extra, __u64 *hold)
+			 const char *extra, int judge, __u64 *hold)
 {
-	__u64 r[3][HOLD_ROUNDS], i, id, off, misplaced = 0, t0, n;
-	int round, k, wrong[3] = { 0 }, reset_err;
+	__u64 r[3][2 * HOLD_ROUNDS], i, id, off, misplaced = 0, t0, n;
+	int round, rounds = HOLD_ROUNDS, k, wrong[3] = { 0 }, reset_err;
 	char load[40];
 
 	n = hold_n(_metadata, fdp, extra);
@@ -579,7 +586,7 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 	ASSERT_EQ(0, reset_err)
 		TH_LOG("writing 0 to %s as root: %s; the maximum must be resettable",
 		       MAX_HOLD, strerror(reset_err));
-	for (round = 0; round < HOLD_ROUNDS; round++) {
+	for (round = 0; round < rounds; round++) {
 		__u64 ns;
 
 		r[0][round] = HOLD_OF(wrong[0] += refused_allocs(*fdp, 1, 2,
@@ -589,14 +596,24 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 		r[2][round] = HOLD_OF(wrong[2] += logn_allocs(*fdp));
 		ksft_print_msg("round %d: max hold %llu ns aligned, %llu ns size 2, %llu ns size 1 and free\n",
 			       round, r[0][round], r[1][round], r[2][round]);
+		if (round + 1 < HOLD_ROUNDS || rounds > HOLD_ROUNDS)
+			continue;
+		for (k = 0; k < 3; k++)
+			hold[k] = lowest(r[k], HOLD_ROUNDS);
+		if (hold[0] > HOLD_LIMIT * hold[judge]) {
+			ksft_print_msg("aligned %llu ns is over %d times %llu ns: %d more rounds\n",
+				       hold[0], HOLD_LIMIT, hold[judge],
+				       HOLD_ROUNDS);
+			rounds = 2 * HOLD_ROUNDS;
+		}
 	}
 	EXPECT_EQ(0, wrong[0]) TH_LOG("size 1 align 2: calls not -1/ENOSPC");
 	EXPECT_EQ(0, wrong[1]) TH_LOG("size 2: calls not -1/ENOSPC");
 	EXPECT_EQ(0, wrong[2]) TH_LOG("size 1: not placed at 1, or not freed");
 	for (k = 0; k < 3; k++)
-		hold[k] = lowest(r[k], HOLD_ROUNDS);
+		hold[k] = lowest(r[k], rounds);
 	ksft_print_msg("size=%s: max hold, lowest non-zero of %d rounds: aligned %llu ns, size 2 %llu ns (x%llu.%02llu), size 1 and free %llu ns (x%llu.%02llu)\n",
-		       load, HOLD_ROUNDS, hold[0], hold[1],
+		       load, rounds, hold[0], hold[1],
 		       hold[0] / (hold[1] ?: 1), hold[0] * 100 / (hold[1] ?: 1) % 100,
 		       hold[2], hold[0] / (hold[2] ?: 1),
 		       hold[0] * 100 / (hold[2] ?: 1) % 100);
@@ -628,10 +645,10 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded_best_fit, 300)
 {
 	__u64 hold[3] = { 0 };
 
-	hold_figures(_metadata, &self->fd, " policy=best", hold);
+	hold_figures(_metadata, &self->fd, " policy=best", 1, hold);
 	if (!hold[1])
 		return;
-	EXPECT_LE(hold[0], 10 * hold[1])
+	EXPECT_LE(hold[0], HOLD_LIMIT * hold[1])
 		TH_LOG("a refused aligned request held the lock %llu.%02llu times as long as a refused size-2 one",
 		       hold[0] / hold[1], hold[0] * 100 / hold[1] % 100);
 }
@@ -646,10 +663,10 @@ TEST_F_TIMEOUT(hostile, aligned_search_lock_hold_is_bounded_first_fit, 300)
 {
 	__u64 hold[3] = { 0 };
 
-	hold_figures(_metadata, &self->fd, "", hold);
+	hold_figures(_metadata, &self->fd, "", 2, hold);
 	if (!hold[2])
 		return;
-	EXPECT_LE(hold[0], 10 * hold[2])
+	EXPECT_LE(hold[0], HOLD_LIMIT * hold[2])
 		TH_LOG("a refused aligned request held the lock %llu.%02llu times as long as an unaligned allocation and its free",
 		       hold[0] / hold[2], hold[0] * 100 / hold[2] % 100);
 }
@@ -1765,11 +1782,22 @@ TEST_F_TIMEOUT(hostile, memcg_limits_metadata, 300)
 	EXPECT_GE(CG_LIMIT, peak);
 	munmap(rep, sizeof(*rep));
 
-	/* Freeing every block (by reloading) returns the charge. */
+	/*
+	 * Freeing every block (by reloading) returns the charge.  Some of
+	 * it comes back only later (frees after a grace period, such as the
+	 * ID table's kvfree_rcu()): 13 of 45 runs read 1 MiB at once
+	 * against 256 KiB before, and a planted one-byte limit saw 128 KiB
+	 * 11 s on.  Up to 10 s for the rest; a leak stays.
+	 */
 	RELOAD("16M");
+	t0 = now_ns();
 	after = cg_value(self->cg, "memory.current");
-	ksft_print_msg("memory.current after the blocks are freed: %llu KiB\n",
-		       after / 1024);
+	for (i = 0; i < 1000 && after >= base + 1 * MiB; i++) {
+		usleep(10000);
+		after = cg_value(self->cg, "memory.current");
+	}
+	ksft_print_msg("memory.current after the blocks are freed: %llu KiB (%llu ms after the reload)\n",
+		       after / 1024, (now_ns() - t0) / 1000000);
 	EXPECT_GT(base + 1 * MiB, after);
 	cgroup_cleanup(self->cg, self->cg_mnt);
 }

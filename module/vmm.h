@@ -167,7 +167,7 @@ enum vmm_block_state {
  * @uid: the owner
  * @blocks: blocks charged to @uid here or below (every block not yet
  *	free: live ones, ones an ALLOC is still zeroing, and freed ones a
- *	mapping, a copy's piece or a fault still holds)
+ *	mapping, a copy's piece, a fault or a move still holds)
  * @bytes: their bytes
  * @own_blocks: of @blocks, those this record is the leaf of
  *

@@ -90,9 +90,9 @@ MODULE_PARM_DESC(policy, "Placement: first (lowest offset, the default) or best 
 static struct vmm_device *vmm_dev;
 
 /*
- * Whether the arena exists for self_check writes to reach, and the two
- * parameters that act on it.  All three are written under
- * kernel_param_lock(), which parameter writes hold.
+ * Whether the arena exists for parameter writes to reach (every setter
+ * checks it), and two parameters that act on it.  All three are written
+ * under kernel_param_lock(), which parameter writes hold.
  */
 static bool vmm_ready;
 static bool vmm_self_check;

@@ -600,7 +600,7 @@ static void hold_figures(struct __test_metadata *_metadata, int *fdp,
 			continue;
 		for (k = 0; k < 3; k++)
 			hold[k] = lowest(r[k], HOLD_ROUNDS);
-		if (hold[0] > HOLD_LIMIT * hold[judge]) {
+		if (hold[judge] && hold[0] > HOLD_LIMIT * hold[judge]) {
 			ksft_print_msg("aligned %llu ns is over %d times %llu ns: %d more rounds\n",
 				       hold[0], HOLD_LIMIT, hold[judge],
 				       HOLD_ROUNDS);
@@ -1444,7 +1444,8 @@ static void *churner(void *arg)
  * another user's mapped block), so the arena is never compact; above P,
  * CHURN_FILL packed blocks that nothing moves; above those, a churner
  * keeps making 64-byte blocks with holes below them.  The DEFRAG must
- * still end, after two walks over the blocks, while the churn goes on.
+ * still end, once it has walked twice over the blocks, while the churn
+ * goes on.
  * Its budget (VMM_DEFRAG_USER_BUDGET) lasts longer than the churn.
  * Without the walk limit a DEFRAG here ends only at a pass that finds
  * nothing to move, which depends on how the churn and the passes

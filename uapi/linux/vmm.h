@@ -52,9 +52,9 @@
  * and lengths must lie inside the block, VMM_IOC_LIST returns at most
  * VMM_LIST_MAX entries and VMM_IOC_USAGE at most VMM_USAGE_MAX per call,
  * and the module parameters max_blocks_per_uid, max_bytes_per_uid and
- * max_blocks_unprivileged bound what one uid may hold (EDQUOT beyond):
- * one uid's record per user namespace owner chain, as the kernel's ucounts
- * keep theirs (see struct vmm_user_usage).
+ * max_blocks_unprivileged bound what is charged to one uid's record
+ * (EDQUOT beyond): one record per uid and chain of user namespace owners,
+ * as the kernel's ucounts keep theirs (see struct vmm_user_usage).
  *
  * A signal that interrupts a wait fails the call with EINTR, or restarts
  * it when the handler has SA_RESTART; only waits for another task's
@@ -237,12 +237,12 @@ struct vmm_alloc_args {
  * time, and never while a page of its own buffer faults in: it then
  * fails with ENOENT, or read(2) and write(2) return what they copied
  * before; see VMM_IOC_READ);
- * if a defragmentation is moving it whole (a mapped block, or a mappable
- * one that moves to a page boundary, moves in one go, its 256 KiB pieces
- * copied with the lock dropped between them), only after that move; and
- * if the block is mapped, only after its last mapping is gone (as System V
- * shared memory after IPC_RMID), and until then the mappings keep reading
- * and writing its bytes, and it still counts against its owner's quotas.
+ * if a defragmentation is moving it (alone, as it moves a mapped block or
+ * one larger than 256 KiB, or with its neighbours, at most 256 KiB of
+ * them), only after that move; and if the block is mapped, only after its
+ * last mapping is gone (as System V shared memory after IPC_RMID), and
+ * until then the mappings keep reading and writing its bytes, and it
+ * still counts against its owner's quotas.
  * Freeing allocates nothing, so it never fails with ENOMEM.
  */
 struct vmm_free_args {
@@ -276,8 +276,8 @@ struct vmm_free_args {
  * larger) (a call moves at most the bytes that were in blocks when its
  * turn came, after any wait for another defragmentation, and starts no
  * walk over the blocks once it has looked at twice as many as there were
- * then, so others' churn cannot keep it going).  With one, the call stops before the block that
- * would take it past @budget; but a call that has moved nothing yet moves
+ * then, so others' churn cannot keep it going).  With one, the call stops
+ * before the block that would take it past @budget; but a call that has moved nothing yet moves
  * that one block anyway, so a caller looping until @compact is 1 always
  * makes progress.  The call never waits for another task's copy of a
  * block's data: that block stays where it is, the blocks above it close
@@ -366,8 +366,9 @@ struct vmm_info_args {
  * @size: arena size in bytes
  * @used: bytes in blocks that are not free yet: live blocks, blocks an
  *	ALLOC is still zeroing, and blocks freed while mapped, or while a
- *	copy or a page fault held them, until the last mapping goes or that
- *	piece of copy or fault ends (their range is not free until then)
+ *	copy, a page fault or a defragmentation held them, until the last
+ *	mapping goes or that piece of copy, fault or move ends (their range
+ *	is not free until then)
  * @free: bytes not in any block
  * @largest_free: the largest contiguous free range, in bytes
  * @blocks: blocks allocated and not freed: always @allocs - @frees (a
@@ -551,8 +552,8 @@ struct vmm_block_info {
  * entries (it copies out after dropping its lock).  A call may return
  * fewer than @capacity entries, even none, with @next_id not 0, when it
  * passed over more than @capacity blocks that are not live: freed blocks
- * whose range a mapping (or a copy's piece) still holds, and new ones an
- * ALLOC is still zeroing.  Loop until @next_id is 0.  A call is not one
+ * whose range a mapping (or a copy's piece, a fault or a move) still
+ * holds, and new ones an ALLOC is still zeroing.  Loop until @next_id is 0.  A call is not one
  * snapshot (since vmm 0.6): the kernel lets others take its lock every
  * 64 blocks, so a block allocated, freed or moved while the call runs
  * may show or not, and at its old offset or its new one, as between two

@@ -400,7 +400,9 @@ struct vmm_idc_new {
  * @fit_visits: extents the last placement search looked at, for the
  *	KUnit bound on the search
  * @move_wq: woken when a move ends, for pinners waiting on @move_seq
- * @compact_lock: serialises defragmentation; taken before @lock
+ * @compact_lock: serialises the steps of defragmentations: one holds it
+ *	from its first step until it gives up its CPU or ends; taken before
+ *	@lock
  * @gather: the runs the compactor moves now, under @compact_lock
  */
 struct vmm_arena {

@@ -91,9 +91,13 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
  * @walked: blocks looked at so far by this call
  * @spare: an extent node for the free space a mappable block leaves
  *	below the page boundary it moves to, allocated without the lock
+ * @nowait: for %VMM_DEFRAG_NOWAIT: never wait for the compaction mutex,
+ *	which another compaction may take while this one gives up its CPU
  * @over_budget: stopped before a block that would exceed @budget
  * @interrupted: stopped for a pending signal
  * @nomem: stopped because @spare could not be allocated
+ * @unlocked: stopped because the compaction mutex could not be taken
+ *	back after giving up the CPU: -EBUSY (with @nowait) or -ERESTARTSYS
  * @g: the runs moving now, &vmm_arena.gather
  */
 struct vmm_pass {
@@ -106,12 +110,61 @@ struct vmm_pass {
 	u64 walked;
 	struct vmm_extent *spare;
 	struct vmm_gather *g;
+	bool nowait;
 	bool over_budget;
 	bool interrupted;
 	bool nomem;
+	int unlocked;
 };
 
-/* Copy @bytes from @src down to @dst without the lock, yielding at times. */
+/*
+ * While a compaction holds its mutex it keeps its CPU, except while it
+ * copies a block too large to copy in one go (more than %VMM_CHUNK) or
+ * removes a block's mappings: a caller that seldom gets a CPU (SCHED_IDLE
+ * beside a busy task) then never waits for one holding the mutex, or the
+ * blocks of a step, which others' compactions and copies would wait for.
+ * It gives up both at once, when someone needs the CPU, between steps
+ * (vmm_pass_yield()).  Not on PREEMPT_RT, where the arena's lock sleeps.
+ */
+static void vmm_keep_cpu(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_disable();
+}
+
+static void vmm_free_cpu(void)
+{
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_enable();
+}
+
+/*
+ * Take the compaction mutex for @pass (without waiting for it if
+ * @pass->nowait), and keep the CPU while it is held.  Return: 0, -EBUSY
+ * or -ERESTARTSYS.
+ */
+static int vmm_pass_lock(struct vmm_arena *arena, struct vmm_pass *pass)
+{
+	if (pass->nowait) {
+		if (!mutex_trylock(&arena->compact_lock))
+			return -EBUSY;
+	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
+		return -ERESTARTSYS;
+	}
+	vmm_keep_cpu();
+	return 0;
+}
+
+static void vmm_pass_unlock(struct vmm_arena *arena)
+{
+	mutex_unlock(&arena->compact_lock);
+	vmm_free_cpu();
+}
+
+/*
+ * Copy @bytes from @src down to @dst without the lock, yielding between
+ * pieces of %VMM_CHUNK: a copy of one piece or less never yields.
+ */
 static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 			   u64 bytes)
 {
@@ -119,9 +172,10 @@ static void vmm_move_bytes(struct vmm_arena *arena, u64 dst, u64 src,
 
 	/* Increasing offsets: safe for the overlapping downward move. */
 	for (done = 0; done < bytes; done += n) {
+		if (done)
+			cond_resched();
 		n = min_t(u64, bytes - done, VMM_CHUNK);
 		memmove(arena->base + dst + done, arena->base + src + done, n);
-		cond_resched();
 	}
 }
 
@@ -229,12 +283,17 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	}
 	vmm_unlock(arena);
 
+	/* A long copy and a zap may yield (see vmm_keep_cpu()). */
+	if (zapped || size > VMM_CHUNK)
+		vmm_free_cpu();
 	if (zapped)
 		unmap_mapping_pages(arena->mapping, base, size >> PAGE_SHIFT,
 				    true);
 	vmm_move_bytes(arena, dst, src, size);
 	/* The move cannot fail from here on; traced while the lock is free. */
 	trace_vmm_move(blk->id, src, dst, size, zapped);
+	if (zapped || size > VMM_CHUNK)
+		vmm_keep_cpu();
 
 	vmm_lock(arena);
 	blk->start = dst;
@@ -315,6 +374,9 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 
 	lockdep_assert_held(&arena->lock);
 	vmm_unlock(arena);
+	/* Only a lone first block may be longer (see vmm_keep_cpu()). */
+	if (g->total > VMM_CHUNK)
+		vmm_free_cpu();
 
 	/* In offset order: each run lands on space already vacated. */
 	to = g->dst;
@@ -329,6 +391,8 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 		to += g->bytes[k];
 	}
 
+	if (g->total > VMM_CHUNK)
+		vmm_keep_cpu();
 	vmm_lock(arena);
 	arena->gather_lo = 0;
 	arena->gather_hi = 0;
@@ -520,18 +584,22 @@ static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 }
 
 /*
- * Get @pass a spare extent node, dropping the lock to allocate it.
- * Return: whether it has one; the caller looks again, as anything may
- * have changed meanwhile.
+ * Between two steps, with the lock dropped: let others have the CPU and
+ * the compaction mutex (see vmm_keep_cpu()), and with @spare get @pass a
+ * spare extent node meanwhile (@pass->nomem if none).  Return: whether
+ * @pass holds the mutex again; if not, @pass->unlocked says why.
  */
-static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
-	__must_hold(&arena->lock)
+static bool vmm_pass_yield(struct vmm_arena *arena, struct vmm_pass *pass,
+			   bool spare)
 {
-	vmm_unlock(arena);
-	pass->spare = vmm_ext_alloc();
-	vmm_lock(arena);
-	pass->nomem = !pass->spare;
-	return pass->spare;
+	vmm_pass_unlock(arena);
+	cond_resched();
+	if (spare) {
+		pass->spare = vmm_ext_alloc();
+		pass->nomem = !pass->spare;
+	}
+	pass->unlocked = vmm_pass_lock(arena, pass);
+	return !pass->unlocked;
 }
 
 /*
@@ -542,8 +610,10 @@ static bool vmm_pass_spare(struct vmm_arena *arena, struct vmm_pass *pass)
  * changes made while the lock was dropped are simply seen.  The lock is
  * dropped after every move (which copies without it), every
  * %VMM_PASS_BATCH blocks, and whenever someone needs the CPU or the lock,
- * so a hold covers a bounded amount of work.  Return: whether it moved
- * anything.
+ * so a hold covers a bounded amount of work; when someone needs the CPU,
+ * the compaction mutex goes too, and another compaction may take its
+ * turn (vmm_pass_yield()).  Return: whether it moved anything; with
+ * @pass->unlocked set, it returns without the mutex.
  */
 static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 {
@@ -567,7 +637,11 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 			break;
 		} else if (vmm_slide_dst(blk, ext) > ext->start &&
 			   !pass->spare) {
-			if (!vmm_pass_spare(arena, pass))
+			vmm_unlock(arena);
+			if (!vmm_pass_yield(arena, pass, true))
+				return pass->moved != before;
+			vmm_lock(arena);
+			if (pass->nomem)
 				break;
 			continue;
 		} else if (blk->maps || vmm_slide_dst(blk, ext) > ext->start) {
@@ -584,7 +658,8 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
 		    spin_needbreak(&arena->lock)) {
 			seen = 0;
 			vmm_unlock(arena);
-			cond_resched();
+			if (need_resched() && !vmm_pass_yield(arena, pass, false))
+				return pass->moved != before;
 			vmm_lock(arena);
 		}
 	}
@@ -612,14 +687,17 @@ static bool vmm_compact_pass(struct vmm_arena *arena, struct vmm_pass *pass)
  * the call's turn came (after any wait for another defragmentation); the
  * call then returns with *@compact false if a pinned or too-large block,
  * the budget, that limit or a signal stopped it.  Calling again later
- * continues.
+ * continues.  Another defragmentation may take a turn between two steps,
+ * when this one gives up its CPU; with @nowait, this one then ends there,
+ * with *@compact false.
  *
- * Return: 0 (blocks moved before a signal stay moved and are counted),
- * -EBUSY (only with @nowait), -ENOMEM if nothing moved because the
- * extent record for the space a mappable block leaves below its page
- * boundary could not be allocated, or -ERESTARTSYS if a signal came while
- * waiting for another defragmentation (a signal already pending when the
- * mutex is free still lets the first block move).
+ * Return: 0 (blocks moved before a signal or another's turn stay moved
+ * and are counted), -EBUSY (only with @nowait, before anything moved),
+ * -ENOMEM if nothing moved because the extent record for the space a
+ * mappable block leaves below its page boundary could not be allocated,
+ * or -ERESTARTSYS if a signal came while waiting for another
+ * defragmentation before anything moved (a signal already pending when
+ * the mutex is free still lets the first block move).
  */
 int vmm_arena_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 		     u64 budget, bool nowait, u64 *bytes, u64 *blocks,
@@ -651,16 +729,11 @@ static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	*compact = false;
 	*interrupted = false;
 	trace_vmm_defrag_begin(budget, nowait ? VMM_DEFRAG_NOWAIT : 0);
-	if (nowait) {
-		if (!mutex_trylock(&arena->compact_lock)) {
-			ret = -EBUSY;
-			goto out;
-		}
-	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
-		/* Nothing done yet: SA_RESTART may restart the call. */
-		ret = -ERESTARTSYS;
+	pass.nowait = nowait;
+	/* -ERESTARTSYS: nothing done yet, so SA_RESTART may restart it. */
+	ret = vmm_pass_lock(arena, &pass);
+	if (ret)
 		goto out;
-	}
 	/* Sized by the arena as the call finds it once its turn comes. */
 	vmm_lock(arena);
 	if (!pass.budget)
@@ -669,6 +742,9 @@ static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	vmm_unlock(arena);
 	do {
 		progress = vmm_compact_pass(arena, &pass);
+		/* Another compaction's turn came (see vmm_pass_yield()). */
+		if (pass.unlocked)
+			break;
 		vmm_lock(arena);
 		*compact = vmm_arena_compact(arena);
 		if (*compact)
@@ -677,11 +753,15 @@ static int vmm_defrag(struct vmm_arena *arena, const struct vmm_cred *cred,
 	} while (progress && !*compact && !pass.over_budget &&
 		 !pass.interrupted && !pass.nomem &&
 		 pass.walked < pass.walk_limit);
-	mutex_unlock(&arena->compact_lock);
+	if (!pass.unlocked)
+		vmm_pass_unlock(arena);
 	vmm_ext_free(pass.spare);
 	if (pass.nomem && !pass.moved)
 		ret = -ENOMEM;
-	*interrupted = pass.interrupted && !*compact;
+	else if (pass.unlocked && !pass.moved)
+		ret = pass.unlocked;
+	*interrupted = (pass.interrupted || pass.unlocked == -ERESTARTSYS) &&
+		       !*compact;
 out:
 	trace_vmm_defrag_end(*bytes - bytes0, *blocks - blocks0,
 			     vmm_trace_since(t0), *compact, ret);

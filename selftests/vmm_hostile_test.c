@@ -1244,14 +1244,19 @@ TEST_F_TIMEOUT(hostile, stalled_read_of_freed_block_returns_what_it_copied, 60)
 	EXPECT_EQ(ENOENT, s.err) TH_LOG("pread: %s", strerror(s.err));
 }
 
+/* A busy thread on CPU 0, beside which a SCHED_IDLE one hardly ever runs. */
+struct cpu0_spin {
+	atomic_int spinning;	/* the spinner is on CPU 0 */
+	atomic_int stop;	/* for the spinner */
+};
+
 /* A READ of a large block by a thread that hardly ever runs. */
 struct slow_read {
 	int fd;
 	__u64 id;
 	void *buf;
 	size_t len;
-	atomic_int spinning;	/* the spinner is on CPU 0 */
-	atomic_int stop;	/* for the spinner */
+	struct cpu0_spin spin;
 	atomic_int tid;		/* the reader's, once known; -1: no SCHED_IDLE */
 	atomic_int done;	/* the reader's READ returned */
 	int ret, err;
@@ -1287,7 +1292,7 @@ static void *slow_reader(void *arg)
 
 static void *cpu0_spinner(void *arg)
 {
-	struct slow_read *s = arg;
+	struct cpu0_spin *s = arg;
 
 	on_cpu(0);
 	atomic_store(&s->spinning, 1);
@@ -1314,12 +1319,12 @@ static bool free_during_slow_read(struct __test_metadata *_metadata, int fd,
 	s->fd = fd;
 	s->ret = 0;
 	s->err = 0;
-	atomic_store(&s->spinning, 0);
-	atomic_store(&s->stop, 0);
+	atomic_store(&s->spin.spinning, 0);
+	atomic_store(&s->spin.stop, 0);
 	atomic_store(&s->tid, 0);
 	atomic_store(&s->done, 0);
-	ASSERT_EQ(0, pthread_create(&spinner, NULL, cpu0_spinner, s));
-	while (!atomic_load(&s->spinning))
+	ASSERT_EQ(0, pthread_create(&spinner, NULL, cpu0_spinner, &s->spin));
+	while (!atomic_load(&s->spin.spinning))
 		usleep(1000);
 	memset(s->buf, 1, s->len);
 	ASSERT_EQ(0, pthread_create(&reader, NULL, slow_reader, s));
@@ -1332,7 +1337,7 @@ static bool free_during_slow_read(struct __test_metadata *_metadata, int fd,
 		usleep(1000);
 	ASSERT_OK(vmm_free(fd, s->id));
 	during = !atomic_load(&s->done);
-	atomic_store(&s->stop, 1);
+	atomic_store(&s->spin.stop, 1);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 60;
 	ASSERT_EQ(0, pthread_timedjoin_np(reader, NULL, &until))
@@ -1373,6 +1378,147 @@ TEST_F_TIMEOUT(hostile, slow_reader_holds_block_a_piece_at_a_time, 240)
 		TH_LOG("the READ copied all 64 MiB of a block freed during it");
 	EXPECT_EQ(ENOENT, s.err) TH_LOG("READ: %s", strerror(s.err));
 	free(s.buf);
+}
+
+/* A DEFRAG by a thread that hardly ever runs. */
+struct slow_defrag {
+	int fd;
+	struct cpu0_spin spin;
+	atomic_int started;	/* 1: in its call; -1: no SCHED_IDLE */
+	atomic_int done;	/* its DEFRAG returned */
+	struct vmm_defrag_args a;
+	int ret, err;
+};
+
+static void *slow_defragger(void *arg)
+{
+	struct slow_defrag *s = arg;
+	struct sched_param sp = { 0 };
+
+	on_cpu(0);
+	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
+		s->ret = -2;
+		s->err = errno;
+		atomic_store(&s->started, -1);
+		return NULL;
+	}
+	atomic_store(&s->started, 1);
+	s->ret = ioctl(s->fd, VMM_IOC_DEFRAG, &s->a);
+	s->err = s->ret ? errno : 0;
+	atomic_store(&s->done, 1);
+	return NULL;
+}
+
+/*
+ * 1 KiB blocks, every other one freed: 32768 blocks to move, in 512 steps
+ * of 64, far more than a thread does in one turn on a CPU.
+ */
+#define SLOW_BLOCKS	65536
+#define SLOW_BSIZE	1024
+
+/*
+ * A DEFRAG by a thread that seldom gets a CPU (SCHED_IDLE, beside a
+ * spinner on its CPU) holds nothing while it waits for one: not the
+ * defragmentation mutex, so that another caller's VMM_DEFRAG_NOWAIT gets
+ * its turn, and finishes the job, while the slow call is still in
+ * progress, and not the blocks of its step, so that no READ waits for it.
+ * The slow call then ends as soon as it runs again, and every block keeps
+ * its data.
+ */
+TEST_F_TIMEOUT(hostile, slow_defrag_holds_nothing_while_off_cpu, 300)
+{
+	struct slow_defrag s = { 0 };
+	struct vmm_defrag_args a = { .flags = VMM_DEFRAG_NOWAIT };
+	__u64 *ids, off = ~0ULL, size, t, worst = 0, worst_id = 0, v;
+	bool ended_first = false;
+	struct timespec until;
+	pthread_t spinner, slow;
+	int i, ret = -1, busy = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		VMM_SKIP(return, "one CPU: the slow caller and the test need two");
+	RELOAD("128M");
+	ids = calloc(SLOW_BLOCKS, sizeof(*ids));
+	ASSERT_NE(NULL, ids);
+	for (i = 0; i < SLOW_BLOCKS; i++)
+		ASSERT_OK(vmm_alloc(self->fd, SLOW_BSIZE, 0, &ids[i], NULL));
+	for (i = 0; i < SLOW_BLOCKS; i++) {
+		if (i % 2 == 0)
+			ASSERT_OK(vmm_free(self->fd, ids[i]));
+		else
+			ASSERT_OK(vmm_write(self->fd, ids[i], 0, &ids[i],
+					    sizeof(ids[i])));
+	}
+
+	on_cpu(1);
+	s.fd = self->fd;
+	ASSERT_EQ(0, pthread_create(&spinner, NULL, cpu0_spinner, &s.spin));
+	while (!atomic_load(&s.spin.spinning))
+		usleep(1000);
+	ASSERT_EQ(0, pthread_create(&slow, NULL, slow_defragger, &s));
+	/* Until its first step has moved block 1 to offset 0: 60 s at most. */
+	for (i = 0; i < 60000 && atomic_load(&s.started) >= 0 &&
+	     !atomic_load(&s.done); i++) {
+		ASSERT_OK(vmm_info(self->fd, ids[1], &off, &size));
+		if (!off)
+			break;
+		usleep(1000);
+	}
+	if (atomic_load(&s.started) >= 0 && !atomic_load(&s.done)) {
+		/* Every block, once, each READ timed. */
+		for (i = 1; i < SLOW_BLOCKS; i += 2) {
+			t = now_ns();
+			ASSERT_OK(vmm_read(self->fd, ids[i], 0, &v, sizeof(v)));
+			t = now_ns() - t;
+			if (t > worst) {
+				worst = t;
+				worst_id = ids[i];
+			}
+		}
+		/* Then a NOWAIT DEFRAG, until it gets its turn: 30 s at most. */
+		for (i = 0; i < 30000; i++) {
+			a.compact = 0;
+			ret = ioctl(self->fd, VMM_IOC_DEFRAG, &a);
+			if (!ret || errno != EBUSY)
+				break;
+			busy++;
+			usleep(1000);
+		}
+		ended_first = atomic_load(&s.done);
+	}
+	atomic_store(&s.spin.stop, 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	ASSERT_EQ(0, pthread_timedjoin_np(slow, NULL, &until))
+		TH_LOG("the slow DEFRAG did not end within 60 s of the spinner stopping");
+	ASSERT_EQ(0, pthread_join(spinner, NULL));
+	ASSERT_NE(-2, s.ret) TH_LOG("SCHED_IDLE: %s", strerror(s.err));
+	ASSERT_EQ(0ULL, off) TH_LOG("the slow DEFRAG moved nothing in 60 s");
+	if (ret == -1 && !busy)
+		VMM_SKIP(goto out, "the slow DEFRAG ended within its first turn on a CPU: this machine is too fast for the test");
+	ksft_print_msg("slowest READ %.1f ms (block %llu); NOWAIT DEFRAG: %d EBUSY, then moved %llu blocks\n",
+		       worst / 1e6, (unsigned long long)worst_id, busy,
+		       (unsigned long long)a.blocks_moved);
+	EXPECT_EQ(0, ret) TH_LOG("NOWAIT DEFRAG: %s after %d EBUSY",
+				 strerror(errno), busy);
+	EXPECT_FALSE(ended_first)
+		TH_LOG("the NOWAIT DEFRAG got its turn only when the slow one had ended");
+	EXPECT_EQ(1ULL, a.compact);
+	EXPECT_LT(0ULL, a.blocks_moved);
+	EXPECT_GT(1000000000ULL, worst)
+		TH_LOG("a READ waited %.1f ms for the slow DEFRAG", worst / 1e6);
+	EXPECT_EQ(0, s.ret) TH_LOG("slow DEFRAG: %s", strerror(s.err));
+	EXPECT_EQ(1ULL, s.a.compact);
+	EXPECT_LT(0ULL, s.a.blocks_moved);
+	for (i = 1; i < SLOW_BLOCKS; i += 2) {
+		ASSERT_OK(vmm_read(self->fd, ids[i], 0, &v, sizeof(v)));
+		ASSERT_EQ(ids[i], v) TH_LOG("block %llu lost its data",
+					    (unsigned long long)ids[i]);
+		ASSERT_OK(vmm_info(self->fd, ids[i], &off, &size));
+		ASSERT_EQ((__u64)(i / 2) * SLOW_BSIZE, off);
+	}
+out:
+	free(ids);
 }
 
 /*

@@ -1413,6 +1413,222 @@ static void vmm_defrag_after_a_wait_sizes_work_then(struct kunit *test)
 }
 
 /*
+ * Another compaction that takes the mutex when a caller's defragmentation
+ * gives up its CPU between two steps: a FIFO kthread on the caller's CPU,
+ * asleep until the caller's first move ends (as a pinner waiting for a
+ * moving block sleeps), which wakes it and so makes the caller yield at
+ * its next step boundary; the kthread then runs before the caller does
+ * again.  With @wait, it holds the mutex until the caller sleeps waiting
+ * for it (and with @signal, sends it a fake signal then, and holds the
+ * mutex until @release); otherwise until @release.
+ */
+struct vmm_turn_taker {
+	struct vmm_arena *arena;
+	struct task_struct *caller;
+	unsigned long seq;
+	bool wait;
+	bool signal;
+	bool caller_waited;
+	struct completion locked;
+	struct completion release;
+};
+
+static int vmm_test_take_turn(void *data)
+{
+	struct vmm_turn_taker *h = data;
+	int polls;
+
+	wait_event(h->arena->move_wq,
+		   READ_ONCE(h->arena->move_seq) != h->seq);
+	mutex_lock(&h->arena->compact_lock);
+	complete(&h->locked);
+	if (h->wait) {
+		/* Only the wait for the mutex puts the caller to sleep so. */
+		for (polls = 0; polls < 10000 &&
+		     READ_ONCE(h->caller->__state) != TASK_INTERRUPTIBLE;
+		     polls++)
+			usleep_range(1000, 2000);
+		h->caller_waited = polls < 10000;
+	}
+	if (h->signal) {
+		set_tsk_thread_flag(h->caller, TIF_SIGPENDING);
+		wake_up_process(h->caller);
+	}
+	if (!h->wait || h->signal)
+		wait_for_completion(&h->release);
+	mutex_unlock(&h->arena->compact_lock);
+	return vmm_test_park();
+}
+
+/*
+ * Start @h's kthread on the calling task's CPU, which the caller keeps
+ * (migrate_disable()) until vmm_test_turn_end(), and wait until it sleeps
+ * waiting for a move.  Return: the kthread, or NULL.
+ */
+static struct task_struct *vmm_test_turn_start(struct kunit *test,
+					       struct vmm_turn_taker *h)
+{
+	struct task_struct *t;
+	int polls;
+
+	init_completion(&h->locked);
+	init_completion(&h->release);
+	h->caller = current;
+	h->seq = READ_ONCE(h->arena->move_seq);
+	migrate_disable();
+	t = kthread_create(vmm_test_take_turn, h, "vmm-kunit-turn");
+	if (IS_ERR(t)) {
+		migrate_enable();
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t));
+		return NULL;
+	}
+	kthread_bind(t, smp_processor_id());
+	sched_set_fifo(t);
+	wake_up_process(t);
+	for (polls = 0; polls < 10000 &&
+	     READ_ONCE(t->__state) != TASK_UNINTERRUPTIBLE; polls++)
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_LT_MSG(test, polls, 10000,
+			    "the kthread never slept waiting for a move");
+	return t;
+}
+
+static void vmm_test_turn_end(struct kunit *test, struct vmm_turn_taker *h,
+			      struct task_struct *t)
+{
+	complete(&h->release);
+	kthread_stop(t);
+	migrate_enable();
+	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&h->locked),
+			      "the other compaction never got the mutex");
+}
+
+/*
+ * VMM_TEST_RUNS one-block runs of 10 bytes, each above a 10-byte hole.
+ * Return: their IDs.
+ */
+static u64 *vmm_test_runs(struct kunit *test, struct vmm_arena *arena)
+{
+	u64 *holes = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*holes),
+				   GFP_KERNEL);
+	u64 *ids = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*ids),
+				 GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, holes);
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	for (i = 0; i < VMM_TEST_RUNS; i++) {
+		holes[i] = vmm_test_alloc(test, arena, 10, 0);
+		ids[i] = vmm_test_alloc(test, arena, 10, 0);
+	}
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
+	return ids;
+}
+
+/*
+ * A VMM_DEFRAG_NOWAIT call that gives up its CPU after its first step, and
+ * finds the mutex taken by another compaction then, returns what it moved
+ * (one step's runs), with compact false: it never waits for the other.
+ */
+static void vmm_nowait_defrag_ends_when_another_takes_its_turn(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	struct vmm_turn_taker h = { .arena = arena };
+	u64 *ids, bytes = 0, moved = 0;
+	struct task_struct *t;
+	bool compact = true;
+	int ret;
+
+	ids = vmm_test_runs(test, arena);
+	t = vmm_test_turn_start(test, &h);
+	if (!t)
+		return;
+	ret = vmm_arena_defrag(arena, NULL, 0, true, &bytes, &moved,
+			       &compact);
+	vmm_test_turn_end(test, &h, t);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
+	KUNIT_EXPECT_EQ(test, bytes, 10ULL * VMM_GATHER_RUNS);
+	KUNIT_EXPECT_FALSE(test, compact);
+	moved = 0;
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)(VMM_TEST_RUNS - VMM_GATHER_RUNS));
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
+					     ids[VMM_TEST_RUNS - 1]),
+			10ULL * (VMM_TEST_RUNS - 1));
+}
+
+/*
+ * A waiting call that gives up its CPU after its first step lets another
+ * compaction go first, waits for the mutex, and then goes on to the end.
+ */
+static void vmm_defrag_lets_another_go_first_then_goes_on(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	struct vmm_turn_taker h = { .arena = arena, .wait = true };
+	u64 *ids, bytes = 0, moved = 0;
+	struct task_struct *t;
+	bool compact = false;
+	int ret, i;
+
+	ids = vmm_test_runs(test, arena);
+	t = vmm_test_turn_start(test, &h);
+	if (!t)
+		return;
+	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
+			       &compact);
+	vmm_test_turn_end(test, &h, t);
+	KUNIT_EXPECT_TRUE_MSG(test, h.caller_waited,
+			      "the call never waited for its turn back");
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_TEST_RUNS);
+	KUNIT_EXPECT_TRUE(test, compact);
+	for (i = 0; i < VMM_TEST_RUNS; i++)
+		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
+				10ULL * i);
+}
+
+/*
+ * A signal while the call waits for its turn back ends it as a signal
+ * after progress does: success, with what it moved, and compact false.
+ */
+static void vmm_defrag_waiting_for_its_turn_back_stops_on_a_signal(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	struct vmm_turn_taker h = { .arena = arena, .wait = true,
+				    .signal = true };
+	u64 *ids, bytes = 0, moved = 0;
+	struct task_struct *t;
+	bool compact = true;
+	int ret;
+
+	ids = vmm_test_runs(test, arena);
+	t = vmm_test_turn_start(test, &h);
+	if (!t)
+		return;
+	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
+			       &compact);
+	vmm_test_fake_signal(false);
+	vmm_test_turn_end(test, &h, t);
+	KUNIT_EXPECT_TRUE_MSG(test, h.caller_waited,
+			      "the call never waited for its turn back");
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
+	KUNIT_EXPECT_FALSE(test, compact);
+	/* The first step's runs closed up; the next is where it was. */
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
+					     ids[VMM_GATHER_RUNS - 1]),
+			10ULL * (VMM_GATHER_RUNS - 1));
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
+					     ids[VMM_GATHER_RUNS]),
+			20ULL * VMM_GATHER_RUNS + 10);
+	moved = 0;
+	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)(VMM_TEST_RUNS - VMM_GATHER_RUNS));
+}
+
+/*
  * 100 ids acting in a user namespace owned by uid 1000 each allocate
  * until refused: together they get uid 1000's quota, no more.
  */
@@ -1696,6 +1912,9 @@ static struct kunit_case vmm_arena_cases[] = {
 	KUNIT_CASE(vmm_alloc_compact_stopped_by_a_pin_fails_enospc),
 	KUNIT_CASE(vmm_defrag_waiting_for_another_restarts),
 	KUNIT_CASE(vmm_defrag_after_a_wait_sizes_work_then),
+	KUNIT_CASE(vmm_nowait_defrag_ends_when_another_takes_its_turn),
+	KUNIT_CASE(vmm_defrag_lets_another_go_first_then_goes_on),
+	KUNIT_CASE(vmm_defrag_waiting_for_its_turn_back_stops_on_a_signal),
 	KUNIT_CASE(vmm_namespace_ids_share_owner_quota),
 	KUNIT_CASE(vmm_chown_to_namespace_owner_passes_a_full_quota),
 	KUNIT_CASE(vmm_group_rights_follow_the_callers_groups),

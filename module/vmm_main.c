@@ -194,13 +194,13 @@ static const struct kernel_param_ops vmm_quota_ops = {
 
 module_param_cb(max_blocks_per_uid, &vmm_quota_ops, &vmm_max_blocks_per_uid,
 		0644);
-MODULE_PARM_DESC(max_blocks_per_uid, "Most blocks one uid may own; more fail with EDQUOT (default 0: no limit)");
+MODULE_PARM_DESC(max_blocks_per_uid, "Most blocks charged to one uid's record (one per uid and chain of user namespace owners, as ucounts keep; a namespace's blocks also count in its owners' records); more fail with EDQUOT (default 0: no limit)");
 module_param_cb(max_bytes_per_uid, &vmm_quota_ops, &vmm_max_bytes_per_uid,
 		0644);
-MODULE_PARM_DESC(max_bytes_per_uid, "Most bytes one uid may own in blocks; more fail with EDQUOT (default 0: no limit)");
+MODULE_PARM_DESC(max_bytes_per_uid, "Most bytes in blocks charged to one uid's record, as max_blocks_per_uid counts them; more fail with EDQUOT (default 0: no limit)");
 module_param_cb(max_blocks_unprivileged, &vmm_quota_ops,
 		&vmm_max_blocks_unprivileged, 0644);
-MODULE_PARM_DESC(max_blocks_unprivileged, "Most blocks one uid may own through allocations by callers without CAP_SYS_ADMIN; more fail with EDQUOT (default 16384, about 3.3 MiB of kernel memory; 0: no limit)");
+MODULE_PARM_DESC(max_blocks_unprivileged, "Most blocks charged to one uid's record, as max_blocks_per_uid counts them, through allocations by callers without CAP_SYS_ADMIN; more fail with EDQUOT (default 16384, about 3.3 MiB of kernel memory; 0: no limit)");
 
 MODULE_PARM_DESC(self_check, "Debugging: after every change, check the allocator's index against a linear walk (slow: O(blocks) under the lock); a mismatch logs the problem and WARNs");
 

@@ -401,8 +401,8 @@ struct vmm_idc_new {
  *	KUnit bound on the search
  * @move_wq: woken when a move ends, for pinners waiting on @move_seq
  * @compact_lock: serialises the steps of defragmentations: one holds it
- *	from its first step until it gives up its CPU or ends; taken before
- *	@lock
+ *	from its first step until it yields its CPU, allocates or ends;
+ *	taken before @lock
  * @gather: the runs the compactor moves now, under @compact_lock
  */
 struct vmm_arena {

@@ -77,14 +77,14 @@ static u64 vmm_slide_dst(const struct vmm_block *blk,
  * struct vmm_pass - one defragmentation call's limits and progress
  * @cred: the caller, or NULL for the kernel
  * @budget: the most bytes to move; for a call without one, the bytes in
- *	blocks when it took the compaction mutex, which a compaction from
- *	scratch moves at most once, so that churn by others cannot keep any
- *	call going
+ *	blocks when it first took the compaction mutex, which a compaction
+ *	from scratch moves at most once, so that churn by others cannot keep
+ *	any call going
  * @moved: bytes moved so far by this call
  * @bytes: the caller's byte counter
  * @blocks: the caller's block counter
  * @walk_limit: blocks looked at after which no pass starts: two walks
- *	over the blocks there were when it took the mutex (and one batch),
+ *	over the blocks there were when it first took the mutex (and a batch),
  *	which is what packing them takes, so that churn by others that
  *	leaves each pass a little to move cannot keep any call going either
  *	(the pass under way runs to its end: three walks at most)
@@ -118,21 +118,24 @@ struct vmm_pass {
 };
 
 /*
- * While a compaction holds its mutex it keeps its CPU, except while it
- * copies a block too large to copy in one go (more than %VMM_CHUNK) or
- * removes a block's mappings: a caller that seldom gets a CPU (SCHED_IDLE
- * beside a busy task) then never waits for one holding the mutex, or the
- * blocks of a step, which others' compactions and copies would wait for.
- * It gives up both at once, when someone needs the CPU, between steps
- * (vmm_pass_yield()).  Not on PREEMPT_RT, where the arena's lock sleeps.
+ * While a compaction holds its mutex it keeps its CPU (preemption off),
+ * except in the move of a block too large to copy in one go (more than
+ * %VMM_CHUNK) or of a mapped block (whose zap sleeps): a caller that
+ * seldom gets a CPU (SCHED_IDLE beside a busy task) then does not wait
+ * for one holding the mutex, or the blocks of a step, which others'
+ * compactions and copies would wait for.  It lets go of both at once
+ * between steps (vmm_pass_yield()), when a task needs the CPU, and to
+ * allocate.  It can still hold the mutex off the CPU right after waiting
+ * for it: a mutex may be handed to a waiter that is not running yet.
+ * Not on PREEMPT_RT, where the arena's lock sleeps.
  */
-static void vmm_keep_cpu(void)
+static void vmm_compact_preempt_off(void)
 {
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
 		preempt_disable();
 }
 
-static void vmm_free_cpu(void)
+static void vmm_compact_preempt_on(void)
 {
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
 		preempt_enable();
@@ -151,14 +154,14 @@ static int vmm_pass_lock(struct vmm_arena *arena, struct vmm_pass *pass)
 	} else if (mutex_lock_interruptible(&arena->compact_lock)) {
 		return -ERESTARTSYS;
 	}
-	vmm_keep_cpu();
+	vmm_compact_preempt_off();
 	return 0;
 }
 
 static void vmm_pass_unlock(struct vmm_arena *arena)
 {
 	mutex_unlock(&arena->compact_lock);
-	vmm_free_cpu();
+	vmm_compact_preempt_on();
 }
 
 /*
@@ -283,9 +286,9 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	}
 	vmm_unlock(arena);
 
-	/* A long copy and a zap may yield (see vmm_keep_cpu()). */
+	/* A long copy and a zap may yield (see vmm_compact_preempt_off()). */
 	if (zapped || size > VMM_CHUNK)
-		vmm_free_cpu();
+		vmm_compact_preempt_on();
 	if (zapped)
 		unmap_mapping_pages(arena->mapping, base, size >> PAGE_SHIFT,
 				    true);
@@ -293,7 +296,7 @@ static u64 vmm_block_slide(struct vmm_arena *arena, struct vmm_block *blk,
 	/* The move cannot fail from here on; traced while the lock is free. */
 	trace_vmm_move(blk->id, src, dst, size, zapped);
 	if (zapped || size > VMM_CHUNK)
-		vmm_keep_cpu();
+		vmm_compact_preempt_off();
 
 	vmm_lock(arena);
 	blk->start = dst;
@@ -374,9 +377,9 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 
 	lockdep_assert_held(&arena->lock);
 	vmm_unlock(arena);
-	/* Only a lone first block may be longer (see vmm_keep_cpu()). */
+	/* Only a lone first block may be longer (see vmm_compact_preempt_off()). */
 	if (g->total > VMM_CHUNK)
-		vmm_free_cpu();
+		vmm_compact_preempt_on();
 
 	/* In offset order: each run lands on space already vacated. */
 	to = g->dst;
@@ -392,7 +395,7 @@ static u64 vmm_gather_slide(struct vmm_arena *arena, struct vmm_pass *pass)
 	}
 
 	if (g->total > VMM_CHUNK)
-		vmm_keep_cpu();
+		vmm_compact_preempt_off();
 	vmm_lock(arena);
 	arena->gather_lo = 0;
 	arena->gather_hi = 0;
@@ -585,9 +588,10 @@ static void vmm_gather_runs(struct vmm_arena *arena, struct vmm_pass *pass,
 
 /*
  * Between two steps, with the lock dropped: let others have the CPU and
- * the compaction mutex (see vmm_keep_cpu()), and with @spare get @pass a
- * spare extent node meanwhile (@pass->nomem if none).  Return: whether
- * @pass holds the mutex again; if not, @pass->unlocked says why.
+ * the compaction mutex (see vmm_compact_preempt_off()), and with @spare
+ * get @pass a spare extent node meanwhile (@pass->nomem if none).
+ * Return: whether @pass holds the mutex again; if not, @pass->unlocked
+ * says why.
  */
 static bool vmm_pass_yield(struct vmm_arena *arena, struct vmm_pass *pass,
 			   bool spare)

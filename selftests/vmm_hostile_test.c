@@ -1388,6 +1388,7 @@ struct slow_defrag {
 	atomic_int done;	/* its DEFRAG returned */
 	struct vmm_defrag_args a;
 	int ret, err;
+	pthread_t spinner, thread;
 };
 
 static void *slow_defragger(void *arg)
@@ -1411,112 +1412,216 @@ static void *slow_defragger(void *arg)
 
 /*
  * 1 KiB blocks, every other one freed: 32768 blocks to move, in 512 steps
- * of 64, far more than a thread does in one turn on a CPU.
+ * of 64, far more than a thread does in one turn on a CPU under emulation.
  */
 #define SLOW_BLOCKS	65536
 #define SLOW_BSIZE	1024
 
 /*
- * A DEFRAG by a thread that seldom gets a CPU (SCHED_IDLE, beside a
- * spinner on its CPU) holds nothing while it waits for one: not the
- * defragmentation mutex, so that another caller's VMM_DEFRAG_NOWAIT gets
- * its turn, and finishes the job, while the slow call is still in
- * progress, and not the blocks of its step, so that no READ waits for it.
- * The slow call then ends as soon as it runs again, and every block keeps
- * its data.
+ * Why a slow-DEFRAG test cannot run here, or NULL.  On PREEMPT_RT a
+ * compaction's steps are preemptible (its spinlock sleeps there).
  */
-TEST_F_TIMEOUT(hostile, slow_defrag_holds_nothing_while_off_cpu, 300)
+static const char *slow_defrag_skip(void)
 {
-	struct slow_defrag s = { 0 };
-	struct vmm_defrag_args a = { .flags = VMM_DEFRAG_NOWAIT };
-	__u64 *ids, off = ~0ULL, size, t, worst = 0, worst_id = 0, v;
-	bool ended_first = false;
-	struct timespec until;
-	pthread_t spinner, slow;
-	int i, ret = -1, busy = 0;
+	FILE *f;
+	int rt = 0;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		VMM_SKIP(return, "one CPU: the slow caller and the test need two");
-	RELOAD("128M");
-	ids = calloc(SLOW_BLOCKS, sizeof(*ids));
+		return "one CPU: the slow caller and the test need two";
+	f = fopen("/sys/kernel/realtime", "r");
+	if (f) {
+		if (fscanf(f, "%d", &rt) != 1)
+			rt = 0;
+		fclose(f);
+	}
+	return rt ? "PREEMPT_RT: compaction steps are preemptible" : NULL;
+}
+
+/*
+ * The layout: SLOW_BLOCKS blocks, every other one freed, each live one
+ * holding its ID in its first bytes.  Return: the IDs (to free()).
+ */
+static __u64 *slow_layout(struct __test_metadata *_metadata, int fd)
+{
+	__u64 *ids = calloc(SLOW_BLOCKS, sizeof(*ids));
+	int i;
+
 	ASSERT_NE(NULL, ids);
 	for (i = 0; i < SLOW_BLOCKS; i++)
-		ASSERT_OK(vmm_alloc(self->fd, SLOW_BSIZE, 0, &ids[i], NULL));
+		ASSERT_OK(vmm_alloc(fd, SLOW_BSIZE, 0, &ids[i], NULL));
 	for (i = 0; i < SLOW_BLOCKS; i++) {
 		if (i % 2 == 0)
-			ASSERT_OK(vmm_free(self->fd, ids[i]));
+			ASSERT_OK(vmm_free(fd, ids[i]));
 		else
-			ASSERT_OK(vmm_write(self->fd, ids[i], 0, &ids[i],
+			ASSERT_OK(vmm_write(fd, ids[i], 0, &ids[i],
 					    sizeof(ids[i])));
 	}
+	return ids;
+}
 
-	on_cpu(1);
-	s.fd = self->fd;
-	ASSERT_EQ(0, pthread_create(&spinner, NULL, cpu0_spinner, &s.spin));
-	while (!atomic_load(&s.spin.spinning))
-		usleep(1000);
-	ASSERT_EQ(0, pthread_create(&slow, NULL, slow_defragger, &s));
-	/* Until its first step has moved block 1 to offset 0: 60 s at most. */
-	for (i = 0; i < 60000 && atomic_load(&s.started) >= 0 &&
-	     !atomic_load(&s.done); i++) {
-		ASSERT_OK(vmm_info(self->fd, ids[1], &off, &size));
-		if (!off)
-			break;
-		usleep(1000);
-	}
-	if (atomic_load(&s.started) >= 0 && !atomic_load(&s.done)) {
-		/* Every block, once, each READ timed. */
-		for (i = 1; i < SLOW_BLOCKS; i += 2) {
-			t = now_ns();
-			ASSERT_OK(vmm_read(self->fd, ids[i], 0, &v, sizeof(v)));
-			t = now_ns() - t;
-			if (t > worst) {
-				worst = t;
-				worst_id = ids[i];
-			}
-		}
-		/* Then a NOWAIT DEFRAG, until it gets its turn: 30 s at most. */
-		for (i = 0; i < 30000; i++) {
-			a.compact = 0;
-			ret = ioctl(self->fd, VMM_IOC_DEFRAG, &a);
-			if (!ret || errno != EBUSY)
-				break;
-			busy++;
-			usleep(1000);
-		}
-		ended_first = atomic_load(&s.done);
-	}
-	atomic_store(&s.spin.stop, 1);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 60;
-	ASSERT_EQ(0, pthread_timedjoin_np(slow, NULL, &until))
-		TH_LOG("the slow DEFRAG did not end within 60 s of the spinner stopping");
-	ASSERT_EQ(0, pthread_join(spinner, NULL));
-	ASSERT_NE(-2, s.ret) TH_LOG("SCHED_IDLE: %s", strerror(s.err));
-	ASSERT_EQ(0ULL, off) TH_LOG("the slow DEFRAG moved nothing in 60 s");
-	if (ret == -1 && !busy)
-		VMM_SKIP(goto out, "the slow DEFRAG ended within its first turn on a CPU: this machine is too fast for the test");
-	ksft_print_msg("slowest READ %.1f ms (block %llu); NOWAIT DEFRAG: %d EBUSY, then moved %llu blocks\n",
-		       worst / 1e6, (unsigned long long)worst_id, busy,
-		       (unsigned long long)a.blocks_moved);
-	EXPECT_EQ(0, ret) TH_LOG("NOWAIT DEFRAG: %s after %d EBUSY",
-				 strerror(errno), busy);
-	EXPECT_FALSE(ended_first)
-		TH_LOG("the NOWAIT DEFRAG got its turn only when the slow one had ended");
-	EXPECT_EQ(1ULL, a.compact);
-	EXPECT_LT(0ULL, a.blocks_moved);
-	EXPECT_GT(1000000000ULL, worst)
-		TH_LOG("a READ waited %.1f ms for the slow DEFRAG", worst / 1e6);
-	EXPECT_EQ(0, s.ret) TH_LOG("slow DEFRAG: %s", strerror(s.err));
-	EXPECT_EQ(1ULL, s.a.compact);
-	EXPECT_LT(0ULL, s.a.blocks_moved);
+/* Every live block of slow_layout() in order, packed, with its data. */
+static void slow_layout_check(struct __test_metadata *_metadata, int fd,
+			      const __u64 *ids)
+{
+	__u64 off, size, v;
+	int i;
+
 	for (i = 1; i < SLOW_BLOCKS; i += 2) {
-		ASSERT_OK(vmm_read(self->fd, ids[i], 0, &v, sizeof(v)));
+		ASSERT_OK(vmm_read(fd, ids[i], 0, &v, sizeof(v)));
 		ASSERT_EQ(ids[i], v) TH_LOG("block %llu lost its data",
 					    (unsigned long long)ids[i]);
-		ASSERT_OK(vmm_info(self->fd, ids[i], &off, &size));
+		ASSERT_OK(vmm_info(fd, ids[i], &off, &size));
 		ASSERT_EQ((__u64)(i / 2) * SLOW_BSIZE, off);
 	}
+}
+
+/*
+ * Start a spinner on CPU 0 and, beside it, a SCHED_IDLE DEFRAG of
+ * slow_layout(), from CPU 1; wait (60 s at most) until that call has
+ * moved block 1.  Return: whether it is still in its call then (if not,
+ * the machine is too fast for the test to catch it midway).
+ */
+static bool slow_defrag_start(struct __test_metadata *_metadata, int fd,
+			      const __u64 *ids, struct slow_defrag *s)
+{
+	__u64 off = ~0ULL, size;
+	int i;
+
+	on_cpu(1);
+	s->fd = fd;
+	ASSERT_EQ(0, pthread_create(&s->spinner, NULL, cpu0_spinner,
+				    &s->spin));
+	while (!atomic_load(&s->spin.spinning))
+		usleep(1000);
+	ASSERT_EQ(0, pthread_create(&s->thread, NULL, slow_defragger, s));
+	for (i = 0; i < 60000 && atomic_load(&s->started) >= 0 &&
+	     !atomic_load(&s->done) && off; i++) {
+		ASSERT_OK(vmm_info(fd, ids[1], &off, &size));
+		if (off)
+			usleep(1000);
+	}
+	return atomic_load(&s->started) >= 0 && !atomic_load(&s->done) &&
+	       !off;
+}
+
+/* Stop the spinner; the slow DEFRAG must then end, and pack the arena. */
+static void slow_defrag_end(struct __test_metadata *_metadata,
+			    struct slow_defrag *s)
+{
+	struct timespec until;
+
+	atomic_store(&s->spin.stop, 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	ASSERT_EQ(0, pthread_timedjoin_np(s->thread, NULL, &until))
+		TH_LOG("the slow DEFRAG did not end within 60 s of the spinner stopping");
+	ASSERT_EQ(0, pthread_join(s->spinner, NULL));
+	ASSERT_NE(-2, s->ret) TH_LOG("SCHED_IDLE: %s", strerror(s->err));
+	EXPECT_EQ(0, s->ret) TH_LOG("slow DEFRAG: %s", strerror(s->err));
+	EXPECT_EQ(1ULL, s->a.compact);
+	EXPECT_LT(0ULL, s->a.blocks_moved);
+}
+
+/*
+ * A DEFRAG by a thread that seldom gets a CPU (SCHED_IDLE, beside a
+ * spinner on its CPU) does not keep the defragmentation mutex while it
+ * waits for one: another caller's VMM_DEFRAG_NOWAIT gets its turn, and
+ * packs the arena, while the slow call is still in progress.  The slow
+ * call then ends as soon as it runs again, and every block keeps its data
+ * and order.
+ */
+TEST_F_TIMEOUT(hostile, slow_defrag_lets_another_defrag_meanwhile, 300)
+{
+	struct slow_defrag s = { 0 };
+	struct vmm_defrag_args a;
+	const char *why = slow_defrag_skip();
+	bool in_call, running = false, got = false;
+	__u64 moved = 0, *ids;
+	int i, ret = -1, busy = 0;
+
+	if (why)
+		VMM_SKIP(return, "%s", why);
+	RELOAD("128M");
+	no_self_check();
+	ids = slow_layout(_metadata, self->fd);
+	in_call = slow_defrag_start(_metadata, self->fd, ids, &s);
+	/*
+	 * NOWAIT calls until one packs the arena: 30 s at most.  One that
+	 * loses its turn midway returns what it moved; go on.
+	 */
+	for (i = 0; in_call && !got && i < 30000; i++) {
+		memset(&a, 0, sizeof(a));
+		a.flags = VMM_DEFRAG_NOWAIT;
+		running = !atomic_load(&s.done);
+		ret = ioctl(self->fd, VMM_IOC_DEFRAG, &a);
+		if (ret && errno != EBUSY)
+			break;
+		moved += a.blocks_moved;
+		got = !ret && a.compact;
+		busy += !!ret;
+		if (!got)
+			usleep(1000);
+	}
+	slow_defrag_end(_metadata, &s);
+	if (!in_call)
+		VMM_SKIP(goto out, "the slow DEFRAG ended before it could be seen at work: this machine is too fast for the test");
+	ksft_print_msg("NOWAIT DEFRAG: %d EBUSY, %d calls, moved %llu blocks; the slow one moved %llu\n",
+		       busy, i, (unsigned long long)moved,
+		       (unsigned long long)s.a.blocks_moved);
+	EXPECT_TRUE(got) TH_LOG("no NOWAIT DEFRAG packed the arena: %s after %d EBUSY",
+				ret ? strerror(errno) : "compact 0", busy);
+	EXPECT_TRUE(running)
+		TH_LOG("the NOWAIT DEFRAG got its turn only when the slow one had ended");
+	EXPECT_LT(0ULL, moved);
+	slow_layout_check(_metadata, self->fd, ids);
+out:
+	free(ids);
+}
+
+/*
+ * Nor does it keep the blocks of its step from readers while it waits
+ * for a CPU: a READ of every block, each timed, while the slow call is in
+ * progress, waits for none (1 s at most, against the slow thread's wait
+ * of a second or more for its next turn on the CPU).
+ */
+TEST_F_TIMEOUT(hostile, slow_defrag_keeps_no_block_from_readers, 300)
+{
+	struct slow_defrag s = { 0 };
+	const char *why = slow_defrag_skip();
+	__u64 t, worst = 0, worst_id = 0, v, *ids;
+	bool in_call, still;
+	int i;
+
+	if (why)
+		VMM_SKIP(return, "%s", why);
+	RELOAD("128M");
+	no_self_check();
+	ids = slow_layout(_metadata, self->fd);
+	in_call = slow_defrag_start(_metadata, self->fd, ids, &s);
+	for (i = 1; in_call && i < SLOW_BLOCKS; i += 2) {
+		t = now_ns();
+		if (vmm_read(self->fd, ids[i], 0, &v, sizeof(v)))
+			break;
+		t = now_ns() - t;
+		if (t > worst) {
+			worst = t;
+			worst_id = ids[i];
+		}
+	}
+	still = !atomic_load(&s.done);
+	slow_defrag_end(_metadata, &s);
+	if (!in_call)
+		VMM_SKIP(goto out, "the slow DEFRAG ended before it could be seen at work: this machine is too fast for the test");
+	ksft_print_msg("slowest READ %.1f ms (block %llu); the slow DEFRAG %s\n",
+		       worst / 1e6, (unsigned long long)worst_id,
+		       still ? "was still in its call after them" :
+			       "ended during them");
+	EXPECT_LT(SLOW_BLOCKS, i) TH_LOG("READ of block %llu: %s",
+					 (unsigned long long)ids[i],
+					 strerror(errno));
+	EXPECT_GT(1000000000ULL, worst)
+		TH_LOG("a READ waited %.1f ms for the slow DEFRAG", worst / 1e6);
+	slow_layout_check(_metadata, self->fd, ids);
 out:
 	free(ids);
 }

@@ -1168,25 +1168,36 @@ static void vmm_test_fake_signal(bool on)
 /* Runs of one block each, two more than one round trip of the lock moves. */
 #define VMM_TEST_RUNS	(VMM_GATHER_RUNS + 2)
 
-static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
+/*
+ * VMM_TEST_RUNS one-block runs of 10 bytes, each above a 10-byte hole.
+ * Return: their IDs.
+ */
+static u64 *vmm_test_runs(struct kunit *test, struct vmm_arena *arena)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 8192);
-	u64 *ids = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*ids), GFP_KERNEL);
 	u64 *holes = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*holes),
 				   GFP_KERNEL);
-	u64 bytes = 0, moved = 0;
-	bool compact;
-	int ret, i;
+	u64 *ids = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*ids),
+				 GFP_KERNEL);
+	int i;
 
-	KUNIT_ASSERT_NOT_NULL(test, ids);
 	KUNIT_ASSERT_NOT_NULL(test, holes);
-	/* A 10-byte hole below each 10-byte block. */
+	KUNIT_ASSERT_NOT_NULL(test, ids);
 	for (i = 0; i < VMM_TEST_RUNS; i++) {
 		holes[i] = vmm_test_alloc(test, arena, 10, 0);
 		ids[i] = vmm_test_alloc(test, arena, 10, 0);
 	}
 	for (i = 0; i < VMM_TEST_RUNS; i++)
 		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
+	return ids;
+}
+
+static void vmm_defrag_reports_progress_made_before_a_signal(struct kunit *test)
+{
+	struct vmm_arena *arena = vmm_test_arena(test, 8192);
+	u64 *ids = vmm_test_runs(test, arena), bytes = 0, moved = 0;
+	bool compact;
+	int ret, i;
+
 	vmm_test_fake_signal(true);
 	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
 			       &compact);
@@ -1438,8 +1449,12 @@ static int vmm_test_take_turn(void *data)
 	struct vmm_turn_taker *h = data;
 	int polls;
 
+	/* Stopped first if the caller never moved anything. */
 	wait_event(h->arena->move_wq,
-		   READ_ONCE(h->arena->move_seq) != h->seq);
+		   READ_ONCE(h->arena->move_seq) != h->seq ||
+		   kthread_should_stop());
+	if (kthread_should_stop())
+		return 0;
 	mutex_lock(&h->arena->compact_lock);
 	complete(&h->locked);
 	if (h->wait) {
@@ -1471,6 +1486,12 @@ static struct task_struct *vmm_test_turn_start(struct kunit *test,
 	struct task_struct *t;
 	int polls;
 
+	/*
+	 * There the caller's steps are preemptible: the kthread's wakeup
+	 * preempts it, rather than making it yield at a step boundary.
+	 */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "PREEMPT_RT: compaction steps are preemptible");
 	init_completion(&h->locked);
 	init_completion(&h->release);
 	h->caller = current;
@@ -1501,29 +1522,6 @@ static void vmm_test_turn_end(struct kunit *test, struct vmm_turn_taker *h,
 	migrate_enable();
 	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&h->locked),
 			      "the other compaction never got the mutex");
-}
-
-/*
- * VMM_TEST_RUNS one-block runs of 10 bytes, each above a 10-byte hole.
- * Return: their IDs.
- */
-static u64 *vmm_test_runs(struct kunit *test, struct vmm_arena *arena)
-{
-	u64 *holes = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*holes),
-				   GFP_KERNEL);
-	u64 *ids = kunit_kcalloc(test, VMM_TEST_RUNS, sizeof(*ids),
-				 GFP_KERNEL);
-	int i;
-
-	KUNIT_ASSERT_NOT_NULL(test, holes);
-	KUNIT_ASSERT_NOT_NULL(test, ids);
-	for (i = 0; i < VMM_TEST_RUNS; i++) {
-		holes[i] = vmm_test_alloc(test, arena, 10, 0);
-		ids[i] = vmm_test_alloc(test, arena, 10, 0);
-	}
-	for (i = 0; i < VMM_TEST_RUNS; i++)
-		KUNIT_ASSERT_EQ(test, vmm_arena_free(arena, holes[i]), 0);
-	return ids;
 }
 
 /*

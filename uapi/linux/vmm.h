@@ -303,13 +303,16 @@ struct vmm_free_args {
  * its destination taken out of the free space instead), so allocations,
  * frees, reads and writes of other blocks go on during a long call.  One
  * defragmentation runs at a time: a second caller waits for the first, or
- * with %VMM_DEFRAG_NOWAIT fails at once with EBUSY.  But a call that gives
- * up its CPU between two steps (to a task that needs the CPU) lets a
- * waiting one go first, and then goes on; with %VMM_DEFRAG_NOWAIT it
- * returns there instead, with @compact 0, or fails with EBUSY if it had
- * moved nothing yet.  So a caller that seldom gets a CPU keeps nobody
- * waiting while it waits for one, except in the move of a block larger
+ * with %VMM_DEFRAG_NOWAIT fails at once with EBUSY.  But a call lets go
+ * between two steps when a task needs its CPU (and before it allocates
+ * memory), and a waiting call may then go first: this one then waits for
+ * its turn back, or with %VMM_DEFRAG_NOWAIT returns there, with @compact
+ * 0 (or fails with EBUSY if it had moved nothing yet).  So a
+ * caller that seldom gets a CPU mostly keeps nobody waiting while it
+ * waits for one; it still may when it has just waited for its turn (the
+ * turn can come before the CPU does), and in the move of a block larger
  * than 256 KiB or of a mapped block, which may give up the CPU midway.
+ * Not on PREEMPT_RT kernels, where a call may lose its CPU anywhere.
  * ENOMEM when nothing moved because the kernel could not allocate the
  * record of the free space a mappable block leaves below the page
  * boundary it moves to.

@@ -1271,15 +1271,28 @@ static void on_cpu(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
-static void *slow_reader(void *arg)
+/*
+ * Make the calling thread one that hardly ever runs: SCHED_IDLE, on CPU 0
+ * (beside cpu0_spinner()).  False, with *@ret -2 and *@err the errno, if
+ * the policy cannot be set.
+ */
+static bool idle_on_cpu0(int *ret, int *err)
 {
-	struct slow_read *s = arg;
 	struct sched_param sp = { 0 };
 
 	on_cpu(0);
-	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
-		s->ret = -2;
-		s->err = errno;
+	if (!sched_setscheduler(0, SCHED_IDLE, &sp))
+		return true;
+	*ret = -2;
+	*err = errno;
+	return false;
+}
+
+static void *slow_reader(void *arg)
+{
+	struct slow_read *s = arg;
+
+	if (!idle_on_cpu0(&s->ret, &s->err)) {
 		atomic_store(&s->tid, -1);
 		return NULL;
 	}
@@ -1394,12 +1407,8 @@ struct slow_defrag {
 static void *slow_defragger(void *arg)
 {
 	struct slow_defrag *s = arg;
-	struct sched_param sp = { 0 };
 
-	on_cpu(0);
-	if (sched_setscheduler(0, SCHED_IDLE, &sp)) {
-		s->ret = -2;
-		s->err = errno;
+	if (!idle_on_cpu0(&s->ret, &s->err)) {
 		atomic_store(&s->started, -1);
 		return NULL;
 	}
@@ -1476,17 +1485,19 @@ static void slow_layout_check(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * Start a spinner on CPU 0 and, beside it, a SCHED_IDLE DEFRAG of
- * slow_layout(), from CPU 1; wait (60 s at most) until that call has
- * moved block 1.  Return: whether it is still in its call then (if not,
- * the machine is too fast for the test to catch it midway).
+ * Lay out slow_layout() (its IDs in *@ids), start a spinner on CPU 0 and,
+ * beside it, a SCHED_IDLE DEFRAG, from CPU 1; wait (60 s at most) until
+ * that call has moved block 1.  Return: whether it is still in its call
+ * then (if not, the machine is too fast for the test to catch it midway).
  */
 static bool slow_defrag_start(struct __test_metadata *_metadata, int fd,
-			      const __u64 *ids, struct slow_defrag *s)
+			      __u64 **ids, struct slow_defrag *s)
 {
 	__u64 off = ~0ULL, size;
 	int i;
 
+	no_self_check();
+	*ids = slow_layout(_metadata, fd);
 	on_cpu(1);
 	s->fd = fd;
 	ASSERT_EQ(0, pthread_create(&s->spinner, NULL, cpu0_spinner,
@@ -1496,7 +1507,7 @@ static bool slow_defrag_start(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, pthread_create(&s->thread, NULL, slow_defragger, s));
 	for (i = 0; i < 60000 && atomic_load(&s->started) >= 0 &&
 	     !atomic_load(&s->done) && off; i++) {
-		ASSERT_OK(vmm_info(fd, ids[1], &off, &size));
+		ASSERT_OK(vmm_info(fd, (*ids)[1], &off, &size));
 		if (off)
 			usleep(1000);
 	}
@@ -1542,9 +1553,7 @@ TEST_F_TIMEOUT(hostile, slow_defrag_lets_another_defrag_meanwhile, 300)
 	if (why)
 		VMM_SKIP(return, "%s", why);
 	RELOAD("128M");
-	no_self_check();
-	ids = slow_layout(_metadata, self->fd);
-	in_call = slow_defrag_start(_metadata, self->fd, ids, &s);
+	in_call = slow_defrag_start(_metadata, self->fd, &ids, &s);
 	/*
 	 * NOWAIT calls until one packs the arena: 30 s at most.  One that
 	 * loses its turn midway returns what it moved; go on.
@@ -1595,9 +1604,7 @@ TEST_F_TIMEOUT(hostile, slow_defrag_keeps_no_block_from_readers, 300)
 	if (why)
 		VMM_SKIP(return, "%s", why);
 	RELOAD("128M");
-	no_self_check();
-	ids = slow_layout(_metadata, self->fd);
-	in_call = slow_defrag_start(_metadata, self->fd, ids, &s);
+	in_call = slow_defrag_start(_metadata, self->fd, &ids, &s);
 	for (i = 1; in_call && i < SLOW_BLOCKS; i += 2) {
 		t = now_ns();
 		if (vmm_read(self->fd, ids[i], 0, &v, sizeof(v)))

@@ -1525,31 +1525,45 @@ static void vmm_test_turn_end(struct kunit *test, struct vmm_turn_taker *h,
 }
 
 /*
- * A VMM_DEFRAG_NOWAIT call that gives up its CPU after its first step, and
- * finds the mutex taken by another compaction then, returns what it moved
- * (one step's runs), with compact false: it never waits for the other.
+ * Defragment vmm_test_runs() (its IDs in *@ids) with @h's kthread taking
+ * the mutex when the call first yields.  Return: the call's result, with
+ * its blocks in *@moved, or -EAGAIN if the kthread could not start.
  */
-static void vmm_nowait_defrag_ends_when_another_takes_its_turn(struct kunit *test)
+static int vmm_test_turn_defrag(struct kunit *test, struct vmm_turn_taker *h,
+				bool nowait, u64 **ids, u64 *moved,
+				bool *compact)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 8192);
-	struct vmm_turn_taker h = { .arena = arena };
-	u64 *ids, bytes = 0, moved = 0;
 	struct task_struct *t;
-	bool compact = true;
+	u64 bytes = 0;
 	int ret;
 
-	ids = vmm_test_runs(test, arena);
-	t = vmm_test_turn_start(test, &h);
+	*ids = vmm_test_runs(test, h->arena);
+	t = vmm_test_turn_start(test, h);
 	if (!t)
-		return;
-	ret = vmm_arena_defrag(arena, NULL, 0, true, &bytes, &moved,
-			       &compact);
-	vmm_test_turn_end(test, &h, t);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
-	KUNIT_EXPECT_EQ(test, bytes, 10ULL * VMM_GATHER_RUNS);
-	KUNIT_EXPECT_FALSE(test, compact);
-	moved = 0;
+		return -EAGAIN;
+	ret = vmm_arena_defrag(h->arena, NULL, 0, nowait, &bytes, moved,
+			       compact);
+	vmm_test_fake_signal(false);
+	vmm_test_turn_end(test, h, t);
+	KUNIT_EXPECT_EQ(test, bytes, 10ULL * *moved);
+	return ret;
+}
+
+/*
+ * Only the first step's runs of vmm_test_runs() closed up, the next is
+ * where it was, and a full defragmentation then moves the rest.
+ */
+static void vmm_test_first_step_only(struct kunit *test,
+				     struct vmm_arena *arena, const u64 *ids)
+{
+	u64 bytes = 0, moved = 0;
+
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
+					     ids[VMM_GATHER_RUNS - 1]),
+			10ULL * (VMM_GATHER_RUNS - 1));
+	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
+					     ids[VMM_GATHER_RUNS]),
+			20ULL * VMM_GATHER_RUNS + 10);
 	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
 	KUNIT_EXPECT_EQ(test, moved, (u64)(VMM_TEST_RUNS - VMM_GATHER_RUNS));
 	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
@@ -1558,32 +1572,48 @@ static void vmm_nowait_defrag_ends_when_another_takes_its_turn(struct kunit *tes
 }
 
 /*
+ * A VMM_DEFRAG_NOWAIT call that gives up its CPU after its first step, and
+ * finds the mutex taken by another compaction then, returns what it moved
+ * (one step's runs), with compact false: it never waits for the other.
+ */
+static void vmm_nowait_defrag_ends_when_another_takes_its_turn(struct kunit *test)
+{
+	struct vmm_turn_taker h = { .arena = vmm_test_arena(test, 8192) };
+	bool compact = true;
+	u64 *ids, moved = 0;
+	int ret;
+
+	ret = vmm_test_turn_defrag(test, &h, true, &ids, &moved, &compact);
+	if (ret == -EAGAIN)
+		return;
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
+	KUNIT_EXPECT_FALSE(test, compact);
+	vmm_test_first_step_only(test, h.arena, ids);
+}
+
+/*
  * A waiting call that gives up its CPU after its first step lets another
  * compaction go first, waits for the mutex, and then goes on to the end.
  */
 static void vmm_defrag_lets_another_go_first_then_goes_on(struct kunit *test)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 8192);
-	struct vmm_turn_taker h = { .arena = arena, .wait = true };
-	u64 *ids, bytes = 0, moved = 0;
-	struct task_struct *t;
+	struct vmm_turn_taker h = { .arena = vmm_test_arena(test, 8192),
+				    .wait = true };
 	bool compact = false;
+	u64 *ids, moved = 0;
 	int ret, i;
 
-	ids = vmm_test_runs(test, arena);
-	t = vmm_test_turn_start(test, &h);
-	if (!t)
+	ret = vmm_test_turn_defrag(test, &h, false, &ids, &moved, &compact);
+	if (ret == -EAGAIN)
 		return;
-	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
-			       &compact);
-	vmm_test_turn_end(test, &h, t);
 	KUNIT_EXPECT_TRUE_MSG(test, h.caller_waited,
 			      "the call never waited for its turn back");
 	KUNIT_EXPECT_EQ(test, ret, 0);
 	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_TEST_RUNS);
 	KUNIT_EXPECT_TRUE(test, compact);
 	for (i = 0; i < VMM_TEST_RUNS; i++)
-		KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena, ids[i]),
+		KUNIT_EXPECT_EQ(test, vmm_test_start(test, h.arena, ids[i]),
 				10ULL * i);
 }
 
@@ -1593,37 +1623,21 @@ static void vmm_defrag_lets_another_go_first_then_goes_on(struct kunit *test)
  */
 static void vmm_defrag_waiting_for_its_turn_back_stops_on_a_signal(struct kunit *test)
 {
-	struct vmm_arena *arena = vmm_test_arena(test, 8192);
-	struct vmm_turn_taker h = { .arena = arena, .wait = true,
-				    .signal = true };
-	u64 *ids, bytes = 0, moved = 0;
-	struct task_struct *t;
+	struct vmm_turn_taker h = { .arena = vmm_test_arena(test, 8192),
+				    .wait = true, .signal = true };
 	bool compact = true;
+	u64 *ids, moved = 0;
 	int ret;
 
-	ids = vmm_test_runs(test, arena);
-	t = vmm_test_turn_start(test, &h);
-	if (!t)
+	ret = vmm_test_turn_defrag(test, &h, false, &ids, &moved, &compact);
+	if (ret == -EAGAIN)
 		return;
-	ret = vmm_arena_defrag(arena, NULL, 0, false, &bytes, &moved,
-			       &compact);
-	vmm_test_fake_signal(false);
-	vmm_test_turn_end(test, &h, t);
 	KUNIT_EXPECT_TRUE_MSG(test, h.caller_waited,
 			      "the call never waited for its turn back");
 	KUNIT_EXPECT_EQ(test, ret, 0);
 	KUNIT_EXPECT_EQ(test, moved, (u64)VMM_GATHER_RUNS);
 	KUNIT_EXPECT_FALSE(test, compact);
-	/* The first step's runs closed up; the next is where it was. */
-	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
-					     ids[VMM_GATHER_RUNS - 1]),
-			10ULL * (VMM_GATHER_RUNS - 1));
-	KUNIT_EXPECT_EQ(test, vmm_test_start(test, arena,
-					     ids[VMM_GATHER_RUNS]),
-			20ULL * VMM_GATHER_RUNS + 10);
-	moved = 0;
-	KUNIT_EXPECT_EQ(test, vmm_defrag_all(arena, &bytes, &moved), 0);
-	KUNIT_EXPECT_EQ(test, moved, (u64)(VMM_TEST_RUNS - VMM_GATHER_RUNS));
+	vmm_test_first_step_only(test, h.arena, ids);
 }
 
 /*
